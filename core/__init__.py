@@ -1,0 +1,1 @@
+"""DifyForge core: every piece of logic the app, the CLI and the tests share. Never imports streamlit."""
