@@ -1,0 +1,196 @@
+"""Plotly figure builders for the app: a workflow graph preview and the analytics charts.
+
+Pure functions from data (a DSL dict, pandas DataFrames) to ``plotly.graph_objects.Figure``; no
+streamlit, so they are tested on their own. Colours come from plotly's qualitative palette and a
+neutral grey that reads on light and dark backgrounds; the page theme supplies the rest.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass
+
+import plotly.express as px
+import plotly.graph_objects as go
+
+PALETTE = px.colors.qualitative.Plotly + px.colors.qualitative.Safe
+EDGE_COLOUR = "rgba(140, 140, 140, 0.7)"
+HIGHLIGHT_COLOUR = "#e5484d"
+X_GAP, Y_GAP = 1.0, 1.0
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One node of the preview: its id, title, Dify type and laid-out position."""
+
+    id: str
+    title: str
+    type: str
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    """One edge of the preview, with the branch label of its source handle (if it is a branch)."""
+
+    source: str
+    target: str
+    label: str | None
+
+
+def _graph(doc: dict) -> tuple[list[dict], list[dict]]:
+    graph = ((doc or {}).get("workflow") or {}).get("graph") or {}
+    nodes = [n for n in graph.get("nodes") or [] if isinstance(n, dict) and n.get("id") is not None]
+    edges = [e for e in graph.get("edges") or [] if isinstance(e, dict)]
+    return nodes, edges
+
+
+def _branch_labels(node: dict) -> dict[str, str]:
+    """Source handle -> human label for branching nodes (if-else cases, classifier classes)."""
+    data = node.get("data") or {}
+    kind = data.get("type")
+    labels: dict[str, str] = {}
+    if kind == "if-else":
+        for i, case in enumerate(data.get("cases") or []):
+            if isinstance(case, dict) and case.get("case_id") is not None:
+                labels[str(case["case_id"])] = "IF" if i == 0 else f"ELIF {i}"
+        labels.setdefault("true", "IF")
+        labels["false"] = "ELSE"
+    elif kind == "question-classifier":
+        for cls in data.get("classes") or []:
+            if isinstance(cls, dict) and cls.get("id") is not None:
+                labels[str(cls["id"])] = str(cls.get("name") or cls["id"])[:30]
+    elif kind in ("http-request", "code", "llm", "tool", "agent"):
+        labels["fail-branch"] = "on failure"
+    return labels
+
+
+def _layers(node_ids: list[str], edges: list[tuple[str, str]], parents: dict[str, str]) -> dict[str, int]:
+    """Longest-path layering (left to right); nodes caught in a cycle go one layer past the rest."""
+    succ: dict[str, list[str]] = defaultdict(list)
+    indeg = dict.fromkeys(node_ids, 0)
+    for s, t in edges:
+        if s in indeg and t in indeg and s != t:
+            succ[s].append(t)
+            indeg[t] += 1
+    layer = dict.fromkeys(node_ids, 0)
+    for nid, parent in parents.items():  # children of an iteration/loop start right of their container
+        if indeg.get(nid) == 0 and parent in layer:
+            layer[nid] = 1
+    queue = deque(n for n in node_ids if indeg[n] == 0)
+    seen: set[str] = set()
+    while queue:
+        current = queue.popleft()
+        seen.add(current)
+        parent = parents.get(current)
+        if parent in layer and indeg.get(current) == 0:
+            layer[current] = max(layer[current], layer[parent] + 1)
+        for nxt in succ[current]:
+            layer[nxt] = max(layer[nxt], layer[current] + 1)
+            indeg[nxt] -= 1
+            if indeg[nxt] == 0:
+                queue.append(nxt)
+    last = max(layer.values(), default=0)
+    for nid in node_ids:
+        if nid not in seen:
+            layer[nid] = last + 1
+    return layer
+
+
+def layout_workflow(doc: dict) -> tuple[list[GraphNode], list[GraphEdge]]:
+    """Lay out a Dify workflow graph left to right.
+
+    Args:
+        doc: a parsed Dify DSL document (``workflow.graph.nodes`` / ``edges``).
+
+    Returns:
+        The nodes with positions (x = layer, y = order within the layer) and the edges with branch
+        labels. Edges whose ends are missing are dropped (the validator reports them).
+    """
+    raw_nodes, raw_edges = _graph(doc)
+    by_id = {str(n["id"]): n for n in raw_nodes}
+    ids = list(by_id)
+    parents = {nid: str(n.get("parentId")) for nid, n in by_id.items() if n.get("parentId")}
+    pairs = [(str(e.get("source")), str(e.get("target"))) for e in raw_edges]
+    layer = _layers(ids, pairs, parents)
+    rows: dict[int, int] = defaultdict(int)
+    nodes = []
+    for nid in sorted(ids, key=lambda i: (layer[i], (by_id[i].get("position") or {}).get("y", 0) or 0)):
+        data = by_id[nid].get("data") or {}
+        row = rows[layer[nid]]
+        rows[layer[nid]] += 1
+        nodes.append(GraphNode(nid, str(data.get("title") or nid), str(data.get("type") or "unknown"),
+                               layer[nid] * X_GAP, -row * Y_GAP))
+    edges = []
+    for e in raw_edges:
+        s, t = str(e.get("source")), str(e.get("target"))
+        if s in by_id and t in by_id:
+            edges.append(GraphEdge(s, t, _branch_labels(by_id[s]).get(str(e.get("sourceHandle")))))
+    return nodes, edges
+
+
+def _type_colours(types: list[str]) -> dict[str, str]:
+    return {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(sorted(set(types)))}
+
+
+def fig_workflow_graph(doc: dict, highlight: set[str] | frozenset[str] | tuple = ()) -> go.Figure:
+    """A graph preview of a workflow: nodes coloured by type, edges with branch labels.
+
+    Args:
+        doc: the parsed DSL document.
+        highlight: node ids to ring in red (e.g. the nodes that have validation findings).
+
+    Returns:
+        A plotly figure; one legend entry per node type. An empty graph gives an empty figure
+        with a note.
+    """
+    nodes, edges = layout_workflow(doc)
+    fig = go.Figure()
+    if not nodes:
+        fig.add_annotation(text="This document has no workflow graph.", showarrow=False)
+        fig.update_xaxes(visible=False)
+        fig.update_yaxes(visible=False)
+        return fig
+    pos = {n.id: (n.x, n.y) for n in nodes}
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for e in edges:
+        (x0, y0), (x1, y1) = pos[e.source], pos[e.target]
+        xs += [x0, x1, None]
+        ys += [y0, y1, None]
+    fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", line={"color": EDGE_COLOUR, "width": 1.5},
+                             hoverinfo="skip", showlegend=False, name="edges"))
+    annotations: list[dict] = []
+    for e in edges:
+        (x0, y0), (x1, y1) = pos[e.source], pos[e.target]
+        annotations.append({"x": x1, "y": y1, "ax": x0, "ay": y0, "xref": "x", "yref": "y", "axref": "x",
+                            "ayref": "y", "showarrow": True, "arrowhead": 2, "arrowsize": 1.2,
+                            "arrowcolor": EDGE_COLOUR, "standoff": 14, "text": ""})
+        if e.label:
+            annotations.append({"x": (x0 + x1) / 2, "y": (y0 + y1) / 2, "text": e.label, "showarrow": False,
+                                "font": {"size": 10}, "bgcolor": "rgba(127,127,127,0.15)"})
+    colours = _type_colours([n.type for n in nodes])
+    marked = {str(h) for h in highlight}
+    for kind, colour in colours.items():
+        group = [n for n in nodes if n.type == kind]
+        fig.add_trace(go.Scatter(
+            x=[n.x for n in group], y=[n.y for n in group], mode="markers+text", name=kind,
+            text=[n.title[:24] for n in group], textposition="bottom center",
+            customdata=[[n.id, n.type] for n in group],
+            hovertemplate="%{text}<br>type: %{customdata[1]}<br>id: %{customdata[0]}<extra></extra>",
+            marker={"size": [22 if n.id in marked else 16 for n in group], "color": colour,
+                    "line": {"width": [4 if n.id in marked else 0 for n in group],
+                             "color": HIGHLIGHT_COLOUR}},
+        ))
+    if marked & set(pos):
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name="has findings",
+                                 marker={"size": 14, "color": "rgba(0,0,0,0)",
+                                         "line": {"width": 3, "color": HIGHLIGHT_COLOUR}}))
+    depth = max(n.x for n in nodes) + 1
+    rows = max(-n.y for n in nodes) + 1
+    fig.update_xaxes(visible=False, range=[-0.5, depth - 0.5])
+    fig.update_yaxes(visible=False, range=[-rows + 0.4, 0.6])
+    fig.update_layout(annotations=annotations, height=max(320, min(900, 110 * rows + 120)), margin={"l": 10, "r": 10, "t": 30, "b": 10},
+                      legend={"title": "node type", "orientation": "h", "y": 1.08}, hovermode="closest")
+    return fig

@@ -1,0 +1,92 @@
+"""Settings page: provider, model, session-only API key, content logging, budgets, and health."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import streamlit as st
+
+from core.config import Settings
+from ui.errors import user_errors
+from ui.layout import page_setup
+from ui.resources import get_library, ledger_status, library_sync_report
+from ui.session import reset_session_settings, set_session_settings
+
+settings = page_setup("Settings", "Choices here last for this browser session only; nothing is written to disk.")
+
+
+def _provider_form(current: Settings) -> Settings | None:
+    """The settings form; returns the new settings when it was submitted and is valid."""
+    provider = current.provider
+    with st.form("settings"):
+        st.subheader("Provider")
+        kind = st.radio("Brain", ["offline", "openai"], index=0 if provider.kind == "offline" else 1,
+                        format_func={"offline": "Offline (no key, deterministic)",
+                                     "openai": "OpenAI-compatible endpoint"}.get, horizontal=True)
+        base_url = st.text_input("Base URL", value=provider.base_url or "",
+                                 placeholder="empty = api.openai.com; e.g. http://localhost:11434/v1 for Ollama")
+        left, right = st.columns(2)
+        model = left.text_input("Model", value=provider.model)
+        fallback = right.text_input("Fallback model", value=provider.fallback_model or "",
+                                    placeholder="tried after the retries of the main model")
+        api_key = st.text_input("API key", type="password", value=provider.api_key or "",
+                                help="Kept in this browser session only: never stored, logged or exported.")
+        st.subheader("Ledger and budgets")
+        log_content = st.toggle("Record prompt and response text in the ledger", value=current.log_content)
+        b1, b2, b3 = st.columns(3)
+        per_run = b1.number_input("Max cost per run (USD)", min_value=0.0, value=current.max_cost_usd_per_run,
+                                  step=0.01, format="%.2f", placeholder="no limit")
+        tokens = b2.number_input("Max tokens per run", min_value=0, value=current.max_tokens_per_run,
+                                 step=1000, placeholder="no limit")
+        per_day = b3.number_input("Max spend per day, whole app (USD)", min_value=0.0,
+                                  value=current.max_cost_usd_per_day, step=0.5, format="%.2f",
+                                  placeholder="no limit",
+                                  help="Generation is refused once today's spend reaches this.")
+        if not st.form_submit_button("Apply for this session", type="primary"):
+            return None
+    if kind == "openai" and not api_key and not base_url:
+        st.error("The OpenAI endpoint needs an API key.")
+        st.caption("Enter a key, give the base URL of a local endpoint that needs none, or choose the offline brain.")
+        return None
+    if not model.strip():
+        st.error("Enter a model name.")
+        return None
+    new = current.with_provider(kind=kind, base_url=base_url.strip() or None, model=model.strip(),
+                                fallback_model=fallback.strip() or None, api_key=api_key or None)
+    return replace(new, log_content=log_content, max_cost_usd_per_run=per_run,
+                   max_tokens_per_run=int(tokens) if tokens is not None else None,
+                   max_cost_usd_per_day=per_day)
+
+
+new_settings = _provider_form(settings)
+if new_settings is not None:
+    set_session_settings(new_settings)
+    settings = new_settings
+    st.success(f"Settings applied for this session: provider {settings.provider.label}.")
+if st.button("Back to the environment's settings"):
+    settings = reset_session_settings()
+    st.success("Session overrides dropped.")
+
+st.divider()
+st.subheader("Health")
+status = ledger_status(settings)
+col1, col2 = st.columns(2)
+with col1:
+    st.markdown("**Run ledger**")
+    if status.ledger is None:
+        st.error(status.problem.message if status.problem else "The ledger could not be opened.")
+        if status.problem and status.problem.hint:
+            st.caption(status.problem.hint)
+    else:
+        st.success(f"Open: `{settings.ledger_path}`")
+with col2:
+    st.markdown("**Pattern index**")
+    with user_errors():
+        stats = get_library(settings).stats()
+        report = library_sync_report(settings)
+        st.success(f"{stats.get('total', len(get_library(settings).list()))} patterns indexed "
+                   f"({'Chroma server ' + settings.chroma_url if settings.chroma_url else 'local Chroma'})")
+        if report.failed:
+            st.warning(f"{len(report.failed)} pattern file(s) failed to load: "
+                       + ", ".join(str(source) for source, *_ in report.failed))
+st.markdown(f"**Data folder:** `{settings.data_dir}`")

@@ -1,0 +1,49 @@
+"""Validation findings as the pages show them: a summary line, a table by severity, and the graph preview."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st  # noqa: TID251 - ui/ is the streamlit side
+
+from core.charts import fig_workflow_graph
+from core.dsl import ValidationReport
+from core.dsl.graph import nodes_by_id
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+def summary_line(name: str, report: ValidationReport) -> str:
+    """One line per file: valid or not, and the counts by severity."""
+    counts = f"{len(report.errors)} errors, {len(report.warnings)} warnings, {len(report.infos)} notes"
+    what = " · ".join(x for x in (report.app_mode, f"DSL {report.version}" if report.version else None) if x)
+    verdict = "valid" if report.valid else "not valid"
+    return f"**{name}**: {verdict} ({counts}){f' · {what}' if what else ''}"
+
+
+def findings_frame(report: ValidationReport) -> pd.DataFrame:
+    """The findings as a table, errors first, with each node's title next to its id."""
+    titles = {}
+    if isinstance(report.doc, dict):
+        titles = {str(nid): str((node.get("data") or {}).get("title") or "")
+                  for nid, node in nodes_by_id(report.doc).items()}
+    rows = [{"severity": f.severity, "code": f.code, "node": titles.get(str(f.node_id), "") if f.node_id else "",
+             "node id": f.node_id or "", "message": f.message, "hint": f.hint or "", "path": f.path}
+            for f in report.findings]
+    frame = pd.DataFrame(rows, columns=["severity", "code", "node", "node id", "message", "hint", "path"])
+    return frame.sort_values("severity", key=lambda s: s.map(SEVERITY_ORDER), kind="stable").reset_index(drop=True)
+
+
+def render_report(name: str, report: ValidationReport, *, key: str) -> None:
+    """Summary line, findings grouped by severity, and the graph with the nodes that have findings ringed."""
+    icon = ":material/check_circle:" if report.valid else ":material/error:"
+    st.markdown(f"{icon} {summary_line(name, report)}")
+    frame = findings_frame(report)
+    if frame.empty:
+        st.caption("No findings.")
+    else:
+        for severity, group in frame.groupby("severity", sort=False):
+            st.markdown(f"*{severity}* ({len(group)})")
+            st.dataframe(group.drop(columns="severity"), hide_index=True, width="stretch")
+    if isinstance(report.doc, dict):
+        marked = {str(f.node_id) for f in report.findings if f.node_id}
+        st.plotly_chart(fig_workflow_graph(report.doc, marked), key=f"graph-{key}", width="stretch")
