@@ -1,0 +1,149 @@
+"""Error classification: every openai SDK exception mapped, in one place, to a ledger category."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from dataclasses import dataclass
+
+import openai
+
+from core.errors import ProviderError
+
+RETRY_AFTER_CAP_S = 30.0
+"""Longest Retry-After we honour; a server asking for more gets this (then the fallback model)."""
+
+RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+
+@dataclass(frozen=True)
+class Classified:
+    """What an exception means for the caller."""
+
+    category: str
+    """One of ``core.errors.ERROR_CATEGORIES``."""
+    retryable: bool
+    message: str
+    status_code: int | None = None
+    retry_after_s: float | None = None
+    """The server's Retry-After (or retry-after-ms), capped at ``RETRY_AFTER_CAP_S``."""
+    response_format_unsupported: bool = False
+    """A 400 that names response_format / json_schema / json_object: try a simpler output mode."""
+
+
+class AttemptFailed(ProviderError):
+    """One attempt failed; carries the classification so the retry policy can decide."""
+
+    def __init__(self, info: Classified) -> None:
+        super().__init__(info.message, category=info.category, status_code=info.status_code)
+        self.info = info
+
+
+class ModelRefused(ProviderError):
+    """The model refused to answer (``message.refusal`` or ``finish_reason == "content_filter"``).
+
+    Category ``invalid_output``: the call worked but gave nothing usable. Not retried: the same
+    prompt would be refused again.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, category="invalid_output")
+
+
+_FORMAT_WORDS = ("response_format", "json_schema", "json_object", "structured output")
+
+
+def classify(exc: BaseException) -> Classified:
+    """Map an exception from the openai SDK to a category and whether to retry it.
+
+    Args:
+        exc: what ``chat.completions.create`` (or reading its stream) raised.
+
+    Returns:
+        The classification; unknown exceptions are ``connection`` errors that are retried, since
+        they come from the transport (the SDK wraps everything it understands).
+    """
+    if isinstance(exc, openai.APITimeoutError):
+        return Classified("timeout", True, "The model endpoint did not answer in time (read timeout).")
+    if isinstance(exc, openai.APIConnectionError):
+        return Classified("connection", True, f"Could not reach the model endpoint: {_cause(exc)}.")
+    if isinstance(exc, openai.APIStatusError):
+        return _classify_status(exc)
+    if isinstance(exc, openai.APIResponseValidationError):
+        return Classified("server", True, "The model endpoint sent a response the SDK could not read.")
+    return Classified("connection", True, f"The model call failed: {type(exc).__name__}: {exc}")
+
+
+def _classify_status(exc: openai.APIStatusError) -> Classified:
+    code = exc.status_code
+    detail = _error_message(exc)
+    retry_after = retry_after_seconds(exc.response.headers)
+    if code in (401, 403):
+        return Classified(
+            "auth", False,
+            f"The model endpoint refused the API key (HTTP {code}: {detail}). "
+            "Check OPENAI_API_KEY / DIFYFORGE_API_KEY and the base URL.",
+            code,
+        )
+    if code == 429:
+        if _error_code(exc) == "insufficient_quota":
+            return Classified("rate_limit", False, f"The account's quota is used up (HTTP 429: {detail}).", code)
+        return Classified("rate_limit", True, f"Rate limited by the model endpoint (HTTP 429: {detail}).", code, retry_after)
+    if code in RETRYABLE_STATUS:
+        category = "timeout" if code == 408 else "server"
+        return Classified(category, True, f"The model endpoint answered HTTP {code}: {detail}.", code, retry_after)
+    if code >= 500:
+        return Classified("server", True, f"The model endpoint had a server error (HTTP {code}: {detail}).", code, retry_after)
+    unsupported = code == 400 and any(word in detail.lower() for word in _FORMAT_WORDS)
+    return Classified(
+        "bad_request", False, f"The model endpoint rejected the request (HTTP {code}: {detail}).", code,
+        response_format_unsupported=unsupported,
+    )
+
+
+def retry_after_seconds(headers) -> float | None:
+    """Seconds the server asks us to wait: ``retry-after-ms``, then ``Retry-After`` (seconds or a date).
+
+    Returns:
+        The wait capped at ``RETRY_AFTER_CAP_S``, or None when the server gave none (or nonsense).
+    """
+    if headers is None:
+        return None
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            seconds = float(value) / divisor
+        except ValueError:
+            seconds = _date_delay(value) if name == "retry-after" else None
+        if seconds is not None and seconds >= 0:
+            return min(seconds, RETRY_AFTER_CAP_S)
+    return None
+
+
+def _date_delay(value: str) -> float | None:
+    parsed = email.utils.parsedate_tz(value)
+    if parsed is None:
+        return None
+    return max(0.0, email.utils.mktime_tz(parsed) - time.time())
+
+
+def _error_message(exc: openai.APIStatusError) -> str:
+    body = exc.body  # the SDK hands over the "error" object when the body has one
+    if isinstance(body, dict):
+        inner = body.get("error")
+        message = (inner if isinstance(inner, dict) else body).get("message")
+        if message:
+            return str(message)[:300]
+    return (exc.message or "no details")[:300]
+
+
+def _error_code(exc: openai.APIStatusError) -> str | None:
+    return exc.code if isinstance(getattr(exc, "code", None), str) else None
+
+
+def _cause(exc: BaseException) -> str:
+    cause = exc.__cause__ or exc.__context__
+    text = f"{type(cause).__name__}: {cause}" if cause else str(exc)
+    return text.rstrip(".")
