@@ -1,0 +1,122 @@
+"""Capabilities of a requirement: a small keyword detector, and which node types cover each one.
+
+Capability names are shared with the pipeline's RequirementSpec (docs/contracts.md). Only the
+capabilities in :data:`CAPABILITY_NODE_TYPES` can be checked against a pattern's graph; the others
+(``image_input``, ``parallel``, ``translation``, ``summarization``, ``structured_output``) are
+carried by an LLM node's prompt or settings and do not count towards the capability match.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+CAPABILITIES = (
+    "retrieval", "classification", "branching", "http", "code", "iteration", "loop", "extraction",
+    "file_input", "image_input", "memory", "conversation_vars", "template", "tool", "agent",
+    "aggregation", "list_filter", "parallel", "translation", "summarization", "structured_output",
+)  # fmt: skip
+
+CAPABILITY_NODE_TYPES: dict[str, str | None] = {
+    "retrieval": "knowledge-retrieval",
+    "classification": "question-classifier",
+    "branching": "if-else",
+    "http": "http-request",
+    "code": "code",
+    "iteration": "iteration",
+    "loop": "loop",
+    "extraction": "parameter-extractor",
+    "file_input": "document-extractor",
+    "memory": None,  # covered by the chat mode itself (the LLM node's memory window)
+    "conversation_vars": "assigner",
+    "template": "template-transform",
+    "tool": "tool",
+    "agent": "agent",
+    "list_filter": "list-operator",
+    "aggregation": "variable-aggregator",
+}
+"""Capability -> the node type a pattern needs to cover it (``None``: the chat mode covers it)."""
+
+CHAT_CAPABILITIES = frozenset({"memory", "conversation_vars"})
+"""Capabilities that need an advanced-chat app."""
+
+_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "retrieval": (r"knowledge[- ]?base", r"\brag\b", r"retriev", r"\bmanuals?\b", r"documentation",
+                  r"\bfaq", r"our (docs|documents|policies|handbook)", r"internal (docs|wiki)"),
+    "classification": (r"classif", r"categori[sz]", r"\bintent", r"\btriage", r"\broute\b", r"routing"),
+    "branching": (r"\bif\b", r"\botherwise\b", r"\bwhen (the|it|a)\b.*\b(is|are|exceeds|contains)\b",
+                  r"\bbranch", r"\bthreshold", r"\bcondition", r"\bescalat", r"\bflag\b"),
+    "http": (r"\bhttp", r"\burl\b", r"\bapi\b", r"web ?page", r"\bwebhook", r"\bendpoint", r"\bfetch"),
+    "code": (r"\bcode\b", r"\bpython\b", r"\bjavascript\b", r"\bcompute", r"\bcalculat", r"\bparse json",
+             r"\bregex", r"\bjson\b"),
+    "iteration": (r"\beach (item|row|line|entry|url|file|product|review|question|paragraph|chapter)",
+                  r"\bfor each\b", r"\bevery (item|row|line|entry|url|file|product|review)", r"\bbatch",
+                  r"\ba list of\b", r"\biterat"),
+    "loop": (r"\bloop\b", r"\buntil\b", r"\brepeat", r"\bretry", r"\brefine .* times", r"\biterative"),
+    "extraction": (r"\bextract", r"\bparameters?\b", r"\bfields?\b", r"\bstructured data"),
+    "file_input": (r"\bpdf\b", r"\bupload", r"\bdocx?\b", r"\bfile\b", r"\bfiles\b", r"\battachment",
+                   r"\bspreadsheet", r"\bcsv\b"),
+    "image_input": (r"\bimage", r"\bphoto", r"\bpicture", r"\bscreenshot", r"\bvision\b"),
+    "memory": (r"\bremember", r"\bconversation", r"\bchat ?bot", r"\bchat\b", r"\bmulti-turn",
+               r"\bfollow-up", r"\bassistant\b"),
+    "conversation_vars": (r"conversation variable", r"\bkeep track", r"\bstore (the|their|user)",
+                          r"\bremember (the|their|user)'?s? (name|preference|language|choice)",
+                          r"\bacross turns", r"\bstate\b", r"\bprofile\b"),
+    "template": (r"\btemplate", r"\bformat (the|it|as)", r"\bmarkdown table", r"\bjinja"),
+    "tool": (r"\btool\b", r"\btools\b", r"\bsearch the web", r"\bweb search", r"\bgoogle", r"\bduckduckgo",
+             r"\bwikipedia", r"\bweather"),
+    "agent": (r"\bagent\b", r"\bautonomous", r"\breason and act", r"\breact\b", r"\bdecides? which tool"),
+    "aggregation": (r"\bmerge", r"\bcombine", r"\baggregat", r"\bconsolidat"),
+    "list_filter": (r"\bfilter", r"\bsort", r"\btop \d+", r"\bfirst \d+", r"\bdeduplicat"),
+    "parallel": (r"\bparallel", r"\bsimultaneous", r"\bat the same time", r"\bconcurrent"),
+    "translation": (r"\btranslat", r"\binto (english|german|french|spanish|japanese|chinese|portuguese)"),
+    "summarization": (r"\bsummar", r"\bdigest", r"\btl;?dr", r"\bcondense", r"\bkey points"),
+    "structured_output": (r"\bjson\b", r"\bstructured", r"\bschema\b"),
+}  # fmt: skip
+_COMPILED = {cap: [re.compile(p, re.IGNORECASE) for p in pats] for cap, pats in _KEYWORDS.items()}
+
+
+def detect_capabilities(requirement: str) -> set[str]:
+    """The capabilities a requirement's wording asks for (keyword rules; deterministic).
+
+    Args:
+        requirement: the plain-language requirement.
+
+    Returns:
+        A subset of :data:`CAPABILITIES`.
+    """
+    return {cap for cap, patterns in _COMPILED.items() if any(p.search(requirement) for p in patterns)}
+
+
+def detect_mode(requirement: str, capabilities: set[str] | None = None) -> str:
+    """``advanced-chat`` when the requirement asks for a conversation, else ``workflow``."""
+    caps = detect_capabilities(requirement) if capabilities is None else capabilities
+    return "advanced-chat" if caps & CHAT_CAPABILITIES else "workflow"
+
+
+@dataclass(frozen=True)
+class CapabilityMatch:
+    """How far a pattern covers the checkable capabilities of a requirement."""
+
+    covered: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def total(self) -> int:
+        return len(self.covered) + len(self.missing)
+
+    @property
+    def ratio(self) -> float:
+        return len(self.covered) / self.total if self.total else 0.0
+
+
+def match_capabilities(capabilities: set[str], node_types: list[str] | set[str], mode: str) -> CapabilityMatch:
+    """Which of the checkable capabilities a pattern with these node types and mode covers."""
+    present = set(node_types)
+    covered, missing = [], []
+    for cap in sorted(c for c in capabilities if c in CAPABILITY_NODE_TYPES):
+        needs_chat = cap in CHAT_CAPABILITIES
+        node_type = CAPABILITY_NODE_TYPES[cap]
+        ok = (not needs_chat or mode == "advanced-chat") and (node_type is None or node_type in present)
+        (covered if ok else missing).append(cap)
+    return CapabilityMatch(tuple(covered), tuple(missing))

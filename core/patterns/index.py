@@ -1,0 +1,145 @@
+"""The Chroma side of the library: open (or recover) the collection, and turn patterns into records."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import urlparse
+
+import chromadb
+from chromadb.api import ClientAPI
+from chromadb.api.client import SharedSystemClient
+from chromadb.api.models.Collection import Collection
+from chromadb.config import Settings as ChromaSettings
+from chromadb.errors import ChromaError
+
+from core.errors import PatternError
+from core.patterns.embedding import MiniLMEmbeddingFunction
+from core.patterns.model import Pattern
+
+COLLECTION = "difyforge_patterns"
+TAG_PREFIX = "tag:"
+NODE_PREFIX = "node:"
+log = logging.getLogger(__name__)
+
+_OPEN_ERRORS = (ChromaError, OSError, ValueError, RuntimeError)
+
+
+def _chroma_settings() -> ChromaSettings:
+    return ChromaSettings(anonymized_telemetry=False)
+
+
+def _get_collection(client: ClientAPI) -> Collection:
+    collection = client.get_or_create_collection(
+        COLLECTION,
+        embedding_function=MiniLMEmbeddingFunction(),
+        configuration={"hnsw": {"space": "cosine"}},
+    )
+    collection.count()  # touches the storage: a corrupt folder fails here rather than later
+    return collection
+
+
+def open_remote(url: str) -> Collection:
+    """The collection on a Chroma server (``settings.chroma_url``).
+
+    Raises:
+        PatternError: the server cannot be reached or refused the request.
+    """
+    parts = urlparse(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PatternError(f"DIFYFORGE_CHROMA_URL {url!r} is not an http(s) URL.", hint="Use http://host:port.")
+    try:
+        client = chromadb.HttpClient(
+            host=parts.hostname,
+            port=parts.port or (443 if parts.scheme == "https" else 8000),
+            ssl=parts.scheme == "https",
+            settings=_chroma_settings(),
+        )
+        return _get_collection(client)
+    except Exception as exc:  # an unreachable server surfaces as httpx, ValueError or Chroma errors
+        raise PatternError(
+            f"The Chroma server at {url} cannot be used: {exc}.",
+            hint="Start the server, or unset DIFYFORGE_CHROMA_URL to use the local folder.",
+        ) from exc
+
+
+def open_local(path: Path) -> Collection:
+    """The collection in a local folder.
+
+    Raises:
+        PatternError: the folder is unreadable, corrupt or from an incompatible Chroma version.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
+        return _get_collection(client)
+    except _OPEN_ERRORS as exc:
+        SharedSystemClient.clear_system_cache()  # forget the half-opened system for this path
+        raise PatternError(
+            f"The pattern index at {path} cannot be opened ({type(exc).__name__}: {exc}); it is unreadable, "
+            "corrupt, or was written by an incompatible Chroma version.",
+            hint=f"Delete or move the folder {path} and run 'python -m core patterns init' to rebuild it.",
+        ) from exc
+
+
+def open_local_recovering(path: Path) -> tuple[Collection, str | None]:
+    """Open the local collection; when that fails, move the folder aside and build a fresh one.
+
+    Returns:
+        The collection, and a message saying what was recovered (``None`` when nothing was).
+
+    Raises:
+        PatternError: the folder could not even be moved aside or rebuilt.
+    """
+    try:
+        return open_local(path), None
+    except PatternError as first:
+        aside = path.with_name(f"{path.name}.broken-{datetime.now():%Y%m%d-%H%M%S-%f}")
+        try:
+            shutil.move(str(path), str(aside))
+        except OSError as exc:
+            raise PatternError(
+                f"{first.message} Moving it aside to {aside} failed too: {exc}.", hint=first.hint
+            ) from exc
+        log.warning("pattern index at %s could not be opened; moved to %s and rebuilt", path, aside)
+        collection = open_local(path)
+        return collection, f"{first.message} It was moved to {aside} and the index was rebuilt."
+
+
+def record_metadata(pattern: Pattern) -> dict[str, str | bool]:
+    """Chroma metadata of a pattern: scalars only; tags and node types also as boolean flags to filter on."""
+    meta: dict[str, str | bool] = {
+        "id": pattern.id,
+        "name": pattern.name,
+        "mode": pattern.mode,
+        "complexity": pattern.complexity,
+        "tags": "|" + "|".join(pattern.tags) + "|",
+        "node_types": "|" + "|".join(pattern.node_types) + "|",
+        "source": pattern.source,
+        "content_hash": pattern.content_hash,
+    }
+    meta.update({TAG_PREFIX + t: True for t in pattern.tags})
+    meta.update({NODE_PREFIX + t: True for t in pattern.node_types})
+    return meta
+
+
+def where_filter(
+    *,
+    mode: str | None = None,
+    complexity: str | None = None,
+    tags: list[str] | None = None,
+    node_types: list[str] | None = None,
+    source: str | None = None,
+) -> dict | None:
+    """A Chroma ``where`` clause: every given condition must hold (each tag and node type present)."""
+    clauses: list[dict] = []
+    for key, value in (("mode", mode), ("complexity", complexity), ("source", source)):
+        if value:
+            clauses.append({key: value})
+    clauses += [{TAG_PREFIX + t.lower(): True} for t in tags or []]
+    clauses += [{NODE_PREFIX + t: True} for t in node_types or []]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
