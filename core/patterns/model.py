@@ -139,7 +139,9 @@ def parse_pattern(raw: bytes | str, *, source: Source, path: Path | None = None)
     data = raw.encode("utf-8") if isinstance(raw, str) else raw
     where = str(path) if path else "the pattern"
     if len(data) > MAX_PATTERN_BYTES:
-        raise PatternError(f"{where} is larger than {MAX_PATTERN_BYTES // 1024} KB.", hint="Is it a pattern file?")
+        raise PatternError(
+            f"{where} is larger than {MAX_PATTERN_BYTES // 1024} KB.", hint="Is it a pattern file?"
+        )
     try:
         text = data.decode("utf-8")
         doc = yaml.load(text, Loader=_Loader)
@@ -151,11 +153,15 @@ def parse_pattern(raw: bytes | str, *, source: Source, path: Path | None = None)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise PatternError(f"{where} is not valid YAML{at}: {problem}.", hint="Fix the YAML syntax.") from exc
     if not isinstance(doc, dict):
-        raise PatternError(f"{where} is not a YAML mapping.", hint="A pattern has two keys: metadata and dsl.")
+        raise PatternError(
+            f"{where} is not a YAML mapping.", hint="A pattern has two keys: metadata and dsl."
+        )
     meta = _read_metadata(doc.get("metadata"), where)
     dsl = doc.get("dsl")
     if not isinstance(dsl, dict) or not isinstance(dsl.get("app"), dict):
-        raise PatternError(f"{where} has no 'dsl' mapping with an 'app' section.", hint="Put the Dify export under 'dsl'.")
+        raise PatternError(
+            f"{where} has no 'dsl' mapping with an 'app' section.", hint="Put the Dify export under 'dsl'."
+        )
     dsl_mode = dsl["app"].get("mode")
     if dsl_mode != meta.mode:
         raise PatternError(
@@ -181,7 +187,9 @@ def parse_pattern(raw: bytes | str, *, source: Source, path: Path | None = None)
 
 def _read_metadata(meta: Any, where: str) -> PatternMetadata:
     if not isinstance(meta, dict):
-        raise PatternError(f"{where} has no 'metadata' mapping.", hint="Add metadata: {id, name, description, ...}.")
+        raise PatternError(
+            f"{where} has no 'metadata' mapping.", hint="Add metadata: {id, name, description, ...}."
+        )
     try:
         return PatternMetadata.model_validate(meta)
     except ValidationError as exc:
