@@ -194,3 +194,19 @@ def fig_workflow_graph(doc: dict, highlight: set[str] | frozenset[str] | tuple =
     fig.update_layout(annotations=annotations, height=max(320, min(900, 110 * rows + 120)), margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"title": "node type", "orientation": "h", "y": 1.08}, hovermode="closest")
     return fig
+
+
+def fig_counts(counts: dict[str, int], *, title: str, label: str = "count") -> go.Figure:
+    """A horizontal bar chart of named counts, largest on top (e.g. patterns by node type).
+
+    Args:
+        counts: name -> count.
+        title: the chart title.
+        label: what the numbers count, for the axis.
+    """
+    items = sorted(counts.items(), key=lambda kv: (kv[1], kv[0]))
+    fig = go.Figure(go.Bar(x=[v for _, v in items], y=[k for k, _ in items], orientation="h",
+                           marker={"color": PALETTE[0]}, hovertemplate="%{y}: %{x}<extra></extra>"))
+    fig.update_layout(title=title, height=max(220, 26 * len(items) + 90), xaxis_title=label,
+                      margin={"l": 10, "r": 10, "t": 50, "b": 10})
+    return fig

@@ -61,8 +61,3 @@ def library_sync_report(settings: Settings) -> SyncReport:
     """What the start-up sync did (loaded, updated, removed, unchanged, failed)."""
     return _open_library(str(settings.data_dir), settings.chroma_url, settings)[1]
 
-
-def resync_library(settings: Settings) -> SyncReport:
-    """Sync the index again after a pattern was added or removed, and refresh the cached report."""
-    _open_library.clear()
-    return library_sync_report(settings)
