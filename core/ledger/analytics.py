@@ -1,0 +1,399 @@
+"""Read-only analytics over the run ledger, as pandas DataFrames for the History and Analytics pages.
+
+Every function takes a :class:`Filters` and applies it the same way: the filters pick runs, and
+calls, events and patterns follow their runs. Costs stay NULL when unknown: sums add the known
+costs and say next to them how many runs or calls had an unknown cost (never shown as $0).
+Success rates count finished runs only (``running`` runs are left out) and carry ``n``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+
+from core.ledger.store import Ledger
+
+FINISHED = "('succeeded', 'failed', 'interrupted')"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which runs to look at; ``None`` means "any"."""
+
+    start: date | datetime | None = None
+    """Runs started on or after this day (or moment), UTC."""
+    end: date | datetime | None = None
+    """Runs started on or before this day (a date includes the whole day) or before this moment."""
+    provider: str | None = None
+    model: str | None = None
+    mode: str | None = None
+    status: str | None = None
+    prompt_version: str | None = None
+    source: str | None = None
+    pattern_id: str | None = None
+    """Runs that retrieved this pattern."""
+    text: str | None = None
+    """Case-insensitive search in the requirement, the app name and the run id."""
+
+    def where(self, alias: str = "r") -> tuple[str, list[Any]]:
+        """The SQL condition on ``runs`` (as ``alias``) and its parameters."""
+        parts: list[str] = []
+        params: list[Any] = []
+        if self.start is not None:
+            parts.append(f"{alias}.started_at >= ?")
+            params.append(_moment(self.start))
+        if self.end is not None:
+            end = self.end if isinstance(self.end, datetime) else datetime.combine(self.end, time()) + timedelta(days=1)
+            parts.append(f"{alias}.started_at < ?")
+            params.append(end)
+        for name in ("provider", "model", "mode", "status", "prompt_version", "source"):
+            value = getattr(self, name)
+            if value:
+                parts.append(f"{alias}.{name} = ?")
+                params.append(value)
+        if self.pattern_id:
+            parts.append(f"{alias}.id IN (SELECT run_id FROM pattern_usage WHERE pattern_id = ?)")
+            params.append(self.pattern_id)
+        if self.text:
+            parts.append(f"({alias}.requirement ILIKE ? OR {alias}.app_name ILIKE ? OR {alias}.id = ?)")
+            like = f"%{self.text}%"
+            params += [like, like, self.text.strip()]
+        return (" AND ".join(parts) or "TRUE"), params
+
+
+def _moment(value: date | datetime) -> datetime:
+    return value if isinstance(value, datetime) else datetime.combine(value, time())
+
+
+def _with_runs(filters: Filters) -> tuple[str, list[Any]]:
+    """CTEs ``fr`` (filtered runs) and ``frt`` (filtered runs with totals derived from their calls)."""
+    where, params = filters.where("r")
+    sql = f"""
+        WITH fr AS (SELECT r.* FROM runs r WHERE {where}),
+        tot AS (
+            SELECT c.run_id, count(*) AS calls,
+                   sum(c.prompt_tokens)::BIGINT AS prompt_tokens,
+                   sum(c.completion_tokens)::BIGINT AS completion_tokens,
+                   sum(c.cached_tokens)::BIGINT AS cached_tokens,
+                   sum(c.prompt_tokens + c.completion_tokens)::BIGINT AS total_tokens,
+                   count(*) FILTER (WHERE c.cost_usd IS NULL) AS unknown_cost_calls,
+                   sum(c.cost_usd) AS known_cost_usd
+            FROM llm_calls c SEMI JOIN fr ON c.run_id = fr.id
+            GROUP BY c.run_id
+        ),
+        frt AS (
+            SELECT fr.*, coalesce(t.calls, 0) AS calls,
+                   coalesce(t.prompt_tokens, 0) AS prompt_tokens, coalesce(t.completion_tokens, 0) AS completion_tokens,
+                   coalesce(t.cached_tokens, 0) AS cached_tokens, coalesce(t.total_tokens, 0) AS total_tokens,
+                   coalesce(t.unknown_cost_calls, 0) AS unknown_cost_calls,
+                   coalesce(t.known_cost_usd, 0)::DOUBLE AS known_cost_usd,
+                   CASE WHEN coalesce(t.unknown_cost_calls, 0) > 0 THEN NULL
+                        ELSE coalesce(t.known_cost_usd, 0) END::DOUBLE AS cost_usd
+            FROM fr LEFT JOIN tot t ON t.run_id = fr.id
+        )
+    """
+    return sql, params
+
+
+def _df(led: Ledger, sql: str, params: list[Any]) -> pd.DataFrame:
+    return led.query(sql, params)
+
+
+# -- patterns -----------------------------------------------------------------------------------
+
+
+def pattern_popularity(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per pattern: how often it was retrieved and how often the architecture used it.
+
+    Columns: pattern_id, retrieved, used, use_rate, mean_score, mean_rank.
+    """
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + """
+        SELECT p.pattern_id, count(*) AS retrieved, count(*) FILTER (WHERE p.used) AS used,
+               count(*) FILTER (WHERE p.used) / count(*) AS use_rate,
+               avg(p.score) AS mean_score, avg(p.rank) AS mean_rank
+        FROM pattern_usage p SEMI JOIN fr ON p.run_id = fr.id
+        GROUP BY p.pattern_id
+        ORDER BY used DESC, retrieved DESC, p.pattern_id
+    """, params)
+
+
+# -- success rates ------------------------------------------------------------------------------
+
+_GROUPS = {"mode": "coalesce(r.mode, '(unknown)')", "model": "r.model", "provider": "r.provider",
+           "prompt_version": "r.prompt_version", "source": "r.source"}
+
+
+def success_rate(led: Ledger, by: str, filters: Filters = Filters()) -> pd.DataFrame:
+    """Success rate of finished runs grouped by ``mode``, ``model``, ``provider``, ``prompt_version``,
+    ``source`` or ``pattern`` (runs that used the pattern).
+
+    Columns: <by>, n, succeeded, failed, interrupted, success_rate (n shows how small a sample is).
+    """
+    ctes, params = _with_runs(filters)
+    counts = """count(*) AS n,
+                count(*) FILTER (WHERE r.status = 'succeeded') AS succeeded,
+                count(*) FILTER (WHERE r.status = 'failed') AS failed,
+                count(*) FILTER (WHERE r.status = 'interrupted') AS interrupted,
+                count(*) FILTER (WHERE r.status = 'succeeded') / count(*) AS success_rate"""
+    if by == "pattern":
+        sql = f"""SELECT p.pattern_id, {counts}
+                  FROM fr r JOIN (SELECT DISTINCT run_id, pattern_id FROM pattern_usage WHERE used) p
+                       ON p.run_id = r.id
+                  WHERE r.status IN {FINISHED}
+                  GROUP BY p.pattern_id ORDER BY n DESC, p.pattern_id"""
+    elif by in _GROUPS:
+        sql = f"""SELECT {_GROUPS[by]} AS {by}, {counts}
+                  FROM fr r WHERE r.status IN {FINISHED}
+                  GROUP BY 1 ORDER BY n DESC, 1"""
+    else:
+        raise ValueError(f"success_rate groups by pattern or one of {sorted(_GROUPS)}, not {by!r}")
+    return _df(led, ctes + sql, params)
+
+
+def success_by_pattern(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Success rate of finished runs per pattern they used (see :func:`success_rate`)."""
+    return success_rate(led, "pattern", filters)
+
+
+def success_by_mode(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Success rate of finished runs per app mode (see :func:`success_rate`)."""
+    return success_rate(led, "mode", filters)
+
+
+def success_by_model(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Success rate of finished runs per model (see :func:`success_rate`)."""
+    return success_rate(led, "model", filters)
+
+
+# -- costs and tokens ---------------------------------------------------------------------------
+
+
+def cost_per_workflow(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """One row per succeeded run with its cost (NULL when any call's price is unknown).
+
+    Columns: run_id, started_at, provider, model, mode, calls, total_tokens, cost_usd, unknown_cost_calls.
+    """
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + """
+        SELECT id AS run_id, started_at, provider, model, mode, calls, total_tokens, cost_usd, unknown_cost_calls
+        FROM frt WHERE status = 'succeeded' ORDER BY started_at
+    """, params)
+
+
+def cost_by_pattern(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Cost per workflow of succeeded runs, per pattern they used.
+
+    Columns: pattern_id, n (runs), n_unknown_cost (runs left out of the figures), median_cost_usd,
+    mean_cost_usd, p95_cost_usd.
+    """
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + """
+        SELECT p.pattern_id, count(*) AS n, count(*) FILTER (WHERE t.cost_usd IS NULL) AS n_unknown_cost,
+               median(t.cost_usd) AS median_cost_usd, avg(t.cost_usd) AS mean_cost_usd,
+               quantile_cont(t.cost_usd, 0.95) AS p95_cost_usd
+        FROM frt t JOIN (SELECT DISTINCT run_id, pattern_id FROM pattern_usage WHERE used) p ON p.run_id = t.id
+        WHERE t.status = 'succeeded'
+        GROUP BY p.pattern_id ORDER BY n DESC, p.pattern_id
+    """, params)
+
+
+def _usage_by(led: Ledger, group_sql: str, names: str, filters: Filters) -> pd.DataFrame:
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + f"""
+        SELECT {group_sql}, count(*) AS calls,
+               sum(c.prompt_tokens)::BIGINT AS prompt_tokens, sum(c.completion_tokens)::BIGINT AS completion_tokens,
+               sum(c.cached_tokens)::BIGINT AS cached_tokens,
+               sum(c.prompt_tokens + c.completion_tokens)::BIGINT AS total_tokens,
+               coalesce(sum(c.cost_usd), 0)::DOUBLE AS known_cost_usd,
+               count(*) FILTER (WHERE c.cost_usd IS NULL) AS unknown_cost_calls,
+               count(*) FILTER (WHERE c.outcome = 'error') AS error_calls
+        FROM llm_calls c SEMI JOIN fr ON c.run_id = fr.id
+        GROUP BY {names} ORDER BY total_tokens DESC, {names}
+    """, params)
+
+
+def usage_by_agent(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Calls, tokens and cost per agent.
+
+    Columns: agent, calls, prompt_tokens, completion_tokens, cached_tokens, total_tokens,
+    known_cost_usd, unknown_cost_calls, error_calls.
+    """
+    return _usage_by(led, "c.agent", "c.agent", filters)
+
+
+def usage_by_model(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Calls, tokens and cost per provider and model of the calls (fallbacks count as their model).
+
+    Columns: provider, model, then as :func:`usage_by_agent`.
+    """
+    return _usage_by(led, "c.provider, c.model", "c.provider, c.model", filters)
+
+
+# -- latency and durations ----------------------------------------------------------------------
+
+
+def latency_by_agent(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Call latency percentiles per agent. Columns: agent, n, p50_ms, p95_ms, p99_ms, max_ms."""
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + """
+        SELECT c.agent, count(*) AS n,
+               quantile_cont(c.latency_ms, 0.5) AS p50_ms, quantile_cont(c.latency_ms, 0.95) AS p95_ms,
+               quantile_cont(c.latency_ms, 0.99) AS p99_ms, max(c.latency_ms) AS max_ms
+        FROM llm_calls c SEMI JOIN fr ON c.run_id = fr.id
+        GROUP BY c.agent ORDER BY c.agent
+    """, params)
+
+
+def run_durations(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Run duration percentiles per final status. Columns: status, n, p50_ms, p95_ms, p99_ms."""
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + f"""
+        SELECT status, count(*) AS n,
+               quantile_cont(duration_ms, 0.5) AS p50_ms, quantile_cont(duration_ms, 0.95) AS p95_ms,
+               quantile_cont(duration_ms, 0.99) AS p99_ms
+        FROM fr WHERE status IN {FINISHED}
+        GROUP BY status ORDER BY status
+    """, params)
+
+
+# -- over time, in progress, headline -----------------------------------------------------------
+
+
+def runs_over_time(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per UTC day. Columns: day, runs, succeeded, failed, interrupted, running, known_cost_usd,
+    unknown_cost_runs."""
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + """
+        SELECT started_at::DATE AS day, count(*) AS runs,
+               count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+               count(*) FILTER (WHERE status = 'failed') AS failed,
+               count(*) FILTER (WHERE status = 'interrupted') AS interrupted,
+               count(*) FILTER (WHERE status = 'running') AS running,
+               sum(known_cost_usd) AS known_cost_usd,
+               count(*) FILTER (WHERE cost_usd IS NULL) AS unknown_cost_runs
+        FROM frt GROUP BY day ORDER BY day
+    """, params)
+
+
+def in_progress(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Runs still ``running``. Columns: run_id, started_at, requirement, provider, model, source,
+    calls, total_tokens, last_event, last_event_at."""
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + """
+        , last AS (
+            SELECT e.run_id, arg_max(e.type, e.seq) AS last_event, max(e.occurred_at) AS last_event_at
+            FROM events e SEMI JOIN (SELECT id FROM fr WHERE status = 'running') x ON e.run_id = x.id
+            GROUP BY e.run_id
+        )
+        SELECT t.id AS run_id, t.started_at, t.requirement, t.provider, t.model, t.source, t.calls,
+               t.total_tokens, l.last_event, l.last_event_at
+        FROM frt t LEFT JOIN last l ON l.run_id = t.id
+        WHERE t.status = 'running' ORDER BY t.started_at DESC
+    """, params)
+
+
+def headline(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """One row of headline figures.
+
+    Columns: runs, finished, succeeded, success_rate (of finished), running, known_cost_usd,
+    unknown_cost_runs, median_cost_per_workflow (succeeded runs with a known cost), total_tokens,
+    p50_duration_ms, p95_duration_ms (finished runs).
+    """
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + f"""
+        SELECT count(*) AS runs,
+               count(*) FILTER (WHERE status IN {FINISHED}) AS finished,
+               count(*) FILTER (WHERE status = 'succeeded') AS succeeded,
+               count(*) FILTER (WHERE status = 'succeeded') / nullif(count(*) FILTER (WHERE status IN {FINISHED}), 0)
+                   AS success_rate,
+               count(*) FILTER (WHERE status = 'running') AS running,
+               coalesce(sum(known_cost_usd), 0) AS known_cost_usd,
+               count(*) FILTER (WHERE cost_usd IS NULL) AS unknown_cost_runs,
+               median(cost_usd) FILTER (WHERE status = 'succeeded') AS median_cost_per_workflow,
+               coalesce(sum(total_tokens), 0)::BIGINT AS total_tokens,
+               quantile_cont(duration_ms, 0.5) FILTER (WHERE status IN {FINISHED}) AS p50_duration_ms,
+               quantile_cont(duration_ms, 0.95) FILTER (WHERE status IN {FINISHED}) AS p95_duration_ms
+        FROM frt
+    """, params)
+
+
+# -- history ------------------------------------------------------------------------------------
+
+
+def run_list(led: Ledger, filters: Filters = Filters(), *, limit: int = 200, offset: int = 0) -> pd.DataFrame:
+    """Runs for the History page, newest first, with totals and the patterns each used.
+
+    Columns: run_id, started_at, finished_at, status, requirement, mode, provider, model, source,
+    prompt_version, app_name, parent_run_id, error_category, quality_score, validation_errors,
+    validation_warnings, duration_ms, calls, total_tokens, cost_usd, unknown_cost_calls, patterns_used.
+    """
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + """
+        , page AS (SELECT * FROM frt ORDER BY started_at DESC, id LIMIT ? OFFSET ?),
+        used AS (
+            SELECT p.run_id, string_agg(p.pattern_id, ', ' ORDER BY p.rank) AS patterns_used
+            FROM pattern_usage p SEMI JOIN page ON p.run_id = page.id
+            WHERE p.used GROUP BY p.run_id
+        )
+        SELECT page.id AS run_id, started_at, finished_at, status, requirement, mode, provider, model, source,
+               prompt_version, app_name, parent_run_id, error_category, quality_score, validation_errors,
+               validation_warnings, duration_ms, calls, total_tokens, cost_usd, unknown_cost_calls,
+               coalesce(used.patterns_used, '') AS patterns_used
+        FROM page LEFT JOIN used ON used.run_id = page.id
+        ORDER BY started_at DESC, page.id
+    """, [*params, int(limit), int(offset)])
+
+
+@dataclass
+class RunTrace:
+    """Everything recorded about one run."""
+
+    run: dict[str, Any]
+    """The run row with its derived totals."""
+    calls: pd.DataFrame = field(repr=False)
+    events: pd.DataFrame = field(repr=False)
+    workflows: pd.DataFrame = field(repr=False)
+    patterns: pd.DataFrame = field(repr=False)
+    children: list[str] = field(default_factory=list)
+    """Runs that refine this one."""
+
+
+def run_trace(led: Ledger, run_id: str) -> RunTrace:
+    """A run's full trace: its row, calls, events, workflow versions, patterns and refinements.
+
+    Raises:
+        RunNotFound: no such run.
+    """
+    run = led.get_run(run_id)
+    q = led.query
+    return RunTrace(
+        run=run,
+        calls=q("SELECT * FROM llm_calls WHERE run_id = ? ORDER BY id", [run_id]),
+        events=q("SELECT * FROM events WHERE run_id = ? ORDER BY seq", [run_id]),
+        workflows=q("SELECT * FROM workflows WHERE run_id = ? ORDER BY version", [run_id]),
+        patterns=q("SELECT * FROM pattern_usage WHERE run_id = ? ORDER BY rank", [run_id]),
+        children=q("SELECT id FROM runs WHERE parent_run_id = ? ORDER BY started_at", [run_id])["id"].tolist(),
+    )
+
+
+QUERIES = {
+    "headline": headline,
+    "pattern_popularity": pattern_popularity,
+    "success_by_pattern": success_by_pattern,
+    "success_by_mode": success_by_mode,
+    "success_by_model": success_by_model,
+    "cost_per_workflow": cost_per_workflow,
+    "cost_by_pattern": cost_by_pattern,
+    "usage_by_agent": usage_by_agent,
+    "usage_by_model": usage_by_model,
+    "latency_by_agent": latency_by_agent,
+    "run_durations": run_durations,
+    "runs_over_time": runs_over_time,
+    "in_progress": in_progress,
+    "run_list": run_list,
+}
+"""Every filterable analytics query by name (the benchmark times each)."""
