@@ -36,7 +36,7 @@ from core.usage import CallRecord
 NO_KEY = "not-needed"
 """Sent as the API key to endpoints configured without one (Ollama, vLLM, llama.cpp, LM Studio)."""
 
-_backoff = tenacity.wait_exponential_jitter(initial=0.5, max=20, jitter=0.5)
+_backoff = tenacity.wait_exponential_jitter(multiplier=0.5, max=20, jitter=0.5)
 
 
 @dataclass
