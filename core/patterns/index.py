@@ -78,12 +78,23 @@ def open_local(path: Path) -> Collection:
         client = chromadb.PersistentClient(path=str(path), settings=_chroma_settings())
         return _get_collection(client)
     except _OPEN_ERRORS as exc:
-        SharedSystemClient.clear_system_cache()  # forget the half-opened system for this path
+        _forget_system(path)
         raise PatternError(
             f"The pattern index at {path} cannot be opened ({type(exc).__name__}: {exc}); it is unreadable, "
             "corrupt, or was written by an incompatible Chroma version.",
             hint=f"Delete or move the folder {path} and run 'python -m core patterns init' to rebuild it.",
         ) from exc
+
+
+def _forget_system(path: Path) -> None:
+    """Drop Chroma's cached system for this folder, which a failed open leaves behind and would reuse."""
+    system = SharedSystemClient._identifier_to_system.pop(str(path), None)
+    SharedSystemClient._identifier_to_refcount.pop(str(path), None)
+    if system is not None:
+        try:
+            system.stop()
+        except (*_OPEN_ERRORS, AttributeError):  # a half-started system may lack parts it would stop
+            log.debug("stopping the failed Chroma system for %s failed", path, exc_info=True)
 
 
 def open_local_recovering(path: Path) -> tuple[Collection, str | None]:
