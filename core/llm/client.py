@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import httpx2  # the openai SDK's HTTP library (pinned with it): raised raw while reading a stream
 import openai
 import tenacity
 from pydantic import BaseModel
@@ -22,7 +23,7 @@ from pydantic import BaseModel
 from core.config import ProviderConfig
 from core.errors import BudgetExceeded, ProviderError, UnparseableModelOutput
 from core.llm.budget import RunBudget
-from core.llm.errors import AttemptFailed, ModelRefused, classify
+from core.llm.errors import AttemptFailed, IncompleteStream, ModelRefused, classify, incomplete_stream
 from core.llm.structured import (
     InvalidAnswer,
     next_mode,
@@ -209,9 +210,13 @@ class ChatClient:
         started = time.perf_counter()
         try:
             answer = self._send(request, stream)
-        except openai.OpenAIError as exc:
-            info = classify(exc)
+        except (openai.OpenAIError, IncompleteStream) as exc:
             record.latency_ms = (time.perf_counter() - started) * 1000
+            if isinstance(exc, IncompleteStream):
+                info = incomplete_stream(str(exc))
+                _fill_usage(record, exc.answer)
+            else:
+                info = classify(exc)
             _fail(record, info.category, info.message)
             if info.status_code is not None:
                 record.extra["status_code"] = info.status_code
@@ -258,21 +263,31 @@ class ChatClient:
                 response_model=response.model,
                 usage=response.usage,
             )
+        return self._read_stream(request)
+
+    def _read_stream(self, request: dict) -> _Answer:
+        """Stream the answer, keeping the usage of the last chunk; a stream without a finish is incomplete."""
         answer = _Answer()
         parts: list[str] = []
         refusal: list[str] = []
         chunks = self._sdk.chat.completions.create(**request, stream=True, stream_options={"include_usage": True})
-        with chunks:
-            for chunk in chunks:
-                answer.response_model = chunk.model or answer.response_model
-                if chunk.usage is not None:
-                    answer.usage = chunk.usage
-                for choice in chunk.choices:
-                    parts.append(choice.delta.content or "")
-                    refusal.append(getattr(choice.delta, "refusal", None) or "")
-                    answer.finish_reason = choice.finish_reason or answer.finish_reason
+        try:
+            with chunks:
+                for chunk in chunks:
+                    answer.response_model = chunk.model or answer.response_model
+                    if chunk.usage is not None:
+                        answer.usage = chunk.usage
+                    for choice in chunk.choices:
+                        parts.append(choice.delta.content or "")
+                        refusal.append(getattr(choice.delta, "refusal", None) or "")
+                        answer.finish_reason = choice.finish_reason or answer.finish_reason
+        except httpx2.TransportError as exc:
+            answer.text = "".join(parts)
+            raise IncompleteStream(answer, f"{type(exc).__name__}: {exc}") from exc
         answer.text = "".join(parts) if parts else None
         answer.refusal = "".join(refusal) or None
+        if answer.finish_reason is None:
+            raise IncompleteStream(answer, "no finish_reason arrived")
         return answer
 
 

@@ -50,6 +50,22 @@ class ModelRefused(ProviderError):
         super().__init__(message, category="invalid_output")
 
 
+class IncompleteStream(Exception):
+    """A streamed answer ended (or the connection broke) before its finish; retried as ``connection``.
+
+    ``answer`` holds what arrived, so any usage already sent is still recorded.
+    """
+
+    def __init__(self, answer: object, reason: str) -> None:
+        super().__init__(reason)
+        self.answer = answer
+
+
+def incomplete_stream(reason: str) -> Classified:
+    """The classification of an ``IncompleteStream``."""
+    return Classified("connection", True, f"The answer stream broke off before the end ({reason}).")
+
+
 _FORMAT_WORDS = ("response_format", "json_schema", "json_object", "structured output")
 
 

@@ -20,6 +20,7 @@ Scripting (each helper returns a small dataclass; ``enqueue`` queues them, consu
     server.enqueue(schema_invalid({"wrong": "shape"}))   # JSON that misses the expected schema
     server.enqueue(truncated('{"a": '))                   # finish_reason "length"
     server.enqueue(refusal("I can't help with that"))     # message.refusal set, content null
+    server.enqueue(cut_stream('{"a": 1}'))                # a stream that breaks off mid-answer
     server.set_responder(fn)                              # fn(request_json) -> Reply | str, when the queue is empty
 
 ``reply(..., usage=None)`` sends no usage object at all. ``reply(..., model="x")`` overrides the model
@@ -71,6 +72,8 @@ class Reply:
     model: str | None = None
     """Model name in the response; None echoes the request's model."""
     refusal: str | None = None
+    cut_stream: bool = False
+    """Streaming only: send the first chunks, then close the connection (no finish, no usage, no [DONE])."""
 
 
 @dataclass
@@ -155,6 +158,11 @@ def truncated(content: str, usage: Usage | None = (10, 5, 0)) -> Reply:
 def refusal(text: str, usage: Usage | None = (10, 5, 0)) -> Reply:
     """A refusal: ``message.refusal`` set and ``content`` null."""
     return Reply(None, usage=usage, refusal=text)
+
+
+def cut_stream(content: str) -> Reply:
+    """A stream that breaks off after its first chunks; to a non-streaming request it is a ``drop()``."""
+    return Reply(content, usage=None, cut_stream=True)
 
 
 @dataclass
@@ -372,7 +380,7 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 if server._stopping.wait(action.seconds):
                     return
                 action = action.then or Reply('{"ok": true}', usage=None)
-            if isinstance(action, Drop):
+            if isinstance(action, Drop) or (isinstance(action, Reply) and action.cut_stream and not body.get("stream")):
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
@@ -405,8 +413,15 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             self.send_header("Cache-Control", "no-cache")
             self.close_connection = True
             self.end_headers()
-            for chunk in _stream_chunks(answer, model, include_usage):
+            chunks = _stream_chunks(answer, model, include_usage)
+            if answer.cut_stream:
+                chunks = chunks[:2]
+            for chunk in chunks:
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            if answer.cut_stream:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self.wfile.write(b"data: [DONE]\n\n")
             self.wfile.flush()
 

@@ -13,6 +13,7 @@ from core.config import ProviderConfig
 from core.errors import BudgetExceeded, ProviderError, UnparseableModelOutput
 from core.llm import ChatClient, ModelRefused, RunBudget
 from tests.fakes.openai_server import (
+    cut_stream,
     delay,
     drop,
     malformed,
@@ -401,3 +402,12 @@ def test_missing_api_key_sends_a_dummy_for_local_servers(fake_openai):
     fake_openai.enqueue(reply(GOOD))
     h.complete()
     assert "authorization" in fake_openai.history[0].headers
+
+
+def test_stream_that_breaks_off_is_retried_as_a_connection_error(h):
+    h.server.enqueue(cut_stream(GOOD), reply(GOOD, usage=(9, 9, 0)))
+    result = h.complete(stream=True)
+    assert result.parsed is not None
+    assert h.outcomes() == [(1, "error", "connection"), (2, "ok", None)]
+    assert "broke off" in h.calls[0].error_message
+    h.assert_tokens_match_server()
