@@ -1,0 +1,104 @@
+"""The two brains behind every agent: an LLM (prompt file + structured output) and offline rules.
+
+An agent calls ``brain.think(...)`` with its prompt name, the data it works on, the output schema
+and its offline rule function; the brain returns the typed output and the calls it made. Each
+call is handed to ``on_call`` the moment it happens, so the ledger never misses usage.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Protocol, TypeVar
+
+from pydantic import BaseModel
+
+from core.config import Settings
+from core.usage import CallRecord
+
+PROMPTS_DIR = Path(__file__).parent / "prompts"
+OFFLINE_PROVIDER = "offline"
+OFFLINE_MODEL = "offline-rules"
+
+T = TypeVar("T", bound=BaseModel)
+OnCall = Callable[[CallRecord], None]
+
+
+def load_prompt(agent: str, version: str = "v1") -> str:
+    """The system prompt of ``agent`` at ``version`` (``core/agents/prompts/<agent>.<version>.md``)."""
+    path = PROMPTS_DIR / f"{agent}.{version}.md"
+    if not path.exists():
+        path = PROMPTS_DIR / f"{agent}.v1.md"
+    return path.read_text(encoding="utf-8")
+
+
+class Brain(Protocol):
+    """What an agent needs from a brain."""
+
+    kind: str
+
+    def think(self, agent: str, *, data: dict, schema: type[T], offline: Callable[[], T]) -> tuple[T, list[CallRecord]]:
+        """Produce ``schema`` for ``agent`` from ``data`` (LLM) or by calling ``offline`` (rules)."""
+        ...
+
+
+class OfflineBrain:
+    """Deterministic rules; every agent step is logged as one free, token-less call."""
+
+    kind = "offline"
+
+    def __init__(self, on_call: OnCall | None = None, *, log_content: bool = True) -> None:
+        self.on_call = on_call or (lambda call: None)
+        self.log_content = log_content
+
+    def think(self, agent: str, *, data: dict, schema: type[T], offline: Callable[[], T]) -> tuple[T, list[CallRecord]]:
+        started = time.perf_counter()
+        result = offline()
+        call = CallRecord(
+            agent=agent,
+            provider=OFFLINE_PROVIDER,
+            model=OFFLINE_MODEL,
+            latency_ms=(time.perf_counter() - started) * 1000,
+            response_text=result.model_dump_json() if self.log_content else None,
+        )
+        self.on_call(call)
+        return result, [call]
+
+
+def render_data(data: dict) -> str:
+    """The user message: the agent's inputs as JSON, the requirement fenced as data."""
+    parts = []
+    for key, value in data.items():
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json", exclude_defaults=True)
+        if key == "requirement":
+            parts.append(f"<requirement>\n{value}\n</requirement>")
+        else:
+            parts.append(f"<{key}>\n{json.dumps(value, ensure_ascii=False, indent=1)}\n</{key}>")
+    return "\n\n".join(parts)
+
+
+class LLMBrain:
+    """Any OpenAI-compatible model through ``core.llm.ChatClient`` with structured output."""
+
+    kind = "llm"
+
+    def __init__(self, settings: Settings, on_call: OnCall | None = None, *, budget=None) -> None:
+        from core.llm import ChatClient  # imported lazily: the offline path needs no SDK
+
+        self.client = ChatClient(settings.provider, budget=budget)
+        self.on_call = on_call or (lambda call: None)
+        self.prompt_version = settings.prompt_version
+
+    def think(self, agent: str, *, data: dict, schema: type[T], offline: Callable[[], T]) -> tuple[T, list[CallRecord]]:
+        messages = [
+            {"role": "system", "content": load_prompt(agent, self.prompt_version)},
+            {"role": "user", "content": render_data(data)},
+        ]
+        completion = self.client.complete(agent=agent, messages=messages, schema=schema, on_call=self.on_call)
+        parsed = completion.parsed
+        if not isinstance(parsed, schema):
+            parsed = schema.model_validate(parsed if parsed is not None else json.loads(completion.text))
+        return parsed, list(completion.calls)

@@ -1,0 +1,158 @@
+"""Python code for code steps, chosen by what the step must do (the offline brain writes no code freely).
+
+Each recipe is real, runnable Dify code-node code: ``main(<input>: str) -> dict`` returning exactly
+the declared outputs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CodeRecipe:
+    """Code for one code step: its input name, outputs (name -> Dify type) and source."""
+
+    key: str
+    title: str
+    input: str
+    outputs: dict[str, str]
+    code: str
+
+
+TEXT_STATS = CodeRecipe(
+    "text_stats", "Count words and sentences", "text",
+    {"word_count": "number", "sentence_count": "number", "character_count": "number", "avg_words_per_sentence": "number"},
+    '''import re
+
+
+def main(text: str) -> dict:
+    words = re.findall(r"[\\w'-]+", text or "")
+    sentences = [s for s in re.split(r"[.!?]+(?:\\s+|$)", (text or "").strip()) if s.strip()]
+    count = max(len(sentences), 1)
+    return {
+        "word_count": len(words),
+        "sentence_count": len(sentences),
+        "character_count": len(text or ""),
+        "avg_words_per_sentence": round(len(words) / count, 1),
+    }
+''')
+
+SQL_GUARD = CodeRecipe(
+    "sql_guard", "Check the query is read-only", "sql",
+    {"is_read_only": "boolean", "query": "string", "reason": "string"},
+    '''import re
+
+FORBIDDEN = ("INSERT", "UPDATE", "DELETE", "DROP", "ALTER", "CREATE", "TRUNCATE", "GRANT", "REVOKE",
+             "MERGE", "REPLACE", "CALL", "EXEC", "ATTACH", "COPY")
+
+
+def main(sql: str) -> dict:
+    query = re.sub(r"^```(?:sql)?|```$", "", (sql or "").strip(), flags=re.IGNORECASE | re.MULTILINE).strip()
+    body = re.sub(r"--[^\\n]*|/\\*.*?\\*/", " ", query, flags=re.DOTALL).strip().rstrip(";").strip()
+    if ";" in body:
+        return {"is_read_only": False, "query": query, "reason": "More than one statement."}
+    if not re.match(r"^(SELECT|WITH)\\b", body, flags=re.IGNORECASE):
+        return {"is_read_only": False, "query": query, "reason": "The query is not a SELECT statement."}
+    found = [word for word in FORBIDDEN if re.search(rf"\\b{word}\\b", body, flags=re.IGNORECASE)]
+    if found:
+        return {"is_read_only": False, "query": query, "reason": "Write keyword(s): " + ", ".join(found)}
+    return {"is_read_only": True, "query": query, "reason": "A single read-only SELECT statement."}
+''')
+
+PARSE_RECORDS = CodeRecipe(
+    "parse_records", "Parse the JSON list", "data",
+    {"records": "array[object]"},
+    '''import json
+
+
+def main(data: str) -> dict:
+    value = json.loads(data or "[]")
+    if isinstance(value, dict):
+        lists = [v for v in value.values() if isinstance(v, list)]
+        value = lists[0] if lists else [value]
+    records = [item if isinstance(item, dict) else {"value": item} for item in value]
+    return {"records": records}
+''')
+
+SPLIT_LINES = CodeRecipe(
+    "split_lines", "Split the list", "items",
+    {"items": "array[string]"},
+    '''import json
+
+
+def main(items: str) -> dict:
+    text = (items or "").strip()
+    if text.startswith("["):
+        try:
+            return {"items": [str(item) for item in json.loads(text)]}
+        except ValueError:
+            pass
+    parts = text.splitlines() if "\\n" in text else text.split(",")
+    return {"items": [part.strip(" -*\\t") for part in parts if part.strip(" -*\\t")]}
+''')
+
+JSON_CHECK = CodeRecipe(
+    "json_check", "Check the JSON", "text",
+    {"is_valid": "boolean", "reason": "string"},
+    '''import json
+
+
+def main(text: str) -> dict:
+    try:
+        json.loads(text or "")
+    except ValueError as exc:
+        return {"is_valid": False, "reason": f"Not valid JSON: {exc}"}
+    return {"is_valid": True, "reason": "Valid JSON."}
+''')
+
+NUMBERS = CodeRecipe(
+    "numbers", "Compute the figures", "text",
+    {"count": "number", "total": "number", "average": "number", "minimum": "number", "maximum": "number"},
+    '''import re
+
+
+def main(text: str) -> dict:
+    values = [float(v) for v in re.findall(r"-?\\d+(?:\\.\\d+)?", text or "")]
+    if not values:
+        return {"count": 0, "total": 0, "average": 0, "minimum": 0, "maximum": 0}
+    return {"count": len(values), "total": sum(values), "average": round(sum(values) / len(values), 4),
+            "minimum": min(values), "maximum": max(values)}
+''')
+
+CLEAN_TEXT = CodeRecipe(
+    "clean_text", "Prepare the text", "text",
+    {"text": "string", "line_count": "number"},
+    '''import re
+
+
+def main(text: str) -> dict:
+    cleaned = re.sub(r"[ \\t]+", " ", text or "").strip()
+    cleaned = re.sub(r"\\n{3,}", "\\n\\n", cleaned)
+    return {"text": cleaned, "line_count": len(cleaned.splitlines())}
+''')
+
+_RULES: tuple[tuple[str, CodeRecipe], ...] = (
+    (r"\b(sql|select|read-only|query is)\b", SQL_GUARD),
+    (r"\b(count|word|sentence|statistic|readab|length)\w*", TEXT_STATS),
+    (r"\bjson\b.*\b(valid|check|verify)|\b(valid|check|verify)\w*\b.*\bjson\b", JSON_CHECK),
+    (r"\b(parse|records|orders|json list|rows)\b", PARSE_RECORDS),
+    (r"\b(split|lines|list of|each item)\b", SPLIT_LINES),
+    (r"\b(sum|total|average|mean|calculat|compute|math|numbers?)\w*", NUMBERS),
+)
+
+RECIPES = {r.key: r for _, r in _RULES} | {CLEAN_TEXT.key: CLEAN_TEXT}
+
+
+def pick_recipe(purpose: str) -> CodeRecipe:
+    """The recipe that fits ``purpose`` best (a text-cleaning step when nothing more specific fits)."""
+    for pattern, recipe in _RULES:
+        if re.search(pattern, purpose, re.I):
+            return recipe
+    return CLEAN_TEXT
+
+
+def is_check(purpose: str) -> bool:
+    """A check/validation runs on what the workflow produced, not on its input."""
+    return bool(re.search(r"\b(check|validate|verify|ensure|make sure|guard)\w*", purpose, re.I))

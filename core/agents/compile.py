@@ -1,0 +1,376 @@
+"""The one deterministic compiler: ``WorkflowPlan`` -> builder calls -> Dify DSL dict.
+
+Both brains' plans go through here; models never write YAML. A plan that is partly wrong (a
+dangling reference, a step that does not fit the app mode, a bad branch label) is repaired where it
+can be and every repair is reported as an issue; the compiler does not crash on a bad plan.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from core.agents.models import ConditionSpec, PlanStep, QualityIssue, WorkflowPlan
+from core.dsl.builder import BuilderError, Condition, LoopVar, Node, Param, Ref, StartVar, WorkflowBuilder
+from core.dsl.io import dump_dsl
+
+TEMPLATE_REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\}\}")
+CONTAINERS = ("iteration", "loop")
+
+
+@dataclass
+class CompileResult:
+    """The DSL and what the compiler had to repair or drop."""
+
+    dsl: dict
+    yaml_text: str
+    issues: list[QualityIssue] = field(default_factory=list)
+    node_ids: dict[str, str] = field(default_factory=dict)
+    """plan step id -> Dify node id."""
+
+
+class _Compiler:
+    def __init__(self, plan: WorkflowPlan, version: str) -> None:
+        self.plan = plan
+        self.b = WorkflowBuilder(mode=plan.app_mode, name=plan.name[:60] or "Generated workflow",
+                                 description=plan.description[:400], icon=plan.icon or "🤖", version=version)
+        self.nodes: dict[str, Node] = {}
+        self.issues: list[QualityIssue] = []
+        self.chat = plan.app_mode == "advanced-chat"
+
+    def issue(self, message: str, step: str | None = None, severity: str = "warning") -> None:
+        self.issues.append(QualityIssue(severity=severity, stage="configuration", message=message, node_id=step, code="PLAN"))
+
+    # ------------------------------------------------------------------ references
+    def ref(self, text: str | None, step: str) -> Ref | None:
+        """Resolve ``step.field[.path]``; None (and an issue) when it points nowhere."""
+        if not text:
+            return None
+        parts = text.strip().strip("{}# ").split(".")
+        if len(parts) < 2 or not all(parts):
+            self.issue(f"step {step!r}: {text!r} is not a 'step.field' reference", step)
+            return None
+        head = parts[0]
+        if head == "sys":
+            if parts[1] in ("query", "conversation_id", "dialogue_count") and not self.chat:
+                self.issue(f"step {step!r}: sys.{parts[1]} exists only in chat apps; used the first input instead", step)
+                return self.fallback_input()
+            return Ref(tuple(parts))
+        if head == "conversation":
+            if not self.chat:
+                self.issue(f"step {step!r}: conversation variables exist only in chat apps", step)
+                return None
+            known = {v.name for v in self.plan.conversation_vars}
+            if parts[1] not in known:
+                self.b.conversation_var(parts[1], "string", "")
+            return Ref(tuple(parts))
+        if head == "env":
+            return Ref(tuple(parts))
+        node = self.nodes.get(head)
+        if node is None:
+            self.issue(f"step {step!r} refers to {text!r}, but there is no earlier step {head!r}", step)
+            return None
+        return Ref((node.id, *parts[1:]))
+
+    def fallback_input(self) -> Ref | None:
+        text_vars = [v for v in self.plan.start_vars if v.type in ("paragraph", "text-input")]
+        if text_vars:
+            return Ref(("start", text_vars[0].name))
+        return Ref(("sys", "query")) if self.chat else None
+
+    def render(self, text: str, step: str) -> str:
+        """Replace ``{{step.field}}`` by Dify's ``{{#node.field#}}`` (unknown references are dropped)."""
+
+        def sub(match: re.Match) -> str:
+            ref = self.ref(match.group(1), step)
+            return str(ref) if ref else ""
+
+        return TEMPLATE_REF.sub(sub, text or "")
+
+    def conditions(self, specs: list[ConditionSpec], step: str) -> list[Condition]:
+        out = []
+        for c in specs:
+            ref = self.ref(c.ref, step)
+            if ref is not None:
+                out.append(Condition(ref, c.operator, c.value))
+        return out
+
+    # ------------------------------------------------------------------ nodes
+    def start(self) -> None:
+        variables = []
+        seen = set()
+        for v in self.plan.start_vars:
+            name = re.sub(r"[^A-Za-z0-9_]", "_", v.name) or "input"
+            if name in seen:
+                continue
+            seen.add(name)
+            variables.append(StartVar(name, v.label[:40] or name, v.type, required=v.required, options=tuple(v.options),
+                                      allowed_file_types=tuple(v.file_types)))
+        self.nodes["start"] = self.b.start(variables)
+        for cv in self.plan.conversation_vars:
+            if self.chat:
+                self.b.conversation_var(cv.name, cv.type, "", description=cv.description)
+            else:
+                self.issue(f"conversation variable {cv.name!r} dropped: workflow apps have none")
+
+    def make(self, s: PlanStep) -> Node | None:
+        parent = self.nodes.get(s.parent) if s.parent else None
+        if parent is not None and parent.type not in CONTAINERS:
+            self.issue(f"step {s.id!r}: parent {s.parent!r} is not an iteration or loop; placed at top level", s.id)
+            parent = None
+        b, t = self.b, s.type
+        if t == "end" and self.chat:
+            self.issue(f"step {s.id!r}: a chat app ends in an answer, not an end node; converted", s.id)
+            t = "answer"
+            s = s.model_copy(update={"answer": s.answer or "\n".join(f"{{{{{o.ref}}}}}" for o in s.outputs)})
+        elif t == "answer" and not self.chat:
+            self.issue(f"step {s.id!r}: a workflow ends in an end node, not an answer; converted", s.id)
+            t = "end"
+            refs = TEMPLATE_REF.findall(s.answer)
+            s = s.model_copy(update={"outputs": [{"name": "result", "ref": r} for r in refs[:1]]})
+        query = self.ref(s.query, s.id) if s.query else None
+        match t:
+            case "llm":
+                schema = None
+                if s.structured_fields:
+                    schema = {"type": "object", "properties": {k: {"type": "string"} for k in s.structured_fields},
+                              "required": list(s.structured_fields), "additionalProperties": False}
+                return b.llm(s.title, system=self.render(s.system, s.id) or "You are a helpful assistant.",
+                             user=self.render(s.user, s.id) or None, temperature=s.temperature,
+                             context=self.ref(s.context, s.id) if s.context else None,
+                             memory=s.memory_window if self.chat and s.memory_window else None,
+                             vision=self.ref(s.vision, s.id) if s.vision else None, structured_output=schema, parent=parent)
+            case "knowledge-retrieval":
+                return b.knowledge_retrieval(s.title, query=query or self.fallback_input(), top_k=s.top_k, parent=parent)
+            case "question-classifier":
+                classes = [c for c in dict.fromkeys(c.strip() for c in s.classes) if c] or ["Other"]
+                return b.question_classifier(s.title, query=query or self.fallback_input(), classes=classes,
+                                             instruction=s.instruction, parent=parent)
+            case "if-else":
+                cases = [conds for c in s.cases if (conds := self.conditions(c.conditions, s.id))]
+                if not cases:
+                    self.issue(f"step {s.id!r}: if-else without a usable condition", s.id, "error")
+                    return None
+                return b.if_else(s.title, cases=cases, logical_operator=s.cases[0].logical_operator, parent=parent)
+            case "code":
+                inputs = {bd.name: r for bd in s.bindings if (r := self.ref(bd.ref, s.id))}
+                outputs = {o.name: o.type for o in s.code_outputs} or {"result": "string"}
+                return b.code(s.title, code=s.code or "def main() -> dict:\n    return {\"result\": \"\"}\n",
+                              inputs=inputs, outputs=outputs, parent=parent)
+            case "template-transform":
+                inputs = {bd.name: r for bd in s.bindings if (r := self.ref(bd.ref, s.id))}
+                return b.template(s.title, template=s.template or "{{ input }}", inputs=inputs, parent=parent)
+            case "http-request":
+                params = {p.name: self._value(p.ref, s.id) for p in s.params}
+                headers = {h.name: self._value(h.ref, s.id) for h in s.headers}
+                body = ("json", self.render(s.body_json, s.id)) if s.body_json else None
+                return b.http_request(s.title, url=self.render(s.url, s.id), method=s.method, params=params,
+                                      headers=headers, body=body, parent=parent)
+            case "tool":
+                return b.tool(s.title, provider_id=s.tool_provider or "duckduckgo", provider_name=s.tool_provider or "duckduckgo",
+                              tool_name=s.tool_name or "ddgo_search", tool_label=s.tool_label or "DuckDuckGo Search",
+                              parameters={"query": str(query) if query else ""}, parent=parent)
+            case "variable-aggregator":
+                refs = [r for text in s.refs if (r := self.ref(text, s.id))]
+                if not refs:
+                    self.issue(f"step {s.id!r}: aggregator without inputs dropped", s.id, "error")
+                    return None
+                return b.aggregator(s.title, refs, parent=parent)
+            case "assigner":
+                items = [(tr, a.operation, vr) for a in s.assignments
+                         if (tr := self._assign_target(a.target, s.id)) and (vr := self.ref(a.value, s.id))]
+                if not items:
+                    self.issue(f"step {s.id!r}: assigner without a usable assignment dropped", s.id, "error")
+                    return None
+                return b.assigner(s.title, items, parent=parent)
+            case "parameter-extractor":
+                params = [Param(p.name, p.type, p.description or p.name, required=p.required) for p in s.parameters]
+                if not params:
+                    self.issue(f"step {s.id!r}: extractor without parameters dropped", s.id, "error")
+                    return None
+                return b.parameter_extractor(s.title, query=query or self.fallback_input(), parameters=params,
+                                             instruction=s.instruction, parent=parent)
+            case "iteration":
+                if parent is not None or query is None:
+                    self.issue(f"step {s.id!r}: iteration needs a list input and cannot be nested", s.id, "error")
+                    return None
+                return b.iteration(s.title, iterator=query)
+            case "loop":
+                if parent is not None:
+                    self.issue(f"step {s.id!r}: loops cannot be nested", s.id, "error")
+                    return None
+                variables = [LoopVar(v.name, v.type, self._value(v.initial, s.id) if v.initial else "") for v in s.loop_vars]
+                return b.loop(s.title, loop_count=max(1, min(s.loop_count, 100)), variables=variables)
+            case "loop-end":
+                if parent is None or parent.type != "loop":
+                    self.issue(f"step {s.id!r}: loop-end outside a loop dropped", s.id)
+                    return None
+                return b.loop_end(parent=parent, title=s.title)
+            case "document-extractor":
+                if query is None:
+                    return None
+                return b.document_extractor(s.title, file=query, parent=parent)
+            case "list-operator":
+                flt = [(s.filter_key, s.filter_operator, s.filter_value)] if s.filter_key and s.filter_value else None
+                order = (s.order_key, "desc" if s.order_desc else "asc") if s.order_key else None
+                return b.list_operator(s.title, variable=query or self.fallback_input(), filter=flt, order_by=order,
+                                       limit=s.limit, parent=parent)
+            case "agent":
+                tools = [{"provider_name": s.tool_provider or "duckduckgo", "tool_name": s.tool_name or "ddgo_search",
+                          "tool_label": s.tool_label or "DuckDuckGo Search", "enabled": True, "type": "builtin",
+                          "parameters": {}, "settings": {}}]
+                return b.agent(s.title, instruction=self.render(s.instruction, s.id) or "Help the user.",
+                               query=query or self.fallback_input() or "", tools=tools, parent=parent)
+            case "end":
+                outputs = {}
+                for o in s.outputs:
+                    ref = self.ref(o.ref, s.id)
+                    if ref is not None:
+                        outputs[re.sub(r"[^A-Za-z0-9_]", "_", o.name) or "result"] = ref
+                if not outputs and (fallback := self.fallback_input()):
+                    self.issue(f"step {s.id!r}: end node had no usable output; returns the input", s.id, "error")
+                    outputs = {"result": fallback}
+                return b.end(outputs, title=s.title) if outputs else None
+            case "answer":
+                text = self.render(s.answer, s.id).strip() or "{{#sys.query#}}"
+                return b.answer(text, title=s.title)
+        self.issue(f"step {s.id!r}: node type {t!r} is not supported here; dropped", s.id, "error")
+        return None
+
+    def _value(self, text: str, step: str):
+        """A reference when ``text`` looks like one of ours, else a constant string."""
+        if re.fullmatch(r"[A-Za-z_]\w*\.[A-Za-z_][\w.]*", text or "") and text.split(".")[0] in (
+                {"sys", "conversation", "env"} | set(self.nodes)):
+            return self.ref(text, step)
+        return self.render(text, step)
+
+    def _assign_target(self, target: str, step: str) -> Ref | None:
+        head = target.split(".")[0]
+        if head in self.nodes and self.nodes[head].type == "loop":
+            return self.nodes[head].var(target.split(".", 1)[1])
+        return self.ref(target, step)
+
+    # ------------------------------------------------------------------ edges
+    def connect(self, s: PlanStep) -> None:
+        node = self.nodes[s.id]
+        for link in s.after:
+            source = self.nodes.get(link.step)
+            if source is None:
+                self.issue(f"step {s.id!r} follows unknown step {link.step!r}; link dropped", s.id)
+                continue
+            try:
+                self.b.connect(self._handle(source, link.branch, node, s.id), node)
+            except BuilderError as exc:
+                self.issue(f"step {s.id!r}: {exc}", s.id)
+        if not any(e[2] is node for e in self.b.edges):
+            parent = node.parent
+            anchor = parent.start if parent is not None else self.nodes["start"]
+            if node.type not in ("iteration-start", "loop-start"):
+                self.issue(f"step {s.id!r} had no incoming link; connected after {'its container start' if parent else 'the start'}", s.id)
+                self.b.connect(anchor, node)
+
+    def _handle(self, source: Node, branch: str | None, target: Node, step: str):
+        if source.type in CONTAINERS and target.parent is source:
+            return source.start
+        if source.type == "question-classifier":
+            names = [c["name"] for c in source.data["classes"]]
+            if branch in names:
+                return source.branch(branch)
+            match = next((n for n in names if branch and n.lower() == branch.lower()), None)
+            if match:
+                return source.branch(match)
+            self.issue(f"step {step!r}: class {branch!r} not among {names}; used the first class", step)
+            return source.branch(names[0])
+        if source.type == "if-else":
+            if branch is None or branch.lower() in ("otherwise", "else", "false"):
+                return source.otherwise
+            labels = [c.label for c in self._plan_step(source).cases if self.conditions(c.conditions, step)]
+            if branch in labels:
+                return source.case(labels.index(branch))
+            if branch.lower() in ("true", "if"):
+                return source.case(0)
+            self.issue(f"step {step!r}: branch {branch!r} not among {labels}; used the first case", step)
+            return source.case(0)
+        return source
+
+    def _plan_step(self, node: Node) -> PlanStep:
+        step_id = next(k for k, v in self.nodes.items() if v is node)
+        return next(s for s in self.plan.steps if s.id == step_id)
+
+    def finish_containers(self) -> None:
+        for s in self.plan.steps:
+            node = self.nodes.get(s.id)
+            if node is None:
+                continue
+            if node.type == "iteration":
+                output = self.ref(s.output, s.id) if s.output else None
+                children = [n for n in self.nodes.values() if n.parent is node]
+                if output is None and children:
+                    last = children[-1]
+                    output = last.out("text" if last.type == "llm" else "output")
+                if output is not None:
+                    node.set_output(output, "array[string]")
+                if not children:
+                    self.issue(f"iteration {s.id!r} has no steps inside", s.id, "error")
+            elif node.type == "loop" and s.break_conditions:
+                conditions = [Condition(node.var(c.ref.split(".", 1)[1]) if c.ref.split(".")[0] == s.id else r, c.operator, c.value)
+                              for c in s.break_conditions if (c.ref.split(".")[0] == s.id or (r := self.ref(c.ref, s.id)))]
+                self.b.set_break(node, conditions)
+
+
+def _ordered(plan: WorkflowPlan) -> list[PlanStep]:
+    """Steps in dependency order (links, references, parents); the plan order breaks ties and cycles."""
+    ids = {s.id for s in plan.steps}
+    deps: dict[str, set[str]] = {}
+    for s in plan.steps:
+        texts = [s.system, s.user, s.query or "", s.context or "", s.vision or "", s.url, s.answer, s.output or "",
+                 *s.refs, *(b.ref for b in s.bindings + s.outputs + s.params), *(a.value for a in s.assignments),
+                 *(v.initial for v in s.loop_vars)]
+        refs = {t.split(".")[0] for text in texts for t in re.findall(r"[A-Za-z_]\w*(?=\.[A-Za-z_])", text)}
+        deps[s.id] = ({link.step for link in s.after} | refs | ({s.parent} if s.parent else set())) & ids - {s.id}
+    order: list[PlanStep] = []
+    placed: set[str] = set()
+    pending = list(plan.steps)
+    while pending:
+        ready = next((s for s in pending if deps[s.id] <= placed), None)
+        if ready is None:
+            # a cycle: take the first pending step whose container (if any) is placed
+            ready = next((s for s in pending if not s.parent or s.parent in placed), pending[0])
+        order.append(ready)
+        placed.add(ready.id)
+        pending.remove(ready)
+    return order
+
+
+def compile_plan(plan: WorkflowPlan, *, version: str = "0.6.0") -> CompileResult:
+    """Write the Dify DSL for ``plan``; problems in the plan become issues, never exceptions."""
+    c = _Compiler(plan, version)
+    c.start()
+    steps = [s for s in _ordered(plan) if s.type != "start" and s.id != "start"]
+    seen: set[str] = set()
+    for s in steps:
+        if s.id in seen or s.id in ("sys", "conversation", "env"):
+            c.issue(f"duplicate or reserved step id {s.id!r}; the second one was dropped", s.id)
+            continue
+        seen.add(s.id)
+        try:
+            node = c.make(s)
+        except BuilderError as exc:
+            c.issue(f"step {s.id!r} ({s.type}): {exc}", s.id, "error")
+            node = None
+        if node is not None:
+            c.nodes[s.id] = node
+    for s in steps:
+        if s.id in c.nodes:
+            c.connect(s)
+    c.finish_containers()
+    if not any(n.type in ("end", "answer") for n in c.nodes.values()):
+        c.issue("the plan has no final step; added one that returns the last result", None, "error")
+        last = list(c.nodes.values())[-1]
+        ref = last.out("text") if last.type in ("llm", "agent") else c.fallback_input()
+        final = c.b.answer(str(ref)) if c.chat else (c.b.end({"result": ref}) if ref else None)
+        if final is not None:
+            c.b.connect(last, final)
+    doc = c.b.build()
+    return CompileResult(dsl=doc, yaml_text=dump_dsl(doc), issues=c.issues,
+                         node_ids={k: v.id for k, v in c.nodes.items()})

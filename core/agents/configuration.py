@@ -1,0 +1,211 @@
+"""Configuration agent: ``Blueprint`` -> ``WorkflowPlan`` (prompts, classes, conditions, code, HTTP...).
+
+The offline brain writes each step's configuration from its purpose and the spec's specifics
+(classes, languages, limits, URLs, fields); repair feedback is folded into the prompts.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+from core.agents.architecture import FINAL_ROLE
+from core.agents.brain import Brain
+from core.agents.code_recipes import RECIPES, pick_recipe
+from core.agents.models import (
+    AssignSpec,
+    Binding,
+    Blueprint,
+    BlueprintStep,
+    CaseSpec,
+    CodeOutput,
+    ConditionSpec,
+    LoopVarSpec,
+    ParamSpec,
+    PlanStep,
+    RequirementSpec,
+    StageResult,
+    StartVarPlan,
+    WorkflowPlan,
+)
+from core.agents.rules import slug
+
+AGENT = "configuration"
+
+ICONS = (("translation", "🌐"), ("retrieval", "📚"), ("classification", "🗂️"), ("http", "🔗"), ("code", "🧮"),
+         ("image_input", "🖼️"), ("file_input", "📄"), ("extraction", "🧾"), ("loop", "🔁"), ("agent", "🕵️"))
+
+
+class ConfigurationInput(BaseModel):
+    spec: RequirementSpec
+    blueprint: Blueprint
+    feedback: str | None = None
+    previous: WorkflowPlan | None = None
+
+
+def _labels(spec: RequirementSpec, blueprint: Blueprint) -> dict[str, str]:
+    names = {f"start.{i.name}": i.label for i in spec.inputs}
+    names["sys.query"] = "User message"
+    for cv in spec.conversation_vars:
+        names[f"conversation.{cv.name}"] = f"Remembered {cv.name.replace('_', ' ')}"
+    return names | {s.id: s.name for s in blueprint.steps}
+
+
+def _label(ref: str, labels: dict[str, str]) -> str:
+    if ref in labels:
+        return labels[ref]
+    step, _, field = ref.partition(".")
+    base = labels.get(step, step.replace("_", " "))
+    field = field.split(".")[-1].replace("_", " ")
+    return base if field in ("text", "output", "body", "result") else f"{base} ({field})"
+
+
+def _user_prompt(reads: list[str], labels: dict[str, str]) -> str:
+    return "\n\n".join(f"{_label(r, labels)}:\n{{{{{r}}}}}" for r in reads)
+
+
+def _constraints(spec: RequirementSpec) -> str:
+    lines = []
+    if spec.constraints:
+        lines.append("Respect these limits exactly: " + "; ".join(spec.constraints) + ".")
+    if spec.languages and not spec.has("translation"):
+        lines.append("Write the answer in " + " and ".join(spec.languages) + ".")
+    return "\n".join(lines)
+
+
+def _llm(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], feedback: str | None) -> PlanStep:
+    reads = [r for r in step.reads if not r.endswith(".result") and not _is_image(r, spec)]
+    context = next((r for r in step.reads if r.endswith(".result")), None)
+    vision = next((r for r in step.reads if _is_image(r, spec)), None)
+    chat = spec.app_mode == "advanced-chat"
+    parts = [f"You are an expert assistant inside a Dify {'chatbot' if chat else 'workflow'}: {spec.goal}",
+             f"Your step: {step.purpose}"]
+    if step.focus == FINAL_ROLE or (step.focus and step.focus in spec.languages):
+        rules = _constraints(spec)
+        if rules:
+            parts.append(rules)
+        if feedback:
+            parts.append(f"Make sure the result covers: {feedback}")
+    if context:
+        parts.append("Ground your answer in this knowledge; say so when it does not contain the answer:\n{{#context#}}")
+    if vision:
+        parts.append("Look carefully at the attached image.")
+    if step.labels and step.focus == FINAL_ROLE and step.name == "Draft sections":
+        parts.append("Return one field per section: " + ", ".join(step.labels) + ".")
+    temperature = 0.2 if re.search(r"\b(extract|classif|decide|check|verdict|assess|translate)\w*", step.purpose, re.I) else 0.7
+    return PlanStep(
+        id=step.id, type="llm", title=step.name, after=step.after, parent=step.parent,
+        system="\n\n".join(parts), user=_user_prompt(reads, labels) or ("{{sys.query}}" if chat else ""),
+        temperature=temperature, context=context, vision=vision,
+        memory_window=10 if chat and step.parent is None and step.focus == FINAL_ROLE else None,
+        structured_fields=step.labels if step.name == "Draft sections" else [],
+    )
+
+
+def _is_image(ref: str, spec: RequirementSpec) -> bool:
+    return any(ref == f"start.{i.name}" and "image" in i.file_types for i in spec.inputs)
+
+
+def _configure_step(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], feedback: str | None) -> PlanStep:
+    base = {"id": step.id, "type": step.type, "title": step.name, "after": step.after, "parent": step.parent}
+    query = step.reads[0] if step.reads else ("sys.query" if spec.app_mode == "advanced-chat" else None)
+    match step.type:
+        case "llm":
+            return _llm(step, spec, labels, feedback)
+        case "knowledge-retrieval":
+            return PlanStep(**base, query=query, top_k=4)
+        case "question-classifier":
+            instruction = f"{step.purpose}. Pick the single best category for the {labels.get(query or '', 'input').lower()}."
+            return PlanStep(**base, query=query, classes=step.labels, instruction=instruction)
+        case "if-else":
+            cases = []
+            for label in step.labels:
+                if label == "not empty":
+                    cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator="not empty")]))
+                else:
+                    cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator="contains",
+                                                                                 value=slug(label).upper())]))
+            return PlanStep(**base, cases=cases)
+        case "code":
+            recipe = RECIPES.get(step.labels[0]) if step.labels else None
+            recipe = recipe or pick_recipe(step.purpose)
+            return PlanStep(**base, code=recipe.code, bindings=[Binding(name=recipe.input, ref=query or "")],
+                            code_outputs=[CodeOutput(name=k, type=v) for k, v in recipe.outputs.items()])  # type: ignore[arg-type]
+        case "template-transform":
+            names = [slug(label) for label in step.labels] or [f"part_{i + 1}" for i in range(len(step.reads))]
+            if spec.sections and step.labels == spec.sections:
+                body = f"# {spec.name}\n\n" + "\n\n".join(f"## {label}\n\n{{{{ {name} }}}}" for label, name in zip(step.labels, names, strict=False))
+            else:
+                body = "\n\n".join(f"**{label}**\n\n{{{{ {name} }}}}" for label, name in zip(step.labels or names, names, strict=False))
+            return PlanStep(**base, template=body, bindings=[Binding(name=n, ref=r) for n, r in zip(names, step.reads, strict=False)])
+        case "http-request":
+            url = step.labels[0] if step.labels else "{{start.url}}"
+            call = next((c for c in spec.http_calls if c.url and c.url == url), None)
+            params = [Binding(name=r.split(".")[-1], ref=r) for r in step.reads if r != "start.url"]
+            return PlanStep(**base, method=call.method if call else "get", url=url, params=params,
+                            headers=[Binding(name="Accept", ref="application/json" if call else "text/html")])
+        case "tool":
+            return PlanStep(**base, query=query, tool_provider="duckduckgo", tool_name="ddgo_search", tool_label="DuckDuckGo Search")
+        case "variable-aggregator":
+            return PlanStep(**base, refs=step.reads)
+        case "assigner":
+            pairs = list(zip(step.reads[::2], step.reads[1::2], strict=False))
+            return PlanStep(**base, assignments=[AssignSpec(target=t, value=v) for t, v in pairs])
+        case "parameter-extractor":
+            params = [ParamSpec(name=slug(f), type="number" if re.search(r"\b(amount|total|price|count|number of|score)\b", f, re.I) else "string",
+                                description=f"The {f.replace('_', ' ')}", required=len(step.labels) > 1) for f in step.labels]
+            return PlanStep(**base, query=query, parameters=params, instruction=step.purpose)
+        case "iteration":
+            return PlanStep(**base, query=query, output=step.labels[0] if step.labels else None)
+        case "loop":
+            max_rounds = spec.loop.max_iterations if spec.loop else 3
+            loop_vars = [LoopVarSpec(name="draft", initial=query or ""), LoopVarSpec(name="verdict", initial="")]
+            return PlanStep(**base, loop_count=max_rounds, loop_vars=loop_vars,
+                            break_conditions=[ConditionSpec(ref=f"{step.id}.verdict", operator="start with", value="GOOD")],
+                            instruction=f"Up to {max_rounds} rounds; stop when {spec.loop.until if spec.loop and spec.loop.until else 'the critique says GOOD'}.")
+        case "document-extractor":
+            return PlanStep(**base, query=query)
+        case "list-operator":
+            flt = spec.list_filter
+            return PlanStep(**base, query=query, filter_key=flt.key if flt and flt.value else None,
+                            filter_operator=flt.operator if flt else ">", filter_value=flt.value if flt else "",
+                            order_key=flt.sort_key if flt else None, order_desc=flt.descending if flt else True,
+                            limit=flt.limit if flt else None)
+        case "agent":
+            return PlanStep(**base, query=query, instruction=f"{step.purpose}\n\n{_constraints(spec)}".strip(),
+                            tool_provider="duckduckgo", tool_name="ddgo_search", tool_label="DuckDuckGo Search")
+        case "end":
+            return PlanStep(**base, outputs=[Binding(name=n, ref=r) for n, r in zip(step.labels, step.reads, strict=False)])
+        case "answer":
+            return PlanStep(**base, answer="\n\n".join(f"{{{{{r}}}}}" for r in step.reads) or "{{sys.query}}")
+        case _:
+            return PlanStep(**base)
+
+
+def configure(inp: ConfigurationInput) -> WorkflowPlan:
+    """The offline configurator: every blueprint step gets a complete configuration."""
+    spec, blueprint = inp.spec, inp.blueprint
+    labels = _labels(spec, blueprint)
+    icon = next((emoji for cap, emoji in ICONS if spec.has(cap)), "🤖")
+    return WorkflowPlan(
+        app_mode=blueprint.app_mode,
+        name=blueprint.name,
+        description=spec.goal,
+        icon=icon,
+        start_vars=[StartVarPlan(name=i.name, label=i.label, type=i.type, required=i.required, options=i.options,
+                                 file_types=list(i.file_types)) for i in spec.inputs],
+        conversation_vars=spec.conversation_vars,
+        steps=[_configure_step(step, spec, labels, inp.feedback) for step in blueprint.steps if step.type != "start"],
+    )
+
+
+def run(inp: ConfigurationInput, brain: Brain) -> StageResult[WorkflowPlan]:
+    """Configure every step of ``inp.blueprint``."""
+    data = {"spec": inp.spec, "blueprint": inp.blueprint}
+    if inp.feedback:
+        data["feedback"] = inp.feedback
+    if inp.previous:
+        data["previous_plan"] = inp.previous
+    plan, calls = brain.think(AGENT, data=data, schema=WorkflowPlan, offline=lambda: configure(inp))
+    return StageResult(stage=AGENT, output=plan, calls=calls)

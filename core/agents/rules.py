@@ -1,0 +1,446 @@
+"""Offline requirement analysis: plain-language requirement text -> ``RequirementSpec`` by rules.
+
+General rules over the wording (lists of classes, ``if ... otherwise ...``, URLs, ``for each``,
+``up to N times``, ``extract A, B and C``, languages, counts and limits...). Nothing here knows any
+particular requirement; the eval set is only a sample of the phrasings these rules cover.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.agents.models import (
+    BranchRule,
+    ConversationVar,
+    HttpCall,
+    InputVar,
+    ListFilter,
+    LoopRule,
+    OutputVar,
+    RequirementSpec,
+)
+
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,
+    "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20, "once": 1, "twice": 2, "thrice": 3,
+}
+NUM = r"(?:\d+|" + "|".join(NUMBER_WORDS) + r")"
+
+LANGUAGES = (
+    "English", "German", "French", "Spanish", "Italian", "Portuguese", "Dutch", "Swedish", "Norwegian",
+    "Danish", "Finnish", "Polish", "Czech", "Greek", "Turkish", "Russian", "Ukrainian", "Arabic", "Hebrew",
+    "Hindi", "Bengali", "Chinese", "Mandarin", "Cantonese", "Japanese", "Korean", "Vietnamese", "Thai",
+    "Indonesian", "Malay", "Persian", "Swahili", "Romanian", "Hungarian",
+)
+
+CHAT_WORDS = re.compile(
+    r"\b(chat ?bots?|chat assistant|chat app|chat|chatting|conversation(?:al)?|multi-turn|across turns|"
+    r"follow-up questions|talk(?:s)? with|assistant that remembers)\b|聊天|对话|Chatbot|Gespräch",
+    re.I,
+)
+RETRIEVAL_WORDS = re.compile(
+    r"\b(knowledge ?bases?|knowledge|manuals?|documentation|docs|faqs?|handbook|wiki|rag|retriev\w*|"
+    r"internal documents|policy documents)\b|知识库|Wissensdatenbank|Handbuch",
+    re.I,
+)
+IMAGE_WORDS = re.compile(r"\b(images?|photos?|pictures?|screenshots?|scans?|diagrams?)\b|图片|Bild", re.I)
+FILE_TRIGGER = re.compile(r"\b(upload(?:ed|s)?|attached|attachments?|pdfs?|docx?|files?|scanned)\b|上传|hochgeladen", re.I)
+DOC_NOUNS = ("resume", "cv", "contract", "report", "invoice", "paper", "manuscript", "spreadsheet",
+             "presentation", "document", "pdf", "file")
+CONTENT_NOUNS = (
+    "emails", "email", "reviews", "review", "description", "text", "notes", "article", "question", "questions",
+    "comments", "comment", "message", "messages", "ticket", "tickets", "feedback", "transcript", "essay",
+    "post", "story", "orders", "records", "query", "code", "paragraph", "content", "complaint",
+)
+MODIFIERS = ("product", "job", "meeting", "invoice", "support", "blog", "news", "sales", "source", "input",
+             "user", "customer", "interview", "release")
+DECISION_VERBS = ("approve", "reject", "block", "accept", "allow", "deny", "escalate", "flag", "publish",
+                  "hire", "interview", "discard", "keep", "remove")
+ACTION_VERBS = {"score", "rate", "rank", "write", "draft", "recommend", "summarize", "summarise", "generate",
+                "classify", "translate", "check", "send", "return", "compare", "decide", "create", "produce", "answer"}
+UNSUPPORTED = (
+    (r"\b(gpus?|cuda|graphics card)\b", "Dify workflows cannot run code on a GPU: code nodes run in a CPU sandbox."),
+    (r"\b(mine|mining)\b.*\b(bitcoin|crypto\w*|ethereum)\b|\b(bitcoin|crypto) mining\b",
+     "Mining cryptocurrency is not something a Dify workflow can do (sandboxed, time-limited code)."),
+    (r"\bprint(?:ed|s)? (?:\w+ ){0,3}on paper\b|\bprinters?\b",
+     "A Dify workflow cannot drive a printer; it can only return text or files."),
+    (r"\b(phone call|call me|make a call|dial)\b", "A Dify workflow cannot place phone calls without an external API."),
+    (r"\b(robot arm|physical|hardware|usb)\b", "A Dify workflow cannot control hardware."),
+)
+INJECTION = re.compile(
+    r"ignore (?:all |any )?(?:the )?(?:previous|prior|above) (?:instructions|prompts?)|system prompt|"
+    r"disregard (?:your|the) instructions|you are now",
+    re.I,
+)
+
+
+def number_value(text: str) -> int | None:
+    """``'3'`` or ``'three'`` -> 3; None when it is neither."""
+    text = text.lower()
+    if text.isdigit():
+        return int(text)
+    return NUMBER_WORDS.get(text)
+
+
+def slug(text: str) -> str:
+    """``'Refund request'`` -> ``'refund_request'`` (ASCII letters, digits and ``_``)."""
+    value = re.sub(r"[^0-9a-zA-Z]+", "_", text.strip().lower()).strip("_")
+    if not value:
+        return "input"
+    return value if value[0].isalpha() else f"v_{value}"
+
+
+def split_list(text: str) -> list[str]:
+    """``'complaint, refund request, or general inquiry'`` -> the three items, articles removed."""
+    parts = re.split(r"\s*,\s*(?:and |or )?|\s+(?:and|or|and/or)\s+|\s*/\s*", text.strip())
+    items = []
+    for part in parts:
+        part = re.sub(r"^(?:the|a|an|as|into|either|both)\s+", "", part.strip(" .;:'\""), flags=re.I)
+        if part and part.lower() not in {"and", "or"}:
+            items.append(part)
+    return items
+
+
+def _title(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _first_sentence(text: str) -> str:
+    sentence = re.split(r"(?<=[.!?。])\s", text.strip(), maxsplit=1)[0]
+    return sentence[:300]
+
+
+def _find_classes(text: str) -> list[str]:
+    patterns = (
+        r"\b(?:classif\w*|categori[sz]\w*|sort\w*|label\w*|tag\w*|triage\w*|bucket\w*)\b[^.;]*?\b(?:as|into)\s+"
+        r"(?:one of\s+)?(.+?)(?=\s+and\s+(?:then\s+)?(?:write|draft|send|reply|respond|generate|answer|route|create|"
+        r"produce|forward)\b|[.;:]|$)",
+        r"\broute\w*\s+(?:\w+\s+){0,4}?(?:about|regarding|on|for|concerning)\s+(.+?)\s+(?:to|into|towards)\b",
+        r"\bcategor(?:y|ies)\s*(?:\(|:)\s*(.+?)(?:\)|[.;]|$)",
+    )
+    for pattern in patterns:
+        match = re.search(pattern, text, re.I)
+        if match:
+            items = [i for i in split_list(match.group(1)) if len(i.split()) <= 5]
+            if len(items) >= 2:
+                return [_title(i) for i in items]
+    return []
+
+
+def _find_branches(text: str) -> list[BranchRule]:
+    match = re.search(
+        r"\bif\s+(?:it|they|the \w+|this)\s+(?:is|are|was|looks|seems|contains?)\s+(?:very\s+)?([\w' -]+?)\s*,\s*"
+        r"(?:then\s+)?(.+?)\s*[,;]?\s*(?:otherwise|else|if not)\s*,?\s*(.+?)(?:[.;]|$)",
+        text,
+        re.I,
+    )
+    if match:
+        return [
+            BranchRule(condition=match.group(1).strip(), action=match.group(2).strip()),
+            BranchRule(condition="otherwise", action=match.group(3).strip()),
+        ]
+    match = re.search(r"\bif\s+(.+?),\s*(?:then\s+)?(.+?)(?:[.;]|$)", text, re.I)
+    if match and len(match.group(1).split()) <= 8:
+        return [BranchRule(condition=match.group(1).strip(), action=match.group(2).strip()),
+                BranchRule(condition="otherwise", action="pass the input through unchanged")]
+    return []
+
+
+def _find_decisions(text: str) -> list[BranchRule]:
+    if not re.search(r"\b(check|moderat\w*|screen\w*|review\w*|vet\w*|filter\w*|decide)\b", text, re.I):
+        return []
+    verbs = "|".join(DECISION_VERBS)
+    match = re.search(
+        rf"\b((?:{verbs})\b[^.;]*?)\s+or\s+((?:{verbs})\b[^.;,]*)", text, re.I,
+    )
+    if not match or re.search(r"\b(recommend|suggest|whether to)\s*$", text[: match.start()].strip(), re.I):
+        return []
+    first, second = match.group(1).strip(), match.group(2).strip()
+    verb = first.split()[0].lower()
+    return [BranchRule(condition=verb, action=first), BranchRule(condition="otherwise", action=second)]
+
+
+def _find_inputs(text: str, chat: bool) -> tuple[list[InputVar], list[str]]:
+    """Start variables, plus the names of those that are explicit short parameters."""
+    inputs: list[InputVar] = []
+    params: list[str] = []
+    lower = text.lower()
+
+    def add(var: InputVar) -> None:
+        if var.name not in {i.name for i in inputs}:
+            inputs.append(var)
+
+    if IMAGE_WORDS.search(text) and re.search(r"\b(upload\w*|attached|describe|given|photo of|this)\b|上传", text, re.I):
+        noun = IMAGE_WORDS.search(text).group(0).lower().rstrip("s")
+        add(InputVar(name="image" if noun not in ("photo", "screenshot", "scan", "diagram") else noun,
+                     label=_title(noun), type="file", file_types=["image"]))
+    has_image = bool(inputs)
+    if FILE_TRIGGER.search(text) and not re.search(r"\bjson (?:file|list)\b", lower):
+        doc_matches = [(lower.find(n), n) for n in DOC_NOUNS if re.search(rf"\b{n}s?\b", lower)]
+        if doc_matches or (not has_image and re.search(r"\b(upload\w*|attached|pdf)\b", lower)):
+            preferred = [n for n in DOC_NOUNS if any(m[1] == n for m in doc_matches)]
+            noun = preferred[0] if preferred else "document"
+            noun = "document" if noun in ("pdf", "file") else noun
+            multiple = bool(re.search(rf"\b{noun}s\b|\bfiles\b|\bmultiple\b", lower))
+            add(InputVar(name=slug(noun) + ("s" if multiple else ""), label=_title(noun) + (" files" if multiple else ""),
+                         type="file-list" if multiple else "file", file_types=["document"]))
+    for match in re.finditer(
+        r"\b(?:the|a|an)\s+([a-z][\w-]*(?: (?!the\b|a\b|that\b)[a-z][\w-]*)?)\s+(?:that\s+)?(?:the\s+)?(?:user|users|customer|caller|person)"
+        r"\s+(?:provides?|enters?|gives?|types?|supplies?|chooses?|picks?|selects?|submits?|specif\w+)",
+        text,
+        re.I,
+    ):
+        noun = match.group(1)
+        add(InputVar(name=slug(noun), label=_title(noun), type="text-input"))
+        params.append(slug(noun))
+    for match in re.finditer(r"\b(?:a|the)\s+given\s+([a-z][\w-]*)", text, re.I):
+        noun = match.group(1)
+        add(InputVar(name=slug(noun), label=_title(noun), type="text-input"))
+        params.append(slug(noun))
+    if not chat:
+        for match in re.finditer(r"\babout\s+(?:a|an)\s+([a-z]+)\b", text, re.I):
+            noun = match.group(1).lower()
+            if noun not in ("few", "couple", "lot", "hundred", "thousand") and not any(i.name == noun for i in inputs):
+                add(InputVar(name=slug(noun), label=_title(noun), type="text-input"))
+                params.append(slug(noun))
+        content = _content_noun(text)
+        if content and content not in {i.name for i in inputs}:
+            label = _title(content.replace("_", " "))
+            add(InputVar(name=content, label=label, type="paragraph"))
+    return inputs, params
+
+
+def _content_noun(text: str) -> str | None:
+    nouns = "|".join(CONTENT_NOUNS)
+    mods = "|".join(MODIFIERS)
+    for match in re.finditer(rf"\b(?:({mods})[ -])?({nouns})\b", text, re.I):
+        before = text[max(0, match.start() - 30): match.start()].lower()
+        if before.endswith("-") or re.search(r"\d\s*$", before):
+            continue
+        if re.search(r"\b(fetch|retrieve|download|write|draft|generate|produce|create|return|into|an? sql)\b[\w ]*$", before):
+            continue
+        noun = match.group(2).lower()
+        noun = {"emails": "email", "reviews": "review", "questions": "question", "comments": "comment",
+                "messages": "message", "tickets": "ticket"}.get(noun, noun)
+        modifier = (match.group(1) or "").lower()
+        if modifier in ("input", "user", "customer", "support"):
+            modifier = ""
+        return slug(f"{modifier} {noun}" if modifier else noun)
+    return None
+
+
+def _find_constraints(text: str) -> tuple[list[str], list[str]]:
+    constraints = []
+    for pattern in (
+        rf"\b(?:at most|up to|no more than|at least|under|fewer than|less than|maximum of|max\.?|exactly|about)\s+{NUM}\s+[a-z]+",
+        rf"\b{NUM}[- ](?:word|sentence|bullet|question|hashtag|item|point|paragraph|line|slide|step|tip|idea|"
+        rf"title|option|choice|keyword|tag|example|minute|character)s?\b(?:[- ][a-z]+)?",
+        r"\bfrom\s+\d+\s+to\s+\d+\b",
+    ):
+        constraints += [m.group(0) for m in re.finditer(pattern, text, re.I)]
+    numbers = []
+    for match in re.finditer(rf"\b{NUM}\b", text, re.I):
+        word = match.group(0)
+        if word.lower() in ("one",) and not re.match(r"one[- ]\w", text[match.start():]):
+            continue
+        numbers.append(word)
+        value = number_value(word)
+        if value is not None and str(value) != word:
+            numbers.append(str(value))
+    return list(dict.fromkeys(constraints)), list(dict.fromkeys(numbers))
+
+
+def _find_list_filter(text: str) -> ListFilter | None:
+    if not re.search(r"\b(keep only|filter\w*|only (?:the )?\w+ (?:above|over|below|under)|sort\w*|top \w+|rank\w*)\b", text, re.I):
+        return None
+    if not re.search(r"\b(list|json|array|records|rows|orders|items|entries)\b", text, re.I):
+        return None
+    flt = ListFilter()
+    match = re.search(r"\b(above|over|more than|greater than|exceeding|at least|below|under|less than|fewer than)\s+\$?(\d+(?:\.\d+)?)",
+                      text, re.I)
+    if match:
+        word = match.group(1).lower()
+        flt.operator = "<" if word in ("below", "under", "less than", "fewer than") else ("≥" if word == "at least" else ">")
+        flt.value = match.group(2)
+    sort = re.search(r"\bsort\w*\s+(?:them\s+|it\s+|the \w+\s+)?by\s+(?:their\s+|the\s+)?(\w+)", text, re.I)
+    if sort:
+        flt.sort_key = sort.group(1).lower()
+        flt.descending = not re.search(r"\bascending|lowest first|smallest first\b", text, re.I)
+    flt.key = flt.sort_key or ("amount" if re.search(r"dollars?|\$|€|price|cost|amount", text, re.I) else "value")
+    top = re.search(rf"\btop\s+({NUM})\b", text, re.I)
+    if top:
+        flt.limit = number_value(top.group(1))
+    return flt
+
+
+def _find_loop(text: str) -> LoopRule | None:
+    if not re.search(r"\b(repeatedly|iterativ\w*|again|keep \w+ing|loop|until|refine\w* \w+ times|rounds?)\b", text, re.I):
+        return None
+    count = re.search(rf"\b(?:up to|at most|max(?:imum)?(?: of)?|no more than)\s+({NUM})\s+(?:times|rounds|iterations|passes)", text, re.I)
+    count = count or re.search(rf"\b({NUM})\s+(?:times|rounds|iterations|passes)\b", text, re.I)
+    until = re.search(r"\buntil\s+(.+?)(?:[.;]|$)", text, re.I)
+    if not count and not until:
+        return None
+    value = number_value(count.group(1)) if count else 3
+    return LoopRule(max_iterations=max(1, min(value or 3, 100)), until=until.group(1).strip() if until else "")
+
+
+def _find_code_steps(text: str) -> list[str]:
+    steps = []
+    for clause in re.split(r"(?<=[.;])\s+|,\s*then\s+|\bthen\b|,\s*and\s+then\s+", text):
+        if re.search(r"\b(code (?:step|node|block)|python|javascript|script|programmatically|with code|in code)\b", clause, re.I):
+            purpose = re.sub(r"\s*\b(?:with|using|in|via|by)\s+(?:a|an)\s+(?:python |javascript )?(?:code (?:step|node|block)|script)\b",
+                             "", clause.strip(" ,.;"), flags=re.I)
+            purpose = re.sub(r"\bcheck\s+with\s+(?:a\s+)?code\s+step\s+that\b", "check that", purpose, flags=re.I)
+            steps.append(purpose.strip() or clause.strip())
+    return steps
+
+
+def _find_extraction(text: str) -> list[str]:
+    match = re.search(r"\bextract\w*\s+(?:the\s+|all\s+)?(.+?)(?:\s+from\b|\s+out of\b|[.;]|$)", text, re.I)
+    if not match:
+        return []
+    fields = []
+    for field in split_list(match.group(1)):
+        if field.split()[0].lower() in ACTION_VERBS or len(field.split()) > 4:
+            break
+        fields.append(field)
+    if len(fields) >= 2 or re.search(r"\b(fields?|structured|json|key-value)\b", text, re.I):
+        return fields
+    return []
+
+
+def _find_sections(text: str) -> list[str]:
+    match = re.search(r"\b(?:sections?|headings?|headers?|parts?)\s+(?:called\s+|named\s+|for\s+|:\s*)?(.+?)(?=\s+(?:using|with|in|via|by)\b|[.;]|$)",
+                      text, re.I)
+    if not match:
+        return []
+    items = [_title(i) for i in split_list(match.group(1)) if len(i.split()) <= 4]
+    return items if len(items) >= 2 else []
+
+
+def _conversation_vars(text: str) -> list[ConversationVar]:
+    found = []
+    for match in re.finditer(r"\bremember\w*\s+(?:the\s+)?(?:user'?s?|their|customer'?s?|his|her)\s+([a-z]+(?: [a-z]+)?)", text, re.I):
+        words = [w for w in match.group(1).lower().split() if w not in ("across", "between", "over", "using", "in", "for")]
+        if words:
+            noun = words[0]
+            found.append(ConversationVar(name=slug(f"user {noun}"), description=f"The user's {noun}, remembered across turns"))
+    if not found and re.search(r"conversation variables?", text, re.I):
+        found.append(ConversationVar(name="user_profile", description="What the user told us about themselves"))
+    return found
+
+
+def _app_name(text: str) -> str:
+    words = re.findall(r"[A-Za-z][A-Za-z'-]+", text)
+    stop = {"a", "an", "the", "that", "of", "and", "to", "for", "from", "with", "it", "then", "each", "into", "our",
+            "using", "in", "as", "is", "on", "by", "about", "given"}
+    keep = [w for w in words if w.lower() not in stop][:4]
+    return " ".join(_title(w.lower()) for w in keep) or "Generated workflow"
+
+
+def analyse(requirement: str) -> RequirementSpec:
+    """Turn requirement text into a ``RequirementSpec`` with rules only (no model, no network)."""
+    text = " ".join(requirement.split())
+    lower = text.lower()
+    chat = bool(CHAT_WORDS.search(text))
+    caps: list[str] = []
+
+    def cap(name: str, condition: object) -> None:
+        if condition and name not in caps:
+            caps.append(name)
+
+    inputs, params = _find_inputs(text, chat)
+    classes = _find_classes(text)
+    branches = _find_branches(text) if not classes else []
+    decisions = _find_decisions(text) if not (classes or branches) else []
+    urls = [u.rstrip(".,)") for u in re.findall(r"https?://[^\s,;)'\"]+", text)]
+    http = [HttpCall(url=u, method="post" if re.search(r"\b(post|submit|send (?:it |them )?to|create)\b", lower) else "get")
+            for u in urls]
+    if not http and re.search(r"\b(http|api|endpoint|web ?page|webhook|url|website|rest)\b", lower) and not re.search(
+            r"\bsearch\b", lower):
+        http = [HttpCall(url="", method="post" if re.search(r"\bpost\b", lower) else "get")]
+        if not any(i.name == "url" for i in inputs):
+            inputs.insert(0, InputVar(name="url", label="URL", type="text-input"))
+            params.append("url")
+    iteration = re.search(r"\bfor (?:each|every)\s+([a-z][\w -]*?)\s+(?:in|of|from)\s+(?:a|the|this)\s+(?:\w+\s+)?(?:list|set|batch|array|csv)", text, re.I)
+    iteration = iteration or re.search(r"\b(?:a|the)\s+list of\s+([a-z][\w -]*?)\s*,?\s+(?:and\s+)?(?:for each|each|individually|one by one)", text, re.I)
+    iteration_target = iteration.group(1).strip() if iteration else None
+    if iteration_target and not chat:
+        plural = slug(iteration_target) + ("" if iteration_target.endswith("s") else "s")
+        inputs = [i for i in inputs if i.name not in ("text", "content")]
+        if not any(i.name == plural for i in inputs):
+            inputs.insert(0, InputVar(name=plural, label=_title(iteration_target) + "s (one per line)", type="paragraph"))
+    list_filter = _find_list_filter(text) if not iteration_target else None
+    loop = _find_loop(text)
+    constraints, numbers = _find_constraints(text)
+    languages = [lang for lang in LANGUAGES if re.search(rf"\b{lang}\b", text, re.I)]
+    conv_vars = _conversation_vars(text) if chat else []
+    models = re.search(rf"\b({NUM}|multiple|several)\s+(?:different\s+)?(?:llms|models|language models|ai models)\b", text, re.I)
+    parallel_models = (number_value(models.group(1)) or 2) if models else 0
+    tool = "web search" if re.search(r"\b(search tool|web search|search the (?:web|internet)|google|bing|duckduckgo|tavily|"
+                                     r"latest news|look up|looks up)\b", lower) else None
+    code_steps = _find_code_steps(text)
+    fields = _find_extraction(text)
+    sections = _find_sections(text)
+
+    files = [i for i in inputs if i.type in ("file", "file-list")]
+    cap("retrieval", RETRIEVAL_WORDS.search(text))
+    cap("classification", classes)
+    cap("branching", branches or decisions)
+    cap("http", http)
+    cap("code", code_steps or list_filter or iteration_target)
+    cap("iteration", iteration_target)
+    cap("loop", loop)
+    cap("extraction", fields)
+    cap("file_input", any("document" in i.file_types for i in files))
+    cap("image_input", any("image" in i.file_types for i in files))
+    cap("memory", chat)
+    cap("conversation_vars", conv_vars)
+    cap("template", sections or re.search(r"\btemplate\b", lower))
+    cap("tool", tool or re.search(r"\btools?\b", lower))
+    cap("agent", re.search(r"\b(agent|autonomous\w*)\b", lower))
+    cap("list_filter", list_filter)
+    cap("parallel", parallel_models or re.search(r"\bin parallel|simultaneous\w*|at the same time\b", lower))
+    cap("translation", re.search(r"\btranslat\w*|übersetz\w*|翻译", lower))
+    cap("summarization", re.search(r"\bsummar\w*|digest|tl;?dr|briefing|recap|zusammenfass\w*|总结|摘要", lower))
+    cap("structured_output", fields or re.search(r"\b(structured|json output|as json)\b", lower))
+    cap("aggregation", classes or branches or decisions or parallel_models)
+
+    if not chat and not inputs:
+        generative = re.search(r"\b(write|draft|generate|create|compose|research|brainstorm)\b", lower)
+        inputs.append(InputVar(name="topic" if generative else "input", label="Topic" if generative else "Input",
+                               type="paragraph"))
+    outputs = [OutputVar(name=slug(f), description=f) for f in fields] or [OutputVar(name="result", description="the result")]
+    unsupported = [reason for pattern, reason in UNSUPPORTED if re.search(pattern, lower)]
+    notes = []
+    if INJECTION.search(text):
+        notes.append("The requirement contains text addressed to the generator (an instruction override); "
+                     "it was treated as data describing the app, not as an instruction.")
+    return RequirementSpec(
+        requirement=requirement.strip(),
+        goal=_first_sentence(text),
+        app_mode="advanced-chat" if chat else "workflow",
+        name=_app_name(text),
+        inputs=inputs,
+        outputs=outputs,
+        capabilities=caps,  # type: ignore[arg-type]
+        classes=classes,
+        branches=branches or decisions,
+        decisions=[b.condition for b in decisions],
+        http_calls=http,
+        code_steps=code_steps,
+        iteration_target=iteration_target,
+        loop=loop,
+        extraction_fields=fields,
+        sections=sections,
+        languages=languages,
+        constraints=constraints,
+        numbers=numbers,
+        list_filter=list_filter,
+        conversation_vars=conv_vars,
+        parallel_models=parallel_models,
+        tool=tool,
+        unsupported=unsupported,
+        notes=notes,
+    )
