@@ -5,7 +5,8 @@ Policy, in order: each attempt is one HTTP request and one ``CallRecord`` handed
 once (tokens included, also when parsing fails). Transient failures (408/409/429/5xx, timeouts,
 connection errors) are retried with tenacity (exponential backoff with jitter, Retry-After honoured)
 up to ``max_attempts`` per model. A 400 about ``response_format`` makes an ``auto`` client step down
-to a simpler structured-output mode and remember it. An invalid or truncated answer is re-asked once
+to a simpler structured-output mode and remember it; a 400 about ``temperature`` (reasoning models
+accept only their default) makes the client stop sending it. An invalid or truncated answer is re-asked once
 with the problem spelled out. When a model gives up, the fallback model (if any) gets the same.
 """
 
@@ -106,12 +107,23 @@ class ChatClient:
         self._sleep = sleep
         self._auto = provider_config.structured_output == "auto"
         self._mode = "json_schema" if self._auto else provider_config.structured_output
+        self._send_temperature = True
         self._sdk = openai.OpenAI(
             base_url=provider_config.base_url,
             api_key=provider_config.api_key or NO_KEY,
             max_retries=0,
             timeout=provider_config.timeout_s,
         )
+
+    def close(self) -> None:
+        """Close the HTTP connection pool."""
+        self._sdk.close()
+
+    def __enter__(self) -> ChatClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     @property
     def structured_mode(self) -> str:
@@ -185,10 +197,22 @@ class ChatClient:
             try:
                 return retrying(self._attempt, run, model, is_fallback, conversation, schema, stream)
             except AttemptFailed as exc:
-                simpler = next_mode(self._mode)
-                if not (exc.info.response_format_unsupported and self._auto and schema and simpler):
+                if not self._adapt_to(exc, schema):
                     raise
-                self._mode = simpler  # remembered for every later call of this client
+
+    def _adapt_to(self, exc: AttemptFailed, schema: type[BaseModel] | None) -> bool:
+        """Change what we send after a 400 that names a parameter the server lacks; True when changed.
+
+        The change is remembered for every later call of this client.
+        """
+        simpler = next_mode(self._mode)
+        if exc.info.response_format_unsupported and self._auto and schema and simpler:
+            self._mode = simpler
+            return True
+        if exc.info.status_code == 400 and "temperature" in exc.info.message.lower() and self._send_temperature:
+            self._send_temperature = False
+            return True
+        return False
 
     # -- one attempt: one HTTP request, one CallRecord ------------------------------------------
     def _attempt(self, run, model, is_fallback, conversation, schema, stream) -> _Outcome:
@@ -242,7 +266,9 @@ class ChatClient:
             self.budget.charge(record)
 
     def _request(self, model: str, conversation: list[dict], schema: type[BaseModel] | None) -> dict:
-        request: dict = {"model": model, "messages": conversation, "temperature": self.config.temperature}
+        request: dict = {"model": model, "messages": conversation}
+        if self._send_temperature:
+            request["temperature"] = self.config.temperature
         if schema is not None:
             fmt = response_format(schema, self._mode)
             if fmt is not None:

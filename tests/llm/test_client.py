@@ -411,3 +411,25 @@ def test_stream_that_breaks_off_is_retried_as_a_connection_error(h):
     assert h.outcomes() == [(1, "error", "connection"), (2, "ok", None)]
     assert "broke off" in h.calls[0].error_message
     h.assert_tokens_match_server()
+
+
+def test_model_that_rejects_temperature_is_asked_again_without_it(h):
+    h.server.enqueue(
+        status(400, message="Unsupported value: 'temperature' does not support 0.2 with this model."),
+        reply(GOOD),
+        reply(GOOD),
+    )
+    h.complete()
+    h.complete()
+    first, second, third = h.server.chat_requests
+    assert first["temperature"] == 0.2
+    assert "temperature" not in second and "temperature" not in third
+    assert h.outcomes() == [(1, "error", "bad_request"), (2, "ok", None), (1, "ok", None)]
+
+
+def test_client_closes_its_connection_pool(fake_openai):
+    config = ProviderConfig(kind="openai", base_url=fake_openai.base_url, timeout_s=0.5)
+    fake_openai.enqueue(reply("hello"))
+    with ChatClient(config) as client:
+        assert client.complete(agent="a", messages=MESSAGES, schema=None, on_call=lambda c: None).text == "hello"
+    assert client._sdk.is_closed()
