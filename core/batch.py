@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-from core.errors import DifyForgeError, InputError, ProviderError, UserFacingError
+from core.config import PROJECT_ROOT
+from core.errors import InputError, ProviderError, UserFacingError
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +31,18 @@ MAX_BATCH_ROWS = 500
 MAX_BATCH_BYTES = 2 * 1024 * 1024
 MAX_CONCURRENCY = 8
 REQUIREMENT_COLUMN = "requirement"
+EVAL_FILE = PROJECT_ROOT.parent / "shared" / "eval" / "requirements.yaml"
+"""The evaluation set beside the project (the demo set of the Analytics and Batch pages)."""
+FALLBACK_EXAMPLES = (
+    "Summarize an uploaded PDF report into an executive summary of at most 200 words.",
+    "Classify incoming customer emails as complaint, refund request, or general inquiry and write a "
+    "suitable reply draft for each category.",
+    "A customer support chatbot that answers questions using our product manual knowledge base and "
+    "remembers the conversation.",
+    "Fetch the content of a web page from a given URL with an HTTP request and produce a three-bullet digest.",
+    "For each product name in a list, generate a catchy marketing slogan, and return the list of slogans.",
+)
+"""Example requirements when the evaluation set is not beside the project."""
 
 
 @dataclass(frozen=True)
@@ -157,6 +170,25 @@ def load_requirements_file(path: Path) -> list[BatchItem]:
     return parse_requirements(Path(path).name, content)
 
 
+def demo_items(path: Path = EVAL_FILE) -> list[BatchItem]:
+    """The evaluation set's requirements, or the built-in examples when the file is not there.
+
+    Raises:
+        InputError: the file is there but unreadable or malformed.
+    """
+    if not Path(path).exists():
+        return [BatchItem(i, text, f"example-{i}") for i, text in enumerate(FALLBACK_EXAMPLES, start=1)]
+    return load_requirements_file(path)
+
+
+def example_requirements(limit: int = 12, path: Path = EVAL_FILE) -> list[str]:
+    """A handful of example requirements to pick from (the first ``limit`` of the demo set)."""
+    try:
+        return [item.requirement for item in demo_items(path) if item.requirement][:limit]
+    except InputError:
+        return list(FALLBACK_EXAMPLES)[:limit]
+
+
 def _failed(item: BatchItem, message: str, started: float) -> BatchRowResult:
     return BatchRowResult(item.row, item.id, item.requirement, "failed", message=message,
                           duration_s=time.perf_counter() - started)
@@ -246,5 +278,5 @@ def workflows_zip(results: Iterable[BatchRowResult]) -> bytes:
     return buffer.getvalue()
 
 
-__all__ = ["BatchItem", "BatchRowResult", "DifyForgeError", "MAX_CONCURRENCY", "load_requirements_file",
-           "parse_requirements", "run_batch", "workflow_filename", "workflows_zip"]
+__all__ = ["BatchItem", "BatchRowResult", "EVAL_FILE", "MAX_CONCURRENCY", "demo_items", "example_requirements",
+           "load_requirements_file", "parse_requirements", "run_batch", "workflow_filename", "workflows_zip"]

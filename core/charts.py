@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
+import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
@@ -210,3 +211,120 @@ def fig_counts(counts: dict[str, int], *, title: str, label: str = "count") -> g
     fig.update_layout(title=title, height=max(220, 26 * len(items) + 90), xaxis_title=label,
                       margin={"l": 10, "r": 10, "t": 50, "b": 10})
     return fig
+
+
+# -- analytics (DataFrames from core.ledger.analytics) -------------------------------------------------
+
+
+def _empty(title: str, note: str = "No data for these filters.") -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=note, showarrow=False)
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(title=title, height=280)
+    return fig
+
+
+def _frame(fig: go.Figure, title: str, height: int = 360, **layout) -> go.Figure:
+    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
+                      legend={"orientation": "h", "y": -0.2}, **layout)
+    return fig
+
+
+def fig_pattern_popularity(df: pd.DataFrame) -> go.Figure:
+    """Per pattern: times retrieved vs times used (``pattern_popularity`` columns)."""
+    title = "Pattern popularity: retrieved vs used"
+    if df.empty:
+        return _empty(title)
+    fig = go.Figure([
+        go.Bar(name="retrieved", x=df["pattern_id"], y=df["retrieved"], marker={"color": PALETTE[0]}),
+        go.Bar(name="used", x=df["pattern_id"], y=df["used"], marker={"color": PALETTE[2]}),
+    ])
+    return _frame(fig, title, barmode="group", yaxis_title="runs")
+
+
+def fig_success_rate(df: pd.DataFrame, by: str, *, title: str) -> go.Figure:
+    """Success rate per group with the number of finished runs on each bar (``success_rate`` columns)."""
+    if df.empty:
+        return _empty(title)
+    fig = go.Figure(go.Bar(
+        x=df[by].astype(str), y=df["success_rate"].astype(float) * 100, marker={"color": PALETTE[2]},
+        text=[f"n={n}" for n in df["n"]], textposition="outside",
+        customdata=df[["succeeded", "n"]].to_numpy(),
+        hovertemplate="%{x}: %{y:.0f}% (%{customdata[0]} of %{customdata[1]})<extra></extra>",
+    ))
+    return _frame(fig, title, yaxis={"title": "success %", "range": [0, 110]})
+
+
+def fig_cost_distribution(df: pd.DataFrame) -> go.Figure:
+    """Histogram of the cost per succeeded workflow (``cost_per_workflow``); unknown costs counted apart."""
+    title = "Cost per workflow"
+    if df.empty:
+        return _empty(title)
+    known = df["cost_usd"].dropna().astype(float)
+    unknown = int(df["cost_usd"].isna().sum())
+    note = f" ({unknown} with unknown cost not shown)" if unknown else ""
+    if known.empty:
+        return _empty(title + note, "Every workflow here has an unknown cost.")
+    fig = go.Figure(go.Histogram(x=known, marker={"color": PALETTE[0]}, nbinsx=40,
+                                 hovertemplate="$%{x}: %{y} workflows<extra></extra>"))
+    return _frame(fig, title + note, xaxis_title="USD per workflow", yaxis_title="workflows")
+
+
+def fig_cost_by_pattern(df: pd.DataFrame) -> go.Figure:
+    """Median and p95 cost per workflow for each pattern used (``cost_by_pattern``)."""
+    title = "Cost per workflow by pattern"
+    if df.empty or df["median_cost_usd"].isna().all():
+        return _empty(title)
+    fig = go.Figure([
+        go.Bar(name="median", x=df["pattern_id"], y=df["median_cost_usd"].astype(float), marker={"color": PALETTE[0]},
+               text=[f"n={n}" for n in df["n"]], textposition="outside"),
+        go.Bar(name="p95", x=df["pattern_id"], y=df["p95_cost_usd"].astype(float), marker={"color": PALETTE[1]}),
+    ])
+    return _frame(fig, title, barmode="group", yaxis_title="USD")
+
+
+def fig_usage(df: pd.DataFrame, by: str, *, title: str) -> go.Figure:
+    """Prompt and completion tokens (bars) and known cost (markers, right axis) per ``by`` group.
+
+    ``by="model"`` labels each bar ``provider:model`` (``usage_by_model`` columns).
+    """
+    if df.empty:
+        return _empty(title)
+    labels = df[by].astype(str)
+    if by == "model" and "provider" in df:
+        labels = df["provider"].astype(str) + ":" + labels
+    fig = go.Figure([
+        go.Bar(name="prompt tokens", x=labels, y=df["prompt_tokens"], marker={"color": PALETTE[0]}),
+        go.Bar(name="completion tokens", x=labels, y=df["completion_tokens"], marker={"color": PALETTE[4]}),
+        go.Scatter(name="known cost (USD)", x=labels, y=df["known_cost_usd"].astype(float), yaxis="y2",
+                   mode="markers", marker={"size": 12, "color": PALETTE[1], "symbol": "diamond"}),
+    ])
+    return _frame(fig, title, barmode="stack", yaxis_title="tokens",
+                  yaxis2={"title": "USD", "overlaying": "y", "side": "right", "rangemode": "tozero"})
+
+
+def fig_runs_over_time(df: pd.DataFrame) -> go.Figure:
+    """Runs per day by outcome (stacked bars) and the day's known cost (line, right axis)."""
+    title = "Runs and cost over time"
+    if df.empty:
+        return _empty(title)
+    statuses = [("succeeded", PALETTE[2]), ("failed", PALETTE[1]), ("interrupted", PALETTE[9]),
+                ("running", PALETTE[0])]
+    fig = go.Figure([go.Bar(name=s, x=df["day"], y=df[s], marker={"color": c}) for s, c in statuses])
+    fig.add_trace(go.Scatter(name="known cost (USD)", x=df["day"], y=df["known_cost_usd"].astype(float),
+                             yaxis="y2", mode="lines+markers", line={"color": PALETTE[3]}))
+    return _frame(fig, title, barmode="stack", yaxis_title="runs",
+                  yaxis2={"title": "USD", "overlaying": "y", "side": "right", "rangemode": "tozero"})
+
+
+def fig_latency_by_agent(df: pd.DataFrame) -> go.Figure:
+    """p50 and p95 call latency per agent (``latency_by_agent``)."""
+    title = "Latency by agent"
+    if df.empty:
+        return _empty(title)
+    fig = go.Figure([
+        go.Bar(name="p50", x=df["agent"], y=df["p50_ms"].astype(float), marker={"color": PALETTE[0]}),
+        go.Bar(name="p95", x=df["agent"], y=df["p95_ms"].astype(float), marker={"color": PALETTE[1]}),
+    ])
+    return _frame(fig, title, barmode="group", yaxis_title="ms")

@@ -70,3 +70,74 @@ def test_dangling_edges_and_cycles_do_not_break_the_layout():
     nodes, edges = layout_workflow(doc)
     assert len(nodes) == 3 and len(edges) == 3
     fig_workflow_graph(doc)
+
+
+# -- analytics figures over a real ledger ------------------------------------------------------------
+
+import pytest  # noqa: E402
+
+from core import charts  # noqa: E402
+from core.ledger import Ledger, PatternHit, analytics  # noqa: E402
+from core.usage import CallRecord  # noqa: E402
+
+
+@pytest.fixture
+def ledger(tmp_path) -> Ledger:
+    """A ledger with priced OpenAI runs, one unknown-priced run, a failure and offline runs."""
+    led = Ledger.open(tmp_path / "ledger.duckdb")
+    plan = [("openai", "gpt-4o-mini", "succeeded", "email-triage-classifier"),
+            ("openai", "gpt-4o-mini", "failed", "email-triage-classifier"),
+            ("openai", "my-local-model", "succeeded", "document-summary"),
+            ("offline", "offline-rules", "succeeded", "document-summary")]
+    for provider, model, status, pattern in plan:
+        run = led.start_run(requirement=f"req {pattern}", provider=provider, model=model, mode="workflow")
+        for agent in ("requirements", "architecture", "configuration", "quality"):
+            led.record_call(run, CallRecord(agent=agent, provider=provider, model=model, prompt_tokens=1200,
+                                            completion_tokens=300, latency_ms=250.0))
+        led.record_patterns(run, [PatternHit(pattern, 1, 0.8, True), PatternHit("web-page-digest", 2, 0.3)])
+        led.finish_run(run, status=status, error_category=None if status == "succeeded" else "invalid_output")
+    return led
+
+
+def test_analytics_figures_plot_the_ledger_figures(ledger):
+    popularity = analytics.pattern_popularity(ledger)
+    fig = charts.fig_pattern_popularity(popularity)
+    retrieved = dict(zip(fig.data[0].x, fig.data[0].y, strict=True))
+    used = dict(zip(fig.data[1].x, fig.data[1].y, strict=True))
+    assert retrieved["web-page-digest"] == 4 and used["web-page-digest"] == 0
+    assert used["email-triage-classifier"] == 2
+
+    success = charts.fig_success_rate(analytics.success_by_pattern(ledger), "pattern_id", title="s")
+    rates = dict(zip(success.data[0].x, success.data[0].y, strict=True))
+    assert rates["email-triage-classifier"] == pytest.approx(50.0)
+    assert "n=2" in success.data[0].text
+
+    agents = charts.fig_usage(analytics.usage_by_agent(ledger), "agent", title="a")
+    assert set(agents.data[0].x) == {"requirements", "architecture", "configuration", "quality"}
+    assert list(agents.data[0].y) == [4 * 1200] * 4
+    models = charts.fig_usage(analytics.usage_by_model(ledger), "model", title="m")
+    assert "openai:gpt-4o-mini" in list(models.data[0].x)
+
+    latency = charts.fig_latency_by_agent(analytics.latency_by_agent(ledger))
+    assert list(latency.data[0].y) == [250.0] * 4
+    over_time = charts.fig_runs_over_time(analytics.runs_over_time(ledger))
+    assert sum(over_time.data[0].y) == 3 and sum(over_time.data[1].y) == 1
+
+
+def test_unknown_costs_are_left_out_and_said_so_never_plotted_as_zero(ledger):
+    per_workflow = analytics.cost_per_workflow(ledger)
+    fig = charts.fig_cost_distribution(per_workflow)
+    assert "unknown cost not shown" in fig.layout.title.text
+    assert 0 < len(fig.data[0].x) < len(per_workflow)
+    charts.fig_cost_by_pattern(analytics.cost_by_pattern(ledger))
+
+
+def test_empty_ledger_gives_empty_figures_with_a_note(tmp_path):
+    led = Ledger.open(tmp_path / "empty.duckdb")
+    for fig in (charts.fig_pattern_popularity(analytics.pattern_popularity(led)),
+                charts.fig_cost_distribution(analytics.cost_per_workflow(led)),
+                charts.fig_cost_by_pattern(analytics.cost_by_pattern(led)),
+                charts.fig_usage(analytics.usage_by_agent(led), "agent", title="a"),
+                charts.fig_runs_over_time(analytics.runs_over_time(led)),
+                charts.fig_latency_by_agent(analytics.latency_by_agent(led))):
+        assert fig.layout.annotations[0].text == "No data for these filters."

@@ -1,0 +1,75 @@
+"""Batch page: generate many requirements from a CSV or YAML file (or the evaluation set), then zip them."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pandas as pd
+import streamlit as st
+
+from core.batch import MAX_CONCURRENCY, demo_items, parse_requirements, run_batch, workflows_zip
+from core.pipeline import generate
+from ui.errors import user_errors
+from ui.tables import format_cost
+from ui.layout import page_setup
+from ui.resources import get_ledger, get_library
+
+settings = page_setup("Batch", "Generate a workflow for every requirement in a file; one bad row never stops the rest.")
+RESULTS = "batch.results"
+
+source = st.radio("Requirements from", ["upload", "eval"], horizontal=True,
+                  format_func={"upload": "A file I upload", "eval": "The evaluation set"}.get)
+upload = None
+if source == "upload":
+    upload = st.file_uploader("CSV with a 'requirement' column (optional 'id'), or YAML list", type=None,
+                              help="YAML: a list of strings, a list of {id, requirement}, or 'cases:' like the "
+                                   "evaluation set.")
+concurrency = st.slider("Concurrency (rows generated at once)", 1, MAX_CONCURRENCY, 2)
+start = st.button("Run batch", type="primary", icon=":material/play_arrow:")
+
+
+def _items():
+    if source == "eval":
+        return demo_items()
+    if upload is None:
+        st.warning("Choose a file first.")
+        return None
+    return parse_requirements(upload.name, upload.getvalue())
+
+
+def _table(results) -> pd.DataFrame:
+    frame = pd.DataFrame([r.as_row() for r in results])
+    frame["cost"] = [format_cost(r.cost_usd) if r.run_id else "" for r in results]
+    return frame.drop(columns=["cost_usd"])
+
+
+if start:
+    with user_errors():
+        items = _items()
+        if items:
+            ledger = get_ledger(settings)
+            one = partial(generate, settings=settings, ledger=ledger, library=get_library(settings), source="batch")
+            bar = st.progress(0.0, text=f"0 of {len(items)} done")
+            live = st.empty()
+            done = []
+
+            def _on_result(result) -> None:
+                done.append(result)
+                bar.progress(len(done) / len(items), text=f"{len(done)} of {len(items)} done")
+                live.dataframe(_table(sorted(done, key=lambda r: r.row)), hide_index=True, width="stretch")
+
+            st.session_state[RESULTS] = run_batch(items, one, concurrency=concurrency, on_result=_on_result)
+            live.empty()
+            bar.empty()
+
+results = st.session_state.get(RESULTS)
+if not results:
+    st.info("Results appear here: one row per requirement with validity, cost and duration.",
+            icon=":material/info:")
+else:
+    ok = sum(r.status == "succeeded" for r in results)
+    valid = sum(bool(r.valid) for r in results)
+    st.markdown(f"**{len(results)} rows:** {ok} succeeded, {len(results) - ok} failed, {valid} valid workflows.")
+    st.dataframe(_table(results), hide_index=True, width="stretch")
+    st.download_button("Download all workflows (ZIP)", workflows_zip(results), file_name="difyforge-batch.zip",
+                       mime="application/zip", type="primary", icon=":material/download:")

@@ -1,0 +1,143 @@
+"""History page: every run with filters; a run's events, calls, cost and DSL versions; re-run or delete it."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.batch import workflow_filename
+from core.ledger import Ledger, analytics
+from core.ledger.analytics import RunTrace
+from core.pipeline import generate
+from core.versions import diff_versions
+from ui.errors import user_errors
+from ui.filters import run_filters
+from ui.layout import page_setup
+from ui.resources import get_ledger, get_library
+from ui.tables import format_cost, table
+
+settings = page_setup("History", "Every run, successful or not, with what it cost and what it produced.")
+ledger = get_ledger(settings)
+if ledger is None:
+    st.error("The run ledger is unavailable, so there is no history to show.")
+    st.caption("The sidebar says why; the Settings page shows the ledger's path.")
+    st.stop()
+LIMIT = 500
+
+
+def _label(runs: pd.DataFrame, run_id: str) -> str:
+    row = runs.set_index("run_id").loc[run_id]
+    return f"{row['started_at']:%Y-%m-%d %H:%M} · {row['status']} · {str(row['requirement'])[:70]}"
+
+
+def _summary(trace: RunTrace) -> None:
+    run = trace.run
+    cols = st.columns(5)
+    cols[0].metric("Status", run["status"])
+    cols[1].metric("Duration", f"{run['duration_ms'] / 1000:.2f} s" if run.get("duration_ms") else "—")
+    cols[2].metric("Cost", format_cost(run.get("cost_usd")))
+    cols[3].metric("Tokens", f"{int(run.get('total_tokens') or 0):,}")
+    cols[4].metric("Quality", f"{run['quality_score']:.0f}" if run.get("quality_score") is not None else "—")
+    st.markdown(f"**Requirement:** {run['requirement']}")
+    st.caption(f"Run `{run['id']}` · {run['provider']} / {run['model']} · mode {run.get('mode') or '—'} · "
+               f"prompt {run['prompt_version']} · from {run['source']}")
+    if run.get("parent_run_id"):
+        st.caption(f"Refines run `{run['parent_run_id']}`.")
+    if trace.children:
+        st.caption("Refined by: " + ", ".join(f"`{c}`" for c in trace.children))
+    if run.get("error_message"):
+        st.error(f"{run.get('error_category') or 'error'}: {run['error_message']}")
+
+
+def _versions(trace: RunTrace) -> None:
+    versions = trace.workflows
+    if versions.empty:
+        st.info("This run produced no workflow.")
+        return
+    st.dataframe(versions.drop(columns=["yaml_text", "run_id"]), hide_index=True, width="stretch")
+    numbers = versions["version"].tolist()
+    chosen = st.selectbox("Version", numbers, index=len(numbers) - 1, format_func=lambda v: f"v{v}")
+    picked = versions[versions["version"] == chosen].iloc[0]
+    st.download_button(f"Download v{chosen}", picked["yaml_text"],
+                       file_name=workflow_filename(picked["name"] or trace.run.get("app_name"), "workflow"),
+                       mime="application/x-yaml", icon=":material/download:")
+    with st.expander(f"YAML of v{chosen}"):
+        st.code(picked["yaml_text"], language="yaml")
+    if len(numbers) > 1:
+        a, b = st.columns(2)
+        old = a.selectbox("Compare", numbers, index=len(numbers) - 2, format_func=lambda v: f"v{v}")
+        new = b.selectbox("with", numbers, index=len(numbers) - 1, format_func=lambda v: f"v{v}")
+        text = dict(zip(versions["version"], versions["yaml_text"], strict=True))
+        diff = diff_versions(text[old], text[new], old_label=f"v{old}", new_label=f"v{new}")
+        st.caption(f"v{old} → v{new}: {diff.summary()}")
+        if not diff.identical:
+            st.code(diff.text, language="diff")
+
+
+def _calls(trace: RunTrace) -> None:
+    calls = trace.calls
+    if calls.empty:
+        st.info("No calls recorded.")
+        return
+    shown = calls.drop(columns=["prompt_text", "response_text", "run_id"], errors="ignore")
+    table(shown, f"calls-{trace.run['id']}", key="calls")
+    for _, call in calls.iterrows():
+        with st.expander(f"{call['agent']} · attempt {call['attempt']} · {call['model']} · "
+                         f"{call['latency_ms']:.0f} ms · {call['outcome']}"):
+            st.markdown("**Prompt**")
+            st.code(call["prompt_text"] or "(content logging was off)", language=None, wrap_lines=True)
+            st.markdown("**Response**")
+            st.code(call["response_text"] or "(content logging was off)", language=None, wrap_lines=True)
+
+
+def _actions(ledger: Ledger, trace: RunTrace) -> None:
+    run = trace.run
+    left, right = st.columns(2)
+    with left:
+        if st.button("Re-run this requirement", icon=":material/replay:"):
+            with user_errors(), st.spinner("Generating…"):
+                result = generate(run["requirement"], settings=settings, ledger=ledger,
+                                  library=get_library(settings), source="app")
+                st.session_state["history.run"] = result.run_id
+                st.rerun()
+    with right:
+        sure = st.checkbox("Yes, delete this run and everything recorded about it")
+        if st.button("Delete run", icon=":material/delete:", disabled=not sure, type="primary"):
+            with user_errors():
+                ledger.delete_run(run["id"])
+                st.session_state.pop("history.run", None)
+                st.toast(f"Deleted run {run['id']}.")
+                st.rerun()
+
+
+filters = run_filters(ledger, key="history", extra=True)
+runs = analytics.run_list(ledger, filters, limit=LIMIT)
+if runs.empty:
+    st.info("No runs match. Generate a workflow on the Generate page, or loosen the filters.",
+            icon=":material/history:")
+    st.stop()
+st.caption(f"{len(runs)} run(s){' (newest ' + str(LIMIT) + ')' if len(runs) == LIMIT else ''}.")
+table(runs, "runs", key="runs")
+
+ids = runs["run_id"].tolist()
+current = st.session_state.get("history.run")
+selected = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
+                        format_func=lambda rid: _label(runs, rid))
+st.session_state["history.run"] = selected
+with user_errors():
+    trace = analytics.run_trace(ledger, selected)
+    with st.container(border=True):
+        _summary(trace)
+        events, calls, versions, patterns = st.tabs(["Events", "Calls", "Workflow versions", "Patterns"])
+        with events:
+            table(trace.events, f"events-{selected}", key="events")
+        with calls:
+            _calls(trace)
+        with versions:
+            _versions(trace)
+        with patterns:
+            if trace.patterns.empty:
+                st.info("No patterns were retrieved.")
+            else:
+                table(trace.patterns, f"patterns-{selected}", key="patterns")
+        _actions(ledger, trace)

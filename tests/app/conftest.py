@@ -1,0 +1,103 @@
+"""AppTest fixtures: a pattern index built once and copied per test, and a ledger populated by real runs.
+
+Every page is opened through ``app.py`` (st.navigation) so the shared sidebar and router are exercised.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.config import load_settings
+from core.ledger import Ledger
+from core.patterns import PatternLibrary
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+TIMEOUT = 60
+POPULATE = [
+    "Summarize an uploaded PDF report into an executive summary of at most 200 words.",
+    "Classify incoming customer emails as complaint, refund request, or general inquiry and write a "
+    "suitable reply draft for each category.",
+    "A customer support chatbot that answers questions using our product manual knowledge base and "
+    "remembers the conversation.",
+    "Fetch the content of a web page from a given URL with an HTTP request and produce a three-bullet digest.",
+]
+
+
+def offline_settings(data_dir: Path):
+    """Offline settings over ``data_dir`` (what the app reads from the environment in these tests)."""
+    return replace(load_settings(env={"DIFYFORGE_DATA_DIR": str(data_dir)}), data_dir=data_dir)
+
+
+@pytest.fixture(scope="session")
+def indexed_template(tmp_path_factory) -> Path:
+    """A data dir whose Chroma index holds the pattern library (built once per session)."""
+    data = tmp_path_factory.mktemp("indexed") / "data"
+    PatternLibrary.open(offline_settings(data)).sync()
+    return data
+
+
+def _with_index(template: Path, target: Path) -> Path:
+    shutil.copytree(template / "chroma", target / "chroma")
+    return target
+
+
+@pytest.fixture
+def empty_data(tmp_path, indexed_template, monkeypatch) -> Path:
+    """This test's own data dir: patterns indexed, ledger empty."""
+    data = _with_index(indexed_template, tmp_path / "app-data")
+    monkeypatch.setenv("DIFYFORGE_DATA_DIR", str(data))
+    return data
+
+
+@pytest.fixture(scope="session")
+def populated_template(tmp_path_factory, indexed_template) -> Path:
+    """A data dir with a ledger of real offline runs (one of them refined), built once per session."""
+    from core.pipeline import generate, refine
+
+    data = _with_index(indexed_template, tmp_path_factory.mktemp("populated") / "data")
+    settings = offline_settings(data)
+    ledger = Ledger.open(settings)
+    library = PatternLibrary.open(settings)
+    library.sync()
+    first = None
+    for requirement in POPULATE:
+        result = generate(requirement, settings=settings, ledger=ledger, library=library, source="app")
+        first = first or result
+    refine(first.run_id, "also return the word count", settings=settings, ledger=ledger, library=library)
+    ledger.close()
+    return data
+
+
+@pytest.fixture
+def populated_data(tmp_path, populated_template, monkeypatch) -> Path:
+    """This test's own copy of the populated data dir."""
+    data = tmp_path / "app-data"
+    shutil.copytree(populated_template, data)
+    monkeypatch.setenv("DIFYFORGE_DATA_DIR", str(data))
+    return data
+
+
+def open_page(page: str) -> AppTest:
+    """Run the app and switch to ``pages/<page>.py``; fails when the page raised."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.run()
+    if page != "generate":
+        at.switch_page(f"pages/{page}.py")
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def texts(at: AppTest) -> str:
+    """All the text a user sees in the main area: markdown, captions, alerts, metrics."""
+    parts = [e.value for kind in ("markdown", "caption", "error", "warning", "info", "success", "title",
+                                  "subheader", "text")
+             for e in getattr(at, kind)]
+    parts += [f"{m.label} {m.value}" for m in at.metric]
+    return "\n".join(str(p) for p in parts)

@@ -1,0 +1,111 @@
+"""Showing a generation: live progress from pipeline events, and the result in tabs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st  # noqa: TID251 - ui/ is the streamlit side
+
+from core.batch import workflow_filename
+from core.charts import fig_workflow_graph
+from ui.findings import render_report
+from ui.tables import format_cost
+
+STAGE_TITLES = {"requirements": "Requirements agent", "architecture": "Architecture agent",
+                "configuration": "Configuration agent", "quality": "Quality agent"}
+
+
+class ProgressView:
+    """Writes pipeline events into an ``st.status`` box as they arrive: one line per stage and repair."""
+
+    def __init__(self, status) -> None:
+        self.status = status
+
+    def __call__(self, event) -> None:
+        stage = STAGE_TITLES.get(event.stage or "", event.stage or "")
+        payload = event.payload or {}
+        if event.type == "stage.started":
+            self.status.update(label=f"{stage}…")
+        elif event.type == "stage.completed":
+            summary = payload.get("summary") or ", ".join(f"{k}: {v}" for k, v in payload.items()
+                                                          if isinstance(v, (str, int, float)))[:300]
+            self.status.write(f":material/check: **{stage}**" + (f": {summary}" if summary else ""))
+        elif event.type == "repair.round":
+            self.status.write(f":material/build: Repair round {payload.get('round', '')}: "
+                              f"{payload.get('feedback', payload.get('reason', ''))}"[:400])
+        elif event.type == "run.failed":
+            self.status.write(f":material/error: {payload.get('error_message') or payload.get('message') or 'failed'}")
+
+
+def calls_frame(result) -> pd.DataFrame:
+    """Every model call (or offline step) of a generation, in order."""
+    rows = [{"agent": c.agent, "attempt": c.attempt, "provider": c.provider, "model": c.model,
+             "prompt tokens": c.prompt_tokens, "completion tokens": c.completion_tokens,
+             "cached tokens": c.cached_tokens, "latency ms": round(c.latency_ms, 1), "outcome": c.outcome,
+             "error": c.error_category or ""}
+            for stage in result.stages for c in stage.calls]
+    return pd.DataFrame(rows)
+
+
+def _app_name(result) -> str | None:
+    return ((result.dsl or {}).get("app") or {}).get("name") if isinstance(result.dsl, dict) else None
+
+
+def render_result(result, *, agent_costs: pd.DataFrame | None, key: str) -> None:
+    """The outcome line and the tabs: graph, YAML (+ download), validation, cost and tokens, trace."""
+    name = _app_name(result) or "workflow"
+    if result.status == "succeeded":
+        st.success(f"**{name}**: a {result.app_mode} app. Run `{result.run_id}`.", icon=":material/check_circle:")
+    else:
+        st.error(f"The generation failed: {result.error_message or result.error_category or 'no reason given'}",
+                 icon=":material/error:")
+        st.caption(f"Run `{result.run_id}` is recorded in the ledger with everything that happened.")
+    graph, yaml_tab, checks, cost, trace = st.tabs(["Graph", "YAML", "Validation", "Cost and tokens", "Trace"])
+    with graph:
+        if isinstance(result.dsl, dict):
+            marked = {str(f.node_id) for f in (result.report.findings if result.report else []) if f.node_id}
+            st.plotly_chart(fig_workflow_graph(result.dsl, marked), key=f"{key}-graph", width="stretch")
+        else:
+            st.info("No workflow was produced.")
+    with yaml_tab:
+        if result.yaml_text:
+            st.download_button("Download YAML", result.yaml_text, file_name=workflow_filename(name),
+                               mime="application/x-yaml", key=f"{key}-download", type="primary",
+                               icon=":material/download:")
+            st.code(result.yaml_text, language="yaml")
+        else:
+            st.info("No YAML was produced.")
+    with checks:
+        if result.report is not None:
+            render_report(name, result.report, key=f"{key}-report")
+        if result.quality is not None:
+            st.metric("Quality score", f"{result.quality.score}/100")
+            if result.quality.issues:
+                st.dataframe(pd.DataFrame([i.model_dump() for i in result.quality.issues]), hide_index=True)
+    with cost:
+        usage = result.usage
+        a, b, c = st.columns(3)
+        a.metric("Cost", format_cost(usage.cost_usd))
+        b.metric("Tokens", f"{usage.total_tokens:,}")
+        c.metric("Model calls", usage.calls)
+        if agent_costs is not None and not agent_costs.empty:
+            st.dataframe(agent_costs, hide_index=True, width="stretch")
+    with trace:
+        _render_trace(result)
+
+
+def _render_trace(result) -> None:
+    frame = calls_frame(result)
+    if frame.empty:
+        st.info("No calls were made.")
+        return
+    st.dataframe(frame, hide_index=True, width="stretch")
+    for stage in result.stages:
+        for call in stage.calls:
+            label = f"{call.agent} · attempt {call.attempt} · {call.model} · {call.latency_ms:.0f} ms · {call.outcome}"
+            with st.expander(label):
+                st.markdown("**Prompt**")
+                st.code(call.prompt_text or "(not recorded)", language=None, wrap_lines=True)
+                st.markdown("**Response**")
+                st.code(call.response_text or "(not recorded)", language=None, wrap_lines=True)
+                if call.error_message:
+                    st.error(call.error_message)
