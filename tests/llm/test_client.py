@@ -433,3 +433,21 @@ def test_client_closes_its_connection_pool(fake_openai):
     with ChatClient(config) as client:
         assert client.complete(agent="a", messages=MESSAGES, schema=None, on_call=lambda c: None).text == "hello"
     assert client._sdk.is_closed()
+
+
+def test_cost_budget_prices_with_core_pricing_by_default(fake_openai):
+    budget = RunBudget(max_cost_usd=0.05)
+    h = Harness(fake_openai, budget=budget)
+    fake_openai.enqueue(reply(GOOD, usage=(1_000_000, 0, 0)))  # a million gpt-4o-mini input tokens: cents
+    error = h.fails(BudgetExceeded)
+    assert "crossed its limit of $0.0500" in str(error)
+    assert Decimal("0.05") < budget.cost_usd < Decimal("1")
+    assert h.outcomes() == [(1, "ok", None)]
+
+
+def test_unpriced_model_counts_tokens_but_not_cost(fake_openai):
+    budget = RunBudget(max_cost_usd=0.01, max_tokens=10_000)
+    h = Harness(fake_openai, budget=budget, model="my-local-llama-q4")
+    fake_openai.enqueue(reply(GOOD, usage=(500, 100, 0)))
+    h.complete()
+    assert (budget.tokens_used, budget.cost_usd, budget.unpriced_calls) == (600, Decimal(0), 1)
