@@ -1,0 +1,184 @@
+"""Graph helpers over a DSL document: nodes by id, edges, containers, and who is upstream of whom.
+
+Everything here tolerates malformed input: nodes or edges that are not well formed are left out of
+the index (the validator reports them separately), so callers can walk any parsed document.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+
+NOTE_WRAPPER = "custom-note"
+CONTAINER_TYPES = frozenset({"iteration", "loop"})
+
+
+def _graph(doc: object) -> dict:
+    if not isinstance(doc, dict):
+        return {}
+    workflow = doc.get("workflow")
+    graph = workflow.get("graph") if isinstance(workflow, dict) else None
+    return graph if isinstance(graph, dict) else {}
+
+
+def raw_nodes(doc: object) -> list:
+    """``workflow.graph.nodes`` when it is a list, else ``[]``."""
+    nodes = _graph(doc).get("nodes")
+    return nodes if isinstance(nodes, list) else []
+
+
+def raw_edges(doc: object) -> list:
+    """``workflow.graph.edges`` when it is a list, else ``[]``."""
+    edges = _graph(doc).get("edges")
+    return edges if isinstance(edges, list) else []
+
+
+def is_note(node: dict) -> bool:
+    """True for editor sticky notes, which Dify drops before building the graph."""
+    data = node.get("data")
+    return node.get("type") == NOTE_WRAPPER or (isinstance(data, dict) and data.get("type") == "")
+
+
+def _well_formed(node: object) -> bool:
+    return isinstance(node, dict) and isinstance(node.get("id"), str) and isinstance(node.get("data"), dict)
+
+
+def nodes_by_id(doc: object) -> dict[str, dict]:
+    """Map node id -> node for every well-formed, non-note node (the first one wins on duplicate ids)."""
+    found: dict[str, dict] = {}
+    for node in raw_nodes(doc):
+        if _well_formed(node) and not is_note(node):
+            found.setdefault(node["id"], node)
+    return found
+
+
+def node_types(doc: object) -> list[str]:
+    """The ``data.type`` of every non-note node, in document order."""
+    return [n["data"].get("type") for n in raw_nodes(doc) if _well_formed(n) and not is_note(n)
+            and isinstance(n["data"].get("type"), str)]
+
+
+@dataclass
+class GraphIndex:
+    """An index of the graph the rules share: built once per document.
+
+    Attributes:
+        nodes: ``(index, node)`` of every well-formed non-note node, in document order.
+        notes: ids of note nodes.
+        by_id: node id -> node (first one on duplicates).
+        position: node id -> index in ``workflow.graph.nodes``.
+        edges: ``(index, edge)`` of every edge whose source and target are strings.
+        parent: child id -> container id, from ``parentId``.
+    """
+
+    nodes: list[tuple[int, dict]] = field(default_factory=list)
+    notes: set[str] = field(default_factory=set)
+    by_id: dict[str, dict] = field(default_factory=dict)
+    position: dict[str, int] = field(default_factory=dict)
+    edges: list[tuple[int, dict]] = field(default_factory=list)
+    parent: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, doc: object) -> GraphIndex:
+        index = cls()
+        for i, node in enumerate(raw_nodes(doc)):
+            if not _well_formed(node):
+                continue
+            node_id = node["id"]
+            if is_note(node):
+                index.notes.add(node_id)
+                continue
+            index.nodes.append((i, node))
+            if node_id not in index.by_id:
+                index.by_id[node_id] = node
+                index.position[node_id] = i
+                parent = node.get("parentId")
+                if isinstance(parent, str) and parent:
+                    index.parent[node_id] = parent
+        for i, edge in enumerate(raw_edges(doc)):
+            if isinstance(edge, dict) and isinstance(edge.get("source"), str) and isinstance(edge.get("target"), str):
+                index.edges.append((i, edge))
+        return index
+
+    def type_of(self, node_id: str) -> str | None:
+        node = self.by_id.get(node_id)
+        return node["data"].get("type") if node else None
+
+    @cached_property
+    def live_edges(self) -> list[tuple[int, dict]]:
+        """Edges whose both ends are existing non-note nodes (what the engine would follow)."""
+        return [(i, e) for i, e in self.edges if e["source"] in self.by_id and e["target"] in self.by_id]
+
+    @cached_property
+    def successors(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = defaultdict(list)
+        for _, edge in self.live_edges:
+            out[edge["source"]].append(edge["target"])
+        return out
+
+    @cached_property
+    def predecessors(self) -> dict[str, list[str]]:
+        inc: dict[str, list[str]] = defaultdict(list)
+        for _, edge in self.live_edges:
+            inc[edge["target"]].append(edge["source"])
+        return inc
+
+    @cached_property
+    def children(self) -> dict[str, list[str]]:
+        """Container id -> ids of its direct children (by ``parentId``)."""
+        kids: dict[str, list[str]] = defaultdict(list)
+        for child, parent in self.parent.items():
+            kids[parent].append(child)
+        return kids
+
+    def scope_of(self, node_id: str) -> str | None:
+        """The container a node sits in (its ``parentId``), or ``None`` at the top level."""
+        return self.parent.get(node_id)
+
+    def edge_ancestors(self, node_id: str) -> set[str]:
+        """Every node from which an edge path leads to ``node_id`` (not including itself unless on a cycle)."""
+        cache = self._ancestor_cache
+        if node_id in cache:
+            return cache[node_id]
+        seen: set[str] = set()
+        stack = list(self.predecessors.get(node_id, ()))
+        while stack:
+            current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
+            stack.extend(self.predecessors.get(current, ()))
+        cache[node_id] = seen
+        return seen
+
+    @cached_property
+    def _ancestor_cache(self) -> dict[str, set[str]]:
+        return {}
+
+    def upstream(self, node_id: str) -> set[str]:
+        """Nodes whose outputs ``node_id`` may use: edge ancestors in its own scope, its enclosing
+        containers, and everything upstream of those containers."""
+        result: set[str] = set()
+        current: str | None = node_id
+        guard = 0
+        while current is not None and guard < 64:  # parentId chains are short; the guard stops loops
+            result |= self.edge_ancestors(current)
+            container = self.parent.get(current)
+            if container is not None and container in self.by_id:
+                result.add(container)
+            current = container if container in self.by_id else None
+            guard += 1
+        return result
+
+    def descendants(self, container_id: str) -> set[str]:
+        """Every node nested (at any depth) in a container."""
+        found: set[str] = set()
+        stack = list(self.children.get(container_id, ()))
+        while stack:
+            current = stack.pop()
+            if current in found:
+                continue
+            found.add(current)
+            stack.extend(self.children.get(current, ()))
+        return found
