@@ -328,6 +328,7 @@ def _stream_chunks(answer: Reply, model: str, include_usage: bool) -> list[dict]
 def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body leave at once: no 40 ms delayed-ACK stall per call
 
         def log_message(self, format, *args) -> None:  # noqa: A002 - keep test output quiet
             return
