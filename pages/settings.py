@@ -7,12 +7,17 @@ from dataclasses import replace
 import streamlit as st
 
 from core.config import Settings
+from core.ledger import ledger_health
 from ui.errors import user_errors
 from ui.layout import page_setup
-from ui.resources import get_library, ledger_status, library_sync_report
+from ui.resources import get_ledger, get_library, library_sync_report
 from ui.session import reset_session_settings, set_session_settings
+from ui.tables import format_cost
 
 settings = page_setup("Settings", "Choices here last for this browser session only; nothing is written to disk.")
+FLASH = "settings.flash"
+if FLASH in st.session_state:
+    st.success(st.session_state.pop(FLASH))
 
 
 def _provider_form(current: Settings) -> Settings | None:
@@ -61,30 +66,32 @@ def _provider_form(current: Settings) -> Settings | None:
 new_settings = _provider_form(settings)
 if new_settings is not None:
     set_session_settings(new_settings)
-    settings = new_settings
-    st.success(f"Settings applied for this session: provider {settings.provider.label}.")
+    st.session_state[FLASH] = f"Settings applied for this session: provider {new_settings.provider.label}."
+    st.rerun()
 if st.button("Back to the environment's settings"):
-    settings = reset_session_settings()
-    st.success("Session overrides dropped.")
+    reset_session_settings()
+    st.session_state[FLASH] = "Session overrides dropped: back to the environment's settings."
+    st.rerun()
 
 st.divider()
 st.subheader("Health")
-status = ledger_status(settings)
+healthy, ledger_message = ledger_health(settings)
+ledger = get_ledger(settings)
 col1, col2 = st.columns(2)
 with col1:
     st.markdown("**Run ledger**")
-    if status.ledger is None:
-        st.error(status.problem.message if status.problem else "The ledger could not be opened.")
-        if status.problem and status.problem.hint:
-            st.caption(status.problem.hint)
-    else:
-        st.success(f"Open: `{settings.ledger_path}`")
+    (st.success if healthy else st.error)(ledger_message)
+    if ledger is not None:
+        spent = ledger.spend_today()
+        limit = settings.max_cost_usd_per_day
+        st.caption(f"Spent today (UTC): {format_cost(spent)}"
+                   + (f" of the {format_cost(limit)} daily budget" if limit is not None else " · no daily budget"))
 with col2:
     st.markdown("**Pattern index**")
     with user_errors():
         stats = get_library(settings).stats()
         report = library_sync_report(settings)
-        st.success(f"{stats.get('total', len(get_library(settings).list()))} patterns indexed "
+        st.success(f"{stats['total']} patterns indexed "
                    f"({'Chroma server ' + settings.chroma_url if settings.chroma_url else 'local Chroma'})")
         if report.failed:
             st.warning(f"{len(report.failed)} pattern file(s) failed to load: "

@@ -12,9 +12,14 @@ from core.dsl.graph import nodes_by_id
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def summary_line(name: str, report: ValidationReport) -> str:
     """One line per file: valid or not, and the counts by severity."""
-    counts = f"{len(report.errors)} errors, {len(report.warnings)} warnings, {len(report.infos)} notes"
+    counts = ", ".join(_count(n, word) for n, word in ((len(report.errors), "error"),
+                                                       (len(report.warnings), "warning"), (len(report.infos), "note")))
     what = " · ".join(x for x in (report.app_mode, f"DSL {report.version}" if report.version else None) if x)
     verdict = "valid" if report.valid else "not valid"
     return f"**{name}**: {verdict} ({counts}){f' · {what}' if what else ''}"

@@ -1,0 +1,286 @@
+"""Every page through app.py (st.navigation) with AppTest: renders on an empty and a populated ledger,
+its main action works, and bad input gets a clear message."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from core.config import load_settings
+from core.dsl import validate
+from core.ledger import Ledger, analytics
+from tests.app.conftest import open_page, texts
+from tests.conftest import CORPUS_DIR
+
+PAGES = ["generate", "validate", "patterns", "history", "analytics", "batch", "settings"]
+
+
+def click(at, label: str):
+    """Click the (form submit) button with this label and run the app again."""
+    matches = [b for b in at.button if b.label == label]
+    assert matches, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
+    matches[0].click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def ledger_runs(data: Path) -> int:
+    return int(analytics.headline(Ledger.open(load_settings())).iloc[0]["runs"])
+
+
+# -- every page renders ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_an_empty_ledger(page, empty_data):
+    at = open_page(page)
+    assert at.title[0].value == page.capitalize()
+    sidebar = "\n".join(m.value for m in at.sidebar.markdown)
+    assert "offline brain" in sidebar
+    assert not at.error, [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_on_a_populated_ledger(page, populated_data):
+    at = open_page(page)
+    assert at.title[0].value == page.capitalize()
+    assert not at.error, [e.value for e in at.error]
+
+
+# -- Generate ----------------------------------------------------------------------------------------------
+
+
+def test_generate_offline_shows_the_workflow_and_records_the_run(empty_data):
+    at = open_page("generate")
+    at.text_area(key="generate.requirement").input(
+        "Classify incoming customer emails as complaint, refund request, or general inquiry and draft a reply.")
+    click(at, "Generate workflow")
+    assert "Run `" in texts(at)
+    download = at.get("download_button")
+    assert download, "the YAML download button is missing"
+    yaml_text = at.code[0].value
+    assert validate(yaml_text).valid
+    assert len(at.get("plotly_chart")) >= 1
+    assert ledger_runs(empty_data) == 1
+    assert any(m.label == "Cost" for m in at.metric)
+
+
+def test_generate_refine_records_a_child_run(empty_data):
+    at = open_page("generate")
+    at.text_area(key="generate.requirement").input("Summarize an uploaded PDF report into an executive summary.")
+    click(at, "Generate workflow")
+    parent = at.session_state["generate.result"].run_id
+    at.text_input[0].input("also translate the summary into French")
+    click(at, "Refine")
+    child = at.session_state["generate.result"]
+    assert child.run_id != parent
+    led = Ledger.open(load_settings())
+    assert led.get_run(child.run_id)["parent_run_id"] == parent
+
+
+def test_generate_empty_requirement_says_so(empty_data):
+    at = open_page("generate")
+    click(at, "Generate workflow")
+    assert "The requirement is empty." in [e.value for e in at.error]
+    assert ledger_runs(empty_data) == 0
+
+
+def test_generate_example_fills_the_requirement(empty_data):
+    at = open_page("generate")
+    example = at.selectbox(key="generate.example").options[1]
+    at.selectbox(key="generate.example").select_index(1).run()
+    assert at.text_area(key="generate.requirement").value == example
+
+
+# -- Validate ----------------------------------------------------------------------------------------------
+
+
+def test_validate_uploads_show_a_summary_per_file_and_findings(empty_data):
+    good = (CORPUS_DIR / "SEO Slug Generator.yml").read_bytes()
+    doc = yaml.safe_load(good)
+    doc["workflow"]["graph"]["edges"][0]["target"] = "no-such-node"
+    doc["workflow"]["graph"]["nodes"][1]["data"]["type"] = "made-up-type"
+    broken = yaml.safe_dump(doc, allow_unicode=True).encode()
+    at = open_page("validate")
+    at.file_uploader[0].set_value([("good.yml", good, "application/x-yaml"),
+                                   ("broken.yml", broken, "application/x-yaml")]).run()
+    assert not at.exception
+    shown = texts(at)
+    assert "**good.yml**: valid" in shown and "**broken.yml**: not valid" in shown
+    frames = [f.value for f in at.dataframe]
+    assert any((f["severity"] == "error").any() if "severity" in f else len(f) > 0 for f in frames)
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_validate_pasted_yaml(empty_data):
+    at = open_page("validate")
+    at.text_area[0].input((CORPUS_DIR / "中译英.yml").read_text(encoding="utf-8"))
+    click(at, "Validate pasted YAML")
+    assert "**pasted YAML**: valid" in texts(at)
+
+
+@pytest.mark.parametrize(("content", "words"), [
+    (b"\x89PNG\r\n\x1a\n\x00\x00binary", "YAML"),
+    (b"just: [unclosed", "Not valid YAML"),
+])
+def test_validate_non_yaml_upload_gets_a_clear_message(empty_data, content, words):
+    at = open_page("validate")
+    at.file_uploader[0].set_value(("picture.yml", content, "application/octet-stream")).run()
+    assert not at.exception
+    assert "not valid" in texts(at) and words in texts(at) + str([f.value for f in at.dataframe])
+
+
+def test_validate_a_20_mb_upload_is_refused_with_a_message(empty_data):
+    big = b"app:\n  name: big\n  description: '" + b"x" * (20 * 1024 * 1024) + b"'\n"
+    at = open_page("validate")
+    at.file_uploader[0].set_value(("big.yml", big, "application/x-yaml")).run()
+    assert not at.exception
+    shown = texts(at) + str([f.value.to_dict() for f in at.dataframe])
+    assert "10 MB" in shown
+
+
+# -- Patterns ----------------------------------------------------------------------------------------------
+
+
+def test_patterns_browse_search_and_stats(populated_data):
+    at = open_page("patterns")
+    frames = [f.value for f in at.dataframe]
+    assert any("id" in f and len(f) >= 10 for f in frames)
+    at.text_input[0].input("translate a text into several languages").run()
+    hits = [f.value for f in at.dataframe if "similarity" in f.value]
+    assert hits and "multi-language-translation" in hits[0]["id"].tolist()[:3]
+    assert any(m.label == "Patterns" for m in at.metric)
+
+
+def test_patterns_add_and_remove_a_user_pattern(empty_data):
+    source = Path(__file__).resolve().parents[2] / "patterns" / "document-summary.yaml"
+    doc = yaml.safe_load(source.read_text(encoding="utf-8"))
+    doc["metadata"]["id"] = "my-summary"
+    doc["metadata"]["name"] = "My summary"
+    at = open_page("patterns")
+    at.file_uploader(key="add-upload").set_value(
+        ("mine.yaml", yaml.safe_dump(doc, allow_unicode=True).encode(), "application/x-yaml")).run()
+    click(at, "Add pattern")
+    assert "Added user pattern my-summary (My summary)." in [s.value for s in at.success]
+    at.selectbox(key="browse-pick").set_value("my-summary").run()
+    at.checkbox(key="browse-confirm").check().run()
+    at.button(key="browse-remove").click().run()
+    assert "my-summary" not in at.selectbox(key="browse-pick").options
+
+
+def test_patterns_invalid_upload_shows_the_findings(empty_data):
+    at = open_page("patterns")
+    bad = b"metadata: {id: bad, name: Bad}\ndsl: {app: {mode: workflow}}\n"
+    at.file_uploader(key="add-upload").set_value(("bad.yaml", bad, "application/x-yaml")).run()
+    click(at, "Add pattern")
+    assert at.error and not at.exception
+
+
+# -- History -----------------------------------------------------------------------------------------------
+
+
+def test_history_lists_runs_shows_versions_and_deletes_with_confirmation(populated_data):
+    at = open_page("history")
+    runs = next(f.value for f in at.dataframe if "run_id" in f.value)
+    assert len(runs) == 5
+    assert any(r == "unknown" or str(r).startswith("$") for r in runs["cost_usd"])
+    before = len(runs)
+    delete = next(b for b in at.button if b.label == "Delete run")
+    assert delete.disabled
+    next(c for c in at.checkbox if c.label.startswith("Yes, delete")).check().run()
+    click(at, "Delete run")
+    runs = next(f.value for f in at.dataframe if "run_id" in f.value)
+    assert len(runs) == before - 1
+
+
+def test_history_text_filter(populated_data):
+    at = open_page("history")
+    at.text_input(key="history-text").input("PDF report").run()
+    runs = next(f.value for f in at.dataframe if "run_id" in f.value)
+    assert len(runs) >= 1 and runs["requirement"].str.contains("PDF report").all()
+
+
+# -- Analytics ---------------------------------------------------------------------------------------------
+
+
+def test_analytics_empty_ledger_invites_and_runs_the_demo_set(empty_data):
+    at = open_page("analytics")
+    assert any("No runs yet" in i.value for i in at.info)
+    click(at, "Run the demo set (offline)")
+    assert ledger_runs(empty_data) >= 20
+    assert len(at.get("plotly_chart")) == 8
+
+
+def test_analytics_populated_shows_headline_and_every_chart(populated_data):
+    at = open_page("analytics")
+    labels = {m.label: m.value for m in at.metric}
+    assert labels["Runs"] == "5"
+    assert {"Success rate", "Total cost (known)", "Median cost per workflow", "p50 duration",
+            "p95 duration"} <= set(labels)
+    assert len(at.get("plotly_chart")) == 8
+    assert len(at.get("download_button")) == 8
+
+
+# -- Batch -------------------------------------------------------------------------------------------------
+
+
+def test_batch_csv_runs_every_row_and_one_bad_row_does_not_stop_it(empty_data):
+    csv_text = ("id,requirement\nsum,Summarize an uploaded PDF report into an executive summary.\n"
+                "empty,\nslogans,For each product name in a list generate a catchy slogan.\n")
+    at = open_page("batch")
+    at.file_uploader[0].set_value(("reqs.csv", csv_text.encode(), "text/csv")).run()
+    click(at, "Run batch")
+    results = next(f.value for f in at.dataframe if "status" in f.value)
+    assert results["status"].tolist() == ["succeeded", "failed", "succeeded"]
+    assert results["message"].iloc[1] == "Empty requirement: nothing to generate."
+    assert "**3 rows:** 2 succeeded, 1 failed" in texts(at)
+    assert at.get("download_button")
+    assert ledger_runs(empty_data) == 2
+
+
+def test_batch_csv_without_requirement_column_says_which_columns_it_found(empty_data):
+    at = open_page("batch")
+    at.file_uploader[0].set_value(("reqs.csv", b"text\nhello\n", "text/csv")).run()
+    click(at, "Run batch")
+    assert any("no 'requirement' column" in e.value and "'text'" in e.value for e in at.error)
+
+
+def test_batch_without_a_file_asks_for_one(empty_data):
+    at = open_page("batch")
+    click(at, "Run batch")
+    assert "Choose a file first." in [w.value for w in at.warning]
+
+
+# -- Settings ----------------------------------------------------------------------------------------------
+
+
+def test_settings_apply_for_the_session_and_the_sidebar_follows(empty_data):
+    at = open_page("settings")
+    at.radio[0].set_value("openai")
+    at.text_input[0].input("http://127.0.0.1:9/v1")
+    at.text_input[1].input("llama3")
+    at.text_input[3].input("sk-session-only")
+    click(at, "Apply for this session")
+    assert any("provider openai:llama3" in s.value for s in at.success)
+    assert "llama3" in "\n".join(m.value for m in at.sidebar.markdown)
+    settings = at.session_state["difyforge.settings"]
+    assert settings.provider.api_key == "sk-session-only"
+    assert not (empty_data / ".streamlit").exists()
+    click(at, "Back to the environment's settings")
+    assert at.session_state["difyforge.settings"].provider.kind == "offline"
+
+
+def test_settings_openai_without_key_or_url_is_refused(empty_data):
+    at = open_page("settings")
+    at.radio[0].set_value("openai")
+    click(at, "Apply for this session")
+    assert "The OpenAI endpoint needs an API key." in [e.value for e in at.error]
+    assert at.session_state["difyforge.settings"].provider.kind == "offline"
+
+
+def test_settings_shows_health(empty_data):
+    at = open_page("settings")
+    shown = texts(at)
+    assert "Run ledger OK" in shown and "patterns indexed" in shown and str(empty_data) in shown
