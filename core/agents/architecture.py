@@ -161,6 +161,12 @@ def design(inp: ArchitectureInput) -> Blueprint:
     task = _core_task(spec)
     tail, generated = _core(d, spec, task, tail, main, context_refs, kb_context, vision, bool(results))
     results += generated
+    if spec.has("translation") and len(spec.languages) == 1 and results:
+        language = spec.languages[0]
+        name, source = results[-1]
+        tr = d.add("llm", f"Translate to {language}", f"Translate the text into {language}, keeping its formatting.",
+                   reads=[source], after=tail, focus=language)
+        tail, results[-1] = [Link(step=tr)], (name, f"{tr}.text")
 
     for purpose in post_checks:
         recipe = pick_recipe(purpose)
@@ -229,14 +235,14 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
         first = d.add("llm", "First draft", f"Write the first version. Task: {task}", reads=refs + extra, after=tail, focus=FINAL_ROLE)
         loop = d.add("loop", "Critique and improve", f"Repeat up to {spec.loop.max_iterations} times until "
                      f"{spec.loop.until or 'the critique is satisfied'}", reads=[f"{first}.text"], after=[first],
-                     labels=["draft", "verdict"])
+                     labels=["draft"])
         critique = d.add("llm", "Critique", f"Critique the current draft against the task ({task}). If it is good, "
                          "start with the word GOOD; otherwise list concrete improvements.",
                          reads=[f"{loop}.draft"], after=[Link(step=loop)], parent=loop)
         improve = d.add("llm", "Improve", f"Rewrite the draft applying the critique. Task: {task}",
                         reads=[f"{loop}.draft", f"{critique}.text"], after=[critique], parent=loop, focus=FINAL_ROLE)
-        d.add("assigner", "Keep new draft", "Store the improved draft and the verdict",
-              reads=[f"{loop}.draft", f"{improve}.text", f"{loop}.verdict", f"{critique}.text"], after=[improve], parent=loop)
+        d.add("assigner", "Keep new draft", "Store the improved draft for the next round",
+              reads=[f"{loop}.draft", f"{improve}.text"], after=[improve], parent=loop)
         return [Link(step=loop)], [("result", f"{loop}.draft")]
 
     if spec.iteration_target:

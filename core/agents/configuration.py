@@ -74,9 +74,13 @@ def _constraints(spec: RequirementSpec) -> str:
     return "\n".join(lines)
 
 
-def _llm(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], feedback: str | None) -> PlanStep:
-    reads = [r for r in step.reads if not r.endswith(".result") and not _is_image(r, spec)]
-    context = next((r for r in step.reads if r.endswith(".result")), None)
+def _llm(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], feedback: str | None,
+         retrieval: set[str]) -> PlanStep:
+    def is_context(ref: str) -> bool:
+        return ref.split(".")[0] in retrieval
+
+    reads = [r for r in step.reads if not is_context(r) and not _is_image(r, spec)]
+    context = next((r for r in step.reads if is_context(r)), None)
     vision = next((r for r in step.reads if _is_image(r, spec)), None)
     chat = spec.app_mode == "advanced-chat"
     parts = [f"You are an expert assistant inside a Dify {'chatbot' if chat else 'workflow'}: {spec.goal}",
@@ -107,12 +111,14 @@ def _is_image(ref: str, spec: RequirementSpec) -> bool:
     return any(ref == f"start.{i.name}" and "image" in i.file_types for i in spec.inputs)
 
 
-def _configure_step(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], feedback: str | None) -> PlanStep:
+def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Blueprint, labels: dict[str, str],
+                    feedback: str | None) -> PlanStep:
     base = {"id": step.id, "type": step.type, "title": step.name, "after": step.after, "parent": step.parent}
     query = step.reads[0] if step.reads else ("sys.query" if spec.app_mode == "advanced-chat" else None)
     match step.type:
         case "llm":
-            return _llm(step, spec, labels, feedback)
+            retrieval = {s.id for s in blueprint.steps if s.type == "knowledge-retrieval"}
+            return _llm(step, spec, labels, feedback, retrieval)
         case "knowledge-retrieval":
             return PlanStep(**base, query=query, top_k=4)
         case "question-classifier":
@@ -160,9 +166,10 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, labels: dict[str
             return PlanStep(**base, query=query, output=step.labels[0] if step.labels else None)
         case "loop":
             max_rounds = spec.loop.max_iterations if spec.loop else 3
-            loop_vars = [LoopVarSpec(name="draft", initial=query or ""), LoopVarSpec(name="verdict", initial="")]
-            return PlanStep(**base, loop_count=max_rounds, loop_vars=loop_vars,
-                            break_conditions=[ConditionSpec(ref=f"{step.id}.verdict", operator="start with", value="GOOD")],
+            loop_vars = [LoopVarSpec(name=label, initial=query or "") for label in step.labels[:1]]
+            judge = next((s for s in blueprint.steps if s.parent == step.id and s.type == "llm"), None)
+            stop = [ConditionSpec(ref=f"{judge.id}.text", operator="start with", value="GOOD")] if judge else []
+            return PlanStep(**base, loop_count=max_rounds, loop_vars=loop_vars, break_conditions=stop,
                             instruction=f"Up to {max_rounds} rounds; stop when {spec.loop.until if spec.loop and spec.loop.until else 'the critique says GOOD'}.")
         case "document-extractor":
             return PlanStep(**base, query=query)
@@ -196,7 +203,7 @@ def configure(inp: ConfigurationInput) -> WorkflowPlan:
         start_vars=[StartVarPlan(name=i.name, label=i.label, type=i.type, required=i.required, options=i.options,
                                  file_types=list(i.file_types)) for i in spec.inputs],
         conversation_vars=spec.conversation_vars,
-        steps=[_configure_step(step, spec, labels, inp.feedback) for step in blueprint.steps if step.type != "start"],
+        steps=[_configure_step(step, spec, blueprint, labels, inp.feedback) for step in blueprint.steps if step.type != "start"],
     )
 
 

@@ -1,0 +1,140 @@
+"""``python -m core generate`` and ``python -m core eval``: the generator, headless."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from core.config import Settings, load_settings
+from core.errors import InputError
+
+
+def register(subparsers) -> None:
+    """Add the ``generate`` and ``eval`` commands."""
+    gen = subparsers.add_parser("generate", help="generate a Dify workflow from a requirement",
+                                description="Generate a Dify workflow (DSL YAML) from a plain-language requirement.")
+    gen.add_argument("requirement", help="what the workflow should do (quote it)")
+    _provider_args(gen)
+    gen.add_argument("-o", "--output", help="write the DSL YAML here (default: stdout in text format)")
+    gen.add_argument("--format", choices=("text", "json"), default="text")
+    gen.set_defaults(func=cmd_generate)
+
+    ev = subparsers.add_parser("eval", help="score the generator on a requirements file",
+                               description="Generate every case of an eval file and score it against its expectations.")
+    ev.add_argument("file", help="a YAML file like shared/eval/requirements.yaml")
+    _provider_args(ev)
+    ev.add_argument("--format", choices=("text", "json"), default="text")
+    ev.set_defaults(func=cmd_eval)
+
+
+def _provider_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--provider", choices=("offline", "openai"), help="offline rules or an OpenAI-compatible model")
+    parser.add_argument("--model", help="model name (openai provider)")
+    parser.add_argument("--base-url", help="OpenAI-compatible endpoint URL")
+    parser.add_argument("--api-key-env", metavar="VAR", help="read the API key from this environment variable")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Settings from the environment, overridden by the command's provider flags.
+
+    Raises:
+        InputError: a flag combination that cannot work (e.g. the key variable is not set).
+    """
+    try:
+        settings = load_settings()
+    except ValueError as exc:
+        raise InputError(str(exc)) from exc
+    changes: dict = {}
+    if args.api_key_env:
+        key = os.environ.get(args.api_key_env)
+        if not key:
+            raise InputError(f"The environment variable {args.api_key_env} is not set or empty.",
+                             hint="Export the API key in that variable; keys are never passed as flag values.")
+        changes["api_key"] = key
+    if args.provider:
+        changes["kind"] = args.provider
+    if args.model:
+        changes["model"] = args.model
+    if args.base_url:
+        changes["base_url"] = args.base_url
+    settings = settings.with_provider(**changes) if changes else settings
+    if settings.provider.kind == "openai" and not settings.provider.api_key and not settings.provider.base_url:
+        raise InputError("The openai provider needs an API key.",
+                         hint="Set OPENAI_API_KEY (or use --api-key-env VAR), or use --provider offline.")
+    return settings
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from core.pipeline import generate
+
+    settings = settings_from_args(args)
+    result = generate(args.requirement, settings=settings, source="cli")
+    if args.output and result.yaml_text:
+        Path(args.output).write_text(result.yaml_text, encoding="utf-8")
+    report = result.report
+    findings = [f.__dict__ if not hasattr(f, "to_dict") else f.to_dict() for f in (report.findings if report else [])]
+    summary = {
+        "run_id": result.run_id,
+        "status": result.status,
+        "recorded": result.recorded,
+        "app_mode": result.app_mode,
+        "valid": result.valid,
+        "quality_score": result.quality.score if result.quality else None,
+        "issues": [i.model_dump() for i in result.quality.issues] if result.quality else [],
+        "findings": findings,
+        "tokens": result.usage.total_tokens,
+        "calls": result.usage.calls,
+        "cost_usd": float(result.usage.cost_usd) if result.usage.cost_usd is not None else None,
+        "patterns": [{"id": r.pattern.id, "score": round(r.score, 4), "used": bool(result.blueprint and r.pattern.id in result.blueprint.patterns_used)}
+                     for r in result.patterns],
+        "error_category": result.error_category,
+        "error_message": result.error_message,
+        "output": args.output,
+    }
+    if args.format == "json":
+        if not args.output:
+            summary["yaml"] = result.yaml_text
+        print(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+    else:
+        if not args.output and result.yaml_text:
+            sys.stdout.write(result.yaml_text)
+        _print_summary(summary, result)
+    return 0 if result.status == "succeeded" else 1
+
+
+def _print_summary(summary: dict, result) -> None:
+    err = sys.stderr
+    print(f"run {summary['run_id'] or '(not recorded)'}: {summary['status']} · {summary['app_mode']} · "
+          f"valid={summary['valid']} · score={summary['quality_score']} · {summary['calls']} call(s), "
+          f"{summary['tokens']} tokens, cost {summary['cost_usd']}", file=err)
+    if result.error_message:
+        print(f"error ({result.error_category}): {result.error_message}", file=err)
+    for issue in summary["issues"]:
+        if issue["severity"] != "info" or issue["stage"] == "requirements":
+            print(f"  {issue['severity']}: {issue['message']}", file=err)
+    if summary["output"]:
+        print(f"wrote {summary['output']}", file=err)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from core.evaluation import load_cases, run_eval
+
+    settings = settings_from_args(args)
+    load_cases(args.file)  # fail fast on a bad file, before any run
+
+    def progress(score) -> None:
+        if args.format == "text":
+            mark = "PASS" if score.passed else "FAIL"
+            detail = "" if score.passed else " — " + "; ".join(score.failed)
+            print(f"{mark} {score.case_id} ({score.seconds * 1000:.0f} ms, valid={score.valid}){detail}", flush=True)
+
+    report = run_eval(args.file, settings, on_case=progress)
+    if args.format == "json":
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        print(f"\n{report.valid}/{report.total} valid (no error-level finding), "
+              f"{report.passed}/{report.total} meet every expectation")
+    return 0 if report.passed == report.total else 1

@@ -1,0 +1,336 @@
+"""The generation pipeline: requirement -> four agents -> validated Dify DSL, every step recorded.
+
+``generate`` runs requirements -> architecture -> configuration -> compile -> validate -> quality,
+with up to ``settings.repair_rounds`` repair rounds, records the run, its calls (the moment they
+happen), events, patterns and DSL versions in the ledger, and reports events live to ``on_event``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from core.agents import architecture, configuration, quality, requirements
+from core.agents.architecture import ArchitectureInput, PatternBrief
+from core.agents.brain import OFFLINE_MODEL, LLMBrain, OfflineBrain
+from core.agents.compile import compile_plan
+from core.agents.configuration import ConfigurationInput
+from core.agents.models import Blueprint, QualityReport, RequirementSpec, StageResult, WorkflowPlan
+from core.agents.quality import QualityInput
+from core.agents.requirements import RequirementsInput
+from core.config import Settings
+from core.dsl import ValidationReport, validate
+from core.errors import (
+    BudgetExceeded,
+    InputError,
+    LedgerUnavailable,
+    PatternError,
+    ProviderError,
+    UserFacingError,
+)
+from core.usage import CallRecord, RunUsage
+
+log = logging.getLogger(__name__)
+
+MAX_REQUIREMENT_CHARS = 20_000
+"""Longer requirements are refused (a requirement is a description, not a document)."""
+
+
+@dataclass
+class PipelineEvent:
+    """One thing that happened in a run, as the UI shows it live."""
+
+    run_id: str | None
+    type: str
+    stage: str | None
+    payload: dict
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class GenerationResult:
+    """What a run produced; ``dsl``/``yaml_text`` hold the best attempt also when the run failed."""
+
+    run_id: str | None
+    status: str
+    app_mode: str | None = None
+    dsl: dict | None = None
+    yaml_text: str = ""
+    report: ValidationReport | None = None
+    quality: QualityReport | None = None
+    spec: RequirementSpec | None = None
+    blueprint: Blueprint | None = None
+    plan: WorkflowPlan | None = None
+    usage: RunUsage = field(default_factory=RunUsage)
+    patterns: list = field(default_factory=list)
+    error_category: str | None = None
+    error_message: str | None = None
+    stages: list[StageResult] = field(default_factory=list)
+    recorded: bool = True
+    """False when the ledger was unavailable and the run was not recorded."""
+
+    @property
+    def valid(self) -> bool:
+        return self.report is not None and self.report.valid
+
+
+LEDGER_WRITES_ITSELF = {"run.started", "llm.call", "run.completed", "run.failed"}
+"""Events the ledger records on its own (start_run, record_call, finish_run); only the UI gets ours."""
+
+_LIBRARIES: dict[str, object] = {}
+
+
+def _library(settings: Settings):
+    """The pattern library of ``settings`` (opened and synced once per process)."""
+    from core.patterns import PatternLibrary
+
+    key = str(settings.data_dir)
+    if key not in _LIBRARIES:
+        lib = PatternLibrary.open(settings)
+        lib.sync()
+        _LIBRARIES[key] = lib
+    return _LIBRARIES[key]
+
+
+class _Run:
+    """Bookkeeping of one run: ledger writes (tolerating an unavailable ledger), events, usage."""
+
+    def __init__(self, settings: Settings, ledger, on_event) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.on_event = on_event or (lambda event: None)
+        self.run_id: str | None = None
+        self.usage = RunUsage()
+        self.recorded = ledger is not None
+
+    def write(self, method: str, *args, **kwargs):
+        if self.ledger is None or (self.run_id is None and method != "start_run"):
+            return None
+        try:
+            return getattr(self.ledger, method)(*args, **kwargs)
+        except LedgerUnavailable as exc:
+            log.warning("ledger unavailable, run %s is not fully recorded: %s", self.run_id, exc)
+            self.recorded = False
+            return None
+
+    def event(self, type_: str, stage: str | None = None, **payload) -> None:
+        self.on_event(PipelineEvent(self.run_id, type_, stage, payload))
+        if type_ not in LEDGER_WRITES_ITSELF:
+            self.write("record_event", self.run_id, type_, {"stage": stage, **payload} if stage else payload)
+
+    def on_call(self, call: CallRecord) -> None:
+        price = self.write("record_call", self.run_id, call)
+        cost = getattr(price, "cost_usd", None) if price is not None else (Decimal(0) if call.provider == "offline" else None)
+        self.usage.add(call, cost)
+        self.event("llm.call", call.agent, agent=call.agent, model=call.model, attempt=call.attempt, outcome=call.outcome,
+                   prompt_tokens=call.prompt_tokens, completion_tokens=call.completion_tokens,
+                   latency_ms=round(call.latency_ms, 1), error_category=call.error_category, is_fallback=call.is_fallback)
+
+
+def _check_requirement(requirement: str) -> str:
+    text = (requirement or "").strip()
+    if not text:
+        raise InputError("The requirement is empty.", hint="Describe in a sentence or two what the workflow should do.")
+    if len(text) > MAX_REQUIREMENT_CHARS:
+        raise InputError(f"The requirement is {len(text):,} characters long; the limit is {MAX_REQUIREMENT_CHARS:,}.",
+                         hint="Describe what the workflow should do in a few paragraphs; attach documents in Dify instead.")
+    return text
+
+
+def generate(
+    requirement: str,
+    *,
+    settings: Settings,
+    on_event: Callable[[PipelineEvent], None] | None = None,
+    ledger=None,
+    library=None,
+    parent_run_id: str | None = None,
+    source: str = "cli",
+    previous: GenerationResult | None = None,
+) -> GenerationResult:
+    """Generate a Dify workflow for ``requirement`` and record the run.
+
+    Args:
+        requirement: what the workflow should do, in plain language.
+        settings: provider, budgets, repair rounds, DSL version.
+        on_event: receives every ``PipelineEvent`` as it happens.
+        ledger: where to record; opened from ``settings`` when None (unavailable -> not recorded).
+        library: the pattern library; opened from ``settings`` when None.
+        parent_run_id: set for refinements.
+        source: ``app``, ``cli``, ``batch`` or ``eval``.
+        previous: the parent's result (refinements with the LLM brain get its plan).
+
+    Returns:
+        The result; ``status`` is ``failed`` (with ``error_category``) for bad input, budget, provider
+        errors and workflows that never validated. Never raises for those.
+
+    Raises:
+        UserFacingError: an unexpected internal error (the run is recorded as failed, ``internal``).
+    """
+    if ledger is None:
+        try:
+            from core.ledger import Ledger
+
+            ledger = Ledger.open(settings)
+        except LedgerUnavailable as exc:
+            log.warning("generating without a ledger: %s", exc)
+            ledger = None
+    run = _Run(settings, ledger, on_event)
+    provider = settings.provider
+    offline = provider.kind == "offline"
+    run.run_id = run.write("start_run", requirement=(requirement or "")[:MAX_REQUIREMENT_CHARS + 1000],
+                           provider="offline" if offline else provider.kind,
+                           model=OFFLINE_MODEL if offline else provider.model, prompt_version=settings.prompt_version,
+                           parent_run_id=parent_run_id, source=source)
+    if run.run_id is None:
+        run.recorded = False
+    run.event("run.started", None, provider=provider.label, source=source)
+    result = GenerationResult(run_id=run.run_id, status="running", usage=run.usage, recorded=run.recorded)
+    try:
+        text = _check_requirement(requirement)
+        _check_daily_budget(settings, ledger)
+        _generate(text, settings, run, result, library, previous)
+    except (InputError, ProviderError) as exc:
+        category = "invalid_input" if isinstance(exc, InputError) else exc.category
+        _fail(run, result, category, str(exc))
+    except UserFacingError as exc:
+        _fail(run, result, "internal", str(exc))
+        raise
+    except Exception as exc:  # noqa: BLE001 - the boundary: record the crash, show a clean message
+        log.exception("generation run %s crashed", run.run_id)
+        _fail(run, result, "internal", f"{type(exc).__name__}: {exc}")
+        raise UserFacingError("Generation failed because of an internal error; the run is recorded as failed.",
+                              hint=f"Run id {run.run_id}. Please report it with the requirement.") from exc
+    result.recorded = run.recorded
+    return result
+
+
+def _check_daily_budget(settings: Settings, ledger) -> None:
+    if settings.max_cost_usd_per_day is None or ledger is None:
+        return
+    spent = ledger.spend_today()
+    if spent >= settings.max_cost_usd_per_day:
+        raise BudgetExceeded(f"Today's spend is ${spent:.4f}, the daily limit is ${settings.max_cost_usd_per_day:.4f}; "
+                             "no run was started. Raise DIFYFORGE_MAX_COST_PER_DAY or wait until tomorrow (UTC).")
+
+
+def _fail(run: _Run, result: GenerationResult, category: str, message: str) -> None:
+    result.status, result.error_category, result.error_message = "failed", category, message
+    report = result.report
+    run.event("run.failed", None, category=category, message=message[:2000])
+    run.write("finish_run", run.run_id, status="failed", error_category=category, error_message=message[:2000],
+              quality_score=result.quality.score if result.quality else None,
+              errors=len(report.errors) if report else 0, warnings=len(report.warnings) if report else 0,
+              app_mode=result.app_mode)
+
+
+def _stage(run: _Run, result: GenerationResult, name: str, fn, *args):
+    run.event("stage.started", name)
+    stage = fn(*args)
+    result.stages.append(stage)
+    run.event("stage.completed", name, calls=len(stage.calls))
+    return stage.output
+
+
+def _patterns(text: str, spec: RequirementSpec, settings: Settings, library) -> list:
+    try:
+        lib = library if library is not None else _library(settings)
+        return lib.recommend(text, k=3, capabilities=set(spec.capabilities), mode=spec.app_mode)
+    except PatternError as exc:
+        log.warning("pattern retrieval unavailable: %s", exc)
+        return []
+
+
+def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult, library, previous) -> None:
+    if settings.provider.kind == "offline":
+        brain = OfflineBrain(run.on_call, log_content=settings.log_content)
+    else:
+        from core.llm import RunBudget
+
+        budget = RunBudget(max_cost_usd=settings.max_cost_usd_per_run, max_tokens=settings.max_tokens_per_run)
+        brain = LLMBrain(settings, run.on_call, budget=budget)
+    spec = _stage(run, result, "requirements", requirements.run, RequirementsInput(requirement=text), brain)
+    result.spec, result.app_mode = spec, spec.app_mode
+    recs = _patterns(text, spec, settings, library)
+    result.patterns = recs
+    briefs = [PatternBrief(id=r.pattern.id, name=r.pattern.name, description=r.pattern.description,
+                           node_types=list(r.pattern.node_types), score=round(r.score, 4)) for r in recs]
+    arch_in = ArchitectureInput(spec=spec, patterns=briefs, previous=previous.blueprint if previous and brain.kind == "llm" else None)
+    blueprint = _stage(run, result, "architecture", architecture.run, arch_in, brain)
+    result.blueprint = blueprint
+    _record_patterns(run, recs, blueprint)
+    conf_in = ConfigurationInput(spec=spec, blueprint=blueprint, previous=previous.plan if previous and brain.kind == "llm" else None)
+    best_rank: tuple[bool, int] | None = None
+    for round_no in range(settings.repair_rounds + 1):
+        plan = _stage(run, result, "configuration", configuration.run, conf_in, brain)
+        compiled = compile_plan(plan, version=settings.target_dsl_version)
+        report = validate(compiled.dsl, target_version=settings.target_dsl_version)
+        findings = [{"code": f.code, "severity": f.severity, "message": f.message, "node_id": f.node_id} for f in report.findings]
+        q_in = QualityInput(spec=spec, dsl=compiled.dsl, findings=findings, compile_issues=compiled.issues)
+        verdict = _stage(run, result, "quality", quality.run, q_in, brain)
+        run.write("record_workflow", run.run_id, yaml_text=compiled.yaml_text, app_mode=plan.app_mode, valid=report.valid,
+                  errors=len(report.errors), warnings=len(report.warnings), name=plan.name)
+        rank = (report.valid, verdict.score)
+        if best_rank is None or rank > best_rank:
+            best_rank = rank
+            result.dsl, result.yaml_text, result.report, result.quality, result.plan = (
+                compiled.dsl, compiled.yaml_text, report, verdict, plan)
+            result.app_mode = plan.app_mode
+        if not verdict.retry or round_no == settings.repair_rounds:
+            break
+        run.event("repair.round", verdict.target_stage, round=round_no + 1, score=verdict.score, feedback=verdict.feedback[:1000])
+        if verdict.target_stage == "architecture" and brain.kind == "llm":
+            arch_in = arch_in.model_copy(update={"feedback": verdict.feedback, "previous": blueprint})
+            blueprint = _stage(run, result, "architecture", architecture.run, arch_in, brain)
+            result.blueprint = blueprint
+        conf_in = ConfigurationInput(spec=spec, blueprint=blueprint, feedback=verdict.feedback, previous=plan)
+    final = validate(result.dsl, target_version=settings.target_dsl_version)  # the returned DSL, checked once more
+    result.report = final
+    if not final.valid:
+        headline = final.headline()
+        _fail(run, result, "invalid_output", f"The workflow still has {len(final.errors)} error(s) after "
+              f"{settings.repair_rounds} repair round(s): {headline.message if headline else ''}")
+        return
+    result.status = "succeeded"
+    run.event("run.completed", None, score=result.quality.score if result.quality else None, valid=True,
+              calls=run.usage.calls, tokens=run.usage.total_tokens)
+    run.write("finish_run", run.run_id, status="succeeded", quality_score=result.quality.score if result.quality else None,
+              errors=0, warnings=len(final.warnings), app_mode=result.app_mode, app_name=result.plan.name if result.plan else None)
+
+
+def _record_patterns(run: _Run, recs: list, blueprint: Blueprint) -> None:
+    if not recs:
+        return
+    from core.ledger import PatternHit
+
+    used = set(blueprint.patterns_used)
+    hits = [PatternHit(pattern_id=r.pattern.id, rank=i + 1, score=float(r.score), used=r.pattern.id in used)
+            for i, r in enumerate(recs)]
+    run.write("record_patterns", run.run_id, hits)
+
+
+def refine(parent_run_id: str, instruction: str, *, settings: Settings, ledger=None, library=None,
+           on_event: Callable[[PipelineEvent], None] | None = None, source: str = "app",
+           previous: GenerationResult | None = None) -> GenerationResult:
+    """Continue from a parent run with an instruction ("add a step that translates the answer to French").
+
+    The parent's requirement is extended by the instruction and generated again as a child run (the
+    LLM brain also sees the parent's blueprint and plan when ``previous`` is given).
+
+    Raises:
+        InputError: the instruction is empty or the parent run is unknown.
+    """
+    if not (instruction or "").strip():
+        raise InputError("The refinement instruction is empty.", hint="Say what to change, e.g. 'also translate the answer to French'.")
+    if ledger is None:
+        from core.ledger import Ledger
+
+        ledger = Ledger.open(settings)
+    parent = ledger.get_run(parent_run_id)
+    base = str(parent.get("requirement") or "").strip().rstrip(".")
+    requirement = f"{base}. Also: {instruction.strip()}"
+    return generate(requirement, settings=settings, on_event=on_event, ledger=ledger, library=library,
+                    parent_run_id=parent_run_id, source=source, previous=previous)
