@@ -159,6 +159,9 @@ class GraphIndex:
     def upstream(self, node_id: str) -> set[str]:
         """Nodes whose outputs ``node_id`` may use: edge ancestors in its own scope, its enclosing
         containers, and everything upstream of those containers."""
+        cached = self._upstream_cache.get(node_id)
+        if cached is not None:
+            return cached
         result: set[str] = set()
         current: str | None = node_id
         guard = 0
@@ -169,7 +172,12 @@ class GraphIndex:
                 result.add(container)
             current = container if container in self.by_id else None
             guard += 1
+        self._upstream_cache[node_id] = result
         return result
+
+    @cached_property
+    def _upstream_cache(self) -> dict[str, set[str]]:
+        return {}
 
     def descendants(self, container_id: str) -> set[str]:
         """Every node nested (at any depth) in a container."""

@@ -56,7 +56,13 @@ def outputs_of(ctx: Context, node_id: str, *, inside: bool) -> frozenset[str] | 
         node_id: the referenced node.
         inside: the referencing node sits inside this node (a container's item/index/loop variables).
     """
-    data = ctx.graph.by_id[node_id]["data"]
+    cache = ctx.extra.setdefault("outputs", {})
+    if (node_id, inside) not in cache:
+        cache[node_id, inside] = _outputs(ctx.graph.by_id[node_id]["data"], inside)
+    return cache[node_id, inside]
+
+
+def _outputs(data: dict, inside: bool) -> frozenset[str] | None:
     node_type = data.get("type")
     if node_type in OPEN_OUTPUT_TYPES:
         return None
