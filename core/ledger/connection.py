@@ -41,6 +41,17 @@ def is_lock_error(exc: BaseException) -> bool:
     )
 
 
+_STORAGE_SIGNS = ("Could not write", "Could not read", "No space left", "File too large", "Failed to commit",
+                  "database has been invalidated", "Permission denied")
+
+
+def is_storage_error(exc: BaseException) -> bool:
+    """True when a write failed because of the file or the disk (not because of the SQL)."""
+    if isinstance(exc, (OSError, duckdb.IOException, duckdb.FatalException)):
+        return True
+    return isinstance(exc, duckdb.Error) and any(sign in str(exc) for sign in _STORAGE_SIGNS)
+
+
 def unavailable(path: Path, exc: BaseException) -> LedgerUnavailable:
     """Turn an error opening or writing the ledger into a message that names the file and a fix."""
     text = str(exc)
@@ -59,9 +70,11 @@ def unavailable(path: Path, exc: BaseException) -> LedgerUnavailable:
             f"{path} cannot be read or written (permission denied).",
             hint=f"Fix the file's permissions {HINT_DATA_DIR}",
         )
-    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC or "No space left" in text:
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EFBIG) or (
+        "No space left" in text or "File too large" in text
+    ):
         return LedgerUnavailable(
-            f"The disk holding {path} is full; the run ledger cannot be written.",
+            f"The disk holding {path} is full (or the file hit a size limit); the run ledger cannot be written.",
             hint=f"Free some space {HINT_DATA_DIR}",
         )
     first_line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
@@ -82,7 +95,7 @@ class SharedDatabase:
     """
 
     def __init__(
-        self, path: Path, *, lock_timeout_s: float = 10.0, idle_release_s: float = 0.25, max_hold_s: float = 1.0
+        self, path: Path, *, lock_timeout_s: float = 10.0, idle_release_s: float = 0.2, max_hold_s: float = 0.5
     ) -> None:
         self.path = path
         self.lock_timeout_s = lock_timeout_s
@@ -117,8 +130,10 @@ class SharedDatabase:
                 if transaction:
                     cur.commit()
                 return result
-            except (duckdb.IOException, duckdb.FatalException, OSError) as exc:
+            except (duckdb.Error, OSError) as exc:
                 _rollback_quietly(cur)
+                if not is_storage_error(exc):
+                    raise
                 self._broken = True  # e.g. disk full: DuckDB invalidates the database; reopen next time
                 raise unavailable(self.path, exc) from exc
             except BaseException:

@@ -59,13 +59,16 @@ def utcnow() -> datetime:
 
 
 def process_marker(pid: int) -> str | None:
-    """The start time of process ``pid`` (from /proc), or None when there is no such process."""
+    """The start time of process ``pid`` (from /proc), or None when there is no such live process."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
             stat = fh.read()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[-1].split()[19]  # field 22: starttime, in clock ticks since boot
+    fields = stat.rsplit(")", 1)[-1].split()  # fields from the 3rd on (the name may hold spaces)
+    if fields[0] in ("Z", "X"):  # a zombie has ended; only its parent has not reaped it yet
+        return None
+    return fields[19]  # field 22: starttime, in clock ticks since boot
 
 
 _HOST = socket.gethostname()

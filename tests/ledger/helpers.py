@@ -27,6 +27,7 @@ def call(agent: str = "requirements", *, model: str = "gpt-4o-mini", provider: s
 def write_runs(path: str | Path, tag: str, runs: int, calls_per_run: int) -> list[str]:
     """Write ``runs`` complete runs with ``calls_per_run`` calls each; returns their ids."""
     led = Ledger.open(path)
+    print("OPENED", flush=True)
     ids = []
     for i in range(runs):
         run_id = led.start_run(requirement=f"{tag} requirement {i}", provider="openai", model="gpt-4o-mini", source="batch")
@@ -39,13 +40,17 @@ def write_runs(path: str | Path, tag: str, runs: int, calls_per_run: int) -> lis
 
 
 def crash_mid_run(path: str, calls: int) -> None:
-    """Start a run, record calls, say READY with the run id, then hang until killed."""
+    """Start a run, record ``calls`` calls, say READY, then keep recording (saying so) until killed."""
     led = Ledger.open(path)
     run_id = led.start_run(requirement="will be killed", provider="openai", model="gpt-4o-mini", source="cli")
     for j in range(calls):
         led.record_call(run_id, call(AGENTS[j % 4], prompt_tokens=500 + j))
     print(f"READY {run_id}", flush=True)
-    time.sleep(600)
+    j = calls
+    while True:
+        led.record_call(run_id, call(AGENTS[j % 4], prompt_tokens=500 + j))
+        j += 1
+        print(f"CALL {j}", flush=True)  # printed only once the call is recorded
 
 
 def hold_duckdb_lock(path: str) -> None:
@@ -62,7 +67,7 @@ if __name__ == "__main__":
     mode, target = sys.argv[1], sys.argv[2]
     if mode == "write":
         ids = write_runs(target, sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
-        print("\n".join(ids))
+        print("\n".join(ids), flush=True)
     elif mode == "crash":
         crash_mid_run(target, int(sys.argv[3]))
     elif mode == "lock":
