@@ -10,9 +10,9 @@ import streamlit as st
 from core.batch import MAX_CONCURRENCY, demo_items, parse_requirements, run_batch, workflows_zip
 from core.pipeline import generate
 from ui.errors import user_errors
-from ui.tables import format_cost
 from ui.layout import page_setup
 from ui.resources import get_ledger, get_library
+from ui.tables import format_cost
 
 settings = page_setup("Batch", "Generate a workflow for every requirement in a file; one bad row never stops the rest.")
 RESULTS = "batch.results"

@@ -73,5 +73,5 @@ else:
             else:
                 _run("Refining…", lambda on_event: refine(
                     result.run_id, instruction, settings=settings, on_event=on_event, ledger=ledger,
-                    library=get_library(settings)))
+                    library=get_library(settings), previous=result))
                 st.rerun()

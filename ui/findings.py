@@ -42,6 +42,12 @@ def render_report(name: str, report: ValidationReport, *, key: str) -> None:
     """Summary line, findings grouped by severity, and the graph with the nodes that have findings ringed."""
     icon = ":material/check_circle:" if report.valid else ":material/error:"
     st.markdown(f"{icon} {summary_line(name, report)}")
+    headline = report.headline()
+    if report.doc is None and headline is not None:  # it did not even load: say why, plainly
+        st.error(headline.message)
+        if headline.hint:
+            st.caption(headline.hint)
+        return
     frame = findings_frame(report)
     if frame.empty:
         st.caption("No findings.")

@@ -25,15 +25,20 @@ class ProgressView:
         payload = event.payload or {}
         if event.type == "stage.started":
             self.status.update(label=f"{stage}…")
+        elif event.type == "llm.call":
+            tokens = payload.get("prompt_tokens", 0) + payload.get("completion_tokens", 0)
+            outcome = "" if payload.get("outcome") == "ok" else f" · {payload.get('error_category') or 'error'}"
+            self.status.caption(f"{payload.get('agent')} · {payload.get('model')} · attempt {payload.get('attempt')} · "
+                                f"{tokens:,} tokens · {payload.get('latency_ms', 0):.0f} ms{outcome}")
         elif event.type == "stage.completed":
-            summary = payload.get("summary") or ", ".join(f"{k}: {v}" for k, v in payload.items()
-                                                          if isinstance(v, (str, int, float)))[:300]
-            self.status.write(f":material/check: **{stage}**" + (f": {summary}" if summary else ""))
+            calls = payload.get("calls")
+            self.status.write(f":material/check: **{stage}** done"
+                              + (f" ({calls} call{'' if calls == 1 else 's'})" if calls is not None else ""))
         elif event.type == "repair.round":
-            self.status.write(f":material/build: Repair round {payload.get('round', '')}: "
-                              f"{payload.get('feedback', payload.get('reason', ''))}"[:400])
+            detail = payload.get("feedback") or payload.get("reason") or ""
+            self.status.write(f":material/build: Repair round {payload.get('round', '')}: {detail}"[:400])
         elif event.type == "run.failed":
-            self.status.write(f":material/error: {payload.get('error_message') or payload.get('message') or 'failed'}")
+            self.status.write(f":material/error: {payload.get('message') or payload.get('category') or 'failed'}")
 
 
 def calls_frame(result) -> pd.DataFrame:

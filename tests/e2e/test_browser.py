@@ -1,0 +1,78 @@
+"""The app in a real browser (Debian chromium via Playwright) against `streamlit run app.py`, offline."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from core.dsl import validate
+from tests.conftest import CORPUS_DIR
+from tests.e2e.harness import shot, wait_idle
+
+pytestmark = pytest.mark.e2e
+
+
+def generate_in_browser(page, url: str, requirement: str) -> None:
+    page.goto(url)
+    box = page.get_by_label("Requirement")
+    box.fill(requirement)
+    page.get_by_role("button", name="Generate workflow").click()
+    page.get_by_text("Run `").first.wait_for()
+    wait_idle(page)
+
+
+def test_first_page_is_interactive_within_5_s_of_the_server_being_ready(app_server, page):
+    page.goto(app_server.url)
+    page.get_by_label("Requirement").wait_for(state="visible")
+    page.get_by_role("button", name="Generate workflow").wait_for(state="visible")
+    wait_idle(page)
+    elapsed = time.monotonic() - app_server.ready_at
+    print(f"\nfirst page interactive {elapsed:.2f} s after /_stcore/health answered")
+    shot(page, "01-home")
+    assert elapsed < 5.0
+
+
+def test_generate_offline_and_download_a_valid_workflow(app_server, page, tmp_path):
+    generate_in_browser(page, app_server.url, "Classify incoming customer emails as complaint, refund request, "
+                                              "or general inquiry and write a reply draft for each category.")
+    shot(page, "02-generate-result")
+    page.get_by_role("tab", name="YAML").click()
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download YAML").click()
+    download = info.value
+    assert download.suggested_filename.endswith(".yml")
+    target = Path(tmp_path) / download.suggested_filename
+    download.save_as(target)
+    report = validate(target.read_bytes())
+    assert report.valid, [f.message for f in report.errors]
+    shot(page, "03-generate-yaml")
+
+
+def test_validate_a_broken_upload_shows_its_findings(app_server, page, tmp_path):
+    doc = yaml.safe_load((CORPUS_DIR / "SEO Slug Generator.yml").read_text(encoding="utf-8"))
+    doc["workflow"]["graph"]["edges"][0]["target"] = "no-such-node"
+    broken = tmp_path / "broken.yml"
+    broken.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    page.goto(f"{app_server.url}/validate")
+    page.locator("input[type=file]").first.set_input_files(str(broken))
+    page.get_by_text("broken.yml").first.wait_for()
+    page.get_by_text("not valid").first.wait_for()
+    wait_idle(page)
+    assert page.locator("[data-testid='stDataFrame']").count() >= 1
+    assert page.locator(".js-plotly-plot").count() == 1
+    shot(page, "04-validate-findings")
+
+
+def test_analytics_after_a_few_runs_shows_every_chart(app_server, page):
+    for requirement in ("Summarize an uploaded PDF report into an executive summary of at most 200 words.",
+                        "Fetch a web page from a URL with an HTTP request and produce a three-bullet digest."):
+        generate_in_browser(page, app_server.url, requirement)
+    page.goto(f"{app_server.url}/analytics")
+    page.get_by_text("Success rate").first.wait_for()
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8")
+    wait_idle(page)
+    assert page.locator(".js-plotly-plot").count() == 8
+    shot(page, "05-analytics")
