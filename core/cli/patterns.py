@@ -7,10 +7,13 @@ import dataclasses
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.config import load_settings
 from core.errors import PatternError, UserFacingError
-from core.patterns import Pattern, PatternLibrary, SyncReport
+
+if TYPE_CHECKING:  # the library pulls in chromadb and onnxruntime: import it only when a command runs
+    from core.patterns import Pattern, PatternLibrary, SyncReport
 
 
 def register(subparsers) -> None:
@@ -23,6 +26,12 @@ def _add_commands(parser: argparse.ArgumentParser) -> None:
     sub = parser.add_subparsers(dest="patterns_command", required=True, metavar="ACTION")
     fmt = argparse.ArgumentParser(add_help=False)
     fmt.add_argument("--format", choices=("text", "json"), default="text", help="output format")
+    fmt.add_argument(
+        "--patterns-dir",
+        type=Path,
+        default=None,
+        help="the built-in patterns folder (default: the project's patterns/)",
+    )
     filters = argparse.ArgumentParser(add_help=False)
     filters.add_argument("--mode", choices=("workflow", "advanced-chat"))
     filters.add_argument("--complexity", choices=("simple", "moderate", "complex"))
@@ -61,8 +70,14 @@ def _add_commands(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _open() -> PatternLibrary:
-    return PatternLibrary.open(load_settings())
+def _open(args) -> PatternLibrary:
+    from core.patterns import PatternLibrary
+
+    if args.patterns_dir is not None and not args.patterns_dir.is_dir():
+        raise UserFacingError(
+            f"{args.patterns_dir} is not a folder.", hint="Give the folder of pattern YAML files."
+        )
+    return PatternLibrary.open(load_settings(), patterns_dir=args.patterns_dir)
 
 
 def _summary(pattern: Pattern) -> dict:
@@ -111,7 +126,7 @@ def _report_text(report: SyncReport) -> str:
 
 
 def _init(args) -> int:
-    report = _open().sync()
+    report = _open(args).sync()
     data = {
         **{k: getattr(report, k) for k in ("loaded", "updated", "removed", "unchanged")},
         "failed": [
@@ -125,7 +140,7 @@ def _init(args) -> int:
 
 
 def _list(args) -> int:
-    patterns = _open().list(
+    patterns = _open(args).list(
         mode=args.mode,
         complexity=args.complexity,
         tags=args.tags,
@@ -137,7 +152,7 @@ def _list(args) -> int:
 
 
 def _search(args) -> int:
-    hits = _open().search(
+    hits = _open(args).search(
         args.text,
         k=args.k,
         mode=args.mode,
@@ -151,7 +166,7 @@ def _search(args) -> int:
 
 
 def _show(args) -> int:
-    pattern = _open().get(args.id)
+    pattern = _open(args).get(args.id)
     text = "\n".join(
         [
             f"{pattern.name} ({pattern.id}, {pattern.source})",
@@ -175,7 +190,7 @@ def _add(args) -> int:
             f"Cannot read {args.file}: {exc}.", hint="Give the path of a pattern YAML file."
         ) from exc
     try:
-        pattern = _open().add_user_pattern(text)
+        pattern = _open(args).add_user_pattern(text)
     except PatternError as exc:
         return _refused(args, exc)
     _emit(args, _summary(pattern), f"added user pattern {pattern.id} ({pattern.path})")
@@ -183,7 +198,7 @@ def _add(args) -> int:
 
 
 def _remove(args) -> int:
-    library = _open()
+    library = _open(args)
     pattern = library.get(args.id)  # unknown id: a usage error (2)
     try:
         library.remove_user_pattern(pattern.id)
@@ -208,7 +223,7 @@ def _refused(args, exc: PatternError) -> int:
 
 
 def _stats(args) -> int:
-    stats = _open().stats()
+    stats = _open(args).stats()
     lines = [f"total: {stats['total']}"]
     for key in ("by_source", "by_mode", "by_complexity", "by_node_type"):
         lines.append(

@@ -394,11 +394,8 @@ class PatternLibrary:
 
 
 def _validation_errors(pattern: Pattern, target_version: str) -> list:
-    try:  # imported late: only new or changed patterns need the validator
-        from core.dsl import validate
-    except ImportError:  # the validator is being written in parallel (docs/contracts.md); until then, skip
-        log.warning("core.dsl.validate is not available: pattern %s is indexed unvalidated", pattern.id)
-        return []
+    from core.dsl import validate  # imported late: only new or changed patterns need the validator
+
     return list(validate(pattern.dsl, target_version=target_version).errors)
 
 

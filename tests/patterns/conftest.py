@@ -15,19 +15,6 @@ INVALID = FIXTURES / "invalid"
 VALID_FILES = sorted(FIXTURES.glob("*.yaml"))
 
 
-def validator_available() -> bool:
-    try:
-        from core.dsl import validate  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-needs_validator = pytest.mark.skipif(
-    not validator_available(), reason="core.dsl.validate has not landed yet (written in parallel)"
-)
-
-
 def real_pattern_files() -> list[Path]:
     return sorted(p for p in PATTERNS_DIR.glob("*.y*ml") if p.suffix in (".yaml", ".yml"))
 

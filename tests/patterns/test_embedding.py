@@ -50,7 +50,9 @@ def test_chroma_reopens_a_persisted_collection_without_warnings(tmp_path):
     settings = ChromaSettings(anonymized_telemetry=False)
     client = chromadb.PersistentClient(path=str(tmp_path / "c"), settings=settings)
     client.get_or_create_collection(
-        "reopen-test", embedding_function=MiniLMEmbeddingFunction(), configuration={"hnsw": {"space": "cosine"}}
+        "reopen-test",
+        embedding_function=MiniLMEmbeddingFunction(),
+        configuration={"hnsw": {"space": "cosine"}},
     ).add(ids=["a"], documents=["hello world"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")

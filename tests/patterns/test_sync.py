@@ -14,7 +14,7 @@ from core.errors import PatternError
 from core.patterns import PatternLibrary, embedding
 from core.patterns.index import open_local
 
-from .conftest import INVALID, VALID_FILES, make_library, needs_validator
+from .conftest import INVALID, VALID_FILES, make_library
 
 VALID_IDS = ["fixture-doc-summary", "fixture-http-digest", "fixture-support-chat"]
 
@@ -100,7 +100,6 @@ def test_bad_metadata_names_every_problem(tmp_path):
     assert "id:" in message and "complexity:" in message
 
 
-@needs_validator
 def test_a_pattern_with_validator_errors_is_reported_with_findings(tmp_path):
     lib = make_library(tmp_path, VALID_FILES + [INVALID / "dsl-errors.yaml"])
     report = lib.sync()
@@ -202,7 +201,9 @@ def test_copying_an_index_keeps_it_usable(tmp_path):
     lib = make_library(tmp_path / "a")
     lib.sync()
     shutil.copytree(tmp_path / "a", tmp_path / "b")
-    copy = PatternLibrary.open(Settings(data_dir=tmp_path / "b" / "data"), patterns_dir=tmp_path / "b" / "patterns")
+    copy = PatternLibrary.open(
+        Settings(data_dir=tmp_path / "b" / "data"), patterns_dir=tmp_path / "b" / "patterns"
+    )
     assert sorted(copy.sync().unchanged) == VALID_IDS
 
 
