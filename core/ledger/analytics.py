@@ -68,34 +68,51 @@ def _moment(value: date | datetime) -> datetime:
     return value if isinstance(value, datetime) else datetime.combine(value, time())
 
 
-def _with_runs(filters: Filters) -> tuple[str, list[Any]]:
-    """CTEs ``fr`` (filtered runs) and ``frt`` (filtered runs with totals derived from their calls)."""
+def _with_runs(filters: Filters, *, status: str | None = None, tail: str = "", tail_params: tuple = ()) -> tuple[str, list[Any]]:
+    """CTEs ``fr`` (filtered runs) and ``frt`` (those runs with totals derived from their calls).
+
+    Args:
+        filters: the user's filters.
+        status: only runs with this status (narrows the work before totals are computed).
+        tail: SQL after the WHERE of ``fr`` (e.g. ORDER BY ... LIMIT ? for a page of runs).
+        tail_params: parameters of ``tail``.
+    """
     where, params = filters.where("r")
+    if status:
+        where += " AND r.status = ?"
+        params.append(status)
+    narrowed = where != "TRUE" or tail
+    calls = "llm_calls c SEMI JOIN fr ON c.run_id = fr.id" if narrowed else "llm_calls c"
     sql = f"""
-        WITH fr AS (SELECT r.* FROM runs r WHERE {where}),
+        WITH fr AS (SELECT r.* FROM runs r WHERE {where} {tail}),
         tot AS (
             SELECT c.run_id, count(*) AS calls,
                    sum(c.prompt_tokens)::BIGINT AS prompt_tokens,
                    sum(c.completion_tokens)::BIGINT AS completion_tokens,
                    sum(c.cached_tokens)::BIGINT AS cached_tokens,
-                   sum(c.prompt_tokens + c.completion_tokens)::BIGINT AS total_tokens,
                    count(*) FILTER (WHERE c.cost_usd IS NULL) AS unknown_cost_calls,
-                   sum(c.cost_usd) AS known_cost_usd
-            FROM llm_calls c SEMI JOIN fr ON c.run_id = fr.id
+                   sum(c.cost_usd::DOUBLE) AS known_cost_usd
+            FROM {calls}
             GROUP BY c.run_id
         ),
         frt AS (
             SELECT fr.*, coalesce(t.calls, 0) AS calls,
                    coalesce(t.prompt_tokens, 0) AS prompt_tokens, coalesce(t.completion_tokens, 0) AS completion_tokens,
-                   coalesce(t.cached_tokens, 0) AS cached_tokens, coalesce(t.total_tokens, 0) AS total_tokens,
+                   coalesce(t.cached_tokens, 0) AS cached_tokens,
+                   coalesce(t.prompt_tokens + t.completion_tokens, 0) AS total_tokens,
                    coalesce(t.unknown_cost_calls, 0) AS unknown_cost_calls,
-                   coalesce(t.known_cost_usd, 0)::DOUBLE AS known_cost_usd,
+                   coalesce(t.known_cost_usd, 0) AS known_cost_usd,
                    CASE WHEN coalesce(t.unknown_cost_calls, 0) > 0 THEN NULL
-                        ELSE coalesce(t.known_cost_usd, 0) END::DOUBLE AS cost_usd
+                        ELSE coalesce(t.known_cost_usd, 0) END AS cost_usd
             FROM fr LEFT JOIN tot t ON t.run_id = fr.id
         )
     """
-    return sql, params
+    return sql, [*params, *tail_params]
+
+
+def _of_runs(filters: Filters, alias: str) -> str:
+    """``SEMI JOIN fr`` restricting ``alias`` to the filtered runs; nothing when no filter is set."""
+    return f"SEMI JOIN fr ON {alias}.run_id = fr.id" if filters.where()[0] != "TRUE" else ""
 
 
 def _df(led: Ledger, sql: str, params: list[Any]) -> pd.DataFrame:
@@ -111,11 +128,11 @@ def pattern_popularity(led: Ledger, filters: Filters = Filters()) -> pd.DataFram
     Columns: pattern_id, retrieved, used, use_rate, mean_score, mean_rank.
     """
     ctes, params = _with_runs(filters)
-    return _df(led, ctes + """
+    return _df(led, ctes + f"""
         SELECT p.pattern_id, count(*) AS retrieved, count(*) FILTER (WHERE p.used) AS used,
                count(*) FILTER (WHERE p.used) / count(*) AS use_rate,
                avg(p.score) AS mean_score, avg(p.rank) AS mean_rank
-        FROM pattern_usage p SEMI JOIN fr ON p.run_id = fr.id
+        FROM pattern_usage p {_of_runs(filters, 'p')}
         GROUP BY p.pattern_id
         ORDER BY used DESC, retrieved DESC, p.pattern_id
     """, params)
@@ -177,10 +194,10 @@ def cost_per_workflow(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame
 
     Columns: run_id, started_at, provider, model, mode, calls, total_tokens, cost_usd, unknown_cost_calls.
     """
-    ctes, params = _with_runs(filters)
+    ctes, params = _with_runs(filters, status="succeeded")
     return _df(led, ctes + """
         SELECT id AS run_id, started_at, provider, model, mode, calls, total_tokens, cost_usd, unknown_cost_calls
-        FROM frt WHERE status = 'succeeded' ORDER BY started_at
+        FROM frt ORDER BY started_at
     """, params)
 
 
@@ -190,13 +207,12 @@ def cost_by_pattern(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
     Columns: pattern_id, n (runs), n_unknown_cost (runs left out of the figures), median_cost_usd,
     mean_cost_usd, p95_cost_usd.
     """
-    ctes, params = _with_runs(filters)
+    ctes, params = _with_runs(filters, status="succeeded")
     return _df(led, ctes + """
         SELECT p.pattern_id, count(*) AS n, count(*) FILTER (WHERE t.cost_usd IS NULL) AS n_unknown_cost,
                median(t.cost_usd) AS median_cost_usd, avg(t.cost_usd) AS mean_cost_usd,
                quantile_cont(t.cost_usd, 0.95) AS p95_cost_usd
         FROM frt t JOIN (SELECT DISTINCT run_id, pattern_id FROM pattern_usage WHERE used) p ON p.run_id = t.id
-        WHERE t.status = 'succeeded'
         GROUP BY p.pattern_id ORDER BY n DESC, p.pattern_id
     """, params)
 
@@ -208,10 +224,10 @@ def _usage_by(led: Ledger, group_sql: str, names: str, filters: Filters) -> pd.D
                sum(c.prompt_tokens)::BIGINT AS prompt_tokens, sum(c.completion_tokens)::BIGINT AS completion_tokens,
                sum(c.cached_tokens)::BIGINT AS cached_tokens,
                sum(c.prompt_tokens + c.completion_tokens)::BIGINT AS total_tokens,
-               coalesce(sum(c.cost_usd), 0)::DOUBLE AS known_cost_usd,
+               coalesce(sum(c.cost_usd::DOUBLE), 0) AS known_cost_usd,
                count(*) FILTER (WHERE c.cost_usd IS NULL) AS unknown_cost_calls,
                count(*) FILTER (WHERE c.outcome = 'error') AS error_calls
-        FROM llm_calls c SEMI JOIN fr ON c.run_id = fr.id
+        FROM llm_calls c {_of_runs(filters, 'c')}
         GROUP BY {names} ORDER BY total_tokens DESC, {names}
     """, params)
 
@@ -239,12 +255,13 @@ def usage_by_model(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
 def latency_by_agent(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
     """Call latency percentiles per agent. Columns: agent, n, p50_ms, p95_ms, p99_ms, max_ms."""
     ctes, params = _with_runs(filters)
-    return _df(led, ctes + """
-        SELECT c.agent, count(*) AS n,
-               quantile_cont(c.latency_ms, 0.5) AS p50_ms, quantile_cont(c.latency_ms, 0.95) AS p95_ms,
-               quantile_cont(c.latency_ms, 0.99) AS p99_ms, max(c.latency_ms) AS max_ms
-        FROM llm_calls c SEMI JOIN fr ON c.run_id = fr.id
-        GROUP BY c.agent ORDER BY c.agent
+    return _df(led, ctes + f"""
+        SELECT agent, n, q[1] AS p50_ms, q[2] AS p95_ms, q[3] AS p99_ms, max_ms FROM (
+            SELECT c.agent, count(*) AS n, quantile_cont(c.latency_ms, [0.5, 0.95, 0.99]) AS q,
+                   max(c.latency_ms) AS max_ms
+            FROM llm_calls c {_of_runs(filters, 'c')}
+            GROUP BY c.agent
+        ) ORDER BY agent
     """, params)
 
 
@@ -282,17 +299,17 @@ def runs_over_time(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
 def in_progress(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
     """Runs still ``running``. Columns: run_id, started_at, requirement, provider, model, source,
     calls, total_tokens, last_event, last_event_at."""
-    ctes, params = _with_runs(filters)
+    ctes, params = _with_runs(filters, status="running")
     return _df(led, ctes + """
         , last AS (
             SELECT e.run_id, arg_max(e.type, e.seq) AS last_event, max(e.occurred_at) AS last_event_at
-            FROM events e SEMI JOIN (SELECT id FROM fr WHERE status = 'running') x ON e.run_id = x.id
+            FROM events e SEMI JOIN fr ON e.run_id = fr.id
             GROUP BY e.run_id
         )
         SELECT t.id AS run_id, t.started_at, t.requirement, t.provider, t.model, t.source, t.calls,
                t.total_tokens, l.last_event, l.last_event_at
         FROM frt t LEFT JOIN last l ON l.run_id = t.id
-        WHERE t.status = 'running' ORDER BY t.started_at DESC
+        ORDER BY t.started_at DESC
     """, params)
 
 
@@ -331,9 +348,10 @@ def run_list(led: Ledger, filters: Filters = Filters(), *, limit: int = 200, off
     prompt_version, app_name, parent_run_id, error_category, quality_score, validation_errors,
     validation_warnings, duration_ms, calls, total_tokens, cost_usd, unknown_cost_calls, patterns_used.
     """
-    ctes, params = _with_runs(filters)
+    ctes, params = _with_runs(filters, tail="ORDER BY r.started_at DESC, r.id LIMIT ? OFFSET ?",
+                              tail_params=(int(limit), int(offset)))
     return _df(led, ctes + """
-        , page AS (SELECT * FROM frt ORDER BY started_at DESC, id LIMIT ? OFFSET ?),
+        , page AS (SELECT * FROM frt),
         used AS (
             SELECT p.run_id, string_agg(p.pattern_id, ', ' ORDER BY p.rank) AS patterns_used
             FROM pattern_usage p SEMI JOIN page ON p.run_id = page.id
@@ -345,7 +363,7 @@ def run_list(led: Ledger, filters: Filters = Filters(), *, limit: int = 200, off
                coalesce(used.patterns_used, '') AS patterns_used
         FROM page LEFT JOIN used ON used.run_id = page.id
         ORDER BY started_at DESC, page.id
-    """, [*params, int(limit), int(offset)])
+    """, params)
 
 
 @dataclass

@@ -114,7 +114,8 @@ class Ledger:
         ledger._db.write(migrate, transaction=False)
         interrupted = ledger._db.write(_mark_dead_runs_interrupted)
         if interrupted:
-            log.warning("marked %d run(s) of ended processes as interrupted: %s", len(interrupted), interrupted)
+            shown = ", ".join(interrupted[:5]) + (", ..." if len(interrupted) > 5 else "")
+            log.warning("marked %d run(s) of ended processes as interrupted: %s", len(interrupted), shown)
         return ledger
 
     def close(self) -> None:
