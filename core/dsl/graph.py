@@ -55,8 +55,11 @@ def nodes_by_id(doc: object) -> dict[str, dict]:
 
 def node_types(doc: object) -> list[str]:
     """The ``data.type`` of every non-note node, in document order."""
-    return [n["data"].get("type") for n in raw_nodes(doc) if _well_formed(n) and not is_note(n)
-            and isinstance(n["data"].get("type"), str)]
+    return [
+        n["data"].get("type")
+        for n in raw_nodes(doc)
+        if _well_formed(n) and not is_note(n) and isinstance(n["data"].get("type"), str)
+    ]
 
 
 @dataclass
@@ -86,6 +89,9 @@ class GraphIndex:
             if not _well_formed(node):
                 continue
             node_id = node["id"]
+            node_type = node["data"].get("type")
+            if node_type is not None and not isinstance(node_type, str):  # rules compare types as strings
+                node = {**node, "data": {**node["data"], "type": repr(node_type)}}
             if is_note(node):
                 index.notes.add(node_id)
                 continue
@@ -97,7 +103,11 @@ class GraphIndex:
                 if isinstance(parent, str) and parent:
                     index.parent[node_id] = parent
         for i, edge in enumerate(raw_edges(doc)):
-            if isinstance(edge, dict) and isinstance(edge.get("source"), str) and isinstance(edge.get("target"), str):
+            if (
+                isinstance(edge, dict)
+                and isinstance(edge.get("source"), str)
+                and isinstance(edge.get("target"), str)
+            ):
                 index.edges.append((i, edge))
         return index
 

@@ -11,7 +11,10 @@ from core.dsl.rules._registry import Issue, rule
 
 FORBIDDEN_INSIDE = frozenset({"iteration", "loop", "end", "human-input", "start"}) | TRIGGER_TYPES
 MARKERS = {"iteration": ("isInIteration", "iteration_id"), "loop": ("isInLoop", "loop_id")}
-START_CHILD = {"iteration": ("iteration-start", "custom-iteration-start"), "loop": ("loop-start", "custom-loop-start")}
+START_CHILD = {
+    "iteration": ("iteration-start", "custom-iteration-start"),
+    "loop": ("loop-start", "custom-loop-start"),
+}
 OWN_CONTAINER = {"iteration-start": "iteration", "loop-start": "loop", "loop-end": "loop"}
 
 
@@ -28,8 +31,12 @@ def parent_invalid(ctx: Context) -> Iterator[Issue]:
     for child, parent in graph.parent.items():
         if graph.type_of(parent) not in CONTAINER_TYPES:
             what = "does not exist" if parent not in graph.by_id else f"is a {graph.type_of(parent)} node"
-            yield Issue(f"parentId {parent!r} {what}; only iteration and loop nodes hold children.",
-                        ctx.node_path(child, ".parentId"), child, hint="Point parentId at the container or remove it.")
+            yield Issue(
+                f"parentId {parent!r} {what}; only iteration and loop nodes hold children.",
+                ctx.node_path(child, ".parentId"),
+                child,
+                hint="Point parentId at the container or remove it.",
+            )
 
 
 @rule("DSL401", "error")
@@ -50,11 +57,19 @@ def container_link_mismatch(ctx: Context) -> Iterator[Issue]:
             claimed = data.get(key)
             if data.get(flag) is True or (isinstance(claimed, str) and claimed):
                 if parent is None:
-                    yield Issue(f"The node says it is inside {claimed!r} ({key}) but has no parentId.",
-                                f"$.workflow.graph.nodes[{index}]", node["id"], hint=f"Add parentId: {claimed!r}.")
+                    yield Issue(
+                        f"The node says it is inside {claimed!r} ({key}) but has no parentId.",
+                        f"$.workflow.graph.nodes[{index}]",
+                        node["id"],
+                        hint=f"Add parentId: {claimed!r}.",
+                    )
                 elif claimed is not None and claimed != parent:
-                    yield Issue(f"data.{key} is {claimed!r} but parentId is {parent!r}.",
-                                f"$.workflow.graph.nodes[{index}].data.{key}", node["id"], hint=f"Set {key} to {parent!r}.")
+                    yield Issue(
+                        f"data.{key} is {claimed!r} but parentId is {parent!r}.",
+                        f"$.workflow.graph.nodes[{index}].data.{key}",
+                        node["id"],
+                        hint=f"Set {key} to {parent!r}.",
+                    )
 
 
 @rule("DSL402", "warning")
@@ -74,8 +89,12 @@ def container_flag_missing(ctx: Context) -> Iterator[Issue]:
         flag, key = MARKERS[container_type]
         data = graph.by_id[child]["data"]
         if data.get(flag) is not True and data.get(key) != parent:
-            yield Issue(f"Child of {container_type} {parent!r} lacks data.{flag} / data.{key}.",
-                        ctx.node_path(child, ".data"), child, hint=f"Add {flag}: true and {key}: {parent!r}.")
+            yield Issue(
+                f"Child of {container_type} {parent!r} lacks data.{flag} / data.{key}.",
+                ctx.node_path(child, ".data"),
+                child,
+                hint=f"Add {flag}: true and {key}: {parent!r}.",
+            )
 
 
 @rule("DSL403", "error")
@@ -96,12 +115,19 @@ def container_start_invalid(ctx: Context) -> Iterator[Issue]:
         if not isinstance(start, str) or not start:
             continue  # a missing start_node_id is a missing required field (DSL106)
         if start not in graph.by_id:
-            yield Issue(f"start_node_id {start!r} is not a node.", f"$.workflow.graph.nodes[{index}].data.start_node_id",
-                        node["id"], hint=f"Add a {START_CHILD[container_type][0]} child and point start_node_id at it.")
+            yield Issue(
+                f"start_node_id {start!r} is not a node.",
+                f"$.workflow.graph.nodes[{index}].data.start_node_id",
+                node["id"],
+                hint=f"Add a {START_CHILD[container_type][0]} child and point start_node_id at it.",
+            )
         elif graph.parent.get(start) != node["id"]:
-            yield Issue(f"start_node_id {start!r} is not a child of this {container_type}.",
-                        f"$.workflow.graph.nodes[{index}].data.start_node_id", node["id"],
-                        hint=f"Set the {START_CHILD[container_type][0]} child's parentId to {node['id']!r}.")
+            yield Issue(
+                f"start_node_id {start!r} is not a child of this {container_type}.",
+                f"$.workflow.graph.nodes[{index}].data.start_node_id",
+                node["id"],
+                hint=f"Set the {START_CHILD[container_type][0]} child's parentId to {node['id']!r}.",
+            )
 
 
 @rule("DSL404", "warning")
@@ -120,8 +146,12 @@ def start_child_wrapper(ctx: Context) -> Iterator[Issue]:
         node_type, wrapper = node["data"].get("type"), node.get("type", "custom")
         want = expected.get(node_type, "custom")
         if wrapper != want and (wrapper in expected.values() or node_type in expected):
-            yield Issue(f"A {node_type} node should have wrapper type {want!r}, not {wrapper!r}.",
-                        f"$.workflow.graph.nodes[{index}].type", node["id"], hint=f"Set type: {want}.")
+            yield Issue(
+                f"A {node_type} node should have wrapper type {want!r}, not {wrapper!r}.",
+                f"$.workflow.graph.nodes[{index}].type",
+                node["id"],
+                hint=f"Set type: {want}.",
+            )
 
 
 @rule("DSL405", "error")
@@ -137,8 +167,12 @@ def forbidden_in_container(ctx: Context) -> Iterator[Issue]:
     for child, parent in graph.parent.items():
         node_type = graph.type_of(child)
         if node_type in FORBIDDEN_INSIDE and graph.type_of(parent) in CONTAINER_TYPES:
-            yield Issue(f"A {node_type} node is not allowed inside a {graph.type_of(parent)}.",
-                        ctx.node_path(child), child, hint="Move it out of the container.")
+            yield Issue(
+                f"A {node_type} node is not allowed inside a {graph.type_of(parent)}.",
+                ctx.node_path(child),
+                child,
+                hint="Move it out of the container.",
+            )
 
 
 @rule("DSL406", "error")
@@ -153,6 +187,13 @@ def start_child_misplaced(ctx: Context) -> Iterator[Issue]:
     graph = ctx.graph
     for index, node in graph.nodes:
         node_type = node["data"].get("type")
-        if node_type in OWN_CONTAINER and graph.type_of(graph.parent.get(node["id"], "")) != OWN_CONTAINER[node_type]:
-            yield Issue(f"A {node_type} node must sit inside a {OWN_CONTAINER[node_type]}.",
-                        f"$.workflow.graph.nodes[{index}]", node["id"], hint="Move it into the container or delete it.")
+        if (
+            node_type in OWN_CONTAINER
+            and graph.type_of(graph.parent.get(node["id"], "")) != OWN_CONTAINER[node_type]
+        ):
+            yield Issue(
+                f"A {node_type} node must sit inside a {OWN_CONTAINER[node_type]}.",
+                f"$.workflow.graph.nodes[{index}]",
+                node["id"],
+                hint="Move it into the container or delete it.",
+            )

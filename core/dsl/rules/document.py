@@ -68,8 +68,10 @@ def document_not_mapping(ctx: Context) -> Iterator[Issue]:
     """
     if ctx.load_error_kind is None and not isinstance(ctx.doc, dict):
         kind = "empty" if ctx.doc is None else f"a {type(ctx.doc).__name__}"
-        yield Issue(f"The DSL must be a YAML mapping, but this document is {kind}.",
-                    hint="A Dify export starts with top-level keys such as `app:`, `version:` and `workflow:`.")
+        yield Issue(
+            f"The DSL must be a YAML mapping, but this document is {kind}.",
+            hint="A Dify export starts with top-level keys such as `app:`, `version:` and `workflow:`.",
+        )
 
 
 @rule("DSL010", "error")
@@ -83,8 +85,11 @@ def version_not_string(ctx: Context) -> Iterator[Issue]:
     """
     version = ctx.mapping.get("version")
     if version is not None and version != "" and not isinstance(version, str):
-        yield Issue(f"`version` must be a string, not {type(version).__name__} {version!r}.", "$.version",
-                    hint=f'Quote it, e.g. version: "{ctx.target_version}".')
+        yield Issue(
+            f"`version` must be a string, not {type(version).__name__} {version!r}.",
+            "$.version",
+            hint=f'Quote it, e.g. version: "{ctx.target_version}".',
+        )
 
 
 def _parsed_version(ctx: Context) -> Version | None:
@@ -108,8 +113,11 @@ def version_unparsable(ctx: Context) -> Iterator[Issue]:
     """
     version = ctx.mapping.get("version")
     if isinstance(version, str) and version and _parsed_version(ctx) is None:
-        yield Issue(f"`version` {version!r} is not a version number.", "$.version",
-                    hint=f'Use a DSL version such as "{ctx.target_version}".')
+        yield Issue(
+            f"`version` {version!r} is not a version number.",
+            "$.version",
+            hint=f'Use a DSL version such as "{ctx.target_version}".',
+        )
 
 
 @rule("DSL012", "warning")
@@ -131,15 +139,25 @@ def version_compatibility(ctx: Context) -> Iterator[Issue]:
     if imported is None:
         return
     if imported > current:
-        yield Issue(f"DSL version {imported} is newer than the target {current}: Dify will ask to confirm "
-                    "the import.", "$.version", hint=f"Set version to {current} if the file is compatible.")
+        yield Issue(
+            f"DSL version {imported} is newer than the target {current}: Dify will ask to confirm "
+            "the import.",
+            "$.version",
+            hint=f"Set version to {current} if the file is compatible.",
+        )
     elif imported.major < current.major:
-        yield Issue(f"DSL version {imported} is an older major version than {current}: Dify will ask to "
-                    "confirm the import.", "$.version")
+        yield Issue(
+            f"DSL version {imported} is an older major version than {current}: Dify will ask to "
+            "confirm the import.",
+            "$.version",
+        )
     elif imported.minor < current.minor:
-        yield Issue(f"DSL version {imported} is older than {current}: Dify imports it with warnings "
-                    "(completed-with-warnings).", "$.version",
-                    hint="Open and re-export it in a current Dify to refresh it.")
+        yield Issue(
+            f"DSL version {imported} is older than {current}: Dify imports it with warnings "
+            "(completed-with-warnings).",
+            "$.version",
+            hint="Open and re-export it in a current Dify to refresh it.",
+        )
 
 
 @rule("DSL013", "info")
@@ -152,8 +170,11 @@ def version_missing(ctx: Context) -> Iterator[Issue]:
     Fix: add `version: "0.6.0"`.
     """
     if ctx.mapping and ctx.mapping.get("version") in (None, ""):
-        yield Issue("No `version`: Dify treats the file as DSL 0.1.0.", "$",
-                    hint=f'Add version: "{ctx.target_version}".')
+        yield Issue(
+            "No `version`: Dify treats the file as DSL 0.1.0.",
+            "$",
+            hint=f'Add version: "{ctx.target_version}".',
+        )
 
 
 @rule("DSL020", "warning")
@@ -181,8 +202,11 @@ def app_missing(ctx: Context) -> Iterator[Issue]:
     Fix: add `app: {mode: workflow, name: ...}`.
     """
     if ctx.mapping and not (isinstance(ctx.mapping.get("app"), dict) and ctx.mapping["app"]):
-        yield Issue("The `app` section is missing or empty.", "$.app",
-                    hint="Add app: with at least `mode` (workflow or advanced-chat) and `name`.")
+        yield Issue(
+            "The `app` section is missing or empty.",
+            "$.app",
+            hint="Add app: with at least `mode` (workflow or advanced-chat) and `name`.",
+        )
 
 
 @rule("DSL022", "error")
@@ -200,8 +224,11 @@ def app_mode_invalid(ctx: Context) -> Iterator[Issue]:
     if mode is None:
         yield Issue("`app.mode` is missing.", "$.app", hint="Add mode: workflow or mode: advanced-chat.")
     elif mode not in APP_MODES:
-        yield Issue(f"`app.mode` {mode!r} is not a Dify app mode.", "$.app.mode",
-                    hint=f"Use one of {', '.join(APP_MODES)}.")
+        yield Issue(
+            f"`app.mode` {mode!r} is not a Dify app mode.",
+            "$.app.mode",
+            hint=f"Use one of {', '.join(APP_MODES)}.",
+        )
 
 
 @rule("DSL023", "info")
@@ -214,8 +241,10 @@ def mode_not_checked(ctx: Context) -> Iterator[Issue]:
     Fix: none needed.
     """
     if ctx.mode in ("chat", "agent-chat", "completion"):
-        yield Issue(f"`{ctx.mode}` apps have no workflow graph; only workflow and advanced-chat graphs are "
-                    "checked.", "$.app.mode")
+        yield Issue(
+            f"`{ctx.mode}` apps have no workflow graph; only workflow and advanced-chat graphs are checked.",
+            "$.app.mode",
+        )
 
 
 @rule("DSL024", "warning")
@@ -230,11 +259,15 @@ def app_field_type(ctx: Context) -> Iterator[Issue]:
     app = ctx.app
     for key in ("name", "description"):
         if key in app and app[key] is not None and not isinstance(app[key], str):
-            yield Issue(f"`app.{key}` must be a string.", f"$.app.{key}", severity="error",
-                        hint=f"Quote the {key}.")
+            yield Issue(
+                f"`app.{key}` must be a string.", f"$.app.{key}", severity="error", hint=f"Quote the {key}."
+            )
     if app.get("icon_type") not in (None, "emoji", "image", "link"):
-        yield Issue(f"`app.icon_type` {app.get('icon_type')!r} is not emoji, image or link; Dify uses emoji.",
-                    "$.app.icon_type", hint="Use icon_type: emoji.")
+        yield Issue(
+            f"`app.icon_type` {app.get('icon_type')!r} is not emoji, image or link; Dify uses emoji.",
+            "$.app.icon_type",
+            hint="Use icon_type: emoji.",
+        )
 
 
 @rule("DSL030", "error")
@@ -247,8 +280,11 @@ def workflow_missing(ctx: Context) -> Iterator[Issue]:
     Fix: add the `workflow:` section with `graph`, `features` and variables.
     """
     if ctx.mode in WORKFLOW_MODES and not isinstance(ctx.mapping.get("workflow"), dict):
-        yield Issue(f"`{ctx.mode}` apps need a `workflow` mapping.", "$.workflow",
-                    hint="Add workflow: {graph: {nodes: [...], edges: [...]}, features: {}}.")
+        yield Issue(
+            f"`{ctx.mode}` apps need a `workflow` mapping.",
+            "$.workflow",
+            hint="Add workflow: {graph: {nodes: [...], edges: [...]}, features: {}}.",
+        )
 
 
 @rule("DSL031", "error")
@@ -264,20 +300,32 @@ def graph_shape(ctx: Context) -> Iterator[Issue]:
         return
     graph = ctx.workflow.get("graph")
     if not isinstance(graph, dict):
-        yield Issue("`workflow.graph` must be a mapping with `nodes` and `edges`.", "$.workflow.graph",
-                    hint="Add graph: {nodes: [...], edges: [...]}.")
+        yield Issue(
+            "`workflow.graph` must be a mapping with `nodes` and `edges`.",
+            "$.workflow.graph",
+            hint="Add graph: {nodes: [...], edges: [...]}.",
+        )
         return
     for key in ("nodes", "edges"):
         if key not in graph and key == "edges":
             continue
         if not isinstance(graph.get(key), list):
-            yield Issue(f"`workflow.graph.{key}` must be a list.", f"$.workflow.graph.{key}",
-                        hint=f"Write {key}: [] as a YAML list.")
+            yield Issue(
+                f"`workflow.graph.{key}` must be a list.",
+                f"$.workflow.graph.{key}",
+                hint=f"Write {key}: [] as a YAML list.",
+            )
 
 
 def _feature_problems(features: dict, mode: str) -> Iterator[tuple[str, str]]:
-    for key in ("file_upload", "text_to_speech", "sensitive_word_avoidance", "speech_to_text",
-                "retriever_resource", "suggested_questions_after_answer"):
+    for key in (
+        "file_upload",
+        "text_to_speech",
+        "sensitive_word_avoidance",
+        "speech_to_text",
+        "retriever_resource",
+        "suggested_questions_after_answer",
+    ):
         value = features.get(key)
         if value is None:
             continue
@@ -287,15 +335,25 @@ def _feature_problems(features: dict, mode: str) -> Iterator[tuple[str, str]]:
             yield f"{key}.enabled", f"`enabled` in {key} must be of boolean type"
     upload = features.get("file_upload")
     if isinstance(upload, dict):
-        for key, allowed in (("allowed_file_types", FILE_TYPES), ("allowed_file_upload_methods", UPLOAD_METHODS)):
+        for key, allowed in (
+            ("allowed_file_types", FILE_TYPES),
+            ("allowed_file_upload_methods", UPLOAD_METHODS),
+        ):
             values = upload.get(key)
-            if values is not None and (not isinstance(values, list) or any(v not in allowed for v in values)):
+            if values is not None and (
+                not isinstance(values, list)
+                or any(not isinstance(v, str) or v not in allowed for v in values)
+            ):
                 yield f"file_upload.{key}", f"`file_upload.{key}` must list values from {sorted(allowed)}"
     if mode == "advanced-chat":
-        if features.get("opening_statement") is not None and not isinstance(features["opening_statement"], str):
+        if features.get("opening_statement") is not None and not isinstance(
+            features["opening_statement"], str
+        ):
             yield "opening_statement", "opening_statement must be of string type"
         questions = features.get("suggested_questions")
-        if questions is not None and not (isinstance(questions, list) and all(isinstance(q, str) for q in questions)):
+        if questions is not None and not (
+            isinstance(questions, list) and all(isinstance(q, str) for q in questions)
+        ):
             yield "suggested_questions", "suggested_questions must be a list of strings"
 
 
@@ -334,10 +392,17 @@ def dependency_invalid(ctx: Context) -> Iterator[Issue]:
         yield Issue("`dependencies` must be a list.", "$.dependencies", hint="Use dependencies: [].")
         return
     for i, dep in enumerate(deps):
-        if not isinstance(dep, dict) or dep.get("type") not in ("marketplace", "github", "package") \
-                or not isinstance(dep.get("value"), dict):
-            yield Issue(f"Dependency {i} is not a plugin dependency (type marketplace/github/package with a "
-                        "value mapping).", f"$.dependencies[{i}]", hint="Remove it or re-export the app.")
+        if (
+            not isinstance(dep, dict)
+            or dep.get("type") not in ("marketplace", "github", "package")
+            or not isinstance(dep.get("value"), dict)
+        ):
+            yield Issue(
+                f"Dependency {i} is not a plugin dependency (type marketplace/github/package with a "
+                "value mapping).",
+                f"$.dependencies[{i}]",
+                hint="Remove it or re-export the app.",
+            )
 
 
 def _variable_problems(item: object, key: str) -> Iterator[tuple[str, str]]:
@@ -348,16 +413,20 @@ def _variable_problems(item: object, key: str) -> Iterator[tuple[str, str]]:
     if not isinstance(name, str) or not name:
         yield ".name", "has no name"
     value_type = item.get("value_type")
-    if value_type not in VALUE_TYPES:
+    if not isinstance(value_type, str) or value_type not in VALUE_TYPES:
         yield ".value_type", f"has value_type {value_type!r}, which Dify does not support"
     if "value" not in item or item["value"] is None:
         yield ".value", "has no value (it must not be null)"
         return
     value = item["value"]
+    if not isinstance(value_type, str):
+        return
     expected = {"object": dict, "string": str, "secret": str, "boolean": bool}.get(value_type)
-    if value_type and str(value_type).startswith("array["):
+    if value_type.startswith("array["):
         expected = list
-    if value_type in ("number", "integer", "float") and (isinstance(value, bool) or not isinstance(value, int | float)):
+    if value_type in ("number", "integer", "float") and (
+        isinstance(value, bool) or not isinstance(value, int | float)
+    ):
         yield ".value", f"value {value!r} is not a number"
     elif expected is not None and not isinstance(value, expected):
         yield ".value", f"value {value!r} does not match value_type {value_type}"
@@ -385,8 +454,11 @@ def variable_declaration_invalid(ctx: Context) -> Iterator[Issue]:
             continue
         for i, item in enumerate(items):
             for suffix, problem in _variable_problems(item, key):
-                yield Issue(f"{key[:-1].replace('_', ' ').capitalize()} {i} {problem}.",
-                            f"$.workflow.{key}[{i}]{suffix}", hint="Fix the variable's name, value_type or value.")
+                yield Issue(
+                    f"{key[:-1].replace('_', ' ').capitalize()} {i} {problem}.",
+                    f"$.workflow.{key}[{i}]{suffix}",
+                    hint="Fix the variable's name, value_type or value.",
+                )
 
 
 @rule("DSL041", "error")
@@ -405,8 +477,11 @@ def variable_name_duplicate(ctx: Context) -> Iterator[Issue]:
             name = item.get("name") if isinstance(item, dict) else None
             if isinstance(name, str) and name:
                 if name in seen:
-                    yield Issue(f"Duplicate name {name!r} in {key}.", f"$.workflow.{key}[{i}].name",
-                                hint="Give each variable its own name.")
+                    yield Issue(
+                        f"Duplicate name {name!r} in {key}.",
+                        f"$.workflow.{key}[{i}].name",
+                        hint="Give each variable its own name.",
+                    )
                 seen.add(name)
 
 
@@ -421,5 +496,8 @@ def conversation_variables_in_workflow(ctx: Context) -> Iterator[Issue]:
     """
     items = ctx.workflow.get("conversation_variables")
     if ctx.mode == "workflow" and isinstance(items, list) and items:
-        yield Issue("Conversation variables are declared, but only advanced-chat apps have conversations.",
-                    "$.workflow.conversation_variables", hint="Remove them or switch the app to advanced-chat.")
+        yield Issue(
+            "Conversation variables are declared, but only advanced-chat apps have conversations.",
+            "$.workflow.conversation_variables",
+            hint="Remove them or switch the app to advanced-chat.",
+        )

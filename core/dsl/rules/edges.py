@@ -18,13 +18,17 @@ def allowed_handles(data: dict) -> set[str] | None:
     if node_type == "if-else":
         cases = data.get("cases")
         if isinstance(cases, list):
-            handles = {c.get("case_id") for c in cases if isinstance(c, dict) and isinstance(c.get("case_id"), str)}
+            handles = {
+                c.get("case_id") for c in cases if isinstance(c, dict) and isinstance(c.get("case_id"), str)
+            }
         else:
             handles = {"true"}
         handles.add("false")
     elif node_type == "question-classifier":
         classes = data.get("classes")
-        handles = {str(c.get("id")) for c in classes if isinstance(c, dict)} if isinstance(classes, list) else set()
+        handles = (
+            {str(c.get("id")) for c in classes if isinstance(c, dict)} if isinstance(classes, list) else set()
+        )
     else:
         handles = {"source"}
     if data.get("error_strategy") == "fail-branch":
@@ -32,11 +36,22 @@ def allowed_handles(data: dict) -> set[str] | None:
     return handles
 
 
-def _edge_issue(ctx: Context, index: int, edge: dict, message: str, suffix: str = "", hint: str | None = None,
-                node_key: str = "source") -> Issue:
+def _edge_issue(
+    ctx: Context,
+    index: int,
+    edge: dict,
+    message: str,
+    suffix: str = "",
+    hint: str | None = None,
+    node_key: str = "source",
+) -> Issue:
     node_id = edge.get(node_key)
-    return Issue(message, f"$.workflow.graph.edges[{index}]{suffix}",
-                 node_id if isinstance(node_id, str) and node_id in ctx.graph.by_id else None, hint)
+    return Issue(
+        message,
+        f"$.workflow.graph.edges[{index}]{suffix}",
+        node_id if isinstance(node_id, str) and node_id in ctx.graph.by_id else None,
+        hint,
+    )
 
 
 @rule("DSL200", "error")
@@ -54,12 +69,19 @@ def edge_malformed(ctx: Context) -> Iterator[Issue]:
             continue
         for key in ("source", "target"):
             if not isinstance(edge.get(key), str):
-                yield Issue(f"Edge {i} has {key} {edge.get(key)!r}; it must be a node id string (Dify skips "
-                            "the edge).", f"$.workflow.graph.edges[{i}].{key}", hint="Quote the node id.")
+                yield Issue(
+                    f"Edge {i} has {key} {edge.get(key)!r}; it must be a node id string (Dify skips "
+                    "the edge).",
+                    f"$.workflow.graph.edges[{i}].{key}",
+                    hint="Quote the node id.",
+                )
         handle = edge.get("sourceHandle", "source")
         if not isinstance(handle, str):
-            yield Issue(f"Edge {i} has sourceHandle {handle!r}; it must be a string (Dify skips the edge).",
-                        f"$.workflow.graph.edges[{i}].sourceHandle", hint='Use sourceHandle: "source".')
+            yield Issue(
+                f"Edge {i} has sourceHandle {handle!r}; it must be a string (Dify skips the edge).",
+                f"$.workflow.graph.edges[{i}].sourceHandle",
+                hint='Use sourceHandle: "source".',
+            )
 
 
 @rule("DSL201", "error")
@@ -74,9 +96,12 @@ def edge_source_missing(ctx: Context) -> Iterator[Issue]:
     graph = ctx.graph
     for index, edge in graph.edges:
         if edge["source"] not in graph.by_id and edge["source"] not in graph.notes:
-            yield Issue(f"Edge source {edge['source']!r} is not a node.", f"$.workflow.graph.edges[{index}].source",
-                        edge["target"] if edge["target"] in graph.by_id else None,
-                        hint="Connect the edge to an existing node or remove it.")
+            yield Issue(
+                f"Edge source {edge['source']!r} is not a node.",
+                f"$.workflow.graph.edges[{index}].source",
+                edge["target"] if edge["target"] in graph.by_id else None,
+                hint="Connect the edge to an existing node or remove it.",
+            )
 
 
 @rule("DSL202", "error")
@@ -91,8 +116,14 @@ def edge_target_missing(ctx: Context) -> Iterator[Issue]:
     graph = ctx.graph
     for index, edge in graph.edges:
         if edge["target"] not in graph.by_id and edge["target"] not in graph.notes:
-            yield _edge_issue(ctx, index, edge, f"Edge target {edge['target']!r} is not a node.", ".target",
-                              "Connect the edge to an existing node or remove it.")
+            yield _edge_issue(
+                ctx,
+                index,
+                edge,
+                f"Edge target {edge['target']!r} is not a node.",
+                ".target",
+                "Connect the edge to an existing node or remove it.",
+            )
 
 
 @rule("DSL203", "error")
@@ -108,8 +139,15 @@ def edge_touches_note(ctx: Context) -> Iterator[Issue]:
     for index, edge in graph.edges:
         for key in ("source", "target"):
             if edge[key] in graph.notes:
-                yield _edge_issue(ctx, index, edge, f"Edge {key} {edge[key]!r} is a note; notes cannot be connected.",
-                                  f".{key}", "Delete the edge.", node_key="target" if key == "source" else "source")
+                yield _edge_issue(
+                    ctx,
+                    index,
+                    edge,
+                    f"Edge {key} {edge[key]!r} is a note; notes cannot be connected.",
+                    f".{key}",
+                    "Delete the edge.",
+                    node_key="target" if key == "source" else "source",
+                )
 
 
 @rule("DSL204", "error")
@@ -129,9 +167,15 @@ def source_handle_invalid(ctx: Context) -> Iterator[Issue]:
             continue
         allowed = allowed_handles(graph.by_id[edge["source"]]["data"])
         if allowed is not None and handle not in allowed:
-            yield _edge_issue(ctx, index, edge, f"sourceHandle {handle!r} is not a branch of the "
-                              f"{graph.type_of(edge['source'])} node (allowed: {', '.join(sorted(allowed)) or 'none'}).",
-                              ".sourceHandle", "Use one of the allowed handles.")
+            yield _edge_issue(
+                ctx,
+                index,
+                edge,
+                f"sourceHandle {handle!r} is not a branch of the "
+                f"{graph.type_of(edge['source'])} node (allowed: {', '.join(sorted(allowed)) or 'none'}).",
+                ".sourceHandle",
+                "Use one of the allowed handles.",
+            )
 
 
 @rule("DSL205", "warning")
@@ -145,8 +189,15 @@ def target_handle_invalid(ctx: Context) -> Iterator[Issue]:
     """
     for index, edge in ctx.graph.edges:
         if edge.get("targetHandle", "target") != "target":
-            yield _edge_issue(ctx, index, edge, f"targetHandle is {edge.get('targetHandle')!r}, not 'target'.",
-                              ".targetHandle", "Use targetHandle: target.", node_key="target")
+            yield _edge_issue(
+                ctx,
+                index,
+                edge,
+                f"targetHandle is {edge.get('targetHandle')!r}, not 'target'.",
+                ".targetHandle",
+                "Use targetHandle: target.",
+                node_key="target",
+            )
 
 
 @rule("DSL206", "error")
@@ -161,9 +212,16 @@ def edge_into_entry(ctx: Context) -> Iterator[Issue]:
     graph = ctx.graph
     for index, edge in graph.live_edges:
         if graph.type_of(edge["target"]) in ENTRY_TYPES:
-            yield _edge_issue(ctx, index, edge, f"Edge leads into the {graph.type_of(edge['target'])} node "
-                              f"{edge['target']!r}; nothing may connect into an entry node.", ".target",
-                              "Delete the edge.", node_key="target")
+            yield _edge_issue(
+                ctx,
+                index,
+                edge,
+                f"Edge leads into the {graph.type_of(edge['target'])} node "
+                f"{edge['target']!r}; nothing may connect into an entry node.",
+                ".target",
+                "Delete the edge.",
+                node_key="target",
+            )
 
 
 @rule("DSL207", "error")
@@ -178,7 +236,9 @@ def edge_out_of_loop_end(ctx: Context) -> Iterator[Issue]:
     graph = ctx.graph
     for index, edge in graph.live_edges:
         if graph.type_of(edge["source"]) == "loop-end":
-            yield _edge_issue(ctx, index, edge, "Nothing may follow a loop-end node.", ".source", "Delete the edge.")
+            yield _edge_issue(
+                ctx, index, edge, "Nothing may follow a loop-end node.", ".source", "Delete the edge."
+            )
 
 
 @rule("DSL208", "error")
@@ -195,9 +255,16 @@ def edge_crosses_container(ctx: Context) -> Iterator[Issue]:
         src, dst = graph.parent.get(edge["source"]), graph.parent.get(edge["target"])
         if src != dst:
             where = lambda p: f"inside {p!r}" if p else "at the top level"  # noqa: E731
-            yield _edge_issue(ctx, index, edge, f"Edge connects a node {where(src)} to a node {where(dst)}; "
-                              "edges cannot cross a container boundary.", "",
-                              "Connect nodes within the same container only.", node_key="target")
+            yield _edge_issue(
+                ctx,
+                index,
+                edge,
+                f"Edge connects a node {where(src)} to a node {where(dst)}; "
+                "edges cannot cross a container boundary.",
+                "",
+                "Connect nodes within the same container only.",
+                node_key="target",
+            )
 
 
 @rule("DSL209", "warning")
@@ -216,8 +283,14 @@ def edge_type_mismatch(ctx: Context) -> Iterator[Issue]:
             continue
         for key, end in (("sourceType", "source"), ("targetType", "target")):
             if key in data and data[key] != graph.type_of(edge[end]):
-                yield _edge_issue(ctx, index, edge, f"Edge data.{key} is {data[key]!r} but the {end} node is "
-                                  f"{graph.type_of(edge[end])!r}.", f".data.{key}", f"Set {key} to the node's type.")
+                yield _edge_issue(
+                    ctx,
+                    index,
+                    edge,
+                    f"Edge data.{key} is {data[key]!r} but the {end} node is {graph.type_of(edge[end])!r}.",
+                    f".data.{key}",
+                    f"Set {key} to the node's type.",
+                )
 
 
 @rule("DSL210", "error")
@@ -231,10 +304,16 @@ def edge_duplicate(ctx: Context) -> Iterator[Issue]:
     """
     seen: set[tuple] = set()
     for index, edge in ctx.graph.edges:
-        key = (edge["source"], edge.get("sourceHandle", "source"), edge["target"])
+        key = (edge["source"], repr(edge.get("sourceHandle", "source")), edge["target"])
         if key in seen:
-            yield _edge_issue(ctx, index, edge, f"Duplicate edge {key[0]!r} -> {key[2]!r} (handle {key[1]!r}).",
-                              "", "Delete the duplicate edge.")
+            yield _edge_issue(
+                ctx,
+                index,
+                edge,
+                f"Duplicate edge {key[0]!r} -> {key[2]!r} (handle {key[1]!r}).",
+                "",
+                "Delete the duplicate edge.",
+            )
         seen.add(key)
 
 
@@ -252,5 +331,7 @@ def edge_id_duplicate(ctx: Context) -> Iterator[Issue]:
         edge_id = edge.get("id")
         if isinstance(edge_id, str):
             if edge_id in seen:
-                yield _edge_issue(ctx, index, edge, f"Duplicate edge id {edge_id!r}.", ".id", "Make the id unique.")
+                yield _edge_issue(
+                    ctx, index, edge, f"Duplicate edge id {edge_id!r}.", ".id", "Make the id unique."
+                )
             seen.add(edge_id)

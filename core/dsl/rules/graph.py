@@ -24,9 +24,15 @@ def graph_empty(ctx: Context) -> Iterator[Issue]:
     Example: `graph: {nodes: [], edges: []}`.
     Fix: add a start node and the steps of the app.
     """
-    if ctx.checks_graph and isinstance(ctx.workflow.get("graph"), dict) and not ctx.graph.nodes \
-            and isinstance(ctx.workflow["graph"].get("nodes"), list):
-        yield Issue("The graph has no nodes.", "$.workflow.graph.nodes", hint="Add a start node and the app's steps.")
+    if (
+        ctx.checks_graph
+        and isinstance(ctx.workflow.get("graph"), dict)
+        and not ctx.graph.nodes
+        and isinstance(ctx.workflow["graph"].get("nodes"), list)
+    ):
+        yield Issue(
+            "The graph has no nodes.", "$.workflow.graph.nodes", hint="Add a start node and the app's steps."
+        )
 
 
 @rule("DSL301", "error")
@@ -39,8 +45,11 @@ def entry_missing(ctx: Context) -> Iterator[Issue]:
     Fix: add a `start` node and connect it to the first step.
     """
     if ctx.graph.nodes and not _of_type(ctx, ENTRY_TYPES):
-        yield Issue("The graph has no start node" + (" or trigger" if ctx.mode == "workflow" else "") + ".",
-                    "$.workflow.graph.nodes", hint="Add a node with data.type: start and connect it to the first step.")
+        yield Issue(
+            "The graph has no start node" + (" or trigger" if ctx.mode == "workflow" else "") + ".",
+            "$.workflow.graph.nodes",
+            hint="Add a node with data.type: start and connect it to the first step.",
+        )
 
 
 @rule("DSL302", "error")
@@ -53,8 +62,12 @@ def start_duplicate(ctx: Context) -> Iterator[Issue]:
     Fix: keep one start node and connect its branches from it.
     """
     for index, node in _of_type(ctx, frozenset({"start"}))[1:]:
-        yield Issue("A second start node; a graph has exactly one.", f"$.workflow.graph.nodes[{index}]", node["id"],
-                    hint="Delete it and connect its branches from the first start node.")
+        yield Issue(
+            "A second start node; a graph has exactly one.",
+            f"$.workflow.graph.nodes[{index}]",
+            node["id"],
+            hint="Delete it and connect its branches from the first start node.",
+        )
 
 
 @rule("DSL303", "error")
@@ -68,8 +81,12 @@ def start_and_trigger(ctx: Context) -> Iterator[Issue]:
     """
     if _of_type(ctx, frozenset({"start"})):
         for index, node in _of_type(ctx, TRIGGER_TYPES):
-            yield Issue("Start node and trigger nodes cannot coexist in the same workflow.",
-                        f"$.workflow.graph.nodes[{index}]", node["id"], hint="Remove the trigger or the start node.")
+            yield Issue(
+                "Start node and trigger nodes cannot coexist in the same workflow.",
+                f"$.workflow.graph.nodes[{index}]",
+                node["id"],
+                hint="Remove the trigger or the start node.",
+            )
 
 
 def _cycles(successors: dict[str, list[str]], nodes: list[str]) -> list[list[str]]:
@@ -143,9 +160,12 @@ def graph_cycle(ctx: Context) -> Iterator[Issue]:
     for component in cycles(ctx):
         members = sorted(component, key=lambda n: graph.position.get(n, 0))
         for node_id in members:
-            yield Issue(f"Node {node_id!r} is on a cycle ({' -> '.join(repr(m) for m in members)}).",
-                        ctx.node_path(node_id), node_id,
-                        hint="Remove the edge that leads back; use a loop node to repeat steps.")
+            yield Issue(
+                f"Node {node_id!r} is on a cycle ({' -> '.join(repr(m) for m in members)}).",
+                ctx.node_path(node_id),
+                node_id,
+                hint="Remove the edge that leads back; use a loop node to repeat steps.",
+            )
 
 
 def reachable(ctx: Context) -> set[str]:
@@ -181,8 +201,12 @@ def node_unreachable(ctx: Context) -> Iterator[Issue]:
     seen = reachable(ctx)
     for index, node in ctx.graph.nodes:
         if node["id"] not in seen and node["id"] not in ctx.graph.parent:
-            yield Issue("This step is not connected: no path leads to it from the start node.",
-                        f"$.workflow.graph.nodes[{index}]", node["id"], hint="Connect it from an upstream node or delete it.")
+            yield Issue(
+                "This step is not connected: no path leads to it from the start node.",
+                f"$.workflow.graph.nodes[{index}]",
+                node["id"],
+                hint="Connect it from an upstream node or delete it.",
+            )
 
 
 @rule("DSL306", "warning")
@@ -209,8 +233,12 @@ def child_unreachable(ctx: Context) -> Iterator[Issue]:
                 stack.extend(graph.successors.get(current, ()))
         for child in children:
             if child not in seen:
-                yield Issue(f"Child {child!r} of {container!r} is not reached from the container's start node.",
-                            ctx.node_path(child), child, hint="Connect it inside the container.")
+                yield Issue(
+                    f"Child {child!r} of {container!r} is not reached from the container's start node.",
+                    ctx.node_path(child),
+                    child,
+                    hint="Connect it inside the container.",
+                )
 
 
 @rule("DSL307", "warning")
@@ -238,5 +266,9 @@ def graph_too_deep(ctx: Context) -> Iterator[Issue]:
                 stack.extend((s, False) for s in graph.successors.get(current, ()) if s not in depth)
     deepest = max(depth, key=depth.get)
     if depth[deepest] > MAX_TREE_DEPTH:
-        yield Issue(f"A path from {deepest!r} is {depth[deepest]} nodes long; Dify allows {MAX_TREE_DEPTH}.",
-                    ctx.node_path(deepest), deepest, hint="Shorten the chain or use an iteration or loop.")
+        yield Issue(
+            f"A path from {deepest!r} is {depth[deepest]} nodes long; Dify allows {MAX_TREE_DEPTH}.",
+            ctx.node_path(deepest),
+            deepest,
+            hint="Shorten the chain or use an iteration or loop.",
+        )

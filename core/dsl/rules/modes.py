@@ -25,8 +25,12 @@ def end_in_advanced_chat(ctx: Context) -> Iterator[Issue]:
     """
     if ctx.mode == "advanced-chat":
         for index, node in _nodes(ctx, frozenset({"end"})):
-            yield Issue("End nodes belong to workflow apps; advanced-chat replies with Answer nodes.",
-                        f"$.workflow.graph.nodes[{index}].data.type", node["id"], hint="Replace it with an answer node.")
+            yield Issue(
+                "End nodes belong to workflow apps; advanced-chat replies with Answer nodes.",
+                f"$.workflow.graph.nodes[{index}].data.type",
+                node["id"],
+                hint="Replace it with an answer node.",
+            )
 
 
 @rule("DSL601", "error")
@@ -40,8 +44,12 @@ def answer_in_workflow(ctx: Context) -> Iterator[Issue]:
     """
     if ctx.mode == "workflow":
         for index, node in _nodes(ctx, frozenset({"answer"})):
-            yield Issue("Answer nodes belong to advanced-chat apps; a workflow returns results through End.",
-                        f"$.workflow.graph.nodes[{index}].data.type", node["id"], hint="Replace it with an end node.")
+            yield Issue(
+                "Answer nodes belong to advanced-chat apps; a workflow returns results through End.",
+                f"$.workflow.graph.nodes[{index}].data.type",
+                node["id"],
+                hint="Replace it with an end node.",
+            )
 
 
 @rule("DSL602", "error")
@@ -55,8 +63,12 @@ def trigger_in_advanced_chat(ctx: Context) -> Iterator[Issue]:
     """
     if ctx.mode == "advanced-chat":
         for index, node in _nodes(ctx, TRIGGER_TYPES):
-            yield Issue("Trigger nodes exist only in workflow apps.", f"$.workflow.graph.nodes[{index}].data.type",
-                        node["id"], hint="Use a start node or switch the app to workflow.")
+            yield Issue(
+                "Trigger nodes exist only in workflow apps.",
+                f"$.workflow.graph.nodes[{index}].data.type",
+                node["id"],
+                hint="Use a start node or switch the app to workflow.",
+            )
 
 
 @rule("DSL603", "error")
@@ -69,5 +81,8 @@ def answer_missing(ctx: Context) -> Iterator[Issue]:
     Fix: add an answer node after the LLM: `answer: "{{#llm.text#}}"`.
     """
     if ctx.mode == "advanced-chat" and ctx.graph.nodes and not any(_nodes(ctx, frozenset({"answer"}))):
-        yield Issue("An advanced-chat app needs at least one Answer node.", "$.workflow.graph.nodes",
-                    hint="Add an answer node that replies with the result.")
+        yield Issue(
+            "An advanced-chat app needs at least one Answer node.",
+            "$.workflow.graph.nodes",
+            hint="Add an answer node that replies with the result.",
+        )

@@ -47,7 +47,13 @@ def node_data_errors(ctx: Context) -> list[tuple[str, str, str, str, str]]:
         except ValidationError as exc:
             seen: set[tuple[str, str]] = set()
             for error in exc.errors():
-                kind = "missing" if error["type"] == "missing" else "enum" if error["type"] in ENUM_ERRORS else "type"
+                kind = (
+                    "missing"
+                    if error["type"] == "missing"
+                    else "enum"
+                    if error["type"] in ENUM_ERRORS
+                    else "type"
+                )
                 path = f"$.workflow.graph.nodes[{index}].data" + _data_path(data, error["loc"])
                 if (kind, path) in seen:
                     continue
@@ -72,8 +78,12 @@ def node_malformed(ctx: Context) -> Iterator[Issue]:
             yield Issue(f"Node {i} is not a mapping.", f"$.workflow.graph.nodes[{i}]", hint="Remove it.")
         elif not isinstance(node.get("data"), dict):
             node_id = node.get("id") if isinstance(node.get("id"), str) else None
-            yield Issue(f"Node {i} has no `data` mapping.", f"$.workflow.graph.nodes[{i}].data", node_id,
-                        hint="Add data: {type: <node type>, title: ...}.")
+            yield Issue(
+                f"Node {i} has no `data` mapping.",
+                f"$.workflow.graph.nodes[{i}].data",
+                node_id,
+                hint="Add data: {type: <node type>, title: ...}.",
+            )
 
 
 @rule("DSL101", "error")
@@ -87,8 +97,11 @@ def node_id_invalid(ctx: Context) -> Iterator[Issue]:
     """
     for i, node in enumerate(raw_nodes(ctx.mapping) if ctx.checks_graph else ()):
         if isinstance(node, dict) and not (isinstance(node.get("id"), str) and node["id"]):
-            yield Issue(f"Node {i} has id {node.get('id')!r}; ids must be non-empty strings.",
-                        f"$.workflow.graph.nodes[{i}].id", hint="Give the node a unique string id.")
+            yield Issue(
+                f"Node {i} has id {node.get('id')!r}; ids must be non-empty strings.",
+                f"$.workflow.graph.nodes[{i}].id",
+                hint="Give the node a unique string id.",
+            )
 
 
 @rule("DSL102", "error")
@@ -105,8 +118,12 @@ def node_id_duplicate(ctx: Context) -> Iterator[Issue]:
         node_id = node.get("id") if isinstance(node, dict) else None
         if isinstance(node_id, str) and node_id:
             if node_id in seen:
-                yield Issue(f"Duplicate node id {node_id!r}.", f"$.workflow.graph.nodes[{i}].id", node_id,
-                            hint="Give this node a new unique id and reconnect its edges.")
+                yield Issue(
+                    f"Duplicate node id {node_id!r}.",
+                    f"$.workflow.graph.nodes[{i}].id",
+                    node_id,
+                    hint="Give this node a new unique id and reconnect its edges.",
+                )
             seen.add(node_id)
 
 
@@ -126,8 +143,12 @@ def wrapper_type_invalid(ctx: Context) -> Iterator[Issue]:
         wrapper = node["type"]
         node_id = node.get("id") if isinstance(node.get("id"), str) else None
         if wrapper not in WRAPPER_TYPES:
-            yield Issue(f"Wrapper type {wrapper!r} is not one of {', '.join(WRAPPER_TYPES)}.",
-                        f"$.workflow.graph.nodes[{i}].type", node_id, hint="Use type: custom.")
+            yield Issue(
+                f"Wrapper type {wrapper!r} is not one of {', '.join(WRAPPER_TYPES)}.",
+                f"$.workflow.graph.nodes[{i}].type",
+                node_id,
+                hint="Use type: custom.",
+            )
 
 
 @rule("DSL104", "error")
@@ -142,8 +163,12 @@ def node_type_unknown(ctx: Context) -> Iterator[Issue]:
     for index, node in ctx.graph.nodes:
         node_type = node["data"].get("type")
         if node_type not in NODE_DATA_MODELS:
-            yield Issue(f"Unknown node type {node_type!r}.", f"$.workflow.graph.nodes[{index}].data.type",
-                        node["id"], hint="Use one of: " + ", ".join(sorted(NODE_DATA_MODELS)) + ".")
+            yield Issue(
+                f"Unknown node type {node_type!r}.",
+                f"$.workflow.graph.nodes[{index}].data.type",
+                node["id"],
+                hint="Use one of: " + ", ".join(sorted(NODE_DATA_MODELS)) + ".",
+            )
 
 
 @rule("DSL105", "warning")
@@ -157,8 +182,12 @@ def node_title_missing(ctx: Context) -> Iterator[Issue]:
     """
     for index, node in ctx.graph.nodes:
         if not isinstance(node["data"].get("title"), str):
-            yield Issue("The node has no title.", f"$.workflow.graph.nodes[{index}].data.title", node["id"],
-                        hint="Add a short title.")
+            yield Issue(
+                "The node has no title.",
+                f"$.workflow.graph.nodes[{index}].data.title",
+                node["id"],
+                hint="Add a short title.",
+            )
 
 
 @rule("DSL106", "error")
@@ -173,8 +202,12 @@ def required_field_missing(ctx: Context) -> Iterator[Issue]:
     for node_id, kind, path, field, _ in node_data_errors(ctx):
         if kind == "missing":
             node_type = ctx.graph.type_of(node_id)
-            yield Issue(f"The {node_type} node is missing required field `{field}`.", path, node_id,
-                        hint=f"Add `{field.rsplit('.', 1)[-1]}` to the node's data.")
+            yield Issue(
+                f"The {node_type} node is missing required field `{field}`.",
+                path,
+                node_id,
+                hint=f"Add `{field.rsplit('.', 1)[-1]}` to the node's data.",
+            )
 
 
 @rule("DSL107", "error")
@@ -265,8 +298,12 @@ def node_config_incomplete(ctx: Context) -> Iterator[Issue]:
     """
     for index, node in ctx.graph.nodes:
         for suffix, problem in _incomplete(node["data"]):
-            yield Issue(f"The {node['data'].get('type')} node {problem}.",
-                        f"$.workflow.graph.nodes[{index}].data{suffix}", node["id"], hint="Complete the node.")
+            yield Issue(
+                f"The {node['data'].get('type')} node {problem}.",
+                f"$.workflow.graph.nodes[{index}].data{suffix}",
+                node["id"],
+                hint="Complete the node.",
+            )
 
 
 @rule("DSL110", "warning")
@@ -286,7 +323,10 @@ def end_output_duplicate(ctx: Context) -> Iterator[Issue]:
             name = output.get("variable") if isinstance(output, dict) else None
             if isinstance(name, str):
                 if name in seen:
-                    yield Issue(f"End output name {name!r} is used twice.",
-                                f"$.workflow.graph.nodes[{index}].data.outputs[{i}].variable", node["id"],
-                                hint="Give each End output its own name.")
+                    yield Issue(
+                        f"End output name {name!r} is used twice.",
+                        f"$.workflow.graph.nodes[{index}].data.outputs[{i}].variable",
+                        node["id"],
+                        hint="Give each End output its own name.",
+                    )
                 seen.add(name)

@@ -22,7 +22,9 @@ SYS_ALL = SYS_BY_MODE["advanced-chat"] | SYS_BY_MODE["workflow"]
 SPECIAL_PLACEHOLDERS = frozenset({"context", "histories", "query"})
 """Dotless ``{{#...#}}`` placeholders Dify fills itself in LLM prompts (context, memory)."""
 ERROR_OUTPUTS = frozenset({"error_message", "error_type"})
-OPEN_OUTPUT_TYPES = frozenset({"tool", "agent", "human-input", "trigger-webhook", "trigger-schedule", "trigger-plugin"})
+OPEN_OUTPUT_TYPES = frozenset(
+    {"tool", "agent", "human-input", "trigger-webhook", "trigger-schedule", "trigger-plugin"}
+)
 FIXED_OUTPUTS: dict[str, frozenset[str]] = {
     "llm": frozenset({"text", "reasoning_content", "usage", "structured_output", "files"}),
     "knowledge-retrieval": frozenset({"result"}),
@@ -68,24 +70,29 @@ def _outputs(data: dict, inside: bool) -> frozenset[str] | None:
         return None
     names: set[str] = set(FIXED_OUTPUTS.get(node_type, ())) | ERROR_OUTPUTS
     if node_type == "start":
-        names |= {v.get("variable") for v in _list(data.get("variables")) if isinstance(v, dict)}
+        names |= _names(data.get("variables"), "variable")
     elif node_type == "code" and isinstance(data.get("outputs"), dict):
-        names |= set(data["outputs"])
+        names |= {k for k in data["outputs"] if isinstance(k, str)}
     elif node_type == "parameter-extractor":
-        names |= {p.get("name") for p in _list(data.get("parameters")) if isinstance(p, dict)}
+        names |= _names(data.get("parameters"), "name")
         names |= {"__is_success", "__reason", "usage"}
     elif node_type in ("variable-aggregator", "variable-assigner"):
         names.add("output")
         settings = data.get("advanced_settings")
         if isinstance(settings, dict):
-            names |= {g.get("group_name") for g in _list(settings.get("groups")) if isinstance(g, dict)}
+            names |= _names(settings.get("groups"), "group_name")
     elif node_type == "iteration" and inside:
         names |= {"item", "index"}
     elif node_type == "loop":
-        names |= {v.get("label") for v in _list(data.get("loop_variables")) if isinstance(v, dict)}
+        names |= _names(data.get("loop_variables"), "label")
         if inside:
             names.add("index")
     return frozenset(n for n in names if isinstance(n, str))
+
+
+def _names(items: object, key: str) -> set[str]:
+    """The string values of ``key`` in a list of mappings (anything else is skipped)."""
+    return {item[key] for item in _list(items) if isinstance(item, dict) and isinstance(item.get(key), str)}
 
 
 def _list(value: object) -> list:
@@ -178,8 +185,10 @@ def _template_fields(data: dict) -> Iterator[tuple[str, object]]:
         for i, message in enumerate(messages):
             message = _dict(message)
             if message.get("edition_type") != "jinja2":
-                yield (f".prompt_template[{i}].text" if isinstance(prompt, list) else ".prompt_template.text",
-                       message.get("text"))
+                yield (
+                    f".prompt_template[{i}].text" if isinstance(prompt, list) else ".prompt_template.text",
+                    message.get("text"),
+                )
     elif node_type in ("question-classifier", "parameter-extractor"):
         yield ".instruction", data.get("instruction")
     elif node_type == "http-request":
@@ -223,46 +232,85 @@ def _judge(ctx: Context, ref: Reference) -> tuple[str, str, str] | None:  # noqa
     """Classify a reference: ``(code, message, hint)`` when it is wrong, else ``None``."""
     if ref.template:
         if not TEMPLATE.fullmatch("{{#" + ref.selector + "#}}"):
-            return ("DSL507", f"{{{{#{ref.selector}#}}}} does not match Dify's template pattern, so it is printed "
-                    "literally instead of being replaced.", "Node ids in templates may only use letters, digits and "
-                    "_ (no '-'); use a node with such an id, or pass the value through a variable.")
+            return (
+                "DSL507",
+                f"{{{{#{ref.selector}#}}}} does not match Dify's template pattern, so it is printed "
+                "literally instead of being replaced.",
+                "Node ids in templates may only use letters, digits and "
+                "_ (no '-'); use a node with such an id, or pass the value through a variable.",
+            )
         selector = ref.selector.split(".")
     else:
         selector = ref.selector
-        if not (isinstance(selector, list) and len(selector) >= 2 and all(isinstance(p, str) for p in selector)):
-            return ("DSL500", f"Selector {selector!r} must be a list of at least two strings [node_id, variable].",
-                    "Write it as [<node id>, <variable name>].")
+        if not (
+            isinstance(selector, list) and len(selector) >= 2 and all(isinstance(p, str) for p in selector)
+        ):
+            return (
+                "DSL500",
+                f"Selector {selector!r} must be a list of at least two strings [node_id, variable].",
+                "Write it as [<node id>, <variable name>].",
+            )
     head, name = selector[0], selector[1]
     graph = ctx.graph
     if head == "sys":
         if name not in SYS_ALL:
-            return "DSL504", f"sys.{name} is not a system variable.", f"Use one of {', '.join(sorted(SYS_ALL))}."
+            return (
+                "DSL504",
+                f"sys.{name} is not a system variable.",
+                f"Use one of {', '.join(sorted(SYS_ALL))}.",
+            )
         if name not in SYS_BY_MODE.get(ctx.mode or "", SYS_ALL):
-            return ("DSL504", f"sys.{name} is not available in {ctx.mode} apps.",
-                    "Take the value from a start variable instead." if name == "query" else "Remove the reference.")
+            return (
+                "DSL504",
+                f"sys.{name} is not available in {ctx.mode} apps.",
+                "Take the value from a start variable instead."
+                if name == "query"
+                else "Remove the reference.",
+            )
         return None
     if head == "env":
         if name not in ctx.env_names:
-            return ("DSL505", f"Environment variable {name!r} is not declared.",
-                    "Declare it in workflow.environment_variables or fix the name.")
+            return (
+                "DSL505",
+                f"Environment variable {name!r} is not declared.",
+                "Declare it in workflow.environment_variables or fix the name.",
+            )
         return None
     if head == "conversation":
         if name not in ctx.conversation_names:
-            return ("DSL506", f"Conversation variable {name!r} is not declared.",
-                    "Declare it in workflow.conversation_variables (advanced-chat) or fix the name.")
+            return (
+                "DSL506",
+                f"Conversation variable {name!r} is not declared.",
+                "Declare it in workflow.conversation_variables (advanced-chat) or fix the name.",
+            )
         return None
     if head not in graph.by_id:
-        return "DSL501", f"Reference to node {head!r}, which does not exist.", "Point it at an existing upstream node."
+        return (
+            "DSL501",
+            f"Reference to node {head!r}, which does not exist.",
+            "Point it at an existing upstream node.",
+        )
     allowed = graph.upstream(ref.node_id)
     if graph.type_of(ref.node_id) in ("iteration", "loop"):
         allowed = allowed | graph.descendants(ref.node_id)
     if head not in allowed:
-        return ("DSL502", f"Reference to node {head!r}, which is not upstream of this node, so its value does not "
-                "exist yet when this node runs.", "Connect that node before this one, or reference an upstream node.")
+        return (
+            "DSL502",
+            f"Reference to node {head!r}, which is not upstream of this node, so its value does not "
+            "exist yet when this node runs.",
+            "Connect that node before this one, or reference an upstream node.",
+        )
     offered = outputs_of(ctx, head, inside=ref.node_id in graph.descendants(head))
-    if offered is not None and name not in offered and not (graph.type_of(head) == "start" and name.startswith("sys.")):
-        return ("DSL503", f"The {graph.type_of(head)} node {head!r} has no output {name!r}.",
-                f"Use one of: {', '.join(sorted(offered)) or 'none'}.")
+    if (
+        offered is not None
+        and name not in offered
+        and not (graph.type_of(head) == "start" and name.startswith("sys."))
+    ):
+        return (
+            "DSL503",
+            f"The {graph.type_of(head)} node {head!r} has no output {name!r}.",
+            f"Use one of: {', '.join(sorted(offered)) or 'none'}.",
+        )
     return None
 
 
