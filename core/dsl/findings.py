@@ -44,7 +44,11 @@ class Finding:
 
 def relevance(finding: Finding) -> tuple:
     """Sort key ranking findings jsonschema-style: worst severity, most basic area, shallowest path first."""
-    return (SEVERITY_RANK[finding.severity], finding.code[:4], finding.path.count(".") + finding.path.count("["))
+    return (
+        SEVERITY_RANK[finding.severity],
+        finding.code[:4],
+        finding.path.count(".") + finding.path.count("["),
+    )
 
 
 @dataclass

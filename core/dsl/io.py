@@ -262,4 +262,3 @@ def dump_dsl(doc: dict) -> str:
         The YAML text.
     """
     return yaml.dump(doc, Dumper=_ExportDumper, allow_unicode=True, sort_keys=True)
-

@@ -15,13 +15,47 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 Selector = list[str]
 SegmentType = Literal[
-    "number", "integer", "float", "string", "object", "secret", "file", "boolean", "array[any]",
-    "array[string]", "array[number]", "array[object]", "array[file]", "array[boolean]", "none", "group",
+    "number",
+    "integer",
+    "float",
+    "string",
+    "object",
+    "secret",
+    "file",
+    "boolean",
+    "array[any]",
+    "array[string]",
+    "array[number]",
+    "array[object]",
+    "array[file]",
+    "array[boolean]",
+    "none",
+    "group",
 ]
 ComparisonOperator = Literal[
-    "contains", "not contains", "start with", "end with", "is", "is not", "empty", "not empty", "in",
-    "not in", "all of", "=", "≠", ">", "<", "≥", "≤", "null", "not null", "exists", "not exists",
-    "before", "after",
+    "contains",
+    "not contains",
+    "start with",
+    "end with",
+    "is",
+    "is not",
+    "empty",
+    "not empty",
+    "in",
+    "not in",
+    "all of",
+    "=",
+    "≠",
+    ">",
+    "<",
+    "≥",
+    "≤",
+    "null",
+    "not null",
+    "exists",
+    "not exists",
+    "before",
+    "after",
 ]
 FileType = Literal["image", "document", "audio", "video", "custom"]
 UploadMethod = Literal["remote_url", "local_file", "tool_file", "datasource_file"]
@@ -106,8 +140,15 @@ class StartVariable(_Open):
     variable: str
     label: str = ""
     type: Literal[
-        "text-input", "select", "paragraph", "number", "external_data_tool", "file", "file-list",
-        "checkbox", "json_object",
+        "text-input",
+        "select",
+        "paragraph",
+        "number",
+        "external_data_tool",
+        "file",
+        "file-list",
+        "checkbox",
+        "json_object",
     ]
     required: bool = False
     options: list[str] | None = None
@@ -120,8 +161,21 @@ class StartNodeData(BaseNodeData):
 
 
 OutputVariableType = Literal[
-    "string", "number", "integer", "secret", "boolean", "object", "file", "array", "array[string]",
-    "array[number]", "array[object]", "array[boolean]", "array[file]", "any", "array[any]",
+    "string",
+    "number",
+    "integer",
+    "secret",
+    "boolean",
+    "object",
+    "file",
+    "array",
+    "array[string]",
+    "array[number]",
+    "array[object]",
+    "array[boolean]",
+    "array[file]",
+    "any",
+    "array[any]",
 ]
 
 
@@ -229,7 +283,13 @@ class IfElseNodeData(BaseNodeData):
 
 
 CodeOutputType = Literal[
-    "string", "number", "object", "boolean", "array[string]", "array[number]", "array[object]",
+    "string",
+    "number",
+    "object",
+    "boolean",
+    "array[string]",
+    "array[number]",
+    "array[object]",
     "array[boolean]",
 ]
 
@@ -268,8 +328,20 @@ class HttpBody(_Open):
 
 
 HttpMethod = Literal[
-    "get", "post", "put", "patch", "delete", "head", "options",
-    "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS",
+    "get",
+    "post",
+    "put",
+    "patch",
+    "delete",
+    "head",
+    "options",
+    "GET",
+    "POST",
+    "PUT",
+    "PATCH",
+    "DELETE",
+    "HEAD",
+    "OPTIONS",
 ]
 
 
@@ -322,7 +394,17 @@ class AssignerV1NodeData(BaseNodeData):
 
 
 AssignerOperation = Literal[
-    "over-write", "clear", "append", "extend", "set", "+=", "-=", "*=", "/=", "remove-first", "remove-last",
+    "over-write",
+    "clear",
+    "append",
+    "extend",
+    "set",
+    "+=",
+    "-=",
+    "*=",
+    "/=",
+    "remove-first",
+    "remove-last",
 ]
 
 
@@ -340,8 +422,15 @@ class AssignerV2NodeData(BaseNodeData):
 class ExtractorParameter(_Open):
     name: str
     type: Literal[
-        "string", "number", "boolean", "array[string]", "array[number]", "array[object]",
-        "array[boolean]", "bool", "select",
+        "string",
+        "number",
+        "boolean",
+        "array[string]",
+        "array[number]",
+        "array[object]",
+        "array[boolean]",
+        "bool",
+        "select",
     ]
     options: list[str] | None = None
     description: str = ""
@@ -370,7 +459,13 @@ class IterationNodeData(BaseNodeData):
 class LoopVariable(_Open):
     label: str
     var_type: Literal[
-        "string", "number", "object", "boolean", "array[string]", "array[number]", "array[object]",
+        "string",
+        "number",
+        "object",
+        "boolean",
+        "array[string]",
+        "array[number]",
+        "array[object]",
         "array[boolean]",
     ]
     value_type: Literal["variable", "constant"]
@@ -434,7 +529,10 @@ class AgentNodeData(BaseNodeData):
 class WebhookNodeData(BaseNodeData):
     method: Literal["get", "post", "head", "patch", "put", "delete"] = "get"
     content_type: Literal[
-        "application/json", "multipart/form-data", "application/x-www-form-urlencoded", "text/plain",
+        "application/json",
+        "multipart/form-data",
+        "application/x-www-form-urlencoded",
+        "text/plain",
         "application/octet-stream",
     ] = "application/json"
     status_code: int = 200
@@ -509,8 +607,17 @@ def node_data_adapter(model: type[BaseNodeData]) -> TypeAdapter:
 
 AppMode = Literal["workflow", "advanced-chat", "chat", "agent-chat", "completion"]
 VariableValueType = Literal[
-    "string", "secret", "number", "integer", "float", "boolean", "object", "array[string]",
-    "array[number]", "array[object]", "array[boolean]",
+    "string",
+    "secret",
+    "number",
+    "integer",
+    "float",
+    "boolean",
+    "object",
+    "array[string]",
+    "array[number]",
+    "array[object]",
+    "array[boolean]",
 ]
 
 

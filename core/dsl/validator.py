@@ -40,12 +40,23 @@ def iter_findings(ctx: Context) -> Iterator[Finding]:
         entry = RULES[code]
         try:
             for issue in entry.check(ctx):
-                yield Finding(code, issue.severity or entry.severity, issue.message, issue.node_id, issue.path,
-                              issue.hint)
+                yield Finding(
+                    code,
+                    issue.severity or entry.severity,
+                    issue.message,
+                    issue.node_id,
+                    issue.path,
+                    issue.hint,
+                )
         except Exception as exc:  # noqa: BLE001 - the validator must never raise on any input
-            yield Finding(INTERNAL_ERROR, "error", f"Rule {code} ({entry.name}) could not check this document: "
-                          f"{type(exc).__name__}: {exc}.", None, "$",
-                          "This is a validator bug; please report it with the file.")
+            yield Finding(
+                INTERNAL_ERROR,
+                "error",
+                f"Rule {code} ({entry.name}) could not check this document: {type(exc).__name__}: {exc}.",
+                None,
+                "$",
+                "This is a validator bug; please report it with the file.",
+            )
 
 
 def validate(source: str | bytes | dict, *, target_version: str = "0.6.0") -> ValidationReport:
