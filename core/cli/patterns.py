@@ -136,7 +136,7 @@ def _init(args) -> int:
         "recovered": report.recovered,
     }
     _emit(args, data, _report_text(report))
-    return 1 if report.failed else 0
+    return 0 if report.ok else 1
 
 
 def _list(args) -> int:

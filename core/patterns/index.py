@@ -62,7 +62,7 @@ def open_remote(url: str) -> Collection:
         return _get_collection(client)
     except Exception as exc:  # an unreachable server surfaces as httpx, ValueError or Chroma errors
         raise PatternError(
-            f"The Chroma server at {url} cannot be used: {exc}.",
+            f"The Chroma server at {url} cannot be used: {str(exc).rstrip('.?! ')}.",
             hint="Start the server, or unset DIFYFORGE_CHROMA_URL to use the local folder.",
         ) from exc
 

@@ -124,14 +124,17 @@ def test_the_first_query_syncs_an_unsynced_library(library):
     assert [h.pattern.id for h in library.search("summarize an uploaded PDF", k=1)] == ["fixture-doc-summary"]
 
 
-def _assert_recovered(tmp_path, broken_path):
+def _assert_recovered(tmp_path):
+    """Opening reported the broken folder, moved it aside, rebuilt the index; returns the moved folder."""
     lib = make_library(tmp_path)
-    assert lib.recovered and "cannot be opened" in lib.recovered and "rebuilt" in lib.recovered
+    recovered = lib.recovered
+    assert recovered and "cannot be opened" in recovered and "rebuilt" in recovered
     report = lib.sync()
-    assert report.recovered == lib.recovered or report.recovered
+    assert report.recovered == recovered
     assert sorted(report.loaded) == VALID_IDS
+    assert lib.sync().recovered is None  # said once
     asides = [p for p in (tmp_path / "data").iterdir() if p.name.startswith("chroma.broken-")]
-    assert len(asides) == 1
+    assert len(asides) == 1 and str(asides[0]) in recovered
     assert lib.search("web page digest", k=1)[0].pattern.id == "fixture-http-digest"
     return asides[0]
 
@@ -141,7 +144,7 @@ def test_a_chroma_folder_of_garbage_is_moved_aside_and_rebuilt(tmp_path):
     chroma.mkdir(parents=True)
     (chroma / "chroma.sqlite3").write_bytes(os.urandom(4096))
     (chroma / "junk.bin").write_bytes(b"not chroma")
-    aside = _assert_recovered(tmp_path, chroma)
+    aside = _assert_recovered(tmp_path)
     assert (aside / "junk.bin").read_bytes() == b"not chroma"  # kept for inspection
 
 
@@ -159,7 +162,7 @@ def test_a_chroma_folder_from_an_incompatible_version_is_reported_then_rebuilt(t
         open_local(chroma)
     assert "incompatible Chroma version" in info.value.message
     assert "run 'python -m core patterns init'" in info.value.hint
-    _assert_recovered(tmp_path, chroma)
+    _assert_recovered(tmp_path)
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root reads a chmod 000 folder anyway")
@@ -169,7 +172,7 @@ def test_an_unreadable_chroma_folder_is_moved_aside_and_rebuilt(tmp_path):
     (chroma / "chroma.sqlite3").write_bytes(b"")
     chroma.chmod(0)
     try:
-        _assert_recovered(tmp_path, chroma)
+        _assert_recovered(tmp_path)
     finally:
         for p in (tmp_path / "data").iterdir():
             p.chmod(0o755)
@@ -196,6 +199,17 @@ def test_the_remote_mode_refuses_a_bad_url_clearly(tmp_path):
         PatternLibrary.open(Settings(data_dir=tmp_path, chroma_url="ftp://example"))
 
 
+def test_an_unreachable_chroma_server_is_reported_clearly(tmp_path):
+    with socket.socket() as probe:  # a loopback port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with pytest.raises(PatternError) as info:
+        PatternLibrary.open(Settings(data_dir=tmp_path, chroma_url=f"http://127.0.0.1:{port}"))
+    assert f"Chroma server at http://127.0.0.1:{port} cannot be used" in info.value.message
+    assert "unset DIFYFORGE_CHROMA_URL" in info.value.hint
+    assert not (tmp_path / "chroma").exists()  # the local folder is not used in server mode
+
+
 def test_copying_an_index_keeps_it_usable(tmp_path):
     """The index folder is self-contained: a copy opens with every pattern unchanged."""
     lib = make_library(tmp_path / "a")
@@ -212,5 +226,5 @@ def test_a_chroma_path_that_is_a_file_is_moved_aside_and_rebuilt(tmp_path):
     chroma = tmp_path / "data" / "chroma"
     chroma.parent.mkdir(parents=True)
     chroma.write_text("I am not a folder")
-    aside = _assert_recovered(tmp_path, chroma)
+    aside = _assert_recovered(tmp_path)
     assert aside.read_text() == "I am not a folder"
