@@ -185,3 +185,9 @@ def test_rule_docs_have_all_sections():
     for entry in RULES.values():
         for section in ("What it does:", "Why is this bad:", "Example:", "Fix:"):
             assert section in entry.doc, f"{entry.code} docstring lacks {section!r}"
+
+
+def test_rules_doc_is_up_to_date():
+    from core.dsl.rules.docs import DOC_PATH, render
+
+    assert DOC_PATH.read_text(encoding="utf-8") == render(), "run: python -m core.dsl.rules.docs"
