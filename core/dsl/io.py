@@ -113,6 +113,8 @@ def _build(parser) -> object:  # noqa: C901 - one tight loop on purpose: it is t
     documents = 0
     root: object = None
     get = parser.get_event
+    cache = _PLAIN_CACHE
+    cache_get = cache.get
     scalar_cls, map_cls, seq_cls = yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent
     end_cls = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
     while True:
@@ -122,7 +124,10 @@ def _build(parser) -> object:  # noqa: C901 - one tight loop on purpose: it is t
             expanded += 1
             tag = event.tag
             if tag is None or tag == "!":
-                value = _resolve_plain(event.value) if event.implicit[0] else event.value
+                value = event.value
+                if event.implicit[0]:
+                    cached = cache_get(value, cache)  # inlined fast path of _resolve_plain
+                    value = _resolve_plain(value) if cached is cache else cached
             else:
                 value = _construct_tagged(tag, event.value)
             if event.anchor is not None:
