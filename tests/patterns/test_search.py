@@ -93,6 +93,11 @@ def test_recommend_refuses_an_empty_requirement(synced_library):
     [
         ("Summarize an uploaded PDF report", {"file_input", "summarization"}),
         ("Classify incoming emails and route them", {"classification"}),
+        (
+            "A store chatbot that routes questions to different knowledge bases",
+            {"classification", "retrieval"},
+        ),
+        ("Check comments; block them with a reason or approve them", {"branching"}),
         ("Fetch a web page from a URL", {"http"}),
         ("A chatbot that remembers the conversation using our knowledge base", {"memory", "retrieval"}),
         ("For each item in a list of products, write a slogan", {"iteration"}),
@@ -101,6 +106,18 @@ def test_recommend_refuses_an_empty_requirement(synced_library):
 )
 def test_capability_detector(text, expected):
     assert expected <= detect_capabilities(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "not_expected"),
+    [
+        ("Classify emails and write a reply draft for each category", "iteration"),  # branches, not a list
+        ("Describe an uploaded image and suggest hashtags", "file_input"),  # vision, not document extraction
+        ("Call the weather API for a city", "tool"),  # an HTTP call
+    ],
+)
+def test_capability_detector_avoids_known_false_positives(text, not_expected):
+    assert not_expected not in detect_capabilities(text)
 
 
 def test_mode_detection():
