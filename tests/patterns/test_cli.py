@@ -89,9 +89,6 @@ def test_refusals_and_usage_errors_have_their_exit_codes(data_dir, tmp_path):
     missing = run(data_dir, "add", str(tmp_path / "nope.yaml"))
     assert missing.returncode == 2 and "Cannot read" in missing.stderr and "Traceback" not in missing.stderr
 
-    unknown = run(data_dir, "show", "no-such-pattern")
-    assert unknown.returncode == 2 and "no pattern with id 'no-such-pattern'" in unknown.stderr
-
     builtin = run(data_dir, "remove", "fixture-doc-summary", "--format", "json")
     assert builtin.returncode == 1 and "cannot be removed" in json.loads(builtin.stdout)["error"]
 
