@@ -24,13 +24,17 @@ except ImportError:  # pragma: no cover - exercised only without libyaml
     _CParser = None
     _SafeLoader = yaml.SafeLoader
 
-__all__ = ["MAX_DSL_BYTES", "MAX_EXPANDED_NODES", "DSLLoadError", "load_dsl", "dump_dsl"]
+__all__ = ["MAX_DSL_BYTES", "MAX_EXPANDED_NODES", "MAX_NESTING", "DSLLoadError", "load_dsl", "dump_dsl"]
 
 MAX_DSL_BYTES = 10 * 1024 * 1024
 """Dify refuses DSL content over 10 MB (``DSL_MAX_SIZE`` in ``app_dsl_service.py``)."""
 
 MAX_EXPANDED_NODES = 1_000_000
 """Most YAML nodes a document may stand for once aliases are expanded (real exports have ~2 000)."""
+
+MAX_NESTING = 1000
+"""Deepest nesting of mappings and lists accepted (real exports nest ~20 deep; libyaml slows down
+quadratically with depth, so refusing early keeps hostile input cheap)."""
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _MAP_TAGS = (None, "!", "tag:yaml.org,2002:map")
@@ -43,7 +47,15 @@ _PLAIN_CACHE_MAX = 100_000
 
 
 class DSLLoadError(InputError):
-    """The text is not loadable DSL YAML: too big, not YAML, or an alias bomb."""
+    """The text is not loadable DSL YAML.
+
+    Attributes:
+        kind: ``size`` (over 10 MB), ``bomb`` (alias bomb), ``nesting`` (absurdly deep) or ``syntax``.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, kind: str = "syntax") -> None:
+        super().__init__(message, hint=hint)
+        self.kind = kind
 
 
 class _Fallback(Exception):
@@ -85,6 +97,7 @@ def _check_size(text: str | bytes) -> None:
         raise DSLLoadError(
             f"DSL content is {size / 1024 / 1024:.1f} MB, over Dify's 10 MB limit.",
             hint="Split the workflow or remove large embedded values before importing.",
+            kind="size",
         )
 
 
@@ -93,6 +106,15 @@ def _bomb_error(expanded: int) -> DSLLoadError:
         f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes (at least {expanded:,}): "
         "this looks like an alias bomb.",
         hint="Remove the anchors (&) and aliases (*); Dify exports never use them.",
+        kind="bomb",
+    )
+
+
+def _nesting_error() -> DSLLoadError:
+    return DSLLoadError(
+        f"YAML nests mappings or lists more than {MAX_NESTING} levels deep.",
+        hint="This is not a Dify export; flatten the structure.",
+        kind="nesting",
     )
 
 
@@ -140,6 +162,8 @@ def _build(parser) -> object:  # noqa: C901 - one tight loop on purpose: it is t
             if event.anchor is not None:
                 anchor_starts.append((event.anchor, expanded))
             stack.append([container, cls is map_cls, None, False, event.anchor])
+            if len(stack) > MAX_NESTING:
+                raise _nesting_error()
             continue
         elif cls in end_cls:
             container, _, _, _, anchor = stack.pop()
@@ -194,6 +218,8 @@ def _count_alias_expansion(text: str | bytes) -> None:
                 expanded += 1
                 if isinstance(event, yaml.CollectionStartEvent):
                     starts.append((event.anchor, expanded))
+                    if len(starts) > MAX_NESTING:
+                        raise _nesting_error()
                 elif event.anchor is not None:
                     sizes[event.anchor] = 1
             elif isinstance(event, yaml.CollectionEndEvent):

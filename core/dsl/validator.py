@@ -12,21 +12,12 @@ SUPPORTED_TARGETS = ("0.6.0", "0.7.0")
 INTERNAL_ERROR = "DSL999"
 
 
-def _load_error_kind(exc: DSLLoadError) -> str:
-    message = exc.message
-    if "alias" in message and "bomb" in message:
-        return "bomb"
-    if "MB" in message and "limit" in message:
-        return "size"
-    return "syntax"
-
-
 def _context(source: object, target_version: str) -> Context:
     if isinstance(source, str | bytes):
         try:
             return Context(load_dsl(source), target_version)
         except DSLLoadError as exc:
-            return Context(None, target_version, exc.message, _load_error_kind(exc), exc.hint)
+            return Context(None, target_version, exc.message, "syntax" if exc.kind == "nesting" else exc.kind, exc.hint)
     return Context(source, target_version)
 
 

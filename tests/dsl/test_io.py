@@ -76,3 +76,20 @@ def test_dump_is_dify_shape():
     assert "中文" in text
     shared = {"k": 1}
     assert "&" not in dump_dsl({"a": shared, "b": shared})
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, "a: " + "{b: " * 5000 + "1" + "}" * 5000,
+                                  "x: &a " + "[" * 20_000 + "]" * 20_000 + "\ny:\n  <<: {k: 1}"])
+def test_refuses_absurd_nesting_quickly(text):
+    with pytest.raises(DSLLoadError, match="levels deep") as info:
+        load_dsl(text)
+    assert info.value.kind == "nesting"
+
+
+def test_error_kinds():
+    with pytest.raises(DSLLoadError) as info:
+        load_dsl(BOMB)
+    assert info.value.kind == "bomb"
+    with pytest.raises(DSLLoadError) as info:
+        load_dsl("a: [")
+    assert info.value.kind == "syntax"

@@ -23,9 +23,10 @@ def _load_failed(ctx: Context, kind: str) -> Iterator[Issue]:
 
 @rule("DSL001", "error")
 def yaml_syntax_error(ctx: Context) -> Iterator[Issue]:
-    """The content is not valid YAML (or not text).
+    """The content cannot be loaded as YAML.
 
-    What it does: reports text that PyYAML's safe loader cannot parse, with the line and column.
+    What it does: reports text that PyYAML's safe loader cannot parse (with the line and column), bytes
+    that are not text, and structures nested over 1000 levels deep.
     Why is this bad: Dify parses the DSL with `yaml.safe_load`; the import fails at once.
     Example: `app: {mode: workflow` (an unclosed flow mapping).
     Fix: export the app again from Dify, or fix the YAML at the reported position.
