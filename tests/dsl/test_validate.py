@@ -97,3 +97,22 @@ def test_graph_helpers():
     assert node_types(doc) == ["start", "llm", "end"]
     assert set(nodes_by_id(doc)) == {"start", "llm", "end"}
     assert node_types("junk") == [] and nodes_by_id(None) == {}
+
+
+def test_loop_break_condition_on_its_own_variable_is_fine():
+    from tests.dsl.fixtures import node, nodes_of
+
+    doc = workflow_doc()
+    nodes_of(doc).extend([
+        node("loop", {"type": "loop", "title": "Loop", "start_node_id": "loopstart", "loop_count": 3,
+                      "logical_operator": "and",
+                      "loop_variables": [{"label": "review", "var_type": "string", "value_type": "constant", "value": ""}],
+                      "break_conditions": [{"variable_selector": ["loop", "review"], "comparison_operator": "contains",
+                                            "value": "OK"}]}),
+        {"id": "loopstart", "type": "custom-loop-start", "parentId": "loop",
+         "data": {"type": "loop-start", "title": "", "isInLoop": True}},
+    ])
+    edges_of(doc)[1:] = [edge("llm", "loop"), edge("loop", "end")]
+    assert validate(doc).findings == []
+    find(doc, "loop")["data"]["break_conditions"][0]["variable_selector"] = ["loop", "nope"]
+    assert [f.code for f in validate(doc).findings] == ["DSL503"]

@@ -291,8 +291,8 @@ def _judge(ctx: Context, ref: Reference) -> tuple[str, str, str] | None:  # noqa
             "Point it at an existing upstream node.",
         )
     allowed = graph.upstream(ref.node_id)
-    if graph.type_of(ref.node_id) in ("iteration", "loop"):
-        allowed = allowed | graph.descendants(ref.node_id)
+    if graph.type_of(ref.node_id) in ("iteration", "loop"):  # its children, and (loops) its own variables
+        allowed = allowed | graph.descendants(ref.node_id) | {ref.node_id}
     if head not in allowed:
         return (
             "DSL502",
@@ -300,7 +300,7 @@ def _judge(ctx: Context, ref: Reference) -> tuple[str, str, str] | None:  # noqa
             "exist yet when this node runs.",
             "Connect that node before this one, or reference an upstream node.",
         )
-    offered = outputs_of(ctx, head, inside=ref.node_id in graph.descendants(head))
+    offered = outputs_of(ctx, head, inside=head == ref.node_id or ref.node_id in graph.descendants(head))
     if (
         offered is not None
         and name not in offered
@@ -363,7 +363,7 @@ def reference_not_upstream(ctx: Context) -> Iterator[Issue]:
 
     What it does: requires referenced nodes to be edge ancestors of the referencing node (or its
     enclosing container, or upstream of that container). A container may reference its own children
-    (`output_selector`).
+    (`output_selector`) and a loop its own loop variables (`break_conditions`).
     Why is this bad: the value does not exist yet when the node runs; it renders empty or fails.
     Example: an LLM prompt using `{{#answer_node.answer#}}` where the answer comes later.
     Fix: connect the referenced node before this one, or reference an upstream node.
