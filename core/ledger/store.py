@@ -12,10 +12,11 @@ import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import duckdb
 import pandas as pd
@@ -29,6 +30,7 @@ from core.pricing import Price, price_call
 from core.usage import CallRecord
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SOURCES = ("app", "cli", "batch", "eval")
 FINISH_STATUSES = ("succeeded", "failed")
@@ -383,7 +385,7 @@ class Ledger:
         """Run a read query and return a DataFrame (for the analytics module and tests)."""
         return self._db.read(lambda db: db.execute(sql, params or []).df())
 
-    def read(self, fn):
+    def read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run ``fn(cursor)`` with a read cursor on the ledger (for the analytics module)."""
         return self._db.read(fn)
 

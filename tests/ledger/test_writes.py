@@ -168,3 +168,21 @@ def test_recompute_costs_restores_prices_from_tokens(ledger):
     assert again["pricing_source"].tolist() == right["pricing_source"].tolist()
     assert again["cost_usd"].iloc[0] == right["cost_usd"].iloc[0] and again["cost_usd"].isna().iloc[1]
     assert ledger.recompute_costs() == 0
+
+
+def test_content_logging_follows_the_settings(monkeypatch):
+    from core.config import load_settings
+
+    monkeypatch.setenv("DIFYFORGE_LOG_CONTENT", "0")
+    led = Ledger.open(load_settings())
+    run_id = _start(led)
+    led.record_call(run_id, call(prompt_text="secret business plan", response_text="ok"))
+    assert led.query("SELECT prompt_text FROM llm_calls")["prompt_text"].isna().all()
+
+
+def test_ledger_health_when_fine(settings, ledger):
+    from core.ledger import ledger_health
+
+    _start(ledger)
+    ok, message = ledger_health(settings)
+    assert ok and str(settings.ledger_path) in message and "1 run(s)" in message
