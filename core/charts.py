@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
@@ -226,8 +227,9 @@ def _empty(title: str, note: str = "No data for these filters.") -> go.Figure:
 
 
 def _frame(fig: go.Figure, title: str, height: int = 360, **layout) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 50, "b": 10},
-                      legend={"orientation": "h", "y": -0.2}, **layout)
+    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 70, "b": 10},
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+                      **layout)
     return fig
 
 
@@ -256,19 +258,26 @@ def fig_success_rate(df: pd.DataFrame, by: str, *, title: str) -> go.Figure:
     return _frame(fig, title, yaxis={"title": "success %", "range": [0, 110]})
 
 
-def fig_cost_distribution(df: pd.DataFrame) -> go.Figure:
-    """Histogram of the cost per succeeded workflow (``cost_per_workflow``); unknown costs counted apart."""
+def fig_cost_distribution(df: pd.DataFrame, bins: int = 40) -> go.Figure:
+    """Histogram of the cost per succeeded workflow (``cost_per_workflow``); unknown costs counted apart.
+
+    Binned here (numpy) so a large ledger sends ``bins`` bars to the browser, not every run.
+    """
     title = "Cost per workflow"
     if df.empty:
         return _empty(title)
-    known = df["cost_usd"].dropna().astype(float)
+    known = df["cost_usd"].dropna().astype(float).to_numpy()
     unknown = int(df["cost_usd"].isna().sum())
     note = f" ({unknown} with unknown cost not shown)" if unknown else ""
-    if known.empty:
+    if known.size == 0:
         return _empty(title + note, "Every workflow here has an unknown cost.")
-    fig = go.Figure(go.Histogram(x=known, marker={"color": PALETTE[0]}, nbinsx=40,
-                                 hovertemplate="$%{x}: %{y} workflows<extra></extra>"))
-    return _frame(fig, title + note, xaxis_title="USD per workflow", yaxis_title="workflows")
+    counts, edges = np.histogram(known, bins=bins if known.min() < known.max() else 1)
+    fig = go.Figure(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges),
+                           marker={"color": PALETTE[0]},
+                           customdata=np.stack([edges[:-1], edges[1:]], axis=1),
+                           hovertemplate="$%{customdata[0]:.6f} to $%{customdata[1]:.6f}: %{y} workflows"
+                                         "<extra></extra>"))
+    return _frame(fig, title + note, xaxis_title="USD per workflow", yaxis_title="workflows", bargap=0.05)
 
 
 def fig_cost_by_pattern(df: pd.DataFrame) -> go.Figure:

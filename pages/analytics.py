@@ -15,6 +15,7 @@ from core.pipeline import generate
 from ui.errors import user_errors
 from ui.filters import run_filters
 from ui.layout import page_setup
+from ui.parallel import fetch_all
 from ui.resources import get_ledger, get_library
 from ui.tables import format_cost, table
 
@@ -56,10 +57,11 @@ def _headline(row: pd.Series) -> None:
     cols[1].metric("Success rate", "—" if pd.isna(rate) else f"{float(rate):.0%}",
                    help=f"of {int(row['finished']):,} finished runs")
     unknown = int(row["unknown_cost_runs"])
-    cols[2].metric("Total cost (known)", format_cost(row["known_cost_usd"]),
-                   help=f"{unknown} run(s) with unknown cost not included" if unknown else None)
-    cols[3].metric("Median cost per workflow", format_cost(row["median_cost_per_workflow"])
-                   if not pd.isna(row["median_cost_per_workflow"]) else "unknown")
+    cols[2].metric("Total cost", format_cost(row["known_cost_usd"]),
+                   help=f"Known costs only: {unknown} run(s) with an unknown price are not included."
+                   if unknown else "Sum of all priced calls.")
+    cols[3].metric("Median cost", format_cost(row["median_cost_per_workflow"]),
+                   help="Median cost per succeeded workflow whose cost is known.")
     cols[4].metric("p50 duration", _ms(row["p50_duration_ms"]))
     cols[5].metric("p95 duration", _ms(row["p95_duration_ms"]))
 
@@ -70,50 +72,56 @@ def _chart(fig, df: pd.DataFrame, name: str) -> None:
         table(df, name, key=name)
 
 
-@st.fragment(run_every=3)
+@st.fragment(run_every=5)
 def _in_progress(filters: Filters) -> None:
     running = analytics.in_progress(ledger, filters)
     if running.empty:
         st.caption("No run in progress.")
     else:
-        st.markdown(f"**In progress ({len(running)})** · refreshes every 3 s")
+        st.markdown(f"**In progress ({len(running)})** · refreshes every 5 s")
         st.dataframe(running, hide_index=True, width="stretch")
 
 
-if int(analytics.headline(ledger).iloc[0]["runs"]) == 0:
+QUERIES = {
+    "popularity": analytics.pattern_popularity,
+    "by_pattern": analytics.success_by_pattern, "per_workflow": analytics.cost_per_workflow,
+    "cost_pattern": analytics.cost_by_pattern, "agents": analytics.usage_by_agent,
+    "models": analytics.usage_by_model, "over_time": analytics.runs_over_time,
+    "latency": analytics.latency_by_agent,
+}
+
+overall = analytics.headline(ledger)
+if int(overall.iloc[0]["runs"]) == 0:
     _invitation(ledger)
     st.stop()
 
 filters = run_filters(ledger, key="analytics")
-_headline(analytics.headline(ledger, filters).iloc[0])
+unfiltered = filters == Filters()
+data = fetch_all(ledger, QUERIES if unfiltered else {**QUERIES, "headline": analytics.headline}, filters)
+data.setdefault("headline", overall)
+_headline(data["headline"].iloc[0])
 _in_progress(filters)
 
-popularity = analytics.pattern_popularity(ledger, filters)
-by_pattern = analytics.success_by_pattern(ledger, filters)
 left, right = st.columns(2)
 with left:
-    _chart(charts.fig_pattern_popularity(popularity), popularity, "pattern popularity")
+    _chart(charts.fig_pattern_popularity(data["popularity"]), data["popularity"], "pattern popularity")
 with right:
-    _chart(charts.fig_success_rate(by_pattern, "pattern_id", title="Success rate by pattern"), by_pattern,
-           "success by pattern")
-per_workflow = analytics.cost_per_workflow(ledger, filters)
-cost_pattern = analytics.cost_by_pattern(ledger, filters)
+    _chart(charts.fig_success_rate(data["by_pattern"], "pattern_id", title="Success rate by pattern"),
+           data["by_pattern"], "success by pattern")
 left, right = st.columns(2)
 with left:
-    _chart(charts.fig_cost_distribution(per_workflow), per_workflow, "cost per workflow")
+    _chart(charts.fig_cost_distribution(data["per_workflow"]), data["per_workflow"], "cost per workflow")
 with right:
-    _chart(charts.fig_cost_by_pattern(cost_pattern), cost_pattern, "cost by pattern")
-agents = analytics.usage_by_agent(ledger, filters)
-models = analytics.usage_by_model(ledger, filters)
+    _chart(charts.fig_cost_by_pattern(data["cost_pattern"]), data["cost_pattern"], "cost by pattern")
 left, right = st.columns(2)
 with left:
-    _chart(charts.fig_usage(agents, "agent", title="Tokens and cost by agent"), agents, "usage by agent")
+    _chart(charts.fig_usage(data["agents"], "agent", title="Tokens and cost by agent"), data["agents"],
+           "usage by agent")
 with right:
-    _chart(charts.fig_usage(models, "model", title="Tokens and cost by model"), models, "usage by model")
-over_time = analytics.runs_over_time(ledger, filters)
-latency = analytics.latency_by_agent(ledger, filters)
+    _chart(charts.fig_usage(data["models"], "model", title="Tokens and cost by model"), data["models"],
+           "usage by model")
 left, right = st.columns(2)
 with left:
-    _chart(charts.fig_runs_over_time(over_time), over_time, "runs over time")
+    _chart(charts.fig_runs_over_time(data["over_time"]), data["over_time"], "runs over time")
 with right:
-    _chart(charts.fig_latency_by_agent(latency), latency, "latency by agent")
+    _chart(charts.fig_latency_by_agent(data["latency"]), data["latency"], "latency by agent")

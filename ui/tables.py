@@ -16,7 +16,9 @@ def format_cost(value) -> str:
     except (TypeError, ValueError):
         pass
     amount = float(value)
-    return f"${amount:,.6f}" if amount < 0.01 else f"${amount:,.4f}"
+    if amount == 0:
+        return "$0.00"
+    return f"${amount:.6f}".rstrip("0") if amount < 0.01 else f"${amount:,.4f}"
 
 
 def costs_readable(df: pd.DataFrame) -> pd.DataFrame:
@@ -28,9 +30,19 @@ def costs_readable(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+SHOWN_ROWS = 1_000
+"""Rows sent to the browser per table; the CSV export always has them all."""
+
+
 def table(df: pd.DataFrame, name: str, *, key: str, readable: bool = True) -> None:
-    """Show a table and a button to download it as CSV (raw values, unknown costs empty)."""
-    st.dataframe(costs_readable(df) if readable else df, hide_index=True, width="stretch")
-    st.download_button(f"Export {name} (CSV)", df.to_csv(index=False).encode("utf-8"),
+    """Show a table (its first ``SHOWN_ROWS`` rows) and a button to download all of it as CSV.
+
+    The CSV holds raw values (an unknown cost is an empty cell) and is only built when clicked.
+    """
+    shown = df.head(SHOWN_ROWS)
+    st.dataframe(costs_readable(shown) if readable else shown, hide_index=True, width="stretch")
+    if len(df) > SHOWN_ROWS:
+        st.caption(f"Showing the first {SHOWN_ROWS:,} of {len(df):,} rows; the CSV has them all.")
+    st.download_button(f"Export {name} (CSV)", lambda: df.to_csv(index=False).encode("utf-8"),
                        file_name=f"{name.replace(' ', '-')}.csv", mime="text/csv", key=f"csv-{key}",
                        icon=":material/download:")

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.harness import ARTIFACTS, AppServer, launch_browser, new_page, start_app, stop_app
+from tests.e2e.harness import ARTIFACTS, AppServer, launch_browser, new_page, shot, start_app, stop_app
 
 
 @pytest.fixture(scope="session")
@@ -28,8 +28,21 @@ def app_server(browser, tmp_path_factory) -> Iterator[AppServer]:
     stop_app(server)
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+_FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser):
+def page(browser, request):
     page = new_page(browser)
     yield page
+    if request.node.stash.get(_FAILED, False):  # what the browser showed when the test failed
+        shot(page, f"failed-{request.node.name}")
     page.context.close()

@@ -20,7 +20,7 @@ def generate_in_browser(page, url: str, requirement: str) -> None:
     box = page.get_by_label("Requirement")
     box.fill(requirement)
     page.get_by_role("button", name="Generate workflow").click()
-    page.get_by_text("Run `").first.wait_for()
+    page.get_by_role("tab", name="YAML").wait_for()
     wait_idle(page)
 
 
@@ -38,6 +38,7 @@ def test_first_page_is_interactive_within_5_s_of_the_server_being_ready(app_serv
 def test_generate_offline_and_download_a_valid_workflow(app_server, page, tmp_path):
     generate_in_browser(page, app_server.url, "Classify incoming customer emails as complaint, refund request, "
                                               "or general inquiry and write a reply draft for each category.")
+    page.locator(".js-plotly-plot .main-svg").first.wait_for()
     shot(page, "02-generate-result")
     page.get_by_role("tab", name="YAML").click()
     with page.expect_download() as info:
@@ -61,7 +62,9 @@ def test_validate_a_broken_upload_shows_its_findings(app_server, page, tmp_path)
     page.get_by_text("broken.yml").first.wait_for()
     page.get_by_text("not valid").first.wait_for()
     wait_idle(page)
-    assert page.locator("[data-testid='stDataFrame']").count() >= 1
+    page.locator("[data-testid='stDataFrame']").first.wait_for()
+    page.get_by_text("Edge target 'no-such-node' is not a node.").first.wait_for(state="attached")
+    page.locator(".js-plotly-plot").first.wait_for()
     assert page.locator(".js-plotly-plot").count() == 1
     shot(page, "04-validate-findings")
 

@@ -1,0 +1,83 @@
+"""App benchmark in a real browser: Analytics over a 100,000-run ledger, and one offline generation.
+
+Starts ``streamlit run app.py`` (as ``make run`` does) over a data dir holding the ledger engineer's
+benchmark ledger, drives Debian's chromium through Playwright, and prints:
+- Analytics: time from navigation until all 8 charts are drawn (target < 3 s),
+  on the first visit and as the median of later visits;
+- Generate: time from clicking "Generate workflow" until the result tabs show (target < 2 s).
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.bench_ledger import build_benchmark_ledger
+from tests.e2e.harness import launch_browser, new_page, start_app, stop_app, wait_idle
+
+RUNS = 100_000
+CHARTS = 8
+ANALYTICS_TARGET_S = 3.0
+GENERATE_TARGET_S = 2.0
+REQUIREMENT = ("Classify incoming customer emails as complaint, refund request, or general inquiry and write a "
+               "suitable reply draft for each category.")
+
+
+def _analytics_seconds(page, url: str) -> float:
+    started = time.perf_counter()
+    page.goto(f"{url}/analytics")
+    page.wait_for_function(f"() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= {CHARTS}",
+                           timeout=120_000)
+    elapsed = time.perf_counter() - started
+    wait_idle(page, 120_000)
+    return elapsed
+
+
+def _generate_seconds(page, url: str) -> float:
+    page.goto(url)
+    page.get_by_label("Requirement").fill(REQUIREMENT)
+    wait_idle(page)
+    started = time.perf_counter()
+    page.get_by_role("button", name="Generate workflow").click()
+    page.get_by_role("tab", name="YAML").wait_for(timeout=60_000)
+    elapsed = time.perf_counter() - started
+    wait_idle(page)
+    return elapsed
+
+
+def _verdict(seconds: float, target: float) -> str:
+    return "ok" if seconds < target else f"OVER the {target:.0f} s target"
+
+
+def main() -> None:
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory(prefix="difyforge-bench-app-") as tmp:
+        data = Path(tmp) / "data"
+        started = time.perf_counter()
+        build_benchmark_ledger(data / "ledger.duckdb", runs=RUNS)
+        print(f"   ledger of {RUNS:,} runs built in {time.perf_counter() - started:.1f} s")
+        server = start_app(data, Path(tmp) / "streamlit.log", timeout_s=120)
+        try:
+            with sync_playwright() as p:
+                browser = launch_browser(p)
+                page = new_page(browser)
+                page.set_default_timeout(120_000)
+                first = _analytics_seconds(page, server.url)
+                later = [_analytics_seconds(page, server.url) for _ in range(3)]
+                warm = statistics.median(later)
+                print(f"   analytics, {RUNS:,} runs, {CHARTS} charts: first visit {first:.2f} s, "
+                      f"then median {warm:.2f} s ({_verdict(warm, ANALYTICS_TARGET_S)})")
+                runs = [_generate_seconds(page, server.url) for _ in range(3)]
+                gen = statistics.median(runs)
+                print(f"   generate one requirement offline in the browser: median {gen:.2f} s of "
+                      f"{', '.join(f'{r:.2f}' for r in runs)} ({_verdict(gen, GENERATE_TARGET_S)})")
+                browser.close()
+        finally:
+            stop_app(server)
+
+
+if __name__ == "__main__":
+    main()
