@@ -301,11 +301,23 @@ KINDS = [
 ]
 
 
-def _caught(doc: dict, affected: set) -> bool:
+INTENDED = {
+    "dangling_edge": "DSL202", "edge_into_start": "DSL206", "wrong_handle": "DSL204", "cycle": "DSL304",
+    "unreachable_node": "DSL305", "duplicate_node_id": "DSL102", "missing_required_field": "DSL106",
+    "bad_enum_value": "DSL107", "reference_missing_node": "DSL501", "reference_missing_variable": "DSL503",
+    "reference_not_upstream": "DSL502", "template_missing_node": "DSL501", "undeclared_env_variable": "DSL505",
+    "end_in_advanced_chat": "DSL600", "answer_in_workflow": "DSL601", "no_start_node": "DSL301",
+    "child_without_parent": "DSL401", "sys_query_in_workflow": "DSL504", "unknown_node_type": "DSL104",
+}
+"""The rule each kind of defect is meant to trip (reported alongside the catch rate)."""
+
+
+def _caught(doc: dict, affected: set) -> set[str]:
+    """Codes of the error findings on the mutated node(s), or on the document for document-level defects."""
     errors = validate(doc).errors
     if not affected:
-        return any(f.node_id is None for f in errors)
-    return any(f.node_id in affected for f in errors)
+        return {f.code for f in errors if f.node_id is None}
+    return {f.code for f in errors if f.node_id in affected}
 
 
 @pytest.fixture(scope="session")
@@ -314,18 +326,21 @@ def corpus_docs(corpus_files) -> list[dict]:
 
 
 def test_mutants_are_caught(corpus_docs):
-    total, caught, missed = Counter(), Counter(), []
+    total, caught, intended, missed = Counter(), Counter(), Counter(), []
     for doc in corpus_docs:
         for kind in KINDS:
             for mutant in kind(doc):
                 if mutant is None:
                     continue
-                total[kind.__name__] += 1
-                if _caught(*mutant):
-                    caught[kind.__name__] += 1
-                else:
-                    missed.append((kind.__name__, doc["app"].get("name"), sorted(mutant[1])))
-    lines = [f"{name:28s} {caught[name]:4d}/{total[name]:<4d} {caught[name] / total[name]:6.1%}" for name in total]
+                name = kind.__name__
+                total[name] += 1
+                codes = _caught(*mutant)
+                caught[name] += bool(codes)
+                intended[name] += INTENDED[name] in codes
+                if not codes:
+                    missed.append((name, doc["app"].get("name"), sorted(mutant[1])))
+    lines = [f"{name:28s} {caught[name]:4d}/{total[name]:<4d} {caught[name] / total[name]:6.1%}"
+             f"   by {INTENDED[name]}: {intended[name] / total[name]:6.1%}" for name in total]
     rate = sum(caught.values()) / sum(total.values())
     print("\nmutation kinds caught (error on the mutated node):\n" + "\n".join(lines)
           + f"\nTOTAL {sum(caught.values())}/{sum(total.values())} = {rate:.1%}")
@@ -334,3 +349,4 @@ def test_mutants_are_caught(corpus_docs):
     assert len(total) >= 15
     assert sum(total.values()) >= 300
     assert rate >= 0.98
+    assert sum(intended.values()) / sum(total.values()) >= 0.95
