@@ -175,7 +175,9 @@ class Node:
         try:
             return Handle(self, self._handles[class_name])
         except KeyError:
-            raise BuilderError(f"{self.title!r} has no class {class_name!r}; classes: {list(self._handles)}") from None
+            raise BuilderError(
+                f"{self.title!r} has no class {class_name!r}; classes: {list(self._handles)}"
+            ) from None
 
     def case(self, index: int) -> Handle:
         """The branch of the if-else case at ``index`` (0 is the first, ``IF``)."""
@@ -312,7 +314,9 @@ class WorkflowBuilder:
         if node_type == "end" and self.mode != "workflow":
             raise BuilderError("end nodes belong to workflow apps; a chatflow ends in answer nodes")
         if node_type == "answer" and self.mode != "advanced-chat":
-            raise BuilderError("answer nodes belong to chatflows (advanced-chat); a workflow ends in end nodes")
+            raise BuilderError(
+                "answer nodes belong to chatflows (advanced-chat); a workflow ends in end nodes"
+            )
         if node_id is None:
             node_id = self._new_id(title, node_type)
         elif node_id in self._ids:
@@ -341,7 +345,9 @@ class WorkflowBuilder:
             raise BuilderError(f"sys.{name} exists only in chatflows (advanced-chat)")
         return Ref(("sys", name))
 
-    def conversation_var(self, name: str, value_type: str = "string", value: Any = "", *, description: str = "") -> Ref:
+    def conversation_var(
+        self, name: str, value_type: str = "string", value: Any = "", *, description: str = ""
+    ) -> Ref:
         """Declare a conversation variable (chatflows only) and reference it."""
         if self.mode != "advanced-chat":
             raise BuilderError("conversation variables exist only in chatflows (advanced-chat)")
@@ -358,7 +364,9 @@ class WorkflowBuilder:
             )
         return Ref(("conversation", name))
 
-    def env_var(self, name: str, value_type: Literal["string", "number", "secret"] = "string", value: Any = "") -> Ref:
+    def env_var(
+        self, name: str, value_type: Literal["string", "number", "secret"] = "string", value: Any = ""
+    ) -> Ref:
         """Declare an environment variable and reference it (secret values export blank)."""
         if not any(v["name"] == name for v in self.environment_variables):
             self.environment_variables.append(
@@ -390,7 +398,9 @@ class WorkflowBuilder:
                 "type": var.type,
                 "required": var.required,
                 "options": list(var.options),
-                "max_length": var.max_length if var.max_length is not None else (256 if var.type == "text-input" else None),
+                "max_length": var.max_length
+                if var.max_length is not None
+                else (256 if var.type == "text-input" else None),
             }
             if var.description:
                 entry["description"] = var.description
@@ -401,7 +411,9 @@ class WorkflowBuilder:
                 entry["allowed_file_extensions"] = []
                 entry["allowed_file_upload_methods"] = ["local_file", "remote_url"]
             entries.append(entry)
-        return self.add("start", title, {"variables": entries}, height=54 + 28 * len(entries), node_id="start")
+        return self.add(
+            "start", title, {"variables": entries}, height=54 + 28 * len(entries), node_id="start"
+        )
 
     def end(self, outputs: dict[str, Ref], *, title: str = "End") -> Node:
         """A workflow's end node; ``outputs`` maps output names to references."""
@@ -436,11 +448,17 @@ class WorkflowBuilder:
         if user is not None:
             prompts.append({"id": self._uuid(node_id, "user"), "role": "user", "text": user})
         model_cfg = dict(model or DEFAULT_MODEL)
-        model_cfg["completion_params"] = {**model_cfg.get("completion_params", {}), "temperature": temperature}
+        model_cfg["completion_params"] = {
+            **model_cfg.get("completion_params", {}),
+            "temperature": temperature,
+        }
         data: dict[str, Any] = {
             "model": model_cfg,
             "prompt_template": prompts,
-            "context": {"enabled": context is not None, "variable_selector": context.selector if context else []},
+            "context": {
+                "enabled": context is not None,
+                "variable_selector": context.selector if context else [],
+            },
             "vision": (
                 {"enabled": True, "configs": {"detail": "high", "variable_selector": vision.selector}}
                 if vision is not None
@@ -510,7 +528,10 @@ class WorkflowBuilder:
             "vision": {"enabled": False},
         }
         if memory is not None:
-            data["memory"] = {"query_prompt_template": "{{#sys.query#}}", "window": {"enabled": True, "size": memory}}
+            data["memory"] = {
+                "query_prompt_template": "{{#sys.query#}}",
+                "window": {"enabled": True, "size": memory},
+            }
         node = self.add("question-classifier", title, data, parent=parent, height=60 + 40 * len(classes))
         node._handles = {e["name"]: e["id"] for e in entries}
         return node
@@ -539,7 +560,9 @@ class WorkflowBuilder:
                 }
             )
         self._ids.discard(node_id)
-        return self.add("if-else", title, {"cases": built}, parent=parent, height=80 + 46 * len(cases), node_id=node_id)
+        return self.add(
+            "if-else", title, {"cases": built}, parent=parent, height=80 + 46 * len(cases), node_id=node_id
+        )
 
     def _condition(self, node_id: str, i: int, j: int, cond: Condition) -> dict[str, Any]:
         return {
@@ -569,7 +592,9 @@ class WorkflowBuilder:
         }
         return self.add("code", title, data, parent=parent, height=54)
 
-    def template(self, title: str, *, template: str, inputs: dict[str, Ref], parent: Node | None = None) -> Node:
+    def template(
+        self, title: str, *, template: str, inputs: dict[str, Ref], parent: Node | None = None
+    ) -> Node:
         """A Jinja2 template-transform node; its output is ``output``."""
         data = {
             "template": template,
@@ -651,7 +676,9 @@ class WorkflowBuilder:
         }
         return self.add("tool", title, data, parent=parent, height=54)
 
-    def aggregator(self, title: str, variables: list[Ref], *, output_type: str = "string", parent: Node | None = None) -> Node:
+    def aggregator(
+        self, title: str, variables: list[Ref], *, output_type: str = "string", parent: Node | None = None
+    ) -> Node:
         """A variable aggregator: the first branch that ran provides ``output``."""
         if not variables:
             raise BuilderError("a variable aggregator needs at least one variable")
@@ -681,7 +708,13 @@ class WorkflowBuilder:
                     "value": value.selector if is_ref else value,
                 }
             )
-        return self.add("assigner", title, {"version": "2", "items": entries}, parent=parent, height=60 + 28 * len(entries))
+        return self.add(
+            "assigner",
+            title,
+            {"version": "2", "items": entries},
+            parent=parent,
+            height=60 + 28 * len(entries),
+        )
 
     def parameter_extractor(
         self,
@@ -698,7 +731,12 @@ class WorkflowBuilder:
             raise BuilderError("a parameter extractor needs at least one parameter")
         entries = []
         for p in parameters:
-            entry: dict[str, Any] = {"name": p.name, "type": p.type, "description": p.description, "required": p.required}
+            entry: dict[str, Any] = {
+                "name": p.name,
+                "type": p.type,
+                "description": p.description,
+                "required": p.required,
+            }
             if p.options:
                 entry["options"] = list(p.options)
             entries.append(entry)
@@ -712,7 +750,9 @@ class WorkflowBuilder:
         }
         return self.add("parameter-extractor", title, data, parent=parent, height=98)
 
-    def document_extractor(self, title: str, *, file: Ref, is_array: bool = False, parent: Node | None = None) -> Node:
+    def document_extractor(
+        self, title: str, *, file: Ref, is_array: bool = False, parent: Node | None = None
+    ) -> Node:
         """Turn an uploaded document (or list of them) into text (output ``text``)."""
         data = {"variable_selector": file.selector, "is_array_file": is_array}
         return self.add("document-extractor", title, data, parent=parent, height=92)
@@ -735,9 +775,15 @@ class WorkflowBuilder:
             "item_var_type": item_type.removeprefix("array[").removesuffix("]"),
             "filter_by": {
                 "enabled": bool(filter),
-                "conditions": [{"key": k, "comparison_operator": op, "value": v} for k, op, v in (filter or [])],
+                "conditions": [
+                    {"key": k, "comparison_operator": op, "value": v} for k, op, v in (filter or [])
+                ],
             },
-            "order_by": {"enabled": order_by is not None, "key": order_by[0] if order_by else "", "value": order_by[1] if order_by else "asc"},
+            "order_by": {
+                "enabled": order_by is not None,
+                "key": order_by[0] if order_by else "",
+                "value": order_by[1] if order_by else "asc",
+            },
             "limit": {"enabled": limit is not None, "size": limit if limit is not None else 10},
             "extract_by": {"enabled": False, "serial": "1"},
         }
@@ -761,7 +807,15 @@ class WorkflowBuilder:
             "agent_strategy_name": "function_calling",
             "agent_strategy_label": "FunctionCalling",
             "agent_parameters": {
-                "model": {"type": "constant", "value": {**model_cfg, "model": model_cfg["name"], "model_type": "llm", "type": "model-selector"}},
+                "model": {
+                    "type": "constant",
+                    "value": {
+                        **model_cfg,
+                        "model": model_cfg["name"],
+                        "model_type": "llm",
+                        "type": "model-selector",
+                    },
+                },
                 "tools": {"type": "constant", "value": list(tools or [])},
                 "instruction": {"type": "constant", "value": instruction},
                 "query": {"type": "constant", "value": str(query)},
@@ -929,7 +983,11 @@ class WorkflowBuilder:
                 "allowed_file_types": ["image"],
                 "allowed_file_upload_methods": ["local_file", "remote_url"],
                 "enabled": False,
-                "image": {"enabled": False, "number_limits": 3, "transfer_methods": ["local_file", "remote_url"]},
+                "image": {
+                    "enabled": False,
+                    "number_limits": 3,
+                    "transfer_methods": ["local_file", "remote_url"],
+                },
                 "number_limits": 3,
             },
             "opening_statement": "",
@@ -943,7 +1001,9 @@ class WorkflowBuilder:
         features.update(self._features)
         return features
 
-    def _node_dict(self, node: Node, positions: dict[str, tuple[float, float, float, float]]) -> dict[str, Any]:
+    def _node_dict(
+        self, node: Node, positions: dict[str, tuple[float, float, float, float]]
+    ) -> dict[str, Any]:
         x, y, width, height = positions[node.id]
         entry: dict[str, Any] = {
             "data": node.data,
@@ -969,7 +1029,9 @@ class WorkflowBuilder:
                 entry["selectable"] = False
         return entry
 
-    def _absolute(self, node: Node, positions: dict[str, tuple[float, float, float, float]]) -> dict[str, float]:
+    def _absolute(
+        self, node: Node, positions: dict[str, tuple[float, float, float, float]]
+    ) -> dict[str, float]:
         x, y = positions[node.id][:2]
         parent = node.parent
         while parent is not None:
@@ -1001,7 +1063,10 @@ class WorkflowBuilder:
     def _layout(self) -> dict[str, tuple[float, float, float, float]]:
         """Positions and sizes: containers first (their size depends on their children), then the top level."""
         result: dict[str, tuple[float, float, float, float]] = {}
-        sizes: dict[str, tuple[float, float]] = {n.id: (_NODE_WIDTH if n.type not in ("iteration-start", "loop-start") else 44, n.height) for n in self.nodes}
+        sizes: dict[str, tuple[float, float]] = {
+            n.id: (_NODE_WIDTH if n.type not in ("iteration-start", "loop-start") else 44, n.height)
+            for n in self.nodes
+        }
 
         def place(members: list[Node], origin: tuple[float, float]) -> tuple[float, float]:
             layer = self._layers(members)
@@ -1026,7 +1091,10 @@ class WorkflowBuilder:
         for container in containers:  # containers cannot nest, so one pass suffices
             children = [n for n in self.nodes if n.parent is container]
             width, height = place(children, _CHILD_ORIGIN)
-            sizes[container.id] = (max(width + 2 * _CHILD_ORIGIN[0], 388), max(height + _CHILD_ORIGIN[1] + 40, 178))
+            sizes[container.id] = (
+                max(width + 2 * _CHILD_ORIGIN[0], 388),
+                max(height + _CHILD_ORIGIN[1] + 40, 178),
+            )
         place([n for n in self.nodes if n.parent is None], _ORIGIN)
         return result
 
