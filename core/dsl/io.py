@@ -274,7 +274,7 @@ def load_dsl(text: str | bytes) -> object:
         ) from exc
 
 
-class _ExportDumper(yaml.SafeDumper):
+class _ExportDumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml's emitter is ~10x faster
     """PyYAML's dumper with Dify's settings; never writes anchors for repeated objects."""
 
     def ignore_aliases(self, data: object) -> bool:

@@ -10,6 +10,7 @@ on our side, and the client re-asks once with the validation error.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 
@@ -30,12 +31,18 @@ def next_mode(mode: str) -> str | None:
     return MODES[index + 1] if index + 1 < len(MODES) else None
 
 
+@functools.lru_cache(maxsize=64)
+def _json_schema(schema: type[BaseModel]) -> dict:
+    """``schema.model_json_schema()``, computed once per type (it costs ~25 ms per call)."""
+    return schema.model_json_schema()
+
+
 def response_format(schema: type[BaseModel], mode: str) -> dict | None:
     """The ``response_format`` request parameter for ``mode`` (None in text mode)."""
     if mode == "json_schema":
         return {
             "type": "json_schema",
-            "json_schema": {"name": _schema_name(schema), "schema": schema.model_json_schema(), "strict": False},
+            "json_schema": {"name": _schema_name(schema), "schema": _json_schema(schema), "strict": False},
         }
     if mode == "json_object":
         return {"type": "json_object"}
@@ -46,7 +53,7 @@ def schema_instruction(schema: type[BaseModel]) -> str:
     """The system-prompt sentence that asks for JSON of ``schema`` (needed by JSON mode and text mode)."""
     return (
         "Answer with one JSON object only, no prose and no code fences, matching this JSON schema:\n"
-        + json.dumps(schema.model_json_schema(), separators=(",", ":"))
+        + json.dumps(_json_schema(schema), separators=(",", ":"))
     )
 
 
