@@ -271,7 +271,12 @@ def fig_cost_distribution(df: pd.DataFrame, bins: int = 40) -> go.Figure:
     note = f" ({unknown} with unknown cost not shown)" if unknown else ""
     if known.size == 0:
         return _empty(title + note, "Every workflow here has an unknown cost.")
-    counts, edges = np.histogram(known, bins=bins if known.min() < known.max() else 1)
+    if known.min() == known.max():  # one value (e.g. every run offline, $0): one labelled bar
+        fig = go.Figure(go.Bar(x=[f"${known[0]:.6f}".rstrip("0").rstrip(".")], y=[known.size],
+                               marker={"color": PALETTE[0]}, width=[0.3],
+                               hovertemplate="%{x}: %{y} workflows<extra></extra>"))
+        return _frame(fig, title + note, xaxis_title="USD per workflow", yaxis_title="workflows")
+    counts, edges = np.histogram(known, bins=bins)
     fig = go.Figure(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges),
                            marker={"color": PALETTE[0]},
                            customdata=np.stack([edges[:-1], edges[1:]], axis=1),

@@ -143,3 +143,10 @@ def test_empty_ledger_gives_empty_figures_with_a_note(tmp_path):
                 charts.fig_runs_over_time(analytics.runs_over_time(led)),
                 charts.fig_latency_by_agent(analytics.latency_by_agent(led))):
         assert fig.layout.annotations[0].text == "No data for these filters."
+
+
+def test_cost_histogram_of_a_single_value_is_one_labelled_bar():
+    import pandas as pd
+
+    fig = charts.fig_cost_distribution(pd.DataFrame({"cost_usd": [0.0, 0.0, 0.0]}))
+    assert list(fig.data[0].x) == ["$0"] and list(fig.data[0].y) == [3]
