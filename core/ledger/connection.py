@@ -32,6 +32,10 @@ T = TypeVar("T")
 
 HINT_DATA_DIR = "or set DIFYFORGE_DATA_DIR to another folder."
 
+CONNECT_CONFIG = {"threads": 1}
+"""One thread per query: the ledger is small (100k runs query in ~0.1 s), and the app runs several
+sessions' queries side by side; on a busy 2-core machine parallel plans were 2-3x slower."""
+
 
 def is_lock_error(exc: BaseException) -> bool:
     """True for DuckDB's "another process has the file" family of errors."""
@@ -249,7 +253,7 @@ class SharedDatabase:
             reraise=False,
         )
         try:
-            return retry(duckdb.connect, str(self.path))
+            return retry(duckdb.connect, str(self.path), config=CONNECT_CONFIG)
         except RetryError as exc:
             last = exc.last_attempt.exception()
             raise unavailable(self.path, last) from last
