@@ -119,14 +119,17 @@ class SharedDatabase:
 
     # -- public ---------------------------------------------------------------------------------
 
-    def write(self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, transaction: bool = True) -> T:
+    def write(
+        self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, transaction: bool = True, timeout_s: float | None = None
+    ) -> T:
         """Run ``fn(cursor)`` in one committed transaction; writers in this process take turns.
 
         Args:
             fn: does the writing.
             transaction: False when ``fn`` manages its own transactions (migrations).
+            timeout_s: how long to wait for another process (default: ``lock_timeout_s``).
         """
-        with self._write_lock, self._cursor() as cur:
+        with self._write_lock, self._cursor(timeout_s) as cur:
             try:
                 if transaction:
                     cur.begin()
@@ -144,9 +147,9 @@ class SharedDatabase:
                 _rollback_quietly(cur)
                 raise
 
-    def read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
+    def read(self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, timeout_s: float | None = None) -> T:
         """Run ``fn(cursor)`` against the current data."""
-        with self._cursor() as cur:
+        with self._cursor(timeout_s) as cur:
             return fn(cur)
 
     def release(self) -> None:
@@ -158,8 +161,8 @@ class SharedDatabase:
     # -- connection lifetime --------------------------------------------------------------------
 
     @contextmanager
-    def _cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        conn = self._acquire()
+    def _cursor(self, timeout_s: float | None) -> Iterator[duckdb.DuckDBPyConnection]:
+        conn = self._acquire(self.lock_timeout_s if timeout_s is None else timeout_s)
         cur = conn.cursor()
         try:
             yield cur
@@ -167,7 +170,7 @@ class SharedDatabase:
             cur.close()
             self._done()
 
-    def _acquire(self) -> duckdb.DuckDBPyConnection:
+    def _acquire(self, timeout_s: float) -> duckdb.DuckDBPyConnection:
         with self._state:
             while self._release_requested and self._conn is not None:
                 self._state.wait(0.05)
@@ -175,7 +178,7 @@ class SharedDatabase:
                 pause = self._cooldown_until - time.monotonic()
                 if pause > 0:  # we just let go after a long hold: give waiting processes a turn
                     time.sleep(pause)
-                self._open_locked()
+                self._open_locked(timeout_s)
             self._users += 1
             return self._conn  # type: ignore[return-value]
 
@@ -212,10 +215,10 @@ class SharedDatabase:
             else:
                 self._schedule_idle_close()
 
-    def _open_locked(self) -> None:
+    def _open_locked(self, timeout_s: float) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout_s
-        self._flock_fd = self._take_flock(deadline)
+        deadline = time.monotonic() + timeout_s
+        self._flock_fd = self._take_flock(deadline, timeout_s)
         try:
             self._conn = self._connect(deadline)
         except BaseException:
@@ -224,7 +227,7 @@ class SharedDatabase:
         self._opened_at = time.monotonic()
         self._release_requested = False
 
-    def _take_flock(self, deadline: float) -> int:
+    def _take_flock(self, deadline: float, timeout_s: float) -> int:
         lock_path = self.path.with_name(self.path.name + ".lock")
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
@@ -238,7 +241,7 @@ class SharedDatabase:
                 if time.monotonic() >= deadline:
                     os.close(fd)
                     raise LedgerUnavailable(
-                        f"{self.path} stayed busy with another DifyForge process for {self.lock_timeout_s:.0f} s.",
+                        f"{self.path} stayed busy with another DifyForge process for {timeout_s:.0f} s.",
                         hint="Try again in a moment.",
                     ) from None
                 time.sleep(random.uniform(0.002, 0.01))
@@ -298,12 +301,11 @@ def _release_all() -> None:
         db.release()
 
 
-def shared_database(path: Path, *, lock_timeout_s: float = 10.0) -> SharedDatabase:
+def shared_database(path: Path) -> SharedDatabase:
     """The process-wide handle for ``path`` (one per file, shared by every Ledger on it)."""
     key = Path(os.path.abspath(path))
     with _registry_lock:
         db = _registry.get(key)
         if db is None:
-            db = _registry[key] = SharedDatabase(key, lock_timeout_s=lock_timeout_s)
-        db.lock_timeout_s = lock_timeout_s
+            db = _registry[key] = SharedDatabase(key)
         return db

@@ -82,10 +82,11 @@ class Ledger:
     Use :meth:`open`, which migrates the file and marks runs of dead processes ``interrupted``.
     """
 
-    def __init__(self, db: SharedDatabase, *, log_content: bool = True) -> None:
+    def __init__(self, db: SharedDatabase, *, log_content: bool = True, lock_timeout_s: float = 10.0) -> None:
         self._db = db
         self.path = db.path
         self.log_content = log_content
+        self.lock_timeout_s = lock_timeout_s
 
     # -- opening --------------------------------------------------------------------------------
 
@@ -112,9 +113,9 @@ class Ledger:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise unavailable(path, exc) from exc
-        ledger = cls(shared_database(path, lock_timeout_s=lock_timeout_s), log_content=log_content is not False)
-        ledger._db.write(migrate, transaction=False)
-        interrupted = ledger._db.write(_mark_dead_runs_interrupted)
+        ledger = cls(shared_database(path), log_content=log_content is not False, lock_timeout_s=lock_timeout_s)
+        ledger._write(migrate, transaction=False)
+        interrupted = ledger._write(_mark_dead_runs_interrupted)
         if interrupted:
             shown = ", ".join(interrupted[:5]) + (", ..." if len(interrupted) > 5 else "")
             log.warning("marked %d run(s) of ended processes as interrupted: %s", len(interrupted), shown)
@@ -177,7 +178,7 @@ class Ledger:
             )
             _insert_event(db, run_id, "run.started", payload, now)
 
-        self._db.write(write)
+        self._write(write)
         return run_id
 
     def record_call(self, run_id: str, call: CallRecord) -> Price:
@@ -215,7 +216,7 @@ class Ledger:
             ).fetchone()[0]
             _insert_event(db, run_id, "llm.call", {"call_id": call_id, **payload}, now)
 
-        self._db.write(write)
+        self._write(write)
         return price
 
     def record_event(self, run_id: str, type: str, payload: dict | None = None) -> None:
@@ -227,7 +228,7 @@ class Ledger:
         if type in LIFECYCLE_EVENTS:
             raise ValueError(f"{type!r} events are written by the ledger itself (start_run/record_call/finish_run)")
         now = utcnow()
-        self._db.write(lambda db: _insert_event(db, run_id, type, payload, now))
+        self._write(lambda db: _insert_event(db, run_id, type, payload, now))
 
     def record_patterns(self, run_id: str, hits: list[PatternHit]) -> None:
         """Store the patterns retrieved for a run (rank, score, whether used).
@@ -236,7 +237,7 @@ class Ledger:
         """
         rows = [[run_id, h.pattern_id, int(h.rank), h.score, bool(h.used)] for h in hits]
         if rows:
-            self._db.write(lambda db: db.executemany("INSERT INTO pattern_usage VALUES (?, ?, ?, ?, ?)", rows))
+            self._write(lambda db: db.executemany("INSERT INTO pattern_usage VALUES (?, ?, ?, ?, ?)", rows))
 
     def record_workflow(
         self,
@@ -268,7 +269,7 @@ class Ledger:
             )
             return int(version)
 
-        return self._db.write(write)
+        return self._write(write)
 
     def finish_run(
         self,
@@ -313,7 +314,7 @@ class Ledger:
             payload = {"status": status, "error_category": error_category, "duration_ms": duration_ms, **totals}
             _insert_event(db, run_id, TERMINAL_EVENTS[status], payload, now)
 
-        self._db.write(write)
+        self._write(write)
 
     def delete_run(self, run_id: str) -> None:
         """Delete a run and everything recorded for it (calls, events, patterns, workflows)."""
@@ -323,7 +324,7 @@ class Ledger:
                 db.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             db.execute("DELETE FROM runs WHERE id = ?", [run_id])
 
-        self._db.write(write)
+        self._write(write)
 
     def recompute_costs(self) -> int:
         """Re-price every stored call from its stored tokens (e.g. after a price update).
@@ -356,14 +357,14 @@ class Ledger:
             db.unregister("new_prices")
             return int(changed)
 
-        return self._db.write(write)
+        return self._write(write)
 
     # -- reads ----------------------------------------------------------------------------------
 
     def spend_today(self) -> float:
         """USD spent on priced calls since midnight UTC, across all runs (unknown prices count as 0)."""
         midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
-        value = self._db.read(
+        value = self.read(
             lambda db: db.execute(
                 "SELECT coalesce(sum(cost_usd), 0) FROM llm_calls WHERE called_at >= ?", [midnight]
             ).fetchone()[0]
@@ -383,11 +384,14 @@ class Ledger:
 
     def query(self, sql: str, params: list | None = None) -> pd.DataFrame:
         """Run a read query and return a DataFrame (for the analytics module and tests)."""
-        return self._db.read(lambda db: db.execute(sql, params or []).df())
+        return self.read(lambda db: db.execute(sql, params or []).df())
 
     def read(self, fn: Callable[[duckdb.DuckDBPyConnection], T]) -> T:
         """Run ``fn(cursor)`` with a read cursor on the ledger (for the analytics module)."""
-        return self._db.read(fn)
+        return self._db.read(fn, timeout_s=self.lock_timeout_s)
+
+    def _write(self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, transaction: bool = True) -> T:
+        return self._db.write(fn, transaction=transaction, timeout_s=self.lock_timeout_s)
 
 
 # -- helpers ------------------------------------------------------------------------------------
