@@ -2,8 +2,8 @@
 
 Starts ``streamlit run app.py`` (as ``make run`` does) over a data dir holding the ledger engineer's
 benchmark ledger, drives Debian's chromium through Playwright, and prints:
-- Analytics: time from navigation until all 8 charts are drawn (target < 3 s),
-  on the first visit and as the median of later visits;
+- Analytics: time until all 8 charts are drawn (target < 3 s): the first visit of a fresh server,
+  full page loads, and clicks on "Analytics" in the sidebar of the open app (median of 3 each);
 - Generate: time from clicking "Generate workflow" until the result tabs show (target < 2 s).
 """
 
@@ -25,9 +25,18 @@ REQUIREMENT = ("Classify incoming customer emails as complaint, refund request, 
                "suitable reply draft for each category.")
 
 
-def _analytics_seconds(page, url: str) -> float:
-    started = time.perf_counter()
-    page.goto(f"{url}/analytics")
+def _analytics_seconds(page, url: str, *, reload: bool) -> float:
+    """Seconds until all charts are drawn: after a full page load (``reload``), or after clicking
+    "Analytics" in the sidebar of an already open app (how a user gets there)."""
+    if reload:
+        started = time.perf_counter()
+        page.goto(f"{url}/analytics")
+    else:
+        page.goto(url)
+        page.get_by_label("Requirement").wait_for()
+        wait_idle(page)
+        started = time.perf_counter()
+        page.get_by_role("link", name="Analytics").click()
     page.wait_for_function(f"() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= {CHARTS}",
                            timeout=120_000)
     elapsed = time.perf_counter() - started
@@ -65,11 +74,13 @@ def main() -> None:
                 browser = launch_browser(p)
                 page = new_page(browser)
                 page.set_default_timeout(120_000)
-                first = _analytics_seconds(page, server.url)
-                later = [_analytics_seconds(page, server.url) for _ in range(3)]
-                warm = statistics.median(later)
-                print(f"   analytics, {RUNS:,} runs, {CHARTS} charts: first visit {first:.2f} s, "
-                      f"then median {warm:.2f} s ({_verdict(warm, ANALYTICS_TARGET_S)})")
+                first = _analytics_seconds(page, server.url, reload=True)
+                reloads = [_analytics_seconds(page, server.url, reload=True) for _ in range(3)]
+                clicks = [_analytics_seconds(page, server.url, reload=False) for _ in range(3)]
+                print(f"   analytics, {RUNS:,} runs, {CHARTS} charts drawn: first visit of a fresh server "
+                      f"{first:.2f} s; full page load median {statistics.median(reloads):.2f} s; "
+                      f"from the sidebar median {statistics.median(clicks):.2f} s "
+                      f"({_verdict(statistics.median(clicks), ANALYTICS_TARGET_S)})")
                 runs = [_generate_seconds(page, server.url) for _ in range(3)]
                 gen = statistics.median(runs)
                 print(f"   generate one requirement offline in the browser: median {gen:.2f} s of "
