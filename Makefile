@@ -17,9 +17,8 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-## Set up and run the app (offline brain when no API key is configured).
+## Set up and run the app (offline brain when no API key is configured; the pattern index syncs at start).
 run: $(BIN)/.installed
-	$(BIN)/python -m core patterns init
 	$(BIN)/streamlit run app.py
 
 lint: $(BIN)/.installed

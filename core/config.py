@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal, Mapping
+from typing import Literal
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PATTERNS_DIR = PROJECT_ROOT / "patterns"
@@ -79,7 +80,7 @@ class Settings:
     def user_patterns_dir(self) -> Path:
         return self.data_dir / "user_patterns"
 
-    def with_provider(self, **changes) -> "Settings":
+    def with_provider(self, **changes) -> Settings:
         """A copy with some provider fields changed (e.g. the session's API key)."""
         return replace(self, provider=replace(self.provider, **changes))
 

@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.config import Settings
 from core.ledger import ledger_health
+from core.llm import check_provider
 from ui.errors import user_errors
 from ui.layout import page_setup
 from ui.resources import get_ledger, get_library, library_sync_report
@@ -96,4 +97,12 @@ with col2:
         if report.failed:
             st.warning(f"{len(report.failed)} pattern file(s) failed to load: "
                        + ", ".join(str(source) for source, *_ in report.failed))
+st.markdown("**Model provider**")
+if settings.provider.kind == "offline":
+    st.success("Offline brain: deterministic rules, no endpoint or key needed.")
+elif st.button("Check the endpoint", help="One request to the endpoint's /models list, no retries."):
+    health = check_provider(settings.provider)
+    (st.success if health.ok else st.error)(health.message)
+else:
+    st.caption(f"{settings.provider.label} at {settings.provider.base_url or 'the OpenAI API'}: not checked yet.")
 st.markdown(f"**Data folder:** `{settings.data_dir}`")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-import streamlit as st  # noqa: TID251 - ui/ is the streamlit side
+import streamlit as st
 
 from core.errors import ProviderError, UserFacingError
 

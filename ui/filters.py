@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-import streamlit as st  # noqa: TID251 - ui/ is the streamlit side
+import streamlit as st
 
 from core.ledger import Ledger, analytics
 from core.ledger.analytics import Filters

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import streamlit as st  # noqa: TID251 - ui/ is the streamlit side
+import streamlit as st
 
 from core.config import Settings
 from core.errors import PatternError

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import streamlit as st  # noqa: TID251 - ui/ is the streamlit side
+import streamlit as st
 
 from core.config import Settings
 from core.errors import LedgerUnavailable

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
-import streamlit as st  # noqa: TID251 - ui/ is the streamlit side
+import streamlit as st
 
 
 def format_cost(value) -> str:

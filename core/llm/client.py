@@ -12,6 +12,7 @@ with the problem spelled out. When a model gives up, the fallback model (if any)
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -85,6 +86,13 @@ class _Run:
         self.on_call(record)
 
 
+@functools.lru_cache(maxsize=1)
+def _shared_http_client() -> httpx2.Client:
+    """One connection pool per process: building its TLS context alone costs ~20 ms. Timeouts are
+    set per request by each client, so clients with different settings share it safely."""
+    return openai.DefaultHttpxClient()
+
+
 class ChatClient:
     """Chat completions through an OpenAI-compatible endpoint (OpenAI, Azure, Ollama, vLLM, ...).
 
@@ -113,11 +121,11 @@ class ChatClient:
             api_key=provider_config.api_key or NO_KEY,
             max_retries=0,
             timeout=provider_config.timeout_s,
+            http_client=_shared_http_client(),
         )
 
     def close(self) -> None:
-        """Close the HTTP connection pool."""
-        self._sdk.close()
+        """Nothing to release: the HTTP connection pool is shared by every client of the process."""
 
     def __enter__(self) -> ChatClient:
         return self
@@ -397,3 +405,47 @@ def _final_error(exc: ProviderError, run: _Run) -> ProviderError:
     if isinstance(exc, UnparseableModelOutput):
         return UnparseableModelOutput(f"{exc}{summary}")
     return ProviderError(f"{exc}{summary}", category=exc.category, status_code=exc.status_code)
+
+
+@dataclass(frozen=True)
+class ProviderHealth:
+    """What one cheap ``GET /models`` said about the configured endpoint."""
+
+    ok: bool
+    message: str
+    models: tuple[str, ...] = ()
+
+
+def check_provider(config: ProviderConfig, *, timeout_s: float = 5.0) -> ProviderHealth:
+    """Is the model endpoint reachable, and does it accept the key? One ``GET /models``, no retries.
+
+    Args:
+        config: the provider settings (the key is sent, never returned or logged).
+        timeout_s: the longest to wait; the settings' own timeout is used when shorter.
+
+    Returns:
+        The verdict with a message for the settings page; never raises for network or HTTP errors.
+    """
+    if config.kind == "offline":
+        return ProviderHealth(True, "Offline brain: deterministic rules, no endpoint or key needed.")
+    sdk = openai.OpenAI(
+        base_url=config.base_url,
+        api_key=config.api_key or NO_KEY,
+        max_retries=0,
+        timeout=min(timeout_s, config.timeout_s),
+        http_client=_shared_http_client(),
+    )
+    where = config.base_url or "the OpenAI API"
+    try:
+        models = tuple(sorted(m.id for m in sdk.models.list().data))
+    except openai.OpenAIError as exc:
+        verdict = classify(exc)
+        return ProviderHealth(False, f"{where} is not usable ({verdict.category}): {verdict.message}")
+    if models and config.model not in models:
+        return ProviderHealth(
+            True,
+            f"{where} answers, but lists no model {config.model!r} ({len(models)} models offered). "
+            "Check the model name.",
+            models,
+        )
+    return ProviderHealth(True, f"{where} answers and offers {config.model!r}.", models)

@@ -292,3 +292,22 @@ def test_settings_shows_health(empty_data):
     at = open_page("settings")
     shown = texts(at)
     assert "Run ledger OK" in shown and "patterns indexed" in shown and str(empty_data) in shown
+
+
+def test_settings_checks_the_endpoint_through_its_models_list(empty_data):
+    from tests.fakes.openai_server import FakeOpenAIServer
+
+    with FakeOpenAIServer() as server:
+        server.api_key = "sk-good"
+        at = open_page("settings")
+        at.radio[0].set_value("openai")
+        at.text_input[0].input(server.base_url)
+        at.text_input[1].input("gpt-4o-mini")
+        at.text_input[3].input("sk-good")
+        click(at, "Apply for this session")
+        click(at, "Check the endpoint")
+        assert any("offers 'gpt-4o-mini'" in s.value for s in at.success)
+        server.api_key = "sk-rotated"
+        click(at, "Check the endpoint")
+        assert any("(auth)" in e.value for e in at.error)
+        assert all("sk-good" not in e.value for e in at.error)

@@ -186,6 +186,8 @@ class FakeOpenAIServer:
         self.json_schema_supported = json_schema_supported
         self.json_object_supported = json_object_supported
         self.models: list[str] = ["gpt-4o-mini", "fallback-model"]
+        self.api_key: str | None = None
+        """When set, requests without ``Authorization: Bearer <api_key>`` get a 401, as real servers do."""
         self.history: list[RecordedRequest] = []
         self._queue: deque[Action] = deque()
         self._responder: Responder | None = None
@@ -350,8 +352,16 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
+        def _refuse_key(self) -> bool:
+            if server.api_key is None or self.headers.get("Authorization") == f"Bearer {server.api_key}":
+                return False
+            self._send_json(401, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error"}})
+            return True
+
         def do_GET(self) -> None:
             self._record(None)
+            if self._refuse_key():
+                return
             if self.path.rstrip("/").endswith("/models"):
                 data = [{"id": m, "object": "model", "created": 0, "owned_by": "fake"} for m in server.models]
                 self._send_json(200, {"object": "list", "data": data})
@@ -368,6 +378,8 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 self._send_json(400, {"error": {"message": "request body is not JSON", "type": "invalid_request_error"}})
                 return
             self._record(body)
+            if self._refuse_key():
+                return
             if not self.path.rstrip("/").endswith("/chat/completions"):
                 self._send_json(404, {"error": {"message": f"no route {self.path}", "type": "invalid_request_error"}})
                 return

@@ -3,6 +3,7 @@ fallback, structured output, repair asks, usage totals and the budget."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -11,7 +12,7 @@ from pydantic import BaseModel
 
 from core.config import ProviderConfig
 from core.errors import BudgetExceeded, ProviderError, UnparseableModelOutput
-from core.llm import ChatClient, ModelRefused, RunBudget
+from core.llm import ChatClient, ModelRefused, RunBudget, check_provider
 from tests.fakes.openai_server import (
     cut_stream,
     delay,
@@ -427,12 +428,29 @@ def test_model_that_rejects_temperature_is_asked_again_without_it(h):
     assert h.outcomes() == [(1, "error", "bad_request"), (2, "ok", None), (1, "ok", None)]
 
 
-def test_client_closes_its_connection_pool(fake_openai):
-    config = ProviderConfig(kind="openai", base_url=fake_openai.base_url, timeout_s=0.5)
-    fake_openai.enqueue(reply("hello"))
-    with ChatClient(config) as client:
-        assert client.complete(agent="a", messages=MESSAGES, schema=None, on_call=lambda c: None).text == "hello"
-    assert client._sdk.is_closed()
+def test_clients_share_one_connection_pool_and_closing_one_leaves_the_others_working(fake_openai):
+    fast = ProviderConfig(kind="openai", base_url=fake_openai.base_url, timeout_s=0.5)
+    slow = ProviderConfig(kind="openai", base_url=fake_openai.base_url, timeout_s=30)
+    fake_openai.enqueue(reply("one"), reply("two"))
+    with ChatClient(fast) as first:
+        assert first.complete(agent="a", messages=MESSAGES, schema=None, on_call=lambda c: None).text == "one"
+    second = ChatClient(slow)
+    assert second._sdk._client is first._sdk._client
+    assert second.complete(agent="a", messages=MESSAGES, schema=None, on_call=lambda c: None).text == "two"
+
+
+def test_check_provider_reports_reachability_model_and_auth(fake_openai):
+    config = ProviderConfig(kind="openai", base_url=fake_openai.base_url, api_key="sk-health", model="gpt-4o-mini")
+    health = check_provider(config)
+    assert health.ok and "gpt-4o-mini" in health.models and "offers 'gpt-4o-mini'" in health.message
+    missing = check_provider(replace(config, model="no-such-model"))
+    assert missing.ok and "lists no model 'no-such-model'" in missing.message
+    fake_openai.api_key = "sk-other"
+    refused = check_provider(config)
+    assert not refused.ok and "(auth)" in refused.message and "sk-health" not in refused.message
+    unreachable = check_provider(replace(config, base_url="http://127.0.0.1:9/v1"), timeout_s=0.5)
+    assert not unreachable.ok and "(connection)" in unreachable.message
+    assert check_provider(ProviderConfig(kind="offline")).ok
 
 
 def test_cost_budget_prices_with_core_pricing_by_default(fake_openai):
