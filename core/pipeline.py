@@ -231,7 +231,7 @@ def _stage(run: _Run, result: GenerationResult, name: str, fn, *args):
     run.event("stage.started", name)
     stage = fn(*args)
     result.stages.append(stage)
-    run.event("stage.completed", name, calls=len(stage.calls))
+    run.event("stage.completed", name, calls=len(stage.calls), summary=stage.output.summary())
     return stage.output
 
 

@@ -34,6 +34,8 @@ class ProgressView:
             calls = payload.get("calls")
             self.status.write(f":material/check: **{stage}** done"
                               + (f" ({calls} call{'' if calls == 1 else 's'})" if calls is not None else ""))
+            if payload.get("summary"):
+                self.status.caption(payload["summary"])
         elif event.type == "repair.round":
             detail = payload.get("feedback") or payload.get("reason") or ""
             self.status.write(f":material/build: Repair round {payload.get('round', '')}: {detail}"[:400])

@@ -124,6 +124,17 @@ class RequirementSpec(BaseModel):
     unsupported: list[str] = Field(default_factory=list, description="asks Dify cannot do, with why")
     notes: list[str] = Field(default_factory=list)
 
+    def summary(self) -> str:
+        """One line for the progress view: mode, inputs and what was recognised."""
+        parts = [f"{self.app_mode} app", f"inputs: {', '.join(v.name for v in self.inputs) or 'none'}"]
+        if self.capabilities:
+            parts.append(f"needs: {', '.join(self.capabilities)}")
+        for label, items in (("classes", self.classes), ("languages", self.languages),
+                             ("fields", self.extraction_fields), ("limits", self.constraints)):
+            if items:
+                parts.append(f"{label}: {', '.join(items)}")
+        return "; ".join(parts)
+
     def has(self, capability: str) -> bool:
         return capability in self.capabilities
 
@@ -165,6 +176,12 @@ class Blueprint(BaseModel):
     steps: list[BlueprintStep]
     patterns_used: list[str] = Field(default_factory=list)
     rationale: str = ""
+
+    def summary(self) -> str:
+        """One line for the progress view: the steps and the patterns drawn on."""
+        steps = " → ".join(s.name for s in self.steps if s.parent is None)
+        drew = f"; drew on {', '.join(self.patterns_used)}" if self.patterns_used else ""
+        return f"{len(self.steps)} steps: {steps}{drew}"
 
 
 # ----------------------------------------------------------------------------------------- stage 3
@@ -294,6 +311,11 @@ class WorkflowPlan(BaseModel):
     conversation_vars: list[ConversationVar] = Field(default_factory=list)
     steps: list[PlanStep]
 
+    def summary(self) -> str:
+        """One line for the progress view: what was configured."""
+        kinds = sorted({s.type for s in self.steps})
+        return f"{len(self.steps)} nodes configured ({', '.join(kinds)})"
+
 
 # ----------------------------------------------------------------------------------------- stage 4
 
@@ -322,6 +344,13 @@ class QualityReport(BaseModel):
     retry: bool = False
     feedback: str = ""
     target_stage: Literal["architecture", "configuration"] = "configuration"
+
+    def summary(self) -> str:
+        """One line for the progress view: the score and what is wrong, if anything."""
+        errors = sum(i.severity == "error" for i in self.issues)
+        warnings = sum(i.severity == "warning" for i in self.issues)
+        verdict = "repair needed" if self.retry else "accepted"
+        return f"score {self.score}/100, {errors} error(s), {warnings} warning(s): {verdict}"
 
 
 Out = TypeVar("Out")

@@ -62,7 +62,10 @@ def test_generate_offline_shows_the_workflow_and_records_the_run(empty_data):
     at.text_area(key="generate.requirement").input(
         "Classify incoming customer emails as complaint, refund request, or general inquiry and draft a reply.")
     click(at, "Generate workflow")
-    assert "Run `" in texts(at)
+    shown = texts(at)
+    assert "Run `" in shown
+    assert "classes: complaint, refund request, general inquiry" in shown.lower()  # each agent's result
+    assert "score 100/100" in shown
     download = at.get("download_button")
     assert download, "the YAML download button is missing"
     yaml_text = at.code[0].value

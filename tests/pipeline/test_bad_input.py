@@ -74,3 +74,14 @@ def test_events_reach_the_callback_in_order(offline_settings, ledger, library):
     assert types[0] == "run.started" and types[-1] == "run.completed"
     assert {"stage.started", "stage.completed", "llm.call"} <= set(types)
     assert [e.stage for e in events if e.type == "stage.started"][:3] == ["requirements", "architecture", "configuration"]
+
+
+def test_each_completed_stage_carries_a_summary_of_its_result(offline_settings, ledger, library):
+    events = []
+    generate("Classify support emails as billing, bug report or feature request and draft a reply for each.",
+             settings=offline_settings, ledger=ledger, library=library, on_event=events.append)
+    summaries = {e.stage: e.payload["summary"] for e in events if e.type == "stage.completed"}
+    assert "classes: billing, bug report, feature request" in summaries["requirements"].lower()
+    assert "steps:" in summaries["architecture"] and "→" in summaries["architecture"]
+    assert "question-classifier" in summaries["configuration"]
+    assert summaries["quality"].startswith("score ") and "accepted" in summaries["quality"]
