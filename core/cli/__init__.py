@@ -12,21 +12,24 @@ import sys
 
 from core.errors import UserFacingError
 
-# core/cli/<name>.py, each with register(subparsers) adding its commands with set_defaults(func=...).
-COMMAND_MODULES = ("validate", "patterns", "runs", "generate")
+# command -> core/cli/<module>.py, whose register(subparsers) adds it with set_defaults(func=...).
+COMMANDS = {"validate": "validate", "patterns": "patterns", "runs": "runs", "generate": "generate", "eval": "generate"}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser for every command, or only for ``command`` (so its run imports nothing else)."""
     parser = argparse.ArgumentParser(prog="python -m core", description="DifyForge, headless.")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    modules = [COMMANDS[command]] if command in COMMANDS else list(dict.fromkeys(COMMANDS.values()))
+    for name in modules:
         importlib.import_module(f"core.cli.{name}").register(sub)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = build_parser(command).parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except UserFacingError as exc:

@@ -116,3 +116,11 @@ def test_loop_break_condition_on_its_own_variable_is_fine():
     assert validate(doc).findings == []
     find(doc, "loop")["data"]["break_conditions"][0]["variable_selector"] = ["loop", "nope"]
     assert [f.code for f in validate(doc).findings] == ["DSL503"]
+
+
+def test_a_pattern_file_given_as_a_dsl_gets_a_hint_to_its_dsl_part():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "patterns" / "quiz-generator.yaml").read_text(encoding="utf-8")
+    finding = next(f for f in validate(text).errors if f.code == "DSL021")
+    assert "pattern file" in finding.hint and "`dsl:`" in finding.hint

@@ -203,10 +203,16 @@ def app_missing(ctx: Context) -> Iterator[Issue]:
     Fix: add `app: {mode: workflow, name: ...}`.
     """
     if ctx.mapping and not (isinstance(ctx.mapping.get("app"), dict) and ctx.mapping["app"]):
+        pattern_file = isinstance(ctx.mapping.get("metadata"), dict) and isinstance(ctx.mapping.get("dsl"), dict)
         yield Issue(
             "The `app` section is missing or empty.",
             "$.app",
-            hint="Add app: with at least `mode` (workflow or advanced-chat) and `name`.",
+            hint=(
+                "This is a DifyForge pattern file: its Dify export sits under `dsl:`; import or validate that part "
+                "(the Patterns page and `python -m core patterns show ID` check it)."
+                if pattern_file
+                else "Add app: with at least `mode` (workflow or advanced-chat) and `name`."
+            ),
         )
 
 
