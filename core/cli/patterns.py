@@ -232,19 +232,3 @@ def _stats(args) -> int:
         )
     _emit(args, stats, "\n".join(lines))
     return 0
-
-
-def main(argv: list[str] | None = None) -> int:
-    """Run ``patterns`` alone (``python -m core.cli.patterns ACTION ...``), as the dispatcher would."""
-    parser = argparse.ArgumentParser(prog="python -m core patterns")
-    _add_commands(parser)
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except UserFacingError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -11,15 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from core.cli import COMMAND_MODULES
-
 from .conftest import FIXTURES, INVALID
 
 ROOT = Path(__file__).resolve().parents[2]
-# The dispatcher imports every area's CLI; while some are still being written, run ours directly.
-DISPATCHER_READY = all(importlib.util.find_spec(f"core.cli.{m}") for m in COMMAND_MODULES)
 FIXTURE_IDS = ["fixture-doc-summary", "fixture-http-digest", "fixture-support-chat"]
-ENTRY = ["-m", "core", "patterns"] if DISPATCHER_READY else ["-m", "core.cli.patterns"]
+ENTRY = ["-m", "core", "patterns"]
 
 
 @pytest.fixture(scope="module")
