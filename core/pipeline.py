@@ -8,6 +8,7 @@ happen), events, patterns and DSL versions in the ledger, and reports events liv
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -80,6 +81,7 @@ class GenerationResult:
 LEDGER_WRITES_ITSELF = {"run.started", "llm.call", "run.completed", "run.failed"}
 """Events the ledger records on its own (start_run, record_call, finish_run); only the UI gets ours."""
 
+_LIBRARIES_LOCK = threading.Lock()
 _LIBRARIES: dict[str, object] = {}
 
 
@@ -88,11 +90,12 @@ def _library(settings: Settings):
     from core.patterns import PatternLibrary
 
     key = str(settings.data_dir)
-    if key not in _LIBRARIES:
-        lib = PatternLibrary.open(settings)
-        lib.sync()
-        _LIBRARIES[key] = lib
-    return _LIBRARIES[key]
+    with _LIBRARIES_LOCK:  # threads of one batch must not open the same Chroma folder twice at once
+        if key not in _LIBRARIES:
+            lib = PatternLibrary.open(settings)
+            lib.sync()
+            _LIBRARIES[key] = lib
+        return _LIBRARIES[key]
 
 
 class _Run:

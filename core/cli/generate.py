@@ -1,4 +1,4 @@
-"""``python -m core generate`` and ``python -m core eval``: the generator, headless."""
+"""``python -m core generate|refine|batch|eval``: the generator, headless."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from core.errors import InputError
 
 
 def register(subparsers) -> None:
-    """Add the ``generate`` and ``eval`` commands."""
+    """Add the ``generate``, ``refine``, ``batch`` and ``eval`` commands."""
     gen = subparsers.add_parser("generate", help="generate a Dify workflow from a requirement",
                                 description="Generate a Dify workflow (DSL YAML) from a plain-language requirement.")
     gen.add_argument("requirement", help="what the workflow should do (quote it)")
@@ -21,6 +21,26 @@ def register(subparsers) -> None:
     gen.add_argument("-o", "--output", help="write the DSL YAML here (default: stdout in text format)")
     gen.add_argument("--format", choices=("text", "json"), default="text")
     gen.set_defaults(func=cmd_generate)
+
+    ref = subparsers.add_parser("refine", help="continue a run with an instruction (recorded as a child run)",
+                                description="Refine a generated workflow: the parent run's requirement plus your "
+                                            "instruction, e.g. 'add a step that translates the answer to French'.")
+    ref.add_argument("run_id", help="the run to continue (see `python -m core runs list`)")
+    ref.add_argument("instruction", help="what to change (quote it)")
+    _provider_args(ref)
+    ref.add_argument("-o", "--output", help="write the DSL YAML here (default: stdout in text format)")
+    ref.add_argument("--format", choices=("text", "json"), default="text")
+    ref.set_defaults(func=cmd_refine)
+
+    bat = subparsers.add_parser("batch", help="generate every requirement of a CSV or YAML file",
+                                description="Generate a workflow per row of a CSV ('requirement' column, optional "
+                                            "'id') or YAML file; one bad row never stops the rest.")
+    bat.add_argument("file", help="CSV or YAML file of requirements")
+    _provider_args(bat)
+    bat.add_argument("--concurrency", type=int, default=2, help="rows generated at once (default 2)")
+    bat.add_argument("-o", "--output", default="difyforge-batch.zip", help="ZIP of the workflows and results.csv")
+    bat.add_argument("--format", choices=("text", "json"), default="text")
+    bat.set_defaults(func=cmd_batch)
 
     ev = subparsers.add_parser("eval", help="score the generator on a requirements file",
                                description="Generate every case of an eval file and score it against its expectations.")
@@ -70,8 +90,43 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def cmd_generate(args: argparse.Namespace) -> int:
     from core.pipeline import generate
 
+    return _report(args, generate(args.requirement, settings=settings_from_args(args), source="cli"))
+
+
+def cmd_refine(args: argparse.Namespace) -> int:
+    from core.pipeline import refine
+
+    return _report(args, refine(args.run_id, args.instruction, settings=settings_from_args(args), source="cli"))
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    from functools import partial
+
+    from core.batch import load_requirements_file, run_batch, workflows_zip
+    from core.pipeline import generate
+
     settings = settings_from_args(args)
-    result = generate(args.requirement, settings=settings, source="cli")
+    items = load_requirements_file(Path(args.file))
+
+    def progress(row) -> None:
+        if args.format == "text":
+            detail = f" — {row.message}" if row.message else ""
+            print(f"{row.status.upper():9} row {row.row} ({row.duration_s:.1f} s, valid={row.valid}){detail}", flush=True)
+
+    one = partial(generate, settings=settings, source="batch")
+    results = run_batch(items, one, concurrency=args.concurrency, on_result=progress)
+    Path(args.output).write_bytes(workflows_zip(results))
+    ok = sum(r.status == "succeeded" for r in results)
+    if args.format == "json":
+        print(json.dumps({"output": args.output, "rows": [r.as_row() for r in results]}, ensure_ascii=False,
+                         indent=2, default=str))
+    else:
+        print(f"\n{ok}/{len(results)} succeeded; wrote {args.output}")
+    return 0 if ok == len(results) else 1
+
+
+def _report(args: argparse.Namespace, result) -> int:
+    """Write the YAML where asked and print the run's summary (text or JSON); the exit status."""
     if args.output and result.yaml_text:
         Path(args.output).write_text(result.yaml_text, encoding="utf-8")
     report = result.report

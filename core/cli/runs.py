@@ -18,7 +18,7 @@ STATUSES = ("running", "succeeded", "failed", "interrupted")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``runs list|show|export|recompute-costs``."""
+    """Add ``runs list|show|export|delete|recompute-costs``."""
     runs = subparsers.add_parser("runs", help="the run ledger: list, show, export, recompute costs")
     sub = runs.add_subparsers(dest="runs_command", required=True, metavar="ACTION")
 
@@ -41,6 +41,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=tuple(FORMATS), default="parquet")
     p.add_argument("-o", "--output", default="ledger-export", help="folder for the files (default ./ledger-export)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("delete", help="delete a run and everything recorded for it")
+    p.add_argument("run_id")
+    p.add_argument("--yes", action="store_true", help="confirm the deletion (it cannot be undone)")
+    p.set_defaults(func=cmd_delete)
 
     p = sub.add_parser("recompute-costs", help="re-price every stored call from its stored tokens")
     p.set_defaults(func=cmd_recompute)
@@ -133,4 +138,16 @@ def cmd_recompute(args: argparse.Namespace) -> int:
     """Re-price stored calls."""
     changed = _ledger().recompute_costs()
     print(f"Re-priced the stored calls: {changed} call(s) changed.")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    """Delete one run (calls, events, patterns, workflow versions), after confirmation."""
+    ledger = _ledger()
+    run = ledger.get_run(args.run_id)
+    if not args.yes:
+        raise InputError(f"Not deleted: run {args.run_id} ({run['status']}, {run['requirement'][:60]!r}).",
+                         hint="Add --yes to delete it and everything recorded for it; this cannot be undone.")
+    ledger.delete_run(args.run_id)
+    print(f"Deleted run {args.run_id} and everything recorded for it.")
     return 0
