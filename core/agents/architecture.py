@@ -12,9 +12,15 @@ import re
 from pydantic import BaseModel, Field
 
 from core.agents.brain import Brain
-from core.agents.code_recipes import is_check, pick_recipe
-from core.agents.models import Blueprint, BlueprintStep, Link, RequirementSpec, StageResult
-from core.agents.rules import slug
+from core.agents.code_recipes import (
+    RECIPES,
+    is_check,
+    payload_keys,
+    payload_recipe,
+    pick_recipe,
+)
+from core.agents.models import Blueprint, BlueprintStep, HttpCall, Link, RequirementSpec, StageResult
+from core.agents.rules import numeric_condition, slug, verdict
 
 AGENT = "architecture"
 FINAL_ROLE = "final"
@@ -56,14 +62,68 @@ class _Draft:
         return step_id
 
 
-def _core_task(spec: RequirementSpec) -> str:
-    """The requirement without the clauses that code steps take care of."""
-    text = " ".join(spec.requirement.split())
-    clauses = re.split(r"(?<=[.;])\s+|,?\s+then\s+", text)
-    kept = [c for c in clauses if not any(step and step.lower() in c.lower() for step in spec.code_steps)
-            and not re.search(r"\bcode (?:step|node|block)\b", c, re.I)]
-    task = " ".join(kept).strip() or text
-    return task[:1].upper() + task[1:]
+VERBS = (r"write|draft|summari[sz]e|score|rate|rank|explain|produce|generate|comment|describe|return|extract|translate|"
+         r"fetch|call|post|send|create|answer|list|suggest|keep|sort|classify|check|review|have|compose|analy[sz]e|turn|"
+         r"find|give|recommend|compare|merge|critique|improve|search|look|reply|respond|notify|identify|convert|rewrite|"
+         r"make|pull|screen|propose|outline|plan|tell|enrich|file|flag|block|approve|escalate|route|decide|assess")
+CLAUSE_SPLIT = re.compile(
+    rf"\s*;\s*|\.\s+|,?\s*(?:and\s+)?then\s+|,?\s+and\s+(?=if\b)|,\s*(?=if\b)|,\s*(?=(?:otherwise|else)\b)|,\s+(?=(?:and\s+)?(?:{VERBS})\b)|"
+    rf"\s+and\s+(?=(?:{VERBS})\b(?!\s+(?:note|notes|message|messages)\b))",
+    re.I,
+)
+
+
+def _clauses(text: str) -> list[str]:
+    return [c.strip(" ,.;") for c in CLAUSE_SPLIT.split(" ".join(text.split())) if c and c.strip(" ,.;")]
+
+
+def _handled(clause: str, spec: RequirementSpec) -> bool:
+    """Whether another step (HTTP, code, classifier, branch, extractor, filter, review, end) already does ``clause``."""
+    c = clause.lower()
+    checks = (
+        bool(re.search(r"https?://", c)),
+        bool(spec.http_calls) and bool(re.search(r"\b(fetch|call(?:ing)?|download|retrieve|request|enrich|query)\w*\b.*"
+                                                  r"\b(https?|api|url|web ?page|readme|endpoint|website|via)\b", c)),
+        any(step and step.lower() in c for step in spec.code_steps) or bool(re.search(r"\bcode (?:step|node|block)\b", c)),
+        bool(spec.classes) and bool(re.search(r"\b(classif|categori[sz]|triage|route|sort\w*\s.*\binto)\w*", c)),
+        bool(spec.branches) and bool(re.match(r"(?:if|otherwise|else|when)\b", c)),
+        bool(spec.classes) and any(re.match(rf"for\s+(?:the\s+|all\s+)?{re.escape(k.lower())}", c) for k in spec.classes),
+        bool(spec.extraction_fields) and bool(re.search(r"\bextract\w*\b", c)),
+        bool(spec.list_filter) and bool(re.search(r"\b(keep only|filter\w*|sort\w* (?:them |it |the \w+ )?by)\b", c)),
+        bool(spec.review) and spec.review.lower() in c,
+        bool(re.match(r"(?:and\s+)?return\b", c)),
+    )
+    return any(checks)
+
+
+def _task(spec: RequirementSpec, text: str | None = None) -> str:
+    """What the generating LLM step must do: the clauses of ``text`` (default: the requirement) no other step does.
+
+    Clauses that only introduce the input ("Given a repo URL", "For each product") are left out when
+    an action clause remains; when nothing is left the whole text is the task.
+    """
+    text = text if text is not None else spec.requirement
+    clauses = _clauses(text)
+    kept, skip_next = [], False
+    for clause in clauses:
+        if skip_next:  # the action of an "if ..." clause belongs to its branch
+            skip_next = False
+            continue
+        if _handled(clause, spec):
+            skip_next = bool(spec.branches) and bool(re.match(r"(?:if|when)\b", clause, re.I)) and "," not in clause
+            continue
+        kept.append(clause)
+    actions = [c for c in kept if re.match(rf"(?:and\s+|also\s+|please\s+)?(?:{VERBS})(?:s|es|d|ed|ing)?\b", c, re.I)]
+    chosen = actions or kept or [" ".join(text.split()).strip(" .")]
+    app = re.match(r"(?:a|an|the)\s+[\w' -]*?(?:chat ?bot|assistant|agent|app)\s+(?:that|which|who)\s+(.+)", chosen[0], re.I)
+    if not actions and app:  # "A chatbot that answers ..." -> "Answer ..."
+        chosen = [re.sub(rf"(^|\band\s+)({VERBS}|remember|use|help|handle|support)(?:s|es)\b", r"\1\2", app.group(1),
+                          flags=re.I)]
+    sentences = [re.sub(r"^(?:and|also|please)\s+", "", c, flags=re.I) for c in chosen]
+    sentences = [re.sub(r"\s+(?:with|using|via)\s+(?:an?\s+)?(?:llm|model|ai)\b", "", c, flags=re.I) for c in sentences]
+    noun = _noun(spec)
+    sentences = [re.sub(r"^(\w+)\s+(?:it|them)\b", rf"\1 the {noun}", c, count=1) if noun != "input" else c for c in sentences]
+    return " ".join(c[:1].upper() + c[1:] + ("" if c.endswith((".", "?", "!")) else ".") for c in sentences)
 
 
 def _noun(spec: RequirementSpec) -> str:
@@ -108,9 +168,9 @@ def design(inp: ArchitectureInput) -> Blueprint:
         main = main or f"{ex}.text"
 
     params = [f"start.{i.name}" for i in spec.inputs if i.type == "text-input" and i.name != "url"]
-    for call in spec.http_calls:
+    for call in [c for c in spec.http_calls if not c.when and not _delivers(c)]:
         url = call.url or "{{start.url}}"
-        h = d.add("http-request", "Call API" if call.url else "Fetch page", f"{call.method.upper()} {url}",
+        h = d.add("http-request", _http_title(call), call.purpose or f"{call.method.upper()} {url}",
                   reads=params if call.url else ["start.url"], after=tail, labels=[url])
         tail = [Link(step=h)]
         context_refs = [r for r in context_refs if r != "start.url"] + [f"{h}.body"]
@@ -150,7 +210,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
         context_refs += [f"{c}.{name}" for name in recipe.outputs]
 
     results: list[tuple[str, str]] = []  # (output name, ref)
-    if spec.extraction_fields:
+    if spec.extraction_fields and not spec.iteration_target:
         pe = d.add("parameter-extractor", "Extract fields", f"Extract {', '.join(spec.extraction_fields)} as structured fields",
                    reads=[main or "sys.query"], after=tail, labels=spec.extraction_fields)
         tail = [Link(step=pe)]
@@ -158,15 +218,25 @@ def design(inp: ArchitectureInput) -> Blueprint:
         context_refs += [ref for _, ref in fields]
         results += fields
 
-    task = _core_task(spec)
+    task = _task(spec)
     tail, generated = _core(d, spec, task, tail, main, context_refs, kb_context, vision, bool(results))
     results += generated
-    if spec.has("translation") and len(spec.languages) == 1 and results:
+    if spec.review and results:
+        name, source = results[-1]
+        sources = [r for r in context_refs if r.startswith("start.")][:1] + [source]
+        rv = d.add("llm", "Review and fix", f"{spec.review[:1].upper()}{spec.review[1:]}: compare the draft with the "
+                   "source, correct every mistake and keep what is right.", reads=sources, after=tail, focus=FINAL_ROLE)
+        tail, results[-1] = [Link(step=rv)], (name, f"{rv}.text")
+    if spec.has("translation") and len(spec.languages) == 1 and results and not re.match(r"translat", task, re.I):
         language = spec.languages[0]
         name, source = results[-1]
         tr = d.add("llm", f"Translate to {language}", f"Translate the text into {language}, keeping its formatting.",
                    reads=[source], after=tail, focus=language)
         tail, results[-1] = [Link(step=tr)], (name, f"{tr}.text")
+
+    for call in [c for c in spec.http_calls if not c.when and _delivers(c)]:
+        sources = [results[-1][1]] if results else [main or "sys.query"]
+        tail = [Link(step=_deliver(d, call, sources, tail))]
 
     for purpose in post_checks:
         recipe = pick_recipe(purpose)
@@ -200,33 +270,55 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
     if spec.classes:
         qc = d.add("question-classifier", "Classify", f"Classify the {noun} as one of: {', '.join(spec.classes)}",
                    reads=[query], after=tail, labels=spec.classes)
+        actions = {b.condition: b.action for b in spec.branches}
         texts, ends = [], []
         for name in spec.classes:
             link = Link(step=qc, branch=name)
+            calls = [c for c in spec.http_calls if c.when == name]
+            if calls:
+                for call in calls:
+                    link = Link(step=_deliver(d, call, [query], [link]))
+                texts.append(f"{link.step}.body")
+                ends.append(link)
+                continue
             ctx = None
             if spec.has("retrieval"):
                 ctx = d.add("knowledge-retrieval", f"{name} knowledge", f"Search the {name.lower()} knowledge base",
                             reads=[query], after=[link])
                 link = Link(step=ctx)
-            llm = d.add("llm", f"Reply: {name}", f"{task} This branch handles the category '{name}'.",
-                        reads=refs + ([f"{ctx}.result"] if ctx else []) + ([query] if chat else []), after=[link], focus=FINAL_ROLE)
+            action = _task(spec, actions.get(name) or "answer it")
+            llm = d.add("llm", f"{name}: {action.split()[0].lower()}" if action else f"Reply: {name}",
+                        f"This {noun} was classified as \u201c{name}\u201d. {action}",
+                        reads=refs + ([f"{ctx}.result"] if ctx else []) + ([query] if chat else []), after=[link],
+                        focus=FINAL_ROLE, labels=[name])
             texts.append(f"{llm}.text")
             ends.append(Link(step=llm))
         return merge(texts, ends)
 
     if spec.branches:
         conditions = [b for b in spec.branches if b.condition != "otherwise"]
-        judge = d.add("llm", "Assess", f"Decide for the {noun}: " + "; ".join(
-            f"answer {slug(b.condition).upper()} if {b.condition}" for b in conditions) + "; otherwise answer OTHER. "
-            "Put the verdict on the first line, then one sentence of reasoning.",
+        numeric = [numeric_condition(b.condition) for b in conditions]
+        if all(numeric) and len(numeric) == 1:
+            return _numeric_branches(d, spec, task, tail, refs + ([query] if chat else []) + extra, noun)
+        judge = d.add("llm", "Assess", f"{task} Then decide which case applies to the {noun}: " + "; ".join(
+            f"{verdict(b.condition)} if {b.condition}" for b in conditions) + "; OTHER if none applies.",
             reads=refs + ([query] if chat else []) + extra, after=tail, labels=[b.condition for b in conditions])
         gate = d.add("if-else", "Route by verdict", "Take the branch the verdict names", reads=[f"{judge}.text"], after=[judge],
                      labels=[b.condition for b in conditions])
         texts, ends = [], []
         for rule in spec.branches:
-            llm = d.add("llm", rule.action[:40].capitalize() or "Otherwise", f"{rule.action[:1].upper()}{rule.action[1:]}. "
-                        f"(Overall task: {task})", reads=refs + [f"{judge}.text"] + ([query] if chat else []),
-                        after=[Link(step=gate, branch=rule.condition)], focus=FINAL_ROLE)
+            link = Link(step=gate, branch=rule.condition)
+            calls = [c for c in spec.http_calls if c.when == rule.condition]
+            if calls:
+                for call in calls:
+                    link = Link(step=_deliver(d, call, [query, f"{judge}.text"], [link]))
+                texts.append(f"{link.step}.body")
+                ends.append(link)
+                continue
+            case = "none of the cases applies" if rule.condition == "otherwise" else f"the verdict was {verdict(rule.condition)} ({rule.condition})"
+            llm = d.add("llm", rule.action[:40].capitalize() or "Otherwise", f"Here {case}. {_task(spec, rule.action)}",
+                        reads=refs + [f"{judge}.text"] + ([query] if chat else []) + ([kb] if kb else []),
+                        after=[link], focus=FINAL_ROLE, labels=[rule.condition])
             texts.append(f"{llm}.text")
             ends.append(Link(step=llm))
         return merge(texts, ends)
@@ -246,14 +338,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
         return [Link(step=loop)], [("result", f"{loop}.draft")]
 
     if spec.iteration_target:
-        target = spec.iteration_target
-        split = d.add("code", "Split the list", f"Turn the {target}s into a list, one item per line", reads=[query],
-                      after=tail, labels=["split_lines"])
-        it = d.add("iteration", f"For each {target}", f"Process every {target}", reads=[f"{split}.items"], after=[split])
-        llm = d.add("llm", f"Handle one {target}", f"{task} Do it for this one {target}.", reads=[f"{it}.item"],
-                    after=[Link(step=it)], parent=it, focus=FINAL_ROLE)
-        d.steps[-2].labels = [f"{llm}.text"]
-        return [Link(step=it)], [("results", f"{it}.output")]
+        return _iteration(d, spec, tail, query)
 
     if spec.parallel_models >= 2:
         texts = []
@@ -297,6 +382,87 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
     llm = d.add("llm", "Write answer" if chat else "Generate", task, reads=refs + ([query] if chat else []) + extra,
                 after=tail, focus=FINAL_ROLE)
     return [Link(step=llm)], [("result", f"{llm}.text")]
+
+
+def _delivers(call: HttpCall) -> bool:
+    """A call that sends results somewhere (POST/PUT... to a webhook or API) rather than fetching data."""
+    return call.method != "get" and not re.search(r"\b(fetch|retrieve|get|look\w* up|enrich|query|download)\w*\b",
+                                                  call.purpose, re.I)
+
+
+def _http_title(call: HttpCall) -> str:
+    host = re.sub(r"^https?://", "", call.url).split("/")[0]
+    if not host:
+        return "Fetch page"
+    return f"{call.method.upper()} {host}"[:40]
+
+
+def _deliver(d: _Draft, call: HttpCall, sources: list[str], after: list[Link]) -> str:
+    """A JSON body built by code (so quotes and newlines are escaped) and the request that sends it."""
+    keys = payload_keys(call.purpose)
+    recipe = payload_recipe(keys, len(sources))
+    build = d.add("code", "Build request body", f"Put {' and '.join(keys)} into the JSON body of the request",
+                  reads=sources, after=after, labels=[recipe.key])
+    return d.add("http-request", _http_title(call), call.purpose or f"{call.method.upper()} {call.url}",
+                 reads=[f"{build}.payload"], after=[Link(step=build)], labels=[call.url])
+
+
+def _numeric_branches(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], reads: list[str],
+                      noun: str) -> tuple[list[Link], list[tuple[str, str]]]:
+    """Score with an LLM, read the number with code, compare it in an if-else (``if the score is above 7``)."""
+    rule = next(b for b in spec.branches if b.condition != "otherwise")
+    subject, operator, value = numeric_condition(rule.condition) or ("score", ">", "0")
+    label = subject.replace("_", " ")
+    judge = d.add("llm", f"Rate the {noun}"[:40], f"{task} Put the {label} as a plain number on the first line, then "
+                  "explain it in one or two sentences.", reads=reads, after=tail, focus=FINAL_ROLE)
+    read = d.add("code", RECIPES["read_score"].title, f"Read the {label} from the rating", reads=[f"{judge}.text"],
+                 after=[judge], labels=["read_score"])
+    gate = d.add("if-else", f"{label.capitalize()} {operator} {value}?", f"Check whether {rule.condition}",
+                 reads=[f"{read}.score"], after=[read], labels=[rule.condition])
+    ends: list[Link] = []
+    for branch in spec.branches:
+        link = Link(step=gate, branch=branch.condition)
+        calls = [c for c in spec.http_calls if c.when == branch.condition]
+        for call in calls:
+            link = Link(step=_deliver(d, call, [reads[0], f"{judge}.text"], [link]))
+        if not calls and not re.match(r"stop|do nothing|nothing|ignore", branch.action, re.I):
+            link = Link(step=d.add("llm", branch.action[:40].capitalize(), _task(spec, branch.action),
+                                   reads=reads + [f"{judge}.text"], after=[link], focus=FINAL_ROLE, labels=[branch.condition]))
+        ends.append(link)
+    return ends, [("result", f"{judge}.text"), (subject, f"{read}.score")]
+
+
+def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -> tuple[list[Link], list[tuple[str, str]]]:
+    """Split the list, handle each item inside an iteration, then do what the requirement asks of all results."""
+    target = spec.iteration_target or "item"
+    text = " ".join(spec.requirement.split())
+    each = re.search(r"\b(?:for|with) (?:each|every)\b", text, re.I)
+    then = re.search(r",?\s+(?:and\s+)?then\s+", text[each.end():], re.I) if each else None
+    per_item = text[: each.end() + then.start()] if then else text
+    after_all = text[each.end() + then.end():] if then else ""
+    csv = any("csv" in i.label.lower() for i in spec.inputs)
+    split = d.add("code", "Read the CSV rows" if csv else "Split the list", f"Turn the {target}s into a list, one item per "
+                  f"{'row' if csv else 'line'}", reads=[query], after=tail, labels=["csv_rows" if csv else "split_lines"])
+    it = d.add("iteration", f"For each {target}"[:40], f"Process every {target}", reads=[f"{split}.items"], after=[split])
+    if spec.extraction_fields:
+        fields = [slug(f) for f in spec.extraction_fields]
+        pe = d.add("parameter-extractor", "Extract fields", f"Extract {', '.join(spec.extraction_fields)} from this {target}",
+                   reads=[f"{it}.item"], after=[Link(step=it)], parent=it, labels=spec.extraction_fields)
+        row = d.add("template-transform", f"Format one {target}"[:40], f"One line per {target} with its fields",
+                    reads=[f"{it}.item"] + [f"{pe}.{f}" for f in fields], after=[pe], parent=it,
+                    labels=[target.capitalize()] + spec.extraction_fields)
+        output = f"{row}.output"
+    else:
+        llm = d.add("llm", f"Handle one {target}"[:40], f"{_task(spec, per_item)} Do it for this one {target}.",
+                    reads=[f"{it}.item"], after=[Link(step=it)], parent=it, focus=FINAL_ROLE)
+        output = f"{llm}.text"
+    d.steps[next(i for i, s in enumerate(d.steps) if s.id == it)].labels = [output]
+    rest = _task(spec, after_all) if after_all else ""
+    if rest:
+        final = d.add("llm", rest.split(".")[0][:40], f"{rest} Work from the results for all {target}s.",
+                      reads=[f"{it}.output"], after=[Link(step=it)], focus=FINAL_ROLE)
+        return [Link(step=final)], [("result", f"{final}.text"), ("items", f"{it}.output")]
+    return [Link(step=it)], [("results", f"{it}.output")]
 
 
 def _patterns_used(steps: list[BlueprintStep], patterns: list[PatternBrief]) -> list[str]:

@@ -133,6 +133,37 @@ def main(text: str) -> dict:
     return {"text": cleaned, "line_count": len(cleaned.splitlines())}
 ''')
 
+CSV_ROWS = CodeRecipe(
+    "csv_rows", "Read the CSV rows", "items",
+    {"items": "array[string]"},
+    '''import csv
+import io
+
+
+def main(items: str) -> dict:
+    text = (items or "").strip()
+    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    try:
+        has_header = len(rows) > 1 and csv.Sniffer().has_header(text[:4096])
+    except csv.Error:
+        has_header = False
+    if not has_header:
+        return {"items": [", ".join(cell.strip() for cell in row) for row in rows]}
+    header = [cell.strip() for cell in rows[0]]
+    return {"items": ["; ".join(f"{name}: {cell.strip()}" for name, cell in zip(header, row)) for row in rows[1:]]}
+''')
+
+READ_SCORE = CodeRecipe(
+    "read_score", "Read the score", "text",
+    {"score": "number"},
+    '''import re
+
+
+def main(text: str) -> dict:
+    match = re.search(r"-?\\d+(?:\\.\\d+)?", text or "")
+    return {"score": float(match.group(0)) if match else 0.0}
+''')
+
 _RULES: tuple[tuple[str, CodeRecipe], ...] = (
     (r"\b(sql|select|read-only|query is)\b", SQL_GUARD),
     (r"\b(count|word|sentence|statistic|readab|length)\w*", TEXT_STATS),
@@ -142,7 +173,33 @@ _RULES: tuple[tuple[str, CodeRecipe], ...] = (
     (r"\b(sum|total|average|mean|calculat|compute|math|numbers?)\w*", NUMBERS),
 )
 
-RECIPES = {r.key: r for _, r in _RULES} | {CLEAN_TEXT.key: CLEAN_TEXT}
+RECIPES = {r.key: r for _, r in _RULES} | {r.key: r for r in (CLEAN_TEXT, CSV_ROWS, READ_SCORE)}
+PAYLOAD_PREFIX = "payload:"
+"""Label prefix of a code step that builds an HTTP JSON body; the JSON keys follow, comma-separated."""
+
+
+def payload_keys(purpose: str) -> list[str]:
+    """The JSON keys an HTTP body needs: ``title``/``body`` for issues and tickets, else ``text`` (webhooks, chat)."""
+    if re.search(r"\b(issues?|tickets?|tasks?|cards?|bugs?|pages?|posts?|articles?)\b", purpose, re.I) and not re.search(
+            r"\b(slack|teams|discord|webhook|chat|channel|message)\b", purpose, re.I):
+        return ["title", "body"]
+    return ["text"]
+
+
+def payload_recipe(keys: list[str], inputs: int) -> CodeRecipe:
+    """A code step that joins ``inputs`` texts and returns them as a JSON string with ``keys`` (json.dumps escapes them)."""
+    names = [f"part_{i + 1}" for i in range(max(inputs, 1))]
+    values = {"title": "title", "body": "text", "text": "text"}
+    fields = ", ".join(f'"{key}": {values.get(key, "text")}' for key in keys)
+    title = '    title = text.splitlines()[0][:80] if text else ""\n' if "title" in keys else ""
+    code = f'''import json
+
+
+def main({", ".join(f"{n}: str" for n in names)}) -> dict:
+    text = "\\n\\n".join(part.strip() for part in ({", ".join(names)},) if part and part.strip())
+{title}    return {{"payload": json.dumps({{{fields}}}, ensure_ascii=False)}}
+'''
+    return CodeRecipe(PAYLOAD_PREFIX + ",".join(keys), "Build the request body", names[0], {"payload": "string"}, code)
 
 
 def pick_recipe(purpose: str) -> CodeRecipe:

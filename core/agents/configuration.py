@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from core.agents.architecture import FINAL_ROLE
 from core.agents.brain import Brain
-from core.agents.code_recipes import RECIPES, pick_recipe
+from core.agents.code_recipes import PAYLOAD_PREFIX, RECIPES, payload_recipe, pick_recipe
 from core.agents.models import (
     AssignSpec,
     Binding,
@@ -29,7 +29,7 @@ from core.agents.models import (
     StartVarPlan,
     WorkflowPlan,
 )
-from core.agents.rules import slug
+from core.agents.rules import numeric_condition, slug, verdict
 
 AGENT = "configuration"
 
@@ -74,6 +74,41 @@ def _constraints(spec: RequirementSpec) -> str:
     return "\n".join(lines)
 
 
+ROLES = (
+    (r"\btranslat", "You are a professional translator who keeps meaning, tone and formatting."),
+    (r"\b(review|proofread|correct|fix)\w*", "You are a meticulous editor who checks work and corrects its mistakes."),
+    (r"\b(hand\w* (?:the conversation )?over|escalat)\w*", "You are a polite support assistant who hands conversations "
+     "over to a human colleague."),
+    (r"\b(score|rate|assess|decide|verdict|judge|screen|evaluat)\w*", "You are a careful, impartial evaluator."),
+    (r"\b(sql|database)\b", "You are an expert SQL developer."),
+    (r"\b(merge|compare)\w*", "You are an expert reviewer who compares answers and combines the best of each."),
+    (r"\b(repl\w*|respond|apolog\w*|thank)\b", "You are an experienced support agent who writes clear, friendly replies."),
+    (r"\b(summar\w*|digest|briefing|report|complaints)\b", "You are an analyst who writes concise, accurate summaries."),
+    (r"\b(answer)\w*", "You are a knowledgeable assistant who answers questions accurately."),
+    (r"\b(describe|tags?|hashtags?|explain|comment)\w*", "You are a precise analyst who explains things plainly."),
+    (r"\b(write|draft|generate|compose|create|slogan|tweet|quiz)\w*", "You are a skilled writer."),
+)
+OUTPUTS = (
+    (r"first line", "Follow the format described in the task exactly; add nothing else."),
+    (r"\btranslat", "Return only the translation, keeping the original formatting."),
+    (r"\b(review|proofread|correct|fix)\w*", "Return only the corrected text."),
+    (r"\b(repl\w*|respond|apolog\w*|thank\w*)\b", "Return only the message, ready to send."),
+)
+
+
+def _role(purpose: str) -> str:
+    return next((role for pattern, role in ROLES if re.search(pattern, purpose, re.I)), "You are a careful assistant.")
+
+
+def _output_format(step: BlueprintStep, chat: bool) -> str:
+    if step.name == "Draft sections" and step.labels:
+        return "Return one field per section: " + ", ".join(step.labels) + "."
+    found = next((text for pattern, text in OUTPUTS if re.search(pattern, step.purpose, re.I)), None)
+    if found:
+        return found
+    return "Reply conversationally in plain text." if chat else "Return only the result, without preamble or closing remarks."
+
+
 def _llm(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], feedback: str | None,
          retrieval: set[str]) -> PlanStep:
     def is_context(ref: str) -> bool:
@@ -83,21 +118,25 @@ def _llm(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], fee
     context = next((r for r in step.reads if is_context(r)), None)
     vision = next((r for r in step.reads if _is_image(r, spec)), None)
     chat = spec.app_mode == "advanced-chat"
-    parts = [f"You are an expert assistant inside a Dify {'chatbot' if chat else 'workflow'}: {spec.goal}",
-             f"Your step: {step.purpose}"]
+    parts = [_role(step.purpose), f"## Task\n{step.purpose}"]
+    rules = []
     if step.focus == FINAL_ROLE or (step.focus and step.focus in spec.languages):
-        rules = _constraints(spec)
-        if rules:
-            parts.append(rules)
+        rules += [line for line in _constraints(spec).split("\n") if line]
         if feedback:
-            parts.append(f"Make sure the result covers: {feedback}")
+            rules.append(f"Make sure the result covers: {feedback}")
+    if reads:
+        rules.append("Work only from the inputs in the user message (" + ", ".join(_label(r, labels) for r in reads) + ").")
     if context:
-        parts.append("Ground your answer in this knowledge; say so when it does not contain the answer:\n{{#context#}}")
+        rules.append("Ground your answer in the knowledge below; if it does not contain the answer, say so instead of guessing.")
     if vision:
-        parts.append("Look carefully at the attached image.")
-    if step.labels and step.focus == FINAL_ROLE and step.name == "Draft sections":
-        parts.append("Return one field per section: " + ", ".join(step.labels) + ".")
-    temperature = 0.2 if re.search(r"\b(extract|classif|decide|check|verdict|assess|translate)\w*", step.purpose, re.I) else 0.7
+        rules.append("Look carefully at the attached image.")
+    if rules:
+        parts.append("## Rules\n" + "\n".join(f"- {r}" for r in rules))
+    if context:
+        parts.append("## Knowledge\n{{#context#}}")
+    parts.append(f"## Output\n{_output_format(step, chat)}")
+    temperature = 0.2 if re.search(r"\b(extract|classif|decide|check|verdict|assess|translate|score|rate|review|fix)\w*",
+                                   step.purpose, re.I) else 0.7
     return PlanStep(
         id=step.id, type="llm", title=step.name, after=step.after, parent=step.parent,
         system="\n\n".join(parts), user=_user_prompt(reads, labels) or ("{{sys.query}}" if chat else ""),
@@ -129,14 +168,22 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
             for label in step.labels:
                 if label == "not empty":
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator="not empty")]))
+                elif numeric := numeric_condition(label):
+                    cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator=numeric[1],
+                                                                                 value=numeric[2])]))
                 else:
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator="contains",
-                                                                                 value=slug(label).upper())]))
+                                                                                 value=verdict(label))]))
             return PlanStep(**base, cases=cases)
         case "code":
-            recipe = RECIPES.get(step.labels[0]) if step.labels else None
-            recipe = recipe or pick_recipe(step.purpose)
-            return PlanStep(**base, code=recipe.code, bindings=[Binding(name=recipe.input, ref=query or "")],
+            key = step.labels[0] if step.labels else ""
+            if key.startswith(PAYLOAD_PREFIX):
+                recipe = payload_recipe(key.removeprefix(PAYLOAD_PREFIX).split(","), len(step.reads))
+                bindings = [Binding(name=f"part_{i + 1}", ref=r) for i, r in enumerate(step.reads)]
+            else:
+                recipe = RECIPES.get(key) or pick_recipe(step.purpose)
+                bindings = [Binding(name=recipe.input, ref=query or "")]
+            return PlanStep(**base, code=recipe.code, bindings=bindings,
                             code_outputs=[CodeOutput(name=k, type=v) for k, v in recipe.outputs.items()])  # type: ignore[arg-type]
         case "template-transform":
             names = [slug(label) for label in step.labels] or [f"part_{i + 1}" for i in range(len(step.reads))]
@@ -146,11 +193,7 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                 body = "\n\n".join(f"**{label}**\n\n{{{{ {name} }}}}" for label, name in zip(step.labels or names, names, strict=False))
             return PlanStep(**base, template=body, bindings=[Binding(name=n, ref=r) for n, r in zip(names, step.reads, strict=False)])
         case "http-request":
-            url = step.labels[0] if step.labels else "{{start.url}}"
-            call = next((c for c in spec.http_calls if c.url and c.url == url), None)
-            params = [Binding(name=r.split(".")[-1], ref=r) for r in step.reads if r != "start.url"]
-            return PlanStep(**base, method=call.method if call else "get", url=url, params=params,
-                            headers=[Binding(name="Accept", ref="application/json" if call else "text/html")])
+            return _http(step, spec, base)
         case "tool":
             return PlanStep(**base, query=query, tool_provider="duckduckgo", tool_name="ddgo_search", tool_label="DuckDuckGo Search")
         case "variable-aggregator":
@@ -188,6 +231,29 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
             return PlanStep(**base, answer="\n\n".join(f"{{{{{r}}}}}" for r in step.reads) or "{{sys.query}}")
         case _:
             return PlanStep(**base)
+
+
+def _http(step: BlueprintStep, spec: RequirementSpec, base: dict) -> PlanStep:
+    """Method, URL (placeholder query parameters become bound params), headers and the JSON body of a request."""
+    url = step.labels[0] if step.labels else "{{start.url}}"
+    call = next((c for c in spec.http_calls if c.url and c.url == url), None)
+    payload = next((r for r in step.reads if r.endswith(".payload")), None)
+    params = [Binding(name=r.split(".")[-1], ref=r) for r in step.reads if r != "start.url" and r != payload]
+    base_url, _, query = url.partition("?")
+    if query and "{{" not in url:
+        fixed = []
+        for pair in query.split("&"):
+            name, _, value = pair.partition("=")
+            if value.strip(".<>{} ") or f"start.{slug(name)}" not in {p.ref for p in params}:
+                fixed.append(pair)
+            else:
+                params = [p for p in params if p.ref != f"start.{slug(name)}"] + [Binding(name=name, ref=f"start.{slug(name)}")]
+        url = base_url + ("?" + "&".join(fixed) if fixed else "")
+    headers = [Binding(name="Accept", ref="application/json" if call else "text/html")]
+    if payload:
+        headers.append(Binding(name="Content-Type", ref="application/json"))
+    return PlanStep(**base, method=call.method if call else "get", url=url, params=[] if payload else params,
+                    headers=headers, body_json=f"{{{{{payload}}}}}" if payload else None)
 
 
 def configure(inp: ConfigurationInput) -> WorkflowPlan:

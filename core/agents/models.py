@@ -66,7 +66,8 @@ class HttpCall(BaseModel):
 
     url: str = Field(description="the URL as given, or '' when the user supplies it at run time")
     method: Literal["get", "post", "put", "patch", "delete"] = "get"
-    purpose: str = ""
+    purpose: str = Field(default="", description="what the call is for, in the user's words")
+    when: str = Field(default="", description="the class or branch condition it runs under ('' = always)")
 
 
 class LoopRule(BaseModel):
@@ -119,6 +120,7 @@ class RequirementSpec(BaseModel):
     numbers: list[str] = Field(default_factory=list, description="numbers the user named, as written")
     list_filter: ListFilter | None = None
     conversation_vars: list[ConversationVar] = Field(default_factory=list)
+    review: str | None = Field(default=None, description="a second pass that checks and fixes the result, as said")
     parallel_models: int = Field(default=0, description="how many models to ask in parallel (0 = none)")
     tool: str | None = Field(default=None, description="a tool the user names, e.g. 'web search'")
     unsupported: list[str] = Field(default_factory=list, description="asks Dify cannot do, with why")

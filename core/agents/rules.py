@@ -127,7 +127,50 @@ def _find_classes(text: str) -> list[str]:
     return []
 
 
+END = r"(?=\s*[;]|\.(?:\s|$)|$)"
+"""Lookahead for the end of a clause: ``;`` or a full stop followed by a space (URLs keep their dots)."""
+COMPARISONS = {"above": ">", "over": ">", "greater than": ">", "more than": ">", "higher than": ">", "exceeds": ">",
+               "at least": "≥", "below": "<", "under": "<", "less than": "<", "lower than": "<", "at most": "≤"}
+ESCALATION = re.compile(
+    r"\b(escalat\w*|hand(?:s|ing)? (?:it |them )?over|hand(?:s|ing)? off|pass(?:es)? (?:it )?on)\s+(?:it\s+|them\s+)?to\s+"
+    r"((?:a|an|the)\s+)?(human|person|agent|colleague|manager|support|staff|\w+ team)\b[^.;]*?\b(?:when|if)\s+"
+    r"(?:it is\s+|it's\s+|the answer is\s+)?(unsure|uncertain|not sure|in doubt|it cannot answer|it can't answer|unclear)",
+    re.I,
+)
+
+
+def verdict(condition: str) -> str:
+    """The keyword a judging step answers with for ``condition``: ``'negative'`` -> ``'NEGATIVE'``."""
+    stop = {"the", "it", "is", "are", "you", "they", "whether", "if", "when", "a", "an", "very"}
+    words = [w for w in slug(condition).split("_") if w not in stop][:2]
+    return "_".join(words).upper() or "YES"
+
+
+def numeric_condition(condition: str) -> tuple[str, str, str] | None:
+    """``'the score is above 7'`` -> ``('score', '>', '7')``; None when it is not a number comparison."""
+    words = "|".join(sorted(COMPARISONS, key=len, reverse=True))
+    match = re.search(rf"^(?:the\s+)?([a-z][\w ]*?)\s+(?:is\s+|are\s+)?({words})\s+(\d+(?:\.\d+)?)$", condition.strip(), re.I)
+    if not match:
+        return None
+    return slug(match.group(1)), COMPARISONS[match.group(2).lower()], match.group(3)
+
+
 def _find_branches(text: str) -> list[BranchRule]:
+    escalation = ESCALATION.search(text)
+    if escalation:
+        who = f"{escalation.group(2) or 'a '}{escalation.group(3)}".strip()
+        return [BranchRule(condition=escalation.group(4).lower(), action=f"hand the conversation over to {who}"),
+                BranchRule(condition="otherwise", action="answer the question")]
+    words = "|".join(sorted(COMPARISONS, key=len, reverse=True))
+    match = re.search(
+        rf"\bif\s+((?:the\s+)?[a-z][\w ]*?\s+(?:is\s+|are\s+)?(?:{words})\s+\d+(?:\.\d+)?)\s*,?\s*(?:then\s+)?"
+        rf"(.+?)(?:\s*[,;]\s*(?:otherwise|else)\s*,?\s*(.+?))?{END}",
+        text,
+        re.I,
+    )
+    if match:
+        return [BranchRule(condition=match.group(1).strip(), action=match.group(2).strip(" ,")),
+                BranchRule(condition="otherwise", action=(match.group(3) or "").strip(" ,") or "stop here")]
     match = re.search(
         r"\bif\s+(?:it|they|the \w+|this)\s+(?:is|are|was|looks|seems|contains?)\s+(?:very\s+)?([\w' -]+?)\s*,\s*"
         r"(?:then\s+)?(.+?)\s*[,;]?\s*(?:otherwise|else|if not)\s*,?\s*(.+?)(?:[.;]|$)",
@@ -144,6 +187,54 @@ def _find_branches(text: str) -> list[BranchRule]:
         return [BranchRule(condition=match.group(1).strip(), action=match.group(2).strip()),
                 BranchRule(condition="otherwise", action="pass the input through unchanged")]
     return []
+
+
+def _class_actions(text: str, classes: list[str]) -> list[BranchRule]:
+    """What to do for each class: ``for bug reports, create an issue ...; otherwise draft a reply``."""
+    general = re.search(r"\b(?:and|then)\s+(?:then\s+)?((?:write|draft|send|reply|respond|generate|answer|create|produce|"
+                        rf"compose|suggest)\b.+?){END}", text, re.I)
+    fallback = general.group(1) if general else ""
+    other = re.search(rf"\b(?:otherwise|else|for (?:all )?(?:the )?other(?:s| \w+))\s*,?\s*(.+?){END}", text, re.I)
+    if other:
+        fallback = other.group(1)
+    fallback = re.sub(r"\s+for (?:each|every) (?:category|class|type|one)\b", "", fallback.strip(" ,")) or "reply to it"
+    rules = []
+    for name in classes:
+        own = re.search(rf"\bfor\s+(?:the\s+|all\s+)?{re.escape(name.lower())}\w*(?:\s+(?:tickets?|emails?|messages?|requests?|"
+                        rf"ones?|cases?|questions?))?\s*,?\s*(.+?)(?=\s*,\s*(?:otherwise|else|for)\b|\s*[;]|\.(?:\s|$)|$)",
+                        text, re.I)
+        rules.append(BranchRule(condition=name, action=own.group(1).strip(" ,") if own else fallback))
+    return rules
+
+
+def _find_http_calls(text: str, classes: list[str], branches: list[BranchRule]) -> list[HttpCall]:
+    """Each URL with the method its clause asks for, its purpose and the class/branch it belongs to."""
+    calls = []
+    for match in re.finditer(r"https?://[^\s,;)'\"]+", text):
+        url = match.group(0).rstrip(".,)")
+        start = max(text.rfind(sep, 0, match.start()) for sep in (";", ". ", ", ", " and if ", " if "))
+        end = min([i for i in (text.find(sep, match.end()) for sep in (";", ". ", ", ")) if i >= 0] or [len(text)])
+        clause = text[start + 1 if start >= 0 else 0: end].strip(" ,;.")
+        before = text[start + 1 if start >= 0 else 0: match.start()]
+        method = "get"
+        if re.search(r"\b(put|update|replace)\b", before, re.I):
+            method = "put"
+        elif re.search(r"\b(post|posts|submit|create|send|notify|webhook|publish|upload|open|file)\b", before, re.I):
+            method = "post"
+        when = next((c for c in classes if re.search(rf"\bfor\s+(?:the\s+|all\s+)?{re.escape(c.lower())}", clause, re.I)), "")
+        if not when:
+            when = next((b.condition for b in branches if b.condition != "otherwise" and url in b.action), "")
+        calls.append(HttpCall(url=url, method=method, purpose=clause, when=when))
+    return calls
+
+
+def _find_review(text: str) -> str | None:
+    """A second pass that checks and corrects the result (``have a second model review it and fix mistakes``)."""
+    match = re.search(r"\b(?:have|let|ask|use)\s+(?:a\s+|an\s+)?(?:second|another|different|separate)\s+(?:model|llm|ai|reviewer|"
+                      rf"editor)\s+(?:to\s+)?(.+?){END}", text, re.I)
+    match = match or re.search(r"\bthen\s+((?:review|proofread|check|critique|edit)\w*\s+(?:the|its|it)\b.*?\b(?:fix|correct|"
+                               rf"improve|polish)\w*.*?){END}", text, re.I)
+    return match.group(1).strip(" ,") if match else None
 
 
 def _find_decisions(text: str) -> list[BranchRule]:
@@ -193,6 +284,10 @@ def _find_inputs(text: str, chat: bool) -> tuple[list[InputVar], list[str]]:
         noun = match.group(1)
         add(InputVar(name=slug(noun), label=_title(noun), type="text-input"))
         params.append(slug(noun))
+    for match in re.finditer(r"\b(?:when|whenever|each time|every time)\s+(?:a|an)\s+(?:new\s+)?([a-z]+)\s+"
+                             r"(?:comes in|arrives|is received|is submitted|is created|gets created)", text, re.I):
+        noun = match.group(1)
+        add(InputVar(name=slug(noun), label=_title(noun), type="paragraph"))
     for match in re.finditer(r"\b(?:a|the)\s+given\s+([a-z][\w-]*)", text, re.I):
         noun = match.group(1)
         add(InputVar(name=slug(noun), label=_title(noun), type="text-input"))
@@ -217,8 +312,10 @@ def _content_noun(text: str) -> str | None:
         before = text[max(0, match.start() - 30): match.start()].lower()
         if before.endswith("-") or re.search(r"\d\s*$", before):
             continue
-        if re.search(r"\b(fetch|retrieve|download|write|draft|generate|produce|create|return|into|an? sql)\b[\w ]*$", before):
+        if re.search(r"\b(fetch|retrieve|download|write|draft|generate|produce|create|return|into|an? sql)\b[\w -]*$", before):
             continue
+        if re.match(r"\s+(?:the|its|it|them|this|that)\b", text[match.end():], re.I):
+            continue  # used as a verb: "review the translation", "post it to Slack"
         noun = match.group(2).lower()
         noun = {"emails": "email", "reviews": "review", "questions": "question", "comments": "comment",
                 "messages": "message", "tickets": "ticket"}.get(noun, noun)
@@ -236,6 +333,7 @@ def _find_constraints(text: str) -> tuple[list[str], list[str]]:
         rf"\b{NUM}[- ](?:word|sentence|bullet|question|hashtag|item|point|paragraph|line|slide|step|tip|idea|"
         rf"title|option|choice|keyword|tag|example|minute|character)s?\b(?:[- ][a-z]+)?",
         r"\bfrom\s+\d+\s+to\s+\d+\b",
+        r"(?<![\d./-])\b\d{1,3}\s*[-–]\s*\d{1,3}\b(?![\d./-])",
     ):
         constraints += [m.group(0) for m in re.finditer(pattern, text, re.I)]
     numbers = []
@@ -354,9 +452,13 @@ def analyse(requirement: str) -> RequirementSpec:
     classes = _find_classes(text)
     branches = _find_branches(text) if not classes else []
     decisions = _find_decisions(text) if not (classes or branches) else []
-    urls = [u.rstrip(".,)") for u in re.findall(r"https?://[^\s,;)'\"]+", text)]
-    http = [HttpCall(url=u, method="post" if re.search(r"\b(post|submit|send (?:it |them )?to|create)\b", lower) else "get")
-            for u in urls]
+    class_rules = _class_actions(text, classes) if classes else []
+    http = _find_http_calls(text, classes, branches or decisions)
+    for call in http:
+        for name in re.findall(r"[?&]([A-Za-z_]\w*)=(?:\.\.\.|<[^>]*>|\{[^}]*\}|(?=&|$))", call.url):
+            if not any(i.name == slug(name) for i in inputs):
+                inputs.append(InputVar(name=slug(name), label=_title(name.replace("_", " ")), type="text-input"))
+                params.append(slug(name))
     if not http and re.search(r"\b(http|api|endpoint|web ?page|webhook|url|website|rest)\b", lower) and not re.search(
             r"\bsearch\b", lower):
         http = [HttpCall(url="", method="post" if re.search(r"\bpost\b", lower) else "get")]
@@ -364,13 +466,18 @@ def analyse(requirement: str) -> RequirementSpec:
             inputs.insert(0, InputVar(name="url", label="URL", type="text-input"))
             params.append("url")
     iteration = re.search(r"\bfor (?:each|every)\s+([a-z][\w -]*?)\s+(?:in|of|from)\s+(?:a|the|this)\s+(?:\w+\s+)?(?:list|set|batch|array|csv)", text, re.I)
-    iteration = iteration or re.search(r"\b(?:a|the)\s+list of\s+([a-z][\w -]*?)\s*,?\s+(?:and\s+)?(?:for each|each|individually|one by one)", text, re.I)
+    listed = re.search(r"\b(?:a|the)\s+(?:list|csv(?: file)?|spreadsheet|batch|set|collection)\s+of\s+([a-z][\w -]*?)\s*,?\s+"
+                       r"(?:and\s+)?(?:for each|each|individually|one by one)", text, re.I)
     iteration_target = iteration.group(1).strip() if iteration else None
+    if listed and not iteration_target:
+        iteration_target = re.sub(r"s$", "", listed.group(1).strip())
     if iteration_target and not chat:
         plural = slug(iteration_target) + ("" if iteration_target.endswith("s") else "s")
         inputs = [i for i in inputs if i.name not in ("text", "content")]
+        inputs = [i for i in inputs if i.name != slug(iteration_target).split("_")[-1]]
         if not any(i.name == plural for i in inputs):
-            inputs.insert(0, InputVar(name=plural, label=_title(iteration_target) + "s (one per line)", type="paragraph"))
+            how = "CSV, one per row" if re.search(r"\bcsv\b", lower) else "one per line"
+            inputs.insert(0, InputVar(name=plural, label=f"{_title(iteration_target)}s ({how})", type="paragraph"))
     list_filter = _find_list_filter(text) if not iteration_target else None
     loop = _find_loop(text)
     constraints, numbers = _find_constraints(text)
@@ -426,7 +533,7 @@ def analyse(requirement: str) -> RequirementSpec:
         outputs=outputs,
         capabilities=caps,  # type: ignore[arg-type]
         classes=classes,
-        branches=branches or decisions,
+        branches=class_rules or branches or decisions,
         decisions=[b.condition for b in decisions],
         http_calls=http,
         code_steps=code_steps,
@@ -439,6 +546,7 @@ def analyse(requirement: str) -> RequirementSpec:
         numbers=numbers,
         list_filter=list_filter,
         conversation_vars=conv_vars,
+        review=None if loop else _find_review(text),
         parallel_models=parallel_models,
         tool=tool,
         unsupported=unsupported,
