@@ -127,6 +127,8 @@ def _task(spec: RequirementSpec, text: str | None = None) -> str:
 
 
 def _noun(spec: RequirementSpec) -> str:
+    if spec.app_mode == "advanced-chat":
+        return "user's message"
     text_inputs = [i for i in spec.inputs if i.type in ("paragraph", "text-input")]
     return text_inputs[0].label.lower() if text_inputs else "input"
 
@@ -301,7 +303,8 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
         if all(numeric) and len(numeric) == 1:
             return _numeric_branches(d, spec, task, tail, refs + ([query] if chat else []) + extra, noun)
         judge = d.add("llm", "Assess", f"{task} Then decide which case applies to the {noun}: " + "; ".join(
-            f"{verdict(b.condition)} if {b.condition}" for b in conditions) + "; OTHER if none applies.",
+            f"{verdict(b.condition)} if {b.condition}" for b in conditions) + "; OTHER if none applies. "
+            "Put the verdict on the first line, then one sentence of reasoning.",
             reads=refs + ([query] if chat else []) + extra, after=tail, labels=[b.condition for b in conditions])
         gate = d.add("if-else", "Route by verdict", "Take the branch the verdict names", reads=[f"{judge}.text"], after=[judge],
                      labels=[b.condition for b in conditions])
@@ -315,8 +318,8 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 texts.append(f"{link.step}.body")
                 ends.append(link)
                 continue
-            case = "none of the cases applies" if rule.condition == "otherwise" else f"the verdict was {verdict(rule.condition)} ({rule.condition})"
-            llm = d.add("llm", rule.action[:40].capitalize() or "Otherwise", f"Here {case}. {_task(spec, rule.action)}",
+            case = "None of the special cases applies." if rule.condition == "otherwise" else f"This case applies: {rule.condition}."
+            llm = d.add("llm", rule.action[:40].capitalize() or "Otherwise", f"{case} {_task(spec, rule.action)}",
                         reads=refs + [f"{judge}.text"] + ([query] if chat else []) + ([kb] if kb else []),
                         after=[link], focus=FINAL_ROLE, labels=[rule.condition])
             texts.append(f"{llm}.text")
@@ -393,7 +396,9 @@ def _delivers(call: HttpCall) -> bool:
 def _http_title(call: HttpCall) -> str:
     host = re.sub(r"^https?://", "", call.url).split("/")[0]
     if not host:
-        return "Fetch page"
+        what = re.search(r"\b(?:fetch|get|download|retrieve|read)\w*\s+(?:the\s+|its\s+|their\s+|a\s+)?([A-Za-z][\w-]*)",
+                         call.purpose, re.I)
+        return f"Fetch {what.group(1)}" if what and what.group(1).lower() not in ("content", "data", "it") else "Fetch page"
     return f"{call.method.upper()} {host}"[:40]
 
 
@@ -450,7 +455,7 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
                    reads=[f"{it}.item"], after=[Link(step=it)], parent=it, labels=spec.extraction_fields)
         row = d.add("template-transform", f"Format one {target}"[:40], f"One line per {target} with its fields",
                     reads=[f"{it}.item"] + [f"{pe}.{f}" for f in fields], after=[pe], parent=it,
-                    labels=[target.capitalize()] + spec.extraction_fields)
+                    labels=[target.capitalize()] + [f[:1].upper() + f[1:] for f in spec.extraction_fields])
         output = f"{row}.output"
     else:
         llm = d.add("llm", f"Handle one {target}"[:40], f"{_task(spec, per_item)} Do it for this one {target}.",

@@ -75,11 +75,11 @@ def _constraints(spec: RequirementSpec) -> str:
 
 
 ROLES = (
+    (r"\b(review|proofread|correct|fix)(?:ed|ing)?\b", "You are a meticulous editor who checks work and corrects its mistakes."),
     (r"\btranslat", "You are a professional translator who keeps meaning, tone and formatting."),
-    (r"\b(review|proofread|correct|fix)\w*", "You are a meticulous editor who checks work and corrects its mistakes."),
+    (r"\b(score|rate|assess|decide|verdict|judge|screen|evaluat)\w*", "You are a careful, impartial evaluator."),
     (r"\b(hand\w* (?:the conversation )?over|escalat)\w*", "You are a polite support assistant who hands conversations "
      "over to a human colleague."),
-    (r"\b(score|rate|assess|decide|verdict|judge|screen|evaluat)\w*", "You are a careful, impartial evaluator."),
     (r"\b(sql|database)\b", "You are an expert SQL developer."),
     (r"\b(merge|compare)\w*", "You are an expert reviewer who compares answers and combines the best of each."),
     (r"\b(repl\w*|respond|apolog\w*|thank)\b", "You are an experienced support agent who writes clear, friendly replies."),
@@ -90,8 +90,8 @@ ROLES = (
 )
 OUTPUTS = (
     (r"first line", "Follow the format described in the task exactly; add nothing else."),
+    (r"\b(review|proofread|correct|fix)(?:ed|ing)?\b", "Return only the corrected text."),
     (r"\btranslat", "Return only the translation, keeping the original formatting."),
-    (r"\b(review|proofread|correct|fix)\w*", "Return only the corrected text."),
     (r"\b(repl\w*|respond|apolog\w*|thank\w*)\b", "Return only the message, ready to send."),
 )
 

@@ -461,7 +461,9 @@ def analyse(requirement: str) -> RequirementSpec:
                 params.append(slug(name))
     if not http and re.search(r"\b(http|api|endpoint|web ?page|webhook|url|website|rest)\b", lower) and not re.search(
             r"\bsearch\b", lower):
-        http = [HttpCall(url="", method="post" if re.search(r"\bpost\b", lower) else "get")]
+        fetch = re.search(rf"\b(?:fetch|download|retrieve|read|get|call)\w*\b.+?{END}", text, re.I)
+        http = [HttpCall(url="", method="post" if re.search(r"\bpost\b", lower) else "get",
+                         purpose=fetch.group(0) if fetch else "")]
         if not any(i.name == "url" for i in inputs):
             inputs.insert(0, InputVar(name="url", label="URL", type="text-input"))
             params.append("url")
