@@ -9,7 +9,7 @@ from core.batch import workflow_filename
 from core.ledger import Ledger, analytics
 from core.ledger.analytics import RunTrace
 from core.pipeline import generate
-from core.versions import diff_versions
+from core.versions import diff_versions, run_versions
 from ui.errors import user_errors
 from ui.filters import run_filters
 from ui.layout import page_setup
@@ -23,11 +23,14 @@ if ledger is None:
     st.caption("The sidebar says why; the Settings page shows the ledger's path.")
     st.stop()
 LIMIT = 500
+SELECTED, PICK = "history.run", "history.pick"
 
 
 def _label(runs: pd.DataFrame, run_id: str) -> str:
     row = runs.set_index("run_id").loc[run_id]
-    return f"{row['started_at']:%Y-%m-%d %H:%M} · {row['status']} · {str(row['requirement'])[:70]}"
+    text = str(row["requirement"])
+    text = text if len(text) <= 70 else text[:69] + "…"
+    return f"{row['started_at']:%Y-%m-%d %H:%M} · {row['status']} · {text} · {run_id[:8]}"
 
 
 def _summary(trace: RunTrace) -> None:
@@ -50,28 +53,33 @@ def _summary(trace: RunTrace) -> None:
 
 
 def _versions(trace: RunTrace) -> None:
-    versions = trace.workflows
-    if versions.empty:
-        st.info("This run produced no workflow.")
+    table_ = trace.workflows
+    if table_.empty:
+        st.info("This run produced no workflow.", icon=":material/account_tree:")
         return
-    st.dataframe(versions.drop(columns=["yaml_text", "run_id"]), hide_index=True, width="stretch")
-    numbers = versions["version"].tolist()
-    chosen = st.selectbox("Version", numbers, index=len(numbers) - 1, format_func=lambda v: f"v{v}")
-    picked = versions[versions["version"] == chosen].iloc[0]
-    st.download_button(f"Download v{chosen}", picked["yaml_text"],
-                       file_name=workflow_filename(picked["name"] or trace.run.get("app_name"), "workflow"),
+    st.dataframe(table_.drop(columns=["yaml_text", "run_id"]), hide_index=True, width="stretch")
+    versions = run_versions(ledger, trace.run["id"])
+    own = [v for v in versions if not v.from_parent]
+    picked = st.selectbox("Version", own, index=len(own) - 1, format_func=lambda v: v.label,
+                          key="history-version")
+    st.download_button(f"Download {picked.label}", picked.yaml_text,
+                       file_name=workflow_filename(picked.name, "workflow"),
                        mime="application/x-yaml", icon=":material/download:")
-    with st.expander(f"YAML of v{chosen}"):
-        st.code(picked["yaml_text"], language="yaml")
-    if len(numbers) > 1:
-        a, b = st.columns(2)
-        old = a.selectbox("Compare", numbers, index=len(numbers) - 2, format_func=lambda v: f"v{v}")
-        new = b.selectbox("with", numbers, index=len(numbers) - 1, format_func=lambda v: f"v{v}")
-        text = dict(zip(versions["version"], versions["yaml_text"], strict=True))
-        diff = diff_versions(text[old], text[new], old_label=f"v{old}", new_label=f"v{new}")
-        st.caption(f"v{old} → v{new}: {diff.summary()}")
-        if not diff.identical:
-            st.code(diff.text, language="diff")
+    with st.expander(f"YAML of {picked.label}"):
+        st.code(picked.yaml_text, language="yaml")
+    if len(versions) < 2:
+        st.caption("Only one version: the run needed no repair round and refines no other run.")
+        return
+    st.markdown("**Compare versions**")
+    a, b = st.columns(2)
+    old = a.selectbox("From", versions, index=len(versions) - 2, format_func=lambda v: v.label,
+                      key="history-diff-old")
+    new = b.selectbox("To", versions, index=len(versions) - 1, format_func=lambda v: v.label,
+                      key="history-diff-new")
+    diff = diff_versions(old.yaml_text, new.yaml_text, old_label=old.label, new_label=new.label)
+    st.caption(f"{old.label} → {new.label}: {diff.summary()}")
+    if not diff.identical:
+        st.code(diff.text, language="diff")
 
 
 def _calls(trace: RunTrace) -> None:
@@ -98,14 +106,13 @@ def _actions(ledger: Ledger, trace: RunTrace) -> None:
             with user_errors(), st.spinner("Generating…"):
                 result = generate(run["requirement"], settings=settings, ledger=ledger,
                                   library=get_library(settings), source="app")
-                st.session_state["history.run"] = result.run_id
+                st.session_state[PICK] = result.run_id
                 st.rerun()
     with right:
         sure = st.checkbox("Yes, delete this run and everything recorded about it")
         if st.button("Delete run", icon=":material/delete:", disabled=not sure, type="primary"):
             with user_errors():
                 ledger.delete_run(run["id"])
-                st.session_state.pop("history.run", None)
                 st.toast(f"Deleted run {run['id']}.")
                 st.rerun()
 
@@ -120,10 +127,12 @@ st.caption(f"{len(runs)} run(s){' (newest ' + str(LIMIT) + ')' if len(runs) == L
 table(runs, "runs", key="runs")
 
 ids = runs["run_id"].tolist()
-current = st.session_state.get("history.run")
-selected = st.selectbox("Run", ids, index=ids.index(current) if current in ids else 0,
-                        format_func=lambda rid: _label(runs, rid))
-st.session_state["history.run"] = selected
+chosen = st.session_state.pop(PICK, None)  # a run the last action asked to show (e.g. the re-run)
+if chosen in ids:
+    st.session_state[SELECTED] = chosen
+elif st.session_state.get(SELECTED) not in ids:  # deleted, or filtered out
+    st.session_state.pop(SELECTED, None)
+selected = st.selectbox("Run", ids, key=SELECTED, format_func=lambda rid: _label(runs, rid))
 with user_errors():
     trace = analytics.run_trace(ledger, selected)
     with st.container(border=True):

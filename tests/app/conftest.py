@@ -69,7 +69,7 @@ def populated_template(tmp_path_factory, indexed_template) -> Path:
     for requirement in POPULATE:
         result = generate(requirement, settings=settings, ledger=ledger, library=library, source="app")
         first = first or result
-    refine(first.run_id, "also return the word count", settings=settings, ledger=ledger, library=library)
+    refine(first.run_id, "also translate the summary into French", settings=settings, ledger=ledger, library=library)
     ledger.close()
     return data
 
