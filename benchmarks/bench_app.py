@@ -2,8 +2,14 @@
 
 Starts ``streamlit run app.py`` (as ``make run`` does) over a data dir holding the ledger engineer's
 benchmark ledger, drives Debian's chromium through Playwright, and prints:
-- Analytics: time until all 8 charts are drawn (target < 3 s): the first visit of a fresh server,
-  full page loads, and clicks on "Analytics" in the sidebar of the open app (median of 3 each);
+- Analytics: time until all 8 charts are drawn (target < 3 s), from the moment the browser is sent
+  to the page (or "Analytics" is clicked) until the 8th plotly chart has drawn its SVG:
+  * first visit: a fresh server (no Python module imported, no cached resource, cold DuckDB) and a
+    fresh browser context (empty HTTP cache: Streamlit's JS and the 4.7 MB plotly.js chunk are
+    fetched and compiled), i.e. the worst case;
+  * fresh browser context on the now warm server (what a second user's first visit costs);
+  * full page loads in the same context (browser cache warm), median of 3;
+  * clicks on "Analytics" in the sidebar of the open app (how a user gets there), median of 3;
 - Generate: time from clicking "Generate workflow" until the result tabs show (target < 2 s).
 """
 
@@ -56,6 +62,12 @@ def _generate_seconds(page, url: str) -> float:
     return elapsed
 
 
+def _fresh_page(browser):
+    page = new_page(browser)
+    page.set_default_timeout(120_000)
+    return page
+
+
 def _verdict(seconds: float, target: float) -> str:
     return "ok" if seconds < target else f"OVER the {target:.0f} s target"
 
@@ -72,15 +84,20 @@ def main() -> None:
         try:
             with sync_playwright() as p:
                 browser = launch_browser(p)
-                page = new_page(browser)
-                page.set_default_timeout(120_000)
+                page = _fresh_page(browser)
                 first = _analytics_seconds(page, server.url, reload=True)
+                page.context.close()
+                page = _fresh_page(browser)
+                second_user = _analytics_seconds(page, server.url, reload=True)
                 reloads = [_analytics_seconds(page, server.url, reload=True) for _ in range(3)]
                 clicks = [_analytics_seconds(page, server.url, reload=False) for _ in range(3)]
-                print(f"   analytics, {RUNS:,} runs, {CHARTS} charts drawn: first visit of a fresh server "
-                      f"{first:.2f} s; full page load median {statistics.median(reloads):.2f} s; "
-                      f"from the sidebar median {statistics.median(clicks):.2f} s "
-                      f"({_verdict(statistics.median(clicks), ANALYTICS_TARGET_S)})")
+                print(f"   analytics, {RUNS:,} runs, {CHARTS} charts drawn (target {ANALYTICS_TARGET_S:.0f} s):")
+                for label, seconds in (
+                        ("first visit (fresh server, empty browser cache)", first),
+                        ("fresh browser context, warm server", second_user),
+                        ("full page load, median of 3", statistics.median(reloads)),
+                        ("from the sidebar, median of 3", statistics.median(clicks))):
+                    print(f"     {label:<50} {seconds:5.2f} s  {_verdict(seconds, ANALYTICS_TARGET_S)}")
                 runs = [_generate_seconds(page, server.url) for _ in range(3)]
                 gen = statistics.median(runs)
                 print(f"   generate one requirement offline in the browser: median {gen:.2f} s of "

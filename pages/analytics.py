@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from core import charts
 from core.batch import demo_items, run_batch
 from core.ledger import Ledger, analytics
 from core.ledger.analytics import Filters
-from core.pipeline import generate
 from ui.errors import user_errors
 from ui.filters import run_filters
 from ui.layout import page_setup
-from ui.parallel import fetch_all
+from ui.parallel import Query, as_they_land
 from ui.resources import get_ledger, get_library
 from ui.tables import format_cost, table
 
@@ -35,6 +37,8 @@ def _invitation(ledger: Ledger) -> None:
     st.info("No runs yet. Generate a workflow, or run the demo set: the evaluation requirements generated "
             "offline as real runs, so these charts have something to show.", icon=":material/monitoring:")
     if st.button("Run the demo set (offline)", type="primary", icon=":material/play_arrow:"):
+        from core.pipeline import generate  # only here: the page's charts do not need the pipeline
+
         with user_errors():
             items = demo_items()
             offline = settings.with_provider(kind="offline")
@@ -82,13 +86,28 @@ def _in_progress(filters: Filters) -> None:
         st.dataframe(running, hide_index=True, width="stretch")
 
 
-QUERIES = {
-    "popularity": analytics.pattern_popularity,
-    "by_pattern": analytics.success_by_pattern, "per_workflow": analytics.cost_per_workflow,
-    "cost_pattern": analytics.cost_by_pattern, "agents": analytics.usage_by_agent,
-    "models": analytics.usage_by_model, "over_time": analytics.runs_over_time,
-    "latency": analytics.latency_by_agent,
-}
+@dataclass(frozen=True)
+class Chart:
+    """One chart of the page: the query behind it and the figure builder that draws it."""
+
+    name: str
+    query: Query
+    figure: Callable[[pd.DataFrame], go.Figure]
+
+
+CHARTS = [  # in reading order, two per row
+    Chart("pattern popularity", analytics.pattern_popularity, charts.fig_pattern_popularity),
+    Chart("success by pattern", analytics.success_by_pattern,
+          partial(charts.fig_success_rate, by="pattern_id", title="Success rate by pattern")),
+    Chart("cost per workflow", analytics.cost_per_workflow, charts.fig_cost_distribution),
+    Chart("cost by pattern", analytics.cost_by_pattern, charts.fig_cost_by_pattern),
+    Chart("usage by agent", analytics.usage_by_agent,
+          partial(charts.fig_usage, by="agent", title="Tokens and cost by agent")),
+    Chart("usage by model", analytics.usage_by_model,
+          partial(charts.fig_usage, by="model", title="Tokens and cost by model")),
+    Chart("runs over time", analytics.runs_over_time, charts.fig_runs_over_time),
+    Chart("latency by agent", analytics.latency_by_agent, charts.fig_latency_by_agent),
+]
 
 overall = analytics.headline(ledger)
 if int(overall.iloc[0]["runs"]) == 0:
@@ -96,32 +115,18 @@ if int(overall.iloc[0]["runs"]) == 0:
     st.stop()
 
 filters = run_filters(ledger, key="analytics")
-unfiltered = filters == Filters()
-data = fetch_all(ledger, QUERIES if unfiltered else {**QUERIES, "headline": analytics.headline}, filters)
-data.setdefault("headline", overall)
-_headline(data["headline"].iloc[0])
+queries: dict[str, Query] = {c.name: c.query for c in CHARTS}
+if filters != Filters():
+    queries["headline"] = analytics.headline
+landing = as_they_land(ledger, queries, filters, first="headline" if "headline" in queries else None)
+_headline((next(landing)[1] if "headline" in queries else overall).iloc[0])
 _in_progress(filters)
 
-left, right = st.columns(2)
-with left:
-    _chart(charts.fig_pattern_popularity(data["popularity"]), data["popularity"], "pattern popularity")
-with right:
-    _chart(charts.fig_success_rate(data["by_pattern"], "pattern_id", title="Success rate by pattern"),
-           data["by_pattern"], "success by pattern")
-left, right = st.columns(2)
-with left:
-    _chart(charts.fig_cost_distribution(data["per_workflow"]), data["per_workflow"], "cost per workflow")
-with right:
-    _chart(charts.fig_cost_by_pattern(data["cost_pattern"]), data["cost_pattern"], "cost by pattern")
-left, right = st.columns(2)
-with left:
-    _chart(charts.fig_usage(data["agents"], "agent", title="Tokens and cost by agent"), data["agents"],
-           "usage by agent")
-with right:
-    _chart(charts.fig_usage(data["models"], "model", title="Tokens and cost by model"), data["models"],
-           "usage by model")
-left, right = st.columns(2)
-with left:
-    _chart(charts.fig_runs_over_time(data["over_time"]), data["over_time"], "runs over time")
-with right:
-    _chart(charts.fig_latency_by_agent(data["latency"]), data["latency"], "latency by agent")
+slots = {}
+for left, right in zip(CHARTS[::2], CHARTS[1::2], strict=True):
+    columns = st.columns(2)
+    slots[left.name], slots[right.name] = columns[0].container(), columns[1].container()
+by_name = {c.name: c for c in CHARTS}
+for name, frame in landing:  # each chart drawn as soon as its query is done
+    with slots[name]:
+        _chart(by_name[name].figure(frame), frame, name)
