@@ -226,10 +226,15 @@ def _empty(title: str, note: str = "No data for these filters.") -> go.Figure:
     return fig
 
 
-def _frame(fig: go.Figure, title: str, height: int = 360, **layout) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin={"l": 10, "r": 10, "t": 70, "b": 10},
-                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+def _frame(fig: go.Figure, title: str, height: int = 380, **layout) -> go.Figure:
+    """Common layout: the title at the top left, the legend in its own band under it (never over it),
+    and quantities (runs, tokens, USD, ms) on axes that start at zero."""
+    fig.update_layout(title={"text": title, "x": 0, "xanchor": "left", "y": 0.98, "yref": "container",
+                             "yanchor": "top"},
+                      height=height, margin={"l": 10, "r": 10, "t": 95, "b": 10},
+                      legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
                       **layout)
+    fig.update_yaxes(rangemode="tozero")
     return fig
 
 
@@ -275,7 +280,8 @@ def fig_cost_distribution(df: pd.DataFrame, bins: int = 40) -> go.Figure:
         fig = go.Figure(go.Bar(x=[f"${known[0]:.6f}".rstrip("0").rstrip(".")], y=[known.size],
                                marker={"color": PALETTE[0]}, width=[0.3],
                                hovertemplate="%{x}: %{y} workflows<extra></extra>"))
-        return _frame(fig, title + note, xaxis_title="USD per workflow", yaxis_title="workflows")
+        return _frame(fig, title + note, xaxis={"title": "USD per workflow", "type": "category"},
+                      yaxis_title="workflows")
     counts, edges = np.histogram(known, bins=bins)
     fig = go.Figure(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts, width=np.diff(edges),
                            marker={"color": PALETTE[0]},
@@ -309,9 +315,9 @@ def fig_usage(df: pd.DataFrame, by: str, *, title: str) -> go.Figure:
     if by == "model" and "provider" in df:
         labels = df["provider"].astype(str) + ":" + labels
     fig = go.Figure([
-        go.Bar(name="prompt tokens", x=labels, y=df["prompt_tokens"], marker={"color": PALETTE[0]}),
-        go.Bar(name="completion tokens", x=labels, y=df["completion_tokens"], marker={"color": PALETTE[4]}),
-        go.Scatter(name="known cost (USD)", x=labels, y=df["known_cost_usd"].astype(float), yaxis="y2",
+        go.Bar(name="prompt", x=labels, y=df["prompt_tokens"], marker={"color": PALETTE[0]}),
+        go.Bar(name="completion", x=labels, y=df["completion_tokens"], marker={"color": PALETTE[4]}),
+        go.Scatter(name="cost (USD)", x=labels, y=df["known_cost_usd"].astype(float), yaxis="y2",
                    mode="markers", marker={"size": 12, "color": PALETTE[1], "symbol": "diamond"}),
     ])
     return _frame(fig, title, barmode="stack", yaxis_title="tokens",
@@ -325,10 +331,14 @@ def fig_runs_over_time(df: pd.DataFrame) -> go.Figure:
         return _empty(title)
     statuses = [("succeeded", PALETTE[2]), ("failed", PALETTE[1]), ("interrupted", PALETTE[9]),
                 ("running", PALETTE[0])]
-    fig = go.Figure([go.Bar(name=s, x=df["day"], y=df[s], marker={"color": c}) for s, c in statuses])
-    fig.add_trace(go.Scatter(name="known cost (USD)", x=df["day"], y=df["known_cost_usd"].astype(float),
+    few = len(df) <= 31  # a handful of days: one labelled bar per day, not a time axis in hours
+    days = pd.to_datetime(df["day"]).dt.strftime("%Y-%m-%d") if few else df["day"]
+    fig = go.Figure([go.Bar(name=s, x=days, y=df[s], marker={"color": c})
+                     for s, c in statuses if s in df and df[s].fillna(0).astype(float).sum() > 0])
+    fig.add_trace(go.Scatter(name="known cost (USD)", x=days, y=df["known_cost_usd"].astype(float),
                              yaxis="y2", mode="lines+markers", line={"color": PALETTE[3]}))
     return _frame(fig, title, barmode="stack", yaxis_title="runs",
+                  xaxis={"type": "category"} if few else {"tickformat": "%b %d"},
                   yaxis2={"title": "USD", "overlaying": "y", "side": "right", "rangemode": "tozero"})
 
 

@@ -88,7 +88,7 @@ def _calls(trace: RunTrace) -> None:
         st.info("No calls recorded.")
         return
     shown = calls.drop(columns=["prompt_text", "response_text", "run_id"], errors="ignore")
-    table(shown, f"calls-{trace.run['id']}", key="calls")
+    table(shown, "calls", key="calls", file_name=f"calls-{trace.run['id'][:8]}")
     for _, call in calls.iterrows():
         with st.expander(f"{call['agent']} · attempt {call['attempt']} · {call['model']} · "
                          f"{call['latency_ms']:.0f} ms · {call['outcome']}"):
@@ -117,10 +117,15 @@ def _actions(ledger: Ledger, trace: RunTrace) -> None:
                 st.rerun()
 
 
+if int(analytics.headline(ledger).iloc[0]["runs"]) == 0:
+    st.info("No runs yet. Every generation (Generate, Batch, or `python -m core generate`) is recorded here "
+            "with its events, model calls, cost and workflow versions.", icon=":material/history:")
+    st.page_link("pages/generate.py", label="Generate a workflow", icon=":material/auto_awesome:")
+    st.stop()
 filters = run_filters(ledger, key="history", extra=True)
 runs = analytics.run_list(ledger, filters, limit=LIMIT)
 if runs.empty:
-    st.info("No runs match. Generate a workflow on the Generate page, or loosen the filters.",
+    st.info("No run matches these filters. Loosen them to see more.",
             icon=":material/history:")
     st.stop()
 st.caption(f"{len(runs)} run(s){' (newest ' + str(LIMIT) + ')' if len(runs) == LIMIT else ''}.")
@@ -139,7 +144,8 @@ with user_errors():
         _summary(trace)
         events, calls, versions, patterns = st.tabs(["Events", "Calls", "Workflow versions", "Patterns"])
         with events:
-            table(trace.events, f"events-{selected}", key="events")
+            table(trace.events.drop(columns="run_id", errors="ignore"), "events", key="events",
+                      file_name=f"events-{selected[:8]}")
         with calls:
             _calls(trace)
         with versions:
@@ -148,5 +154,6 @@ with user_errors():
             if trace.patterns.empty:
                 st.info("No patterns were retrieved.")
             else:
-                table(trace.patterns, f"patterns-{selected}", key="patterns")
+                table(trace.patterns.drop(columns="run_id", errors="ignore"), "patterns", key="patterns",
+                      file_name=f"patterns-{selected[:8]}")
         _actions(ledger, trace)

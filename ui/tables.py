@@ -34,15 +34,22 @@ SHOWN_ROWS = 1_000
 """Rows sent to the browser per table; the CSV export always has them all."""
 
 
-def table(df: pd.DataFrame, name: str, *, key: str, readable: bool = True) -> None:
+def table(df: pd.DataFrame, name: str, *, key: str, readable: bool = True, file_name: str | None = None) -> None:
     """Show a table (its first ``SHOWN_ROWS`` rows) and a button to download all of it as CSV.
 
     The CSV holds raw values (an unknown cost is an empty cell) and is only built when clicked.
+
+    Args:
+        df: the data.
+        name: what the table holds, for the button ("Export <name> (CSV)") and the default file name.
+        key: a widget key unique on the page.
+        readable: show cost columns as text ("unknown" rather than a blank).
+        file_name: the CSV's file name without extension, when it should say more than ``name``.
     """
     shown = df.head(SHOWN_ROWS)
     st.dataframe(costs_readable(shown) if readable else shown, hide_index=True, width="stretch")
     if len(df) > SHOWN_ROWS:
         st.caption(f"Showing the first {SHOWN_ROWS:,} of {len(df):,} rows; the CSV has them all.")
     st.download_button(f"Export {name} (CSV)", lambda: df.to_csv(index=False).encode("utf-8"),
-                       file_name=f"{name.replace(' ', '-')}.csv", mime="text/csv", key=f"csv-{key}",
+                       file_name=f"{(file_name or name).replace(' ', '-')}.csv", mime="text/csv", key=f"csv-{key}",
                        icon=":material/download:")

@@ -74,6 +74,7 @@ def test_dangling_edges_and_cycles_do_not_break_the_layout():
 
 # -- analytics figures over a real ledger ------------------------------------------------------------
 
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from core import charts  # noqa: E402
@@ -150,3 +151,19 @@ def test_cost_histogram_of_a_single_value_is_one_labelled_bar():
 
     fig = charts.fig_cost_distribution(pd.DataFrame({"cost_usd": [0.0, 0.0, 0.0]}))
     assert list(fig.data[0].x) == ["$0"] and list(fig.data[0].y) == [3]
+
+
+def test_runs_over_time_on_a_few_days_labels_each_day_and_hides_empty_outcomes():
+    df = pd.DataFrame({"day": pd.to_datetime(["2026-11-20", "2026-11-21"]), "runs": [3, 2], "succeeded": [3, 1],
+                       "failed": [0, 1], "interrupted": [0, 0], "running": [0, 0], "known_cost_usd": [0.0, 0.01]})
+    fig = charts.fig_runs_over_time(df)
+    assert fig.layout.xaxis.type == "category"
+    assert list(fig.data[0].x) == ["2026-11-20", "2026-11-21"]
+    assert [t.name for t in fig.data] == ["succeeded", "failed", "known cost (USD)"]
+    assert fig.layout.legend.y > 1 and fig.layout.title.yref == "container"  # legend under the title, not on it
+    assert fig.layout.yaxis.rangemode == "tozero"
+
+
+def test_a_single_cost_value_is_one_category_bar():
+    fig = charts.fig_cost_distribution(pd.DataFrame({"cost_usd": [0.0, 0.0, 0.0]}))
+    assert fig.layout.xaxis.type == "category" and list(fig.data[0].x) == ["$0"]

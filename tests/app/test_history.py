@@ -112,3 +112,9 @@ def test_delete_needs_the_confirmation_and_removes_the_run(populated_data):
     ledger = Ledger.open(load_settings())
     assert ledger.query("SELECT count(*) AS n FROM runs WHERE id = ?", [victim])["n"][0] == 0
     ledger.close()
+
+
+def test_an_empty_ledger_invites_to_generate_instead_of_showing_filters(empty_data):
+    at = open_page("history")
+    assert any("No runs yet" in i.value for i in at.info)
+    assert not at.selectbox and not at.text_input

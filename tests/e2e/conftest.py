@@ -37,6 +37,15 @@ def pytest_runtest_makereport(item, call):
 
 
 _FAILED = pytest.StashKey[bool]()
+FIGURES: list[str] = []
+"""Figures the browser tests measured, printed at the end of the run (not hidden by output capture)."""
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("browser figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture

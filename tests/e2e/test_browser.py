@@ -10,6 +10,7 @@ import yaml
 
 from core.dsl import validate
 from tests.conftest import CORPUS_DIR
+from tests.e2e.conftest import FIGURES
 from tests.e2e.harness import shot, wait_idle
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +31,7 @@ def test_first_page_is_interactive_within_5_s_of_the_server_being_ready(app_serv
     page.get_by_role("button", name="Generate workflow").wait_for(state="visible")
     wait_idle(page)
     elapsed = time.monotonic() - app_server.ready_at
-    print(f"\nfirst page interactive {elapsed:.2f} s after /_stcore/health answered")
+    FIGURES.append(f"first page interactive {elapsed:.2f} s after /_stcore/health answered (limit 5 s)")
     shot(page, "01-home")
     assert elapsed < 5.0
 
@@ -79,3 +80,28 @@ def test_analytics_after_a_few_runs_shows_every_chart(app_server, page):
     wait_idle(page)
     assert page.locator(".js-plotly-plot").count() == 8
     shot(page, "05-analytics")
+
+
+PAGES = ["", "validate", "patterns", "history", "analytics", "batch", "settings"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_page_renders_in_light_and_dark(app_server, browser, scheme):
+    """After the runs above: each page in the browser's colour scheme, charts drawn, no exception."""
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1400, "height": 2400})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    try:
+        for name in PAGES:
+            page.goto(f"{app_server.url}/{name}")
+            page.locator("h1").first.wait_for()
+            wait_idle(page)
+            page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= "
+                                   "document.querySelectorAll('[data-testid=stPlotlyChart]').length")
+            assert page.locator("[data-testid=stException]").count() == 0, name
+            background = page.evaluate("() => getComputedStyle(document.querySelector('.stApp')).backgroundColor")
+            dark = sum(int(v) for v in background[background.index("(") + 1:-1].split(",")[:3]) < 3 * 128
+            assert dark == (scheme == "dark"), (name, background)
+            shot(page, f"06-{scheme}-{name or 'generate'}")
+    finally:
+        context.close()
