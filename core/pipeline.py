@@ -19,11 +19,18 @@ from core.agents.architecture import ArchitectureInput, PatternBrief
 from core.agents.brain import OFFLINE_MODEL, LLMBrain, OfflineBrain
 from core.agents.compile import compile_plan
 from core.agents.configuration import ConfigurationInput
-from core.agents.models import Blueprint, QualityReport, RequirementSpec, StageResult, WorkflowPlan
+from core.agents.models import (
+    Blueprint,
+    QualityIssue,
+    QualityReport,
+    RequirementSpec,
+    StageResult,
+    WorkflowPlan,
+)
 from core.agents.quality import QualityInput
 from core.agents.requirements import RequirementsInput
 from core.config import Settings
-from core.dsl import ValidationReport, validate
+from core.dsl import ValidationReport, load_dsl, validate
 from core.errors import (
     BudgetExceeded,
     InputError,
@@ -335,5 +342,29 @@ def refine(parent_run_id: str, instruction: str, *, settings: Settings, ledger=N
     parent = ledger.get_run(parent_run_id)
     base = str(parent.get("requirement") or "").strip().rstrip(".")
     requirement = f"{base}. Also: {instruction.strip()}"
-    return generate(requirement, settings=settings, on_event=on_event, ledger=ledger, library=library,
-                    parent_run_id=parent_run_id, source=source, previous=previous)
+    result = generate(requirement, settings=settings, on_event=on_event, ledger=ledger, library=library,
+                      parent_run_id=parent_run_id, source=source, previous=previous)
+    if result.quality is not None and _same_graph(_last_workflow(ledger, parent_run_id), result.dsl):
+        result.quality.issues.append(QualityIssue(
+            severity="warning", stage="requirements",
+            message=f"The instruction {instruction.strip()!r} did not change the workflow: nothing in it "
+                    "named a step to add or change. Rephrase it as a step (e.g. 'add a step that translates "
+                    "the answer to French'), or use a model provider, which reads free-form instructions."))
+    return result
+
+
+def _last_workflow(ledger, run_id: str) -> dict | None:
+    """The last DSL version a run recorded, parsed (None when it recorded none)."""
+    rows = ledger.query("SELECT yaml_text FROM workflows WHERE run_id = ? ORDER BY version DESC LIMIT 1", [run_id])
+    return load_dsl(rows.iloc[0]["yaml_text"]) if not rows.empty else None
+
+
+def _same_graph(old: dict | None, new: dict | None) -> bool:
+    """Whether two workflows have the same nodes with the same configuration (positions aside)."""
+    def nodes(doc: dict | None) -> list | None:
+        try:
+            return [n["data"] for n in doc["workflow"]["graph"]["nodes"]]
+        except (TypeError, KeyError):
+            return None
+
+    return nodes(old) is not None and nodes(old) == nodes(new)

@@ -66,6 +66,9 @@ def render_result(result, *, agent_costs: pd.DataFrame | None, key: str) -> None
         st.error(f"The generation failed: {result.error_message or result.error_category or 'no reason given'}",
                  icon=":material/error:")
         st.caption(f"Run `{result.run_id}` is recorded in the ledger with everything that happened.")
+    for issue in (result.quality.issues if result.quality else []):
+        if issue.severity == "warning" and issue.stage == "requirements":  # what the user asked vs what was built
+            st.warning(issue.message, icon=":material/warning:")
     graph, yaml_tab, checks, cost, trace = st.tabs(["Graph", "YAML", "Validation", "Cost and tokens", "Trace"])
     with graph:
         if isinstance(result.dsl, dict):

@@ -86,6 +86,10 @@ def test_generate_refine_records_a_child_run(empty_data):
     assert child.run_id != parent
     led = Ledger.open(load_settings())
     assert led.get_run(child.run_id)["parent_run_id"] == parent
+    assert not any("did not change the workflow" in w.value for w in at.warning)
+    at.text_input[0].input("please")
+    click(at, "Refine")
+    assert any("did not change the workflow" in w.value for w in at.warning)
 
 
 def test_generate_empty_requirement_says_so(empty_data):

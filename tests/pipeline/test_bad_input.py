@@ -85,3 +85,15 @@ def test_each_completed_stage_carries_a_summary_of_its_result(offline_settings, 
     assert "steps:" in summaries["architecture"] and "→" in summaries["architecture"]
     assert "question-classifier" in summaries["configuration"]
     assert summaries["quality"].startswith("score ") and "accepted" in summaries["quality"]
+
+
+def test_a_refinement_that_changes_nothing_says_so(offline_settings, ledger, library):
+    from core.pipeline import refine
+
+    parent = generate("Summarize a text in three bullets.", settings=offline_settings, ledger=ledger, library=library)
+    same = refine(parent.run_id, "please", settings=offline_settings, ledger=ledger, library=library)
+    assert same.status == "succeeded"
+    assert any("did not change the workflow" in i.message for i in same.quality.issues)
+    changed = refine(parent.run_id, "add a step that translates the summary to French", settings=offline_settings,
+                     ledger=ledger, library=library)
+    assert not any("did not change the workflow" in i.message for i in changed.quality.issues)
