@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import streamlit as st
 
+from core.agents.brain import prompt_versions
 from core.config import Settings
 from core.ledger import ledger_health
 from core.llm import check_provider
@@ -37,6 +38,12 @@ def _provider_form(current: Settings) -> Settings | None:
                                     placeholder="tried after the retries of the main model")
         api_key = st.text_input("API key", type="password", value=provider.api_key or "",
                                 help="Kept in this browser session only: never stored, logged or exported.")
+        versions = prompt_versions()
+        prompt_version = st.selectbox(
+            "Prompt version", versions,
+            index=versions.index(current.prompt_version) if current.prompt_version in versions else 0,
+            help="Which core/agents/prompts/<agent>.<version>.md the model brain uses; recorded on every run, "
+                 "so Analytics can compare versions. Agents without a file for it keep v1.")
         st.subheader("Ledger and budgets")
         log_content = st.toggle("Record prompt and response text in the ledger", value=current.log_content)
         b1, b2, b3 = st.columns(3)
@@ -59,7 +66,7 @@ def _provider_form(current: Settings) -> Settings | None:
         return None
     new = current.with_provider(kind=kind, base_url=base_url.strip() or None, model=model.strip(),
                                 fallback_model=fallback.strip() or None, api_key=api_key or None)
-    return replace(new, log_content=log_content, max_cost_usd_per_run=per_run,
+    return replace(new, prompt_version=prompt_version, log_content=log_content, max_cost_usd_per_run=per_run,
                    max_tokens_per_run=int(tokens) if tokens is not None else None,
                    max_cost_usd_per_day=per_day)
 

@@ -26,8 +26,18 @@ T = TypeVar("T", bound=BaseModel)
 OnCall = Callable[[CallRecord], None]
 
 
+def prompt_versions() -> list[str]:
+    """The prompt versions on disk (``v1``, ``v2``, ...): a version exists when any agent has a file for it."""
+    found = {path.stem.split(".", 1)[1] for path in PROMPTS_DIR.glob("*.*.md")}
+    return sorted(found, key=lambda v: (len(v), v))
+
+
 def load_prompt(agent: str, version: str = "v1") -> str:
-    """The system prompt of ``agent`` at ``version`` (``core/agents/prompts/<agent>.<version>.md``)."""
+    """The system prompt of ``agent`` at ``version`` (``core/agents/prompts/<agent>.<version>.md``).
+
+    An agent without a file for ``version`` keeps its ``v1`` prompt, so a prompt engineer can try a new
+    version of one agent's prompt (``requirements.v2.md``) while the others stay as they are.
+    """
     path = PROMPTS_DIR / f"{agent}.{version}.md"
     if not path.exists():
         path = PROMPTS_DIR / f"{agent}.v1.md"

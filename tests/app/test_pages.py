@@ -318,3 +318,22 @@ def test_settings_checks_the_endpoint_through_its_models_list(empty_data):
         click(at, "Check the endpoint")
         assert any("(auth)" in e.value for e in at.error)
         assert all("sk-good" not in e.value for e in at.error)
+
+
+def test_settings_prompt_version_comes_from_the_prompt_files(empty_data, tmp_path, monkeypatch):
+    import shutil
+
+    from core.agents import brain
+
+    prompts = tmp_path / "prompts"
+    shutil.copytree(brain.PROMPTS_DIR, prompts)
+    (prompts / "requirements.v2.md").write_text("A sharper requirements prompt.", encoding="utf-8")
+    monkeypatch.setattr(brain, "PROMPTS_DIR", prompts)
+    at = open_page("settings")
+    box = next(s for s in at.selectbox if s.label == "Prompt version")
+    assert box.options == ["v1", "v2"]
+    box.set_value("v2")
+    click(at, "Apply for this session")
+    assert at.session_state["difyforge.settings"].prompt_version == "v2"
+    assert brain.load_prompt("requirements", "v2") == "A sharper requirements prompt."
+    assert brain.load_prompt("quality", "v2") == brain.load_prompt("quality", "v1")  # no v2 file: keeps v1
