@@ -142,10 +142,6 @@ class GraphIndex:
             kids[parent].append(child)
         return kids
 
-    def scope_of(self, node_id: str) -> str | None:
-        """The container a node sits in (its ``parentId``), or ``None`` at the top level."""
-        return self.parent.get(node_id)
-
     def edge_ancestors(self, node_id: str) -> set[str]:
         """Every node from which an edge path leads to ``node_id`` (not including itself unless on a cycle)."""
         cache = self._ancestor_cache
