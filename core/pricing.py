@@ -28,7 +28,7 @@ class Price:
     """``genai-prices:<provider>/<model>``, ``offline`` or ``unknown``."""
 
 
-def _candidates(provider: str, model: str) -> list[str | None]:
+def _candidates(provider: str) -> list[str | None]:
     """Provider ids to try with genai-prices, in order (None = let it detect the provider)."""
     if provider in ("openai", "openai-compatible", ""):
         return [None, "openai"]
@@ -39,7 +39,7 @@ def _candidates(provider: str, model: str) -> list[str | None]:
 def _resolve(provider: str, model: str) -> str | None | bool:
     """The provider id that prices ``model`` (None: auto-detect), or False when nothing does."""
     probe = Usage(input_tokens=1, output_tokens=1)
-    for candidate in _candidates(provider, model):
+    for candidate in _candidates(provider):
         try:
             calc_price(probe, model, provider_id=candidate)
             return candidate
