@@ -61,7 +61,8 @@ def render_result(result, *, agent_costs: pd.DataFrame | None, key: str) -> None
     """The outcome line and the tabs: graph, YAML (+ download), validation, cost and tokens, trace."""
     name = _app_name(result) or "workflow"
     if result.status == "succeeded":
-        st.success(f"**{name}**: a {result.app_mode} app. Run `{result.run_id}`.", icon=":material/check_circle:")
+        kind = "a chatflow (advanced-chat)" if result.app_mode == "advanced-chat" else "a workflow"
+        st.success(f"**{name}**: {kind} app. Run `{result.run_id}`.", icon=":material/check_circle:")
     else:
         st.error(f"The generation failed: {result.error_message or result.error_category or 'no reason given'}",
                  icon=":material/error:")

@@ -434,7 +434,7 @@ def _app_name(text: str) -> str:
     stop = {"a", "an", "the", "that", "of", "and", "to", "for", "from", "with", "it", "then", "each", "into", "our",
             "using", "in", "as", "is", "on", "by", "about", "given"}
     keep = [w for w in words if w.lower() not in stop][:4]
-    return " ".join(_title(w.lower()) for w in keep) or "Generated workflow"
+    return " ".join(w if w.isupper() else _title(w.lower()) for w in keep) or "Generated workflow"  # keep HR, PDF
 
 
 def analyse(requirement: str) -> RequirementSpec:

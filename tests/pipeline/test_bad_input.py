@@ -97,3 +97,9 @@ def test_a_refinement_that_changes_nothing_says_so(offline_settings, ledger, lib
     changed = refine(parent.run_id, "add a step that translates the summary to French", settings=offline_settings,
                      ledger=ledger, library=library)
     assert not any("did not change the workflow" in i.message for i in changed.quality.issues)
+
+
+def test_app_names_keep_acronyms():
+    from core.agents.rules import analyse
+
+    assert analyse("A chatbot that answers HR policy questions from our handbook.").name == "Chatbot Answers HR Policy"
