@@ -18,8 +18,7 @@ def register(subparsers) -> None:
                                 description="Generate a Dify workflow (DSL YAML) from a plain-language requirement.")
     gen.add_argument("requirement", help="what the workflow should do (quote it)")
     _provider_args(gen)
-    gen.add_argument("-o", "--output", help="write the DSL YAML here (default: stdout in text format)")
-    gen.add_argument("--format", choices=("text", "json"), default="text")
+    _output_args(gen)
     gen.set_defaults(func=cmd_generate)
 
     ref = subparsers.add_parser("refine", help="continue a run with an instruction (recorded as a child run)",
@@ -28,8 +27,7 @@ def register(subparsers) -> None:
     ref.add_argument("run_id", help="the run to continue (see `python -m core runs list`)")
     ref.add_argument("instruction", help="what to change (quote it)")
     _provider_args(ref)
-    ref.add_argument("-o", "--output", help="write the DSL YAML here (default: stdout in text format)")
-    ref.add_argument("--format", choices=("text", "json"), default="text")
+    _output_args(ref)
     ref.set_defaults(func=cmd_refine)
 
     bat = subparsers.add_parser("batch", help="generate every requirement of a CSV or YAML file",
@@ -55,6 +53,11 @@ def _provider_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", help="model name (openai provider)")
     parser.add_argument("--base-url", help="OpenAI-compatible endpoint URL")
     parser.add_argument("--api-key-env", metavar="VAR", help="read the API key from this environment variable")
+
+
+def _output_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-o", "--output", help="write the DSL YAML here (default: stdout in text format)")
+    parser.add_argument("--format", choices=("text", "json"), default="text")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -88,18 +91,21 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    """Generate one workflow and report it (exit 1 when the run failed)."""
     from core.pipeline import generate
 
     return _report(args, generate(args.requirement, settings=settings_from_args(args), source="cli"))
 
 
 def cmd_refine(args: argparse.Namespace) -> int:
+    """Refine a recorded run with an instruction and report the child run (exit 1 when it failed)."""
     from core.pipeline import refine
 
     return _report(args, refine(args.run_id, args.instruction, settings=settings_from_args(args), source="cli"))
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
+    """Generate every row of a batch file into a ZIP (exit 1 when any row failed)."""
     from functools import partial
 
     from core.batch import load_requirements_file, run_batch, workflows_zip
@@ -130,7 +136,7 @@ def _report(args: argparse.Namespace, result) -> int:
     if args.output and result.yaml_text:
         Path(args.output).write_text(result.yaml_text, encoding="utf-8")
     report = result.report
-    findings = [f.__dict__ if not hasattr(f, "to_dict") else f.to_dict() for f in (report.findings if report else [])]
+    findings = [f.to_dict() for f in (report.findings if report else [])]
     summary = {
         "run_id": result.run_id,
         "status": result.status,
@@ -175,6 +181,7 @@ def _print_summary(summary: dict, result) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    """Run and score an evaluation file (exit 1 when any case misses an expectation)."""
     from core.evaluation import load_cases, run_eval
 
     settings = settings_from_args(args)
