@@ -136,6 +136,11 @@ def _type_colours(types: list[str]) -> dict[str, str]:
     return {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(sorted(set(types)))}
 
 
+def _short(title: str, limit: int = 24) -> str:
+    """A node label that fits under its marker; the hover shows the whole title."""
+    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+
+
 def fig_workflow_graph(doc: dict, highlight: set[str] | frozenset[str] | tuple = ()) -> go.Figure:
     """A graph preview of a workflow: nodes coloured by type, edges with branch labels.
 
@@ -178,9 +183,9 @@ def fig_workflow_graph(doc: dict, highlight: set[str] | frozenset[str] | tuple =
         group = [n for n in nodes if n.type == kind]
         fig.add_trace(go.Scatter(
             x=[n.x for n in group], y=[n.y for n in group], mode="markers+text", name=kind,
-            text=[n.title[:24] for n in group], textposition="bottom center",
-            customdata=[[n.id, n.type] for n in group],
-            hovertemplate="%{text}<br>type: %{customdata[1]}<br>id: %{customdata[0]}<extra></extra>",
+            text=[_short(n.title) for n in group], textposition="bottom center",
+            customdata=[[n.id, n.type, n.title] for n in group],
+            hovertemplate="%{customdata[2]}<br>type: %{customdata[1]}<br>id: %{customdata[0]}<extra></extra>",
             marker={"size": [22 if n.id in marked else 16 for n in group], "color": colour,
                     "line": {"width": [4 if n.id in marked else 0 for n in group],
                              "color": HIGHLIGHT_COLOUR}},

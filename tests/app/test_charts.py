@@ -167,3 +167,16 @@ def test_runs_over_time_on_a_few_days_labels_each_day_and_hides_empty_outcomes()
 def test_a_single_cost_value_is_one_category_bar():
     fig = charts.fig_cost_distribution(pd.DataFrame({"cost_usd": [0.0, 0.0, 0.0]}))
     assert fig.layout.xaxis.type == "category" and list(fig.data[0].x) == ["$0"]
+
+
+def test_long_node_titles_are_shortened_with_an_ellipsis_and_shown_whole_on_hover():
+    from core.dsl.builder import StartVar, WorkflowBuilder
+
+    b = WorkflowBuilder(mode="workflow", name="Long titles")
+    start = b.start([StartVar("q", "Question")])
+    llm = b.llm("Hand the conversation over to a human colleague", system="s", user=str(start.out("q")))
+    b.chain(start, llm, b.end({"a": llm.out("text")}))
+    fig = fig_workflow_graph(b.build())
+    trace = next(t for t in fig.data if t.name == "llm")
+    assert trace.text[0] == "Hand the conversation o…"
+    assert trace.customdata[0][2] == "Hand the conversation over to a human colleague"
