@@ -12,6 +12,7 @@ from typing import Any
 import yaml
 
 from core.config import Settings
+from core.dsl.graph import raw_nodes
 from core.errors import InputError
 
 EXPECT_KEYS = {"mode", "nodes_all", "nodes_any", "min_count", "classes", "mentions", "mentions_any", "start_vars",
@@ -20,6 +21,8 @@ EXPECT_KEYS = {"mode", "nodes_all", "nodes_any", "min_count", "classes", "mentio
 
 @dataclass
 class EvalCase:
+    """One requirement of an eval file and what its workflow is expected to contain."""
+
     id: str
     requirement: str
     expect: dict[str, Any] = field(default_factory=dict)
@@ -43,6 +46,8 @@ class CaseScore:
 
 @dataclass
 class EvalReport:
+    """The scores of every case of an eval run, with the counts of valid and passing ones."""
+
     cases: list[CaseScore]
 
     @property
@@ -58,6 +63,7 @@ class EvalReport:
         return sum(c.passed for c in self.cases)
 
     def to_dict(self) -> dict:
+        """The counts and every case's score, ready for JSON."""
         return {"total": self.total, "valid": self.valid, "passed": self.passed,
                 "cases": [c.__dict__ for c in self.cases]}
 
@@ -88,8 +94,7 @@ def load_cases(path: str | Path) -> list[EvalCase]:
 
 
 def _nodes(dsl: dict) -> list[dict]:
-    graph = ((dsl or {}).get("workflow") or {}).get("graph") or {}
-    return [n.get("data") or {} for n in graph.get("nodes", []) if isinstance(n, dict)]
+    return [n.get("data") or {} for n in raw_nodes(dsl) if isinstance(n, dict)]
 
 
 def score_case(case: EvalCase, dsl: dict | None, *, valid: bool = True) -> CaseScore:
@@ -136,8 +141,7 @@ def run_eval(path: str | Path, settings: Settings, *, ledger=None, library=None,
     for case in load_cases(path):
         started = time.perf_counter()
         result = generate(case.requirement, settings=settings, ledger=ledger, library=library, source="eval")
-        valid = result.report is not None and result.report.valid
-        score = score_case(case, result.dsl, valid=valid)
+        score = score_case(case, result.dsl, valid=result.valid)
         score.run_id, score.status, score.seconds = result.run_id, result.status, time.perf_counter() - started
         scores.append(score)
         if on_case:
