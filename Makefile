@@ -17,8 +17,10 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-## Set up and run the app (offline brain when no API key is configured; the pattern index syncs at start).
+## Set up and run the app (offline brain when no API key is configured). The pattern index is built
+## first, so the first page is quick; a pattern file that fails its checks is reported and skipped.
 run: $(BIN)/.installed
+	-$(BIN)/python -m core patterns init
 	$(BIN)/streamlit run app.py
 
 lint: $(BIN)/.installed
