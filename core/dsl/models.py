@@ -282,7 +282,7 @@ class IfElseNodeData(BaseNodeData):
     conditions: list[Condition] | None = None
 
 
-CodeOutputType = Literal[
+VarType = Literal[
     "string",
     "number",
     "object",
@@ -292,10 +292,11 @@ CodeOutputType = Literal[
     "array[object]",
     "array[boolean]",
 ]
+"""The value types of code outputs and loop variables."""
 
 
 class CodeOutput(_Open):
-    type: CodeOutputType
+    type: VarType
     children: dict[str, Any] | None = None
 
 
@@ -458,16 +459,7 @@ class IterationNodeData(BaseNodeData):
 
 class LoopVariable(_Open):
     label: str
-    var_type: Literal[
-        "string",
-        "number",
-        "object",
-        "boolean",
-        "array[string]",
-        "array[number]",
-        "array[object]",
-        "array[boolean]",
-    ]
+    var_type: VarType
     value_type: Literal["variable", "constant"]
     value: Any = None
 
