@@ -82,6 +82,7 @@ class GenerationResult:
 
     @property
     def valid(self) -> bool:
+        """Whether the returned DSL was validated without an error-level finding."""
         return self.report is not None and self.report.valid
 
 

@@ -38,6 +38,7 @@ class CallRecord:
 
     @property
     def total_tokens(self) -> int:
+        """Prompt plus completion tokens of this call."""
         return self.prompt_tokens + self.completion_tokens
 
 
@@ -53,9 +54,11 @@ class RunUsage:
 
     @property
     def total_tokens(self) -> int:
+        """Prompt plus completion tokens of every call so far."""
         return self.prompt_tokens + self.completion_tokens
 
     def add(self, call: CallRecord, cost_usd: Decimal | None) -> None:
+        """Count one call and its cost; an unknown cost (``None``) makes the run's cost unknown."""
         self.calls += 1
         self.prompt_tokens += call.prompt_tokens
         self.completion_tokens += call.completion_tokens

@@ -19,6 +19,7 @@ class VersionDiff:
 
     @property
     def identical(self) -> bool:
+        """Whether the two texts have the same lines."""
         return not self.added and not self.removed
 
     def summary(self) -> str:
