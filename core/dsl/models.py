@@ -14,24 +14,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 Selector = list[str]
-SegmentType = Literal[
-    "number",
-    "integer",
-    "float",
-    "string",
-    "object",
-    "secret",
-    "file",
-    "boolean",
-    "array[any]",
-    "array[string]",
-    "array[number]",
-    "array[object]",
-    "array[file]",
-    "array[boolean]",
-    "none",
-    "group",
-]
 ComparisonOperator = Literal[
     "contains",
     "not contains",
@@ -158,25 +140,6 @@ class StartVariable(_Open):
 
 class StartNodeData(BaseNodeData):
     variables: list[StartVariable] = Field(default_factory=list)
-
-
-OutputVariableType = Literal[
-    "string",
-    "number",
-    "integer",
-    "secret",
-    "boolean",
-    "object",
-    "file",
-    "array",
-    "array[string]",
-    "array[number]",
-    "array[object]",
-    "array[boolean]",
-    "array[file]",
-    "any",
-    "array[any]",
-]
 
 
 class EndOutput(_Open):

@@ -13,7 +13,6 @@ from core.dsl.rules._registry import Issue, rule
 
 WRAPPER_TYPES = ("custom", "custom-note", "custom-iteration-start", "custom-loop-start")
 ENUM_ERRORS = frozenset({"literal_error", "enum"})
-NO_VALUE_OPERATORS = frozenset({"empty", "not empty", "null", "not null", "exists", "not exists"})
 
 
 def _data_path(data: object, loc: tuple) -> str:
