@@ -368,4 +368,5 @@ def _same_graph(old: dict | None, new: dict | None) -> bool:
         except (TypeError, KeyError):
             return None
 
-    return nodes(old) is not None and nodes(old) == nodes(new)
+    before = nodes(old)
+    return before is not None and before == nodes(new)
