@@ -65,7 +65,12 @@ def _branch_labels(node: dict) -> dict[str, str]:
                 labels[str(cls["id"])] = str(cls.get("name") or cls["id"])[:30]
     elif kind in ("http-request", "code", "llm", "tool", "agent"):
         labels["fail-branch"] = "on failure"
+    if kind in ("iteration", "loop"):
+        labels["body"] = "each item" if kind == "iteration" else "each round"
     return labels
+
+
+CONTAINER_STARTS = ("iteration-start", "loop-start")
 
 
 def _layers(node_ids: list[str], edges: list[tuple[str, str]], parents: dict[str, str]) -> dict[str, int]:
@@ -112,8 +117,15 @@ def layout_workflow(doc: dict) -> tuple[list[GraphNode], list[GraphEdge]]:
     """
     raw_nodes, raw_edges = _graph(doc)
     by_id = {str(n["id"]): n for n in raw_nodes}
-    ids = list(by_id)
     parents = {nid: str(n.get("parentId")) for nid, n in by_id.items() if n.get("parentId")}
+    # The `*-start` child of an iteration or loop is editor plumbing: draw its edges from the container.
+    plumbing = {nid: parents.get(nid, nid) for nid, n in by_id.items()
+                if (n.get("data") or {}).get("type") in CONTAINER_STARTS}
+    raw_edges = [{**e, "source": plumbing.get(str(e.get("source")), e.get("source")),
+                  "sourceHandle": "body" if str(e.get("source")) in plumbing else e.get("sourceHandle")}
+                 for e in raw_edges if str(e.get("target")) not in plumbing]
+    by_id = {nid: n for nid, n in by_id.items() if nid not in plumbing}
+    ids = list(by_id)
     pairs = [(str(e.get("source")), str(e.get("target"))) for e in raw_edges]
     layer = _layers(ids, pairs, parents)
     rows: dict[int, int] = defaultdict(int)

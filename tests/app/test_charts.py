@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import yaml
 
 from core.charts import HIGHLIGHT_COLOUR, fig_workflow_graph, layout_workflow
@@ -16,7 +18,8 @@ def test_every_corpus_file_gets_a_graph_with_all_its_nodes(corpus_files):
     for path in corpus_files:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         nodes, edges = layout_workflow(doc)
-        raw = doc["workflow"]["graph"]["nodes"]
+        raw = [n for n in doc["workflow"]["graph"]["nodes"]
+               if (n.get("data") or {}).get("type") not in ("iteration-start", "loop-start")]  # editor plumbing
         assert len(nodes) == len(raw), path.name
         fig = fig_workflow_graph(doc)
         plotted = sum(len(t.x) for t in fig.data if t.mode == "markers+text")
@@ -180,3 +183,18 @@ def test_long_node_titles_are_shortened_with_an_ellipsis_and_shown_whole_on_hove
     trace = next(t for t in fig.data if t.name == "llm")
     assert trace.text[0] == "Hand the conversation o…"
     assert trace.customdata[0][2] == "Hand the conversation over to a human colleague"
+
+
+def test_container_start_nodes_are_not_drawn_and_the_body_hangs_off_the_container():
+    from core.charts import layout_workflow
+    from core.dsl import load_dsl
+
+    root = Path(__file__).resolve().parents[2]
+    pattern = load_dsl((root / "patterns" / "batch-list-generator.yaml").read_text("utf-8"))
+    nodes, edges = layout_workflow(pattern["dsl"])
+    assert not [n for n in nodes if n.type in ("iteration-start", "loop-start")]
+    container = next(n for n in nodes if n.type == "iteration")
+    body = [e for e in edges if e.source == container.id and e.label == "each item"]
+    assert len(body) == 1
+    first_child = next(n for n in nodes if n.id == body[0].target)
+    assert first_child.x > container.x
