@@ -337,3 +337,29 @@ def test_settings_prompt_version_comes_from_the_prompt_files(empty_data, tmp_pat
     assert at.session_state["difyforge.settings"].prompt_version == "v2"
     assert brain.load_prompt("requirements", "v2") == "A sharper requirements prompt."
     assert brain.load_prompt("quality", "v2") == brain.load_prompt("quality", "v1")  # no v2 file: keeps v1
+
+
+@pytest.mark.parametrize("model, cost_shown", [("gpt-4o-mini", "$"), ("house-model-7b", "unknown")])
+def test_generate_through_a_model_endpoint_shows_tokens_and_cost_or_unknown(empty_data, model, cost_shown):
+    from dataclasses import replace
+
+    from tests.fakes.openai_server import FakeOpenAIServer, reply
+    from tests.pipeline.test_llm_path import REQUIREMENT, _answers, agent_of
+
+    answers = _answers(REQUIREMENT)
+    with FakeOpenAIServer() as server:
+        server.models.append(model)
+        server.set_responder(lambda body: reply(answers[agent_of(body)], usage=(1000, 200, 100), model=model))
+        at = open_page("generate")
+        settings = at.session_state["difyforge.settings"]
+        at.session_state["difyforge.settings"] = replace(settings).with_provider(
+            kind="openai", base_url=server.base_url, api_key="sk-app-test", model=model)
+        at.run()
+        at.text_area(key="generate.requirement").input(REQUIREMENT)
+        click(at, "Generate workflow")
+        result = at.session_state["generate.result"]
+        assert result.status == "succeeded" and result.usage.total_tokens == 4 * 1200
+        cost = next(m for m in at.metric if m.label == "Cost")
+        assert cost.value.startswith(cost_shown), cost.value
+        assert next(m for m in at.metric if m.label == "Tokens").value == "4,800"
+        assert "sk-app-test" not in texts(at)
