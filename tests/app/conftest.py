@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.batch import FALLBACK_EXAMPLES
 from core.config import load_settings
 from core.ledger import Ledger
 from core.patterns import PatternLibrary
@@ -19,14 +20,7 @@ from core.patterns import PatternLibrary
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
 TIMEOUT = 60
-POPULATE = [
-    "Summarize an uploaded PDF report into an executive summary of at most 200 words.",
-    "Classify incoming customer emails as complaint, refund request, or general inquiry and write a "
-    "suitable reply draft for each category.",
-    "A customer support chatbot that answers questions using our product manual knowledge base and "
-    "remembers the conversation.",
-    "Fetch the content of a web page from a given URL with an HTTP request and produce a three-bullet digest.",
-]
+POPULATE = list(FALLBACK_EXAMPLES[:4])  # four kinds: file summary, classifier, chatbot with retrieval, HTTP
 
 
 def offline_settings(data_dir: Path):
