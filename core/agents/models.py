@@ -45,13 +45,18 @@ class InputVar(BaseModel):
     required: bool = True
     options: list[str] = Field(default_factory=list, description="choices of a select variable")
     file_types: list[Literal["image", "document", "audio", "video"]] = Field(default_factory=list)
+    explicit: bool = Field(default=False, description="the user named it: the name is a contract")
 
 
 class OutputVar(BaseModel):
     """One result the workflow returns."""
 
     name: str
-    description: str = ""
+    description: str = Field(default="", description="what the result is, in the user's words")
+    source: str = Field(default="", description="what produces it: 'llm', 'code', 'template', 'tool:<key>', "
+                        "'translate:<lang>', 'fixed:<text>' or '' (the main result)")
+    branch: str | None = Field(default=None, description="the branch condition it belongs to (its own End)")
+    explicit: bool = False
 
 
 class BranchRule(BaseModel):
@@ -124,6 +129,11 @@ class RequirementSpec(BaseModel):
     parallel_models: int = Field(default=0, description="how many models to ask in parallel (0 = none)")
     tool: str | None = Field(default=None, description="a tool the user names, e.g. 'web search'")
     unsupported: list[str] = Field(default_factory=list, description="asks Dify cannot do, with why")
+    language: str = Field(default="en", description="language of the node titles and prompts (zh, ja, en, de...)")
+    tools: list[str] = Field(default_factory=list, description="tool keys needed: tts, md_exporter_docx/pdf/pptx, "
+                             "tavily, duckduckgo, jina, chart, text2image, wikipedia, yahoo")
+    no_model: bool = Field(default=False, description="the user asked for no LLM (code/template only)")
+    facets: list[str] = Field(default_factory=list, description="independent analyses run in parallel, then joined")
     notes: list[str] = Field(default_factory=list)
 
     def summary(self) -> str:
