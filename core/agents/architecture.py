@@ -19,7 +19,14 @@ from core.agents.code_recipes import (
     payload_recipe,
     pick_recipe,
 )
+from core.agents.lexicon import say
 from core.agents.models import Blueprint, BlueprintStep, HttpCall, Link, RequirementSpec, StageResult
+from core.agents.outputs import SEARCH_TOOLS, localize
+from core.agents.outputs import contract as _contract
+from core.agents.outputs import each_file as _each_file
+from core.agents.outputs import facets as _facets
+from core.agents.outputs import plain as _plain
+from core.agents.outputs import search as _search
 from core.agents.rules import numeric_condition, slug, verdict
 
 AGENT = "architecture"
@@ -138,7 +145,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
     spec = inp.spec
     chat = spec.app_mode == "advanced-chat"
     d = _Draft()
-    d.add("start", "Start", "Collect the app's inputs", labels=[i.name for i in spec.inputs], id_="start")
+    d.add("start", say(spec.language, "start"), "Collect the app's inputs", labels=[i.name for i in spec.inputs], id_="start")
     tail: list[Link] = [Link(step="start")]
     text_refs = [f"start.{i.name}" for i in spec.inputs if i.type in ("paragraph", "text-input", "number", "select")]
     main = "sys.query" if chat else (text_refs[0] if text_refs else None)
@@ -163,8 +170,13 @@ def design(inp: ArchitectureInput) -> Blueprint:
         if "image" in var.file_types:
             vision = f"start.{var.name}"
             continue
-        ex = d.add("document-extractor", f"Read {var.label.lower()}", f"Extract the text of the uploaded {var.label.lower()}",
-                   reads=[f"start.{var.name}"], after=tail)
+        if var.type == "file-list" and not spec.iteration_target:
+            tail, out = _each_file(d, spec, var, tail)
+            context_refs.insert(0, out)
+            main = main or out
+            continue
+        ex = d.add("document-extractor", say(spec.language, "read_file", var.label.lower()),
+                   f"Extract the text of the uploaded {var.label.lower()}", reads=[f"start.{var.name}"], after=tail)
         tail = [Link(step=ex)]
         context_refs.insert(0, f"{ex}.text")
         main = main or f"{ex}.text"
@@ -177,7 +189,11 @@ def design(inp: ArchitectureInput) -> Blueprint:
         tail = [Link(step=h)]
         context_refs = [r for r in context_refs if r != "start.url"] + [f"{h}.body"]
 
-    if spec.tool and not spec.has("agent"):
+    searches = [t for t in spec.tools if t in SEARCH_TOOLS]
+    if searches and not spec.has("agent"):
+        tail, found = _search(d, spec, searches, tail, main)
+        context_refs += found
+    elif spec.tool and not spec.has("agent"):
         t = d.add("tool", "Web search", f"Search the web for: {spec.goal}", reads=[main or "sys.query"], after=tail,
                   labels=[spec.tool])
         tail = [Link(step=t)]
@@ -221,7 +237,12 @@ def design(inp: ArchitectureInput) -> Blueprint:
         results += fields
 
     task = _task(spec)
-    tail, generated = _core(d, spec, task, tail, main, context_refs, kb_context, vision, bool(results))
+    if spec.facets and not (spec.classes or spec.branches or spec.loop):
+        tail, generated = _facets(d, spec, tail, context_refs + ([main] if chat and main else []))
+    elif _plain(spec) and any(o.explicit for o in spec.outputs):
+        generated = []
+    else:
+        tail, generated = _core(d, spec, task, tail, main, context_refs, kb_context, vision, bool(results))
     results += generated
     if spec.review and results:
         name, source = results[-1]
@@ -247,11 +268,14 @@ def design(inp: ArchitectureInput) -> Blueprint:
         tail = [Link(step=c)]
         results += [(name, f"{c}.{name}") for name in recipe.outputs]
 
+    tail, results = _contract(d, spec, tail, results, context_refs)
     if chat:
-        d.add("answer", "Answer", "Reply to the user", reads=[results[-1][1]] if results else [], after=tail)
+        d.add("answer", say(spec.language, "answer"), "Reply to the user", reads=[results[-1][1]] if results else [], after=tail)
     else:
         names = [name for name, _ in results]
-        d.add("end", "End", "Return the results", reads=[ref for _, ref in results], after=tail, labels=names)
+        d.add("end", say(spec.language, "end"), "Return the results", reads=[ref for _, ref in results], after=tail,
+              labels=names)
+    localize(d.steps, spec)
     used = _patterns_used(d.steps, inp.patterns)
     return Blueprint(app_mode=spec.app_mode, name=spec.name, steps=d.steps, patterns_used=used,
                      rationale=f"Composed from the capabilities {', '.join(spec.capabilities) or 'none (a single LLM step)'}.")

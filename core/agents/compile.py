@@ -106,7 +106,7 @@ class _Compiler:
             seen.add(name)
             variables.append(StartVar(name, v.label[:40] or name, v.type, required=v.required, options=tuple(v.options),
                                       allowed_file_types=tuple(v.file_types)))
-        self.nodes["start"] = self.b.start(variables)
+        self.nodes["start"] = self.b.start(variables, title=(self.plan.start_title or "Start")[:40])
         for cv in self.plan.conversation_vars:
             if self.chat:
                 self.b.conversation_var(cv.name, cv.type, "", description=cv.description)
@@ -169,7 +169,7 @@ class _Compiler:
             case "tool":
                 return b.tool(s.title, provider_id=s.tool_provider or "duckduckgo", provider_name=s.tool_provider or "duckduckgo",
                               tool_name=s.tool_name or "ddgo_search", tool_label=s.tool_label or "DuckDuckGo Search",
-                              parameters={"query": str(query) if query else ""}, parent=parent)
+                              parameters={s.tool_param or "query": str(query) if query else ""}, parent=parent)
             case "variable-aggregator":
                 refs = [r for text in s.refs if (r := self.ref(text, s.id))]
                 if not refs:
@@ -372,5 +372,8 @@ def compile_plan(plan: WorkflowPlan, *, version: str = "0.6.0") -> CompileResult
         if final is not None:
             c.b.connect(last, final)
     doc = c.b.build()
+    plugins = dict.fromkeys(s.plugin for s in plan.steps if s.plugin and s.id in c.nodes)
+    doc["dependencies"] = [{"type": "marketplace", "current_identifier": None,
+                            "value": {"marketplace_plugin_unique_identifier": p, "version": None}} for p in plugins]
     return CompileResult(dsl=doc, yaml_text=dump_dsl(doc), issues=c.issues,
                          node_ids={k: v.id for k, v in c.nodes.items()})

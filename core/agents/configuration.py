@@ -10,6 +10,7 @@ import re
 
 from pydantic import BaseModel
 
+from core.agents import lexicon as lx
 from core.agents.architecture import FINAL_ROLE
 from core.agents.brain import Brain
 from core.agents.code_recipes import PAYLOAD_PREFIX, RECIPES, payload_recipe, pick_recipe
@@ -29,6 +30,7 @@ from core.agents.models import (
     StartVarPlan,
     WorkflowPlan,
 )
+from core.agents.outputs import catalogue
 from core.agents.rules import numeric_condition, slug, verdict
 
 AGENT = "configuration"
@@ -118,6 +120,9 @@ def _llm(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], fee
     context = next((r for r in step.reads if is_context(r)), None)
     vision = next((r for r in step.reads if _is_image(r, spec)), None)
     chat = spec.app_mode == "advanced-chat"
+    lang = spec.language
+    if lang != "en":
+        return _llm_localized(step, spec, labels, reads, context, vision)
     parts = [_role(step.purpose), f"## Task\n{step.purpose}"]
     rules = []
     if step.focus == FINAL_ROLE or (step.focus and step.focus in spec.languages):
@@ -144,6 +149,36 @@ def _llm(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], fee
         memory_window=10 if chat and step.parent is None and step.focus == FINAL_ROLE else None,
         structured_fields=step.labels if step.name == "Draft sections" else [],
     )
+
+
+def _llm_localized(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], reads: list[str],
+                   context: str | None, vision: str | None) -> PlanStep:
+    """An LLM step's prompt in the requirement's language: role, task, inputs by name, rules, output format."""
+    lang, chat = spec.language, spec.app_mode == "advanced-chat"
+    task = step.purpose if lx.detect(step.purpose) == lang else (spec.goal if lx.detect(spec.goal) == lang else step.purpose)
+    parts = [lx.say(lang, "role"), f"## {lx.say(lang, 'task')}\n{_escape(task)}"]
+    rules = []
+    if reads:
+        rules.append(lx.say(lang, "use_inputs", "、".join(_label(r, labels) for r in reads) if lang in ("zh", "ja")
+                            else ", ".join(_label(r, labels) for r in reads)))
+    if step.focus == FINAL_ROLE and spec.constraints:
+        rules.append(lx.say(lang, "limits_rule", "; ".join(spec.constraints)))
+    if context:
+        rules.append(lx.say(lang, "grounded"))
+    parts.append(f"## {lx.say(lang, 'rules')}\n" + "\n".join(f"- {r}" for r in rules)) if rules else None
+    if context:
+        parts.append(f"## {lx.say(lang, 'knowledge_head')}\n{{{{#context#}}}}")
+    parts.append(f"## {lx.say(lang, 'output')}\n{lx.say(lang, 'chat_reply' if chat else 'only_result')}")
+    memory = 10 if chat and step.parent is None and step.focus == FINAL_ROLE else None
+    user = _user_prompt(reads, labels) or ("{{sys.query}}" if chat and not memory else "")
+    return PlanStep(id=step.id, type="llm", title=step.name, after=step.after, parent=step.parent,
+                    system="\n\n".join(parts), user=user, temperature=0.3, context=context, vision=vision,
+                    memory_window=memory)
+
+
+def _escape(text: str) -> str:
+    """User text is data: Dify template syntax in it must not become a live reference."""
+    return text.replace("{{", "{ {").replace("}}", "} }")
 
 
 def _is_image(ref: str, spec: RequirementSpec) -> bool:
@@ -195,7 +230,9 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
         case "http-request":
             return _http(step, spec, base)
         case "tool":
-            return PlanStep(**base, query=query, tool_provider="duckduckgo", tool_name="ddgo_search", tool_label="DuckDuckGo Search")
+            tool = catalogue().get(step.labels[0] if step.labels else "") or catalogue()["duckduckgo"]
+            return PlanStep(**base, query=query, tool_provider=tool["provider"], tool_name=tool["tool"],
+                            tool_label=tool["label"], tool_param=tool["param"], plugin=tool["plugin"])
         case "variable-aggregator":
             return PlanStep(**base, refs=step.reads)
         case "assigner":
@@ -266,6 +303,7 @@ def configure(inp: ConfigurationInput) -> WorkflowPlan:
         name=blueprint.name,
         description=spec.goal,
         icon=icon,
+        start_title=next((s.name for s in blueprint.steps if s.type == "start"), "Start"),
         start_vars=[StartVarPlan(name=i.name, label=i.label, type=i.type, required=i.required, options=i.options,
                                  file_types=list(i.file_types)) for i in spec.inputs],
         conversation_vars=spec.conversation_vars,

@@ -80,6 +80,8 @@ def _list_after(text: str, pos: int) -> list[tuple[str, int, int]]:
             continue
         if ticked and not im.group(0).startswith("`"):
             break
+        if items and re.match(r"\s+[a-z]", m.group(0)[im.end():]) and not re.match(r"\s+(?:and|or)\b", m.group(0)[im.end():]):
+            break  # "output, warning, saying ...": a word followed by more words is prose, not a list item
         if word.lower() in FUNCTION_WORDS or (word[0].isupper() and "_" not in word):
             if items:
                 break
@@ -228,7 +230,8 @@ def _describe(text: str, n: Named, names: list[Named]) -> str:
     clause = text[s:e_m.start() if e_m else len(text)]
     for o in names:
         clause = re.sub(rf"`?\b{re.escape(o.name)}\b`?", "", clause) if not lx.CJK.search(clause) else clause.replace(o.name, "")
-    return re.sub(r"\s+", " ", re.sub(r"[（(]\s*[）)]", "", clause)).strip(" ,，、:：")
+    clause = re.sub(r"\s+", " ", re.sub(r"[（(]\s*[）)]", "", clause)).strip(" ,，、:：")
+    return re.sub(rf"[，,、]?\s*(?:{_cue_pattern('output_named')})\s*$", "", clause, flags=re.I).strip(" ,，、:：")
 
 
 def _sentence(text: str, n: Named) -> str:
@@ -349,7 +352,7 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
     lang = writing_language(text)
     update: dict = {"language": lang, "tools": tools(text), "no_model": lx.has(text, "no_model"),
                     "facets": facets(text), "unsupported": list(dict.fromkeys(spec.unsupported + impossible(text)))}
-    chat = lx.has(text, "chat") or spec.app_mode == "advanced-chat"
+    chat = (lx.has(text, "chat") or spec.app_mode == "advanced-chat") and not lx.has(text, "not_chat")
     update["app_mode"] = "advanced-chat" if chat else "workflow"
     named = find_named(text)
     ins = [n for n in named if n.role == "input"]

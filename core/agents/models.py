@@ -282,6 +282,8 @@ class PlanStep(BaseModel):
     tool_provider: str = ""
     tool_name: str = ""
     tool_label: str = ""
+    tool_param: str = Field(default="query", description="the tool parameter that receives ``query``")
+    plugin: str = Field(default="", description="marketplace plugin of the tool, declared in the DSL's dependencies")
     # aggregator
     refs: list[str] = Field(default_factory=list)
     # assigner
@@ -319,6 +321,7 @@ class WorkflowPlan(BaseModel):
     name: str
     description: str = ""
     icon: str = "🤖"
+    start_title: str = "Start"
     start_vars: list[StartVarPlan] = Field(default_factory=list)
     conversation_vars: list[ConversationVar] = Field(default_factory=list)
     steps: list[PlanStep]
