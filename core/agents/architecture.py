@@ -25,6 +25,7 @@ from core.agents.outputs import SEARCH_TOOLS, localize
 from core.agents.outputs import contract as _contract
 from core.agents.outputs import each_file as _each_file
 from core.agents.outputs import facets as _facets
+from core.agents.outputs import gate as _gate
 from core.agents.outputs import plain as _plain
 from core.agents.outputs import search as _search
 from core.agents.rules import numeric_condition, slug, verdict
@@ -236,6 +237,11 @@ def design(inp: ArchitectureInput) -> Blueprint:
         context_refs += [ref for _, ref in fields]
         results += fields
 
+    gated = None
+    if spec.gate is not None and not spec.classes:
+        tail, gated = _gate(d, spec, tail, main, context_refs)
+        spec = spec.model_copy(update={"outputs": [o for o in spec.outputs if o.name not in gated[0]], "branches": [],
+                                       "capabilities": [c for c in spec.capabilities if c != "branching"]})
     task = _task(spec)
     if spec.facets and not (spec.classes or spec.branches or spec.loop):
         tail, generated = _facets(d, spec, tail, context_refs + ([main] if chat and main else []))
@@ -269,6 +275,15 @@ def design(inp: ArchitectureInput) -> Blueprint:
         results += [(name, f"{c}.{name}") for name in recipe.outputs]
 
     tail, results = _contract(d, spec, tail, results, context_refs)
+    if gated is not None:
+        names, ref, link = gated
+        if names:
+            d.add("end", say(spec.language, "end_named", ", ".join(names))[:40], "Return this case's results",
+                  reads=[ref] * len(names), after=[link], labels=names)
+        elif results:
+            agg = d.add("variable-aggregator", say(spec.language, "merge"), "Pass on the result of whichever path ran",
+                        reads=[ref, results[0][1]], after=[link, *tail])
+            results[0], tail = (results[0][0], f"{agg}.output"), [Link(step=agg)]
     if chat:
         d.add("answer", say(spec.language, "answer"), "Reply to the user", reads=[results[-1][1]] if results else [], after=tail)
     else:

@@ -92,7 +92,8 @@ class _Compiler:
         for c in specs:
             ref = self.ref(c.ref, step)
             if ref is not None:
-                out.append(Condition(ref, c.operator, c.value))
+                numeric = c.operator in (">", "<", "≥", "≤", "=", "≠") and re.fullmatch(r"-?\d+(?:\.\d+)?", str(c.value or ""))
+                out.append(Condition(ref, c.operator, c.value, "number" if numeric else "string"))
         return out
 
     # ------------------------------------------------------------------ nodes

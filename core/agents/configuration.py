@@ -201,7 +201,11 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
         case "if-else":
             cases = []
             for label in step.labels:
-                if label == "not empty":
+                typed = re.fullmatch(r"(>|<|≥|≤|=|≠) (-?\d+(?:\.\d+)?)", label)
+                if typed:
+                    cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator=typed.group(1),  # type: ignore[arg-type]
+                                                                                 value=typed.group(2))]))
+                elif label == "not empty":
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator="not empty")]))
                 elif numeric := numeric_condition(label):
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator=numeric[1],
@@ -220,6 +224,9 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                 bindings = [Binding(name=recipe.input, ref=query or "")]
             return PlanStep(**base, code=recipe.code, bindings=bindings,
                             code_outputs=[CodeOutput(name=k, type=v) for k, v in recipe.outputs.items()])  # type: ignore[arg-type]
+        case "template-transform" if step.labels and step.labels[0].startswith("fixed:"):
+            text = step.labels[0].removeprefix("fixed:")
+            return PlanStep(**base, template=text.replace("{", "{{ '{' }}").replace("}", "{{ '}' }}") if "{" in text else text)
         case "template-transform":
             names = [slug(label) for label in step.labels] or [f"part_{i + 1}" for i in range(len(step.reads))]
             if spec.sections and step.labels == spec.sections:
@@ -239,6 +246,9 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
             pairs = list(zip(step.reads[::2], step.reads[1::2], strict=False))
             return PlanStep(**base, assignments=[AssignSpec(target=t, value=v) for t, v in pairs])
         case "parameter-extractor":
+            if step.labels and all(":" in f for f in step.labels):
+                params = [ParamSpec(name=f.split(":")[0], type=f.split(":")[1], description=step.purpose) for f in step.labels]  # type: ignore[arg-type]
+                return PlanStep(**base, query=query, parameters=params, instruction=step.purpose)
             params = [ParamSpec(name=slug(f), type="number" if re.search(r"\b(amount|total|price|count|number of|score)\b", f, re.I) else "string",
                                 description=f"The {f.replace('_', ' ')}", required=len(step.labels) > 1) for f in step.labels]
             return PlanStep(**base, query=query, parameters=params, instruction=step.purpose)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from core.agents import lexicon as lx
+from core.agents.conditions import find_gate
 from core.agents.models import InputVar, OutputVar, RequirementSpec
 
 IDENT = r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*"
@@ -80,7 +81,8 @@ def _list_after(text: str, pos: int) -> list[tuple[str, int, int]]:
             continue
         if ticked and not im.group(0).startswith("`"):
             break
-        if items and re.match(r"\s+[a-z]", m.group(0)[im.end():]) and not re.match(r"\s+(?:and|or)\b", m.group(0)[im.end():]):
+        after = text[pos + im.end():]
+        if items and re.match(r"\s+[a-z]", after) and not re.match(r"\s+(?:and|or)\b", after):
             break  # "output, warning, saying ...": a word followed by more words is prose, not a list item
         if word.lower() in FUNCTION_WORDS or (word[0].isupper() and "_" not in word):
             if items:
@@ -376,6 +378,15 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
             desc = mapped.get(n.name) or _describe(text, n, named)
             outputs.append(OutputVar(name=n.name, description=desc, source=output_source(desc, lang), explicit=True))
         update["outputs"] = outputs
+    from core.agents.rules import slug  # rules calls enrich: imported here to avoid a cycle
+
+    gate = find_gate(text, [(n.name, n.start) for n in outs]) if not spec.classes else None
+    if gate:
+        update["gate"] = gate
+        inputs = update.get("inputs", spec.inputs)
+        typed = re.search(rf"\b(?:type|enter|give|provide|input)s?\s+(?:the|a|an|their|its)?\s*{re.escape(gate.subject)}\b", text, re.I)
+        if typed and not any(i.type == "number" for i in inputs):
+            update["inputs"] = [*inputs, InputVar(name=slug(gate.subject), label=gate.subject, type="number")]
     if not spec.classes and lx.CJK.search(text):
         classes = cjk_classes(text)
         if classes:

@@ -93,6 +93,19 @@ class ListFilter(BaseModel):
     limit: int | None = None
 
 
+class Gate(BaseModel):
+    """A typed comparison that sends some cases down their own path before the main work
+    ("amounts over 10000 just return a fixed notice"); the other cases continue with the main work."""
+
+    subject: str = Field(description="what is compared, in the user's words ('amount', 'order total', 'lines')")
+    operator: Literal[">", "<", "≥", "≤", "=", "≠"] = ">"
+    value: str = Field(description="the number compared with, as written ('10000')")
+    then_text: str = Field(default="", description="what happens when the comparison holds, in the user's words")
+    then_outputs: list[str] = Field(default_factory=list, description="named outputs only that path returns")
+    no_model: bool = Field(default=False, description="that path must not call a model (fixed text or template)")
+    fixed_text: str = Field(default="", description="the fixed reply of that path, verbatim")
+
+
 class ConversationVar(BaseModel):
     """A conversation variable of a chat app (remembered across turns)."""
 
@@ -134,6 +147,7 @@ class RequirementSpec(BaseModel):
                              "tavily, duckduckgo, jina, chart, text2image, wikipedia, yahoo")
     no_model: bool = Field(default=False, description="the user asked for no LLM (code/template only)")
     facets: list[str] = Field(default_factory=list, description="independent analyses run in parallel, then joined")
+    gate: Gate | None = None
     notes: list[str] = Field(default_factory=list)
 
     def summary(self) -> str:

@@ -216,3 +216,49 @@ def localize(steps: list[BlueprintStep], spec: RequirementSpec) -> None:
             step.name = lx.say(lang, key, "").strip()
         if not step.name.strip():
             step.name = lx.say(lang, "result")
+
+
+def gate(d, spec: RequirementSpec, tail: list[Link], main: str | None, refs: list[str]):
+    """The typed comparison of ``spec.gate`` as an if-else before the main work.
+
+    Returns the tail of the other cases (the if-else's ``otherwise`` path, where the main work goes on),
+    and (then-path outputs, the then-path's result ref, its last link)."""
+    g = spec.gate
+    lang = spec.language
+    subject_ref, tail = _gate_subject(d, spec, tail, main)
+    label = f"{g.operator} {g.value}"
+    check = d.add("if-else", lx.say(lang, "check", g.subject)[:40], f"{g.subject} {label}", reads=[subject_ref],
+                  after=tail, labels=[label])
+    then = Link(step=check, branch=label)
+    if g.no_model:
+        text = g.fixed_text or g.then_text
+        step = d.add("template-transform", lx.say(lang, "fixed", text)[:40], g.then_text, after=[then], labels=[f"fixed:{text}"])
+        ref = f"{step}.output"
+    else:
+        names = ", ".join(g.then_outputs)
+        step = d.add("llm", lx.say(lang, "generate", names or lx.say(lang, "result"))[:40], lx.say(lang, "write_output", g.then_text),
+                     reads=refs, after=[then], focus="final")
+        ref = f"{step}.text"
+    return [Link(step=check, branch="otherwise")], (list(g.then_outputs), ref, Link(step=step))
+
+
+def _gate_subject(d, spec: RequirementSpec, tail: list[Link], main: str | None) -> tuple[str, list[Link]]:
+    """What the comparison reads: a number input it names (or the only one), a count made by code for
+    lines/words, or a number a parameter extractor reads from the main text."""
+    g = spec.gate
+    words = set(re.findall(r"\w+", g.subject.lower()))
+    numbers = [i for i in spec.inputs if i.type == "number"]
+    named = [i for i in numbers if words & set(i.name.lower().split("_")) or i.label.lower() in g.subject.lower()]
+    if named or len(numbers) == 1:
+        return f"start.{(named or numbers)[0].name}", tail
+    source = main or next((f"start.{i.name}" for i in spec.inputs if i.type in ("paragraph", "text-input")), "sys.query")
+    if re.search(r"lines?|words?|characters?|行|字", g.subject):
+        step = d.add("code", lx.say(spec.language, "compute", g.subject)[:40], f"Count the {g.subject}", reads=[source],
+                     after=tail, labels=["text_stats"])
+        field = "line_count" if re.search(r"line|行", g.subject) else ("character_count" if re.search(r"char|字", g.subject)
+                                                                         else "word_count")
+        return f"{step}.{field}", [Link(step=step)]
+    param = slug(g.subject) if re.search(r"[A-Za-z]", g.subject) else "value"
+    step = d.add("parameter-extractor", lx.say(spec.language, "extract"), f"Read the {g.subject} as a number", reads=[source],
+                 after=tail, labels=[f"{param}:number"])
+    return f"{step}.{param}", [Link(step=step)]
