@@ -52,7 +52,7 @@ def _subject(before: str) -> str:
     return " ".join(words[-2:])
 
 
-def find_gate(text: str, outputs: list[tuple[str, int]]) -> Gate | None:
+def find_gate(text: str, outputs: list[tuple[str, int]], numbers: tuple[str, ...] = ()) -> Gate | None:
     """The first comparison that states a condition (not a length limit), with its path's text and outputs.
 
     ``outputs``: (name, position) of the named outputs in ``text``.
@@ -61,10 +61,16 @@ def find_gate(text: str, outputs: list[tuple[str, int]]) -> Gate | None:
     for i, (start, end, op, value) in enumerate(comps):
         clause_start = max([m.end() for m in CLAUSE_END.finditer(text, 0, start)] + [0])
         lead = text[clause_start:start]
-        conditional = lx.has(lead, "cond_word") or re.match(r"\s*(?:[元分天年件]\s*)?(?:及以上|以上|及以下|以下)?的", text[end:end + 6])
+        sentence_end = CLAUSE_END.search(text, end)
+        stems = {w[:4].lower() for n in numbers for w in n.split("_") if len(w) >= 4}
+        rest = text[end:sentence_end.start() if sentence_end else len(text)]
+        conditional = (lx.has(lead, "cond_word") or lx.has(rest, "else_word")
+                       or any(w[:4].lower() in stems for w in re.findall(r"[A-Za-z]{4,}", lead))
+                       or re.match(r"\s*(?:[元分天年件]\s*)?(?:及以上|以上|及以下|以下)?的", text[end:end + 6]))
         if not conditional:
             continue
         stops = [m.start() for m in CLAUSE_END.finditer(text, end)][:1]
+        stops += [end + m.start() for m in re.finditer(r"[,，]\s*(?=(?:otherwise|else|sonst|sinon|否则)\b)", text[end:])][:1]
         stops += [c[0] for c in comps[i + 1:i + 2]]
         other = lx.find(text[end:], "else_word")
         if other:

@@ -168,6 +168,8 @@ def _role(text: str, n: Named) -> str:
         return "output"
     if out_at >= 0 and out_at >= in_at:
         return "output"
+    if re.search(r"\b(?:in|as|into)\s+`?$", before) and not lx.has(before[-25:], "input_word"):
+        return "output"  # "a fixed notice in `notice`", "return it as ad"
     return "input"
 
 
@@ -187,8 +189,8 @@ def _window(text: str, n: Named, names: list[Named]) -> str:
         stop = re.search(r"[)）。;；]|\.(?:\s|$)", rest[end:])
         end += stop.start() if stop else len(rest) - end
     apposition = re.match(r"\s*,\s*(?:a|an)\s+[^.;:]*", rest[end:])
-    if apposition and not any(0 <= o - end < apposition.end() for o in nxt):
-        end += apposition.end()
+    if apposition:
+        end += min([apposition.end()] + [o - end for o in nxt if o >= end])
     return text[start:n.start] + " " + rest[:max(end, cut)]
 
 
@@ -380,7 +382,8 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         update["outputs"] = outputs
     from core.agents.rules import slug  # rules calls enrich: imported here to avoid a cycle
 
-    gate = find_gate(text, [(n.name, n.start) for n in outs]) if not spec.classes else None
+    numbers = tuple(i.name for i in update.get("inputs", spec.inputs) if i.type == "number")
+    gate = find_gate(text, [(n.name, n.start) for n in outs], numbers) if not spec.classes else None
     if gate:
         update["gate"] = gate
         inputs = update.get("inputs", spec.inputs)
