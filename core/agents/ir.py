@@ -55,6 +55,7 @@ def _blank_quotes(text: str) -> str:
 
 @cache
 def _cue_pattern(name: str) -> str:
+    """The cues of ``name`` as one alternation for larger patterns (a Latin cue also matches with a suffix)."""
     words = sorted({str(c) for c in lx.cues(name)}, key=len, reverse=True)
     parts = []
     for w in words:
@@ -63,6 +64,11 @@ def _cue_pattern(name: str) -> str:
         else:
             parts.append(r"(?<![A-Za-z])" + re.escape(w.rstrip("*")).replace(r"\ ", r"\s+") + r"[a-z]*")
     return "|".join(parts)
+
+
+@cache
+def _cue_re(name: str) -> re.Pattern:
+    return re.compile(_cue_pattern(name), re.I)
 
 
 def _list_after(text: str, pos: int) -> list[tuple[str, int, int]]:
@@ -160,7 +166,7 @@ def _role(text: str, n: Named) -> str:
     after = text[n.end:n.end + 12]
 
     def last(name: str) -> int:
-        ms = [m.end() for m in re.finditer(_cue_pattern(name), before, re.I)] if _cue_pattern(name) else []
+        ms = [m.end() for m in _cue_re(name).finditer(before)] if _cue_pattern(name) else []
         return max(ms) if ms else -1
 
     out_at, in_at = last("output_word"), last("input_word")

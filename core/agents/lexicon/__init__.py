@@ -62,13 +62,24 @@ def detect(text: str) -> str:
     return best if counts[best] > counts["en"] else "en"
 
 
-@cache
-def _pattern(cue: str) -> re.Pattern:
+def _source(cue: str) -> str:
     if CJK.search(cue):
-        return re.compile(re.escape(cue), re.I)
+        return re.escape(cue)
     body = re.escape(cue.rstrip("*")).replace(r"\ ", r"\s+").replace(r"\*", r"\S*")
     tail = r"\w*" if cue.endswith("*") else ""
-    return re.compile(rf"(?<![A-Za-z0-9_]){body}{tail}(?![A-Za-z0-9_])", re.I)
+    return rf"(?<![A-Za-z0-9_]){body}{tail}(?![A-Za-z0-9_])"
+
+
+@cache
+def _pattern(cue: str) -> re.Pattern:
+    return re.compile(_source(cue), re.I)
+
+
+@cache
+def category(name: str, langs: tuple[str, ...] | None = None) -> re.Pattern | None:
+    """One compiled pattern for all cues of ``name`` (longest first), or None when there are none."""
+    words = sorted({str(c) for c in cues(name, langs)}, key=len, reverse=True)
+    return re.compile("|".join(_source(w) for w in words), re.I) if words else None
 
 
 def cues(name: str, langs: tuple[str, ...] | None = None) -> list[str]:
@@ -81,12 +92,8 @@ def cues(name: str, langs: tuple[str, ...] | None = None) -> list[str]:
 
 def find(text: str, name: str, langs: tuple[str, ...] | None = None) -> re.Match | None:
     """The first match of any cue of ``name`` in ``text`` (earliest position), or None."""
-    best = None
-    for cue in cues(name, langs):
-        m = _pattern(str(cue)).search(text)
-        if m and (best is None or m.start() < best.start()):
-            best = m
-    return best
+    pattern = category(name, langs)
+    return pattern.search(text) if pattern else None
 
 
 def has(text: str, name: str, langs: tuple[str, ...] | None = None) -> bool:
@@ -97,7 +104,7 @@ def has(text: str, name: str, langs: tuple[str, ...] | None = None) -> bool:
 def all_matches(text: str, name: str) -> list[re.Match]:
     """Every match of the cues of ``name`` in ``text``, in order."""
     found = [m for cue in cues(name) for m in _pattern(str(cue)).finditer(text)]
-    return sorted(found, key=lambda m: m.start())
+    return sorted(found, key=lambda m: (m.start(), -len(m.group(0))))
 
 
 def say(lang: str, key: str, x: str = "", y: str = "") -> str:
