@@ -11,6 +11,7 @@ import re
 
 from pydantic import BaseModel, Field
 
+from core.agents import lexicon as lx
 from core.agents.brain import Brain
 from core.agents.code_recipes import (
     RECIPES,
@@ -366,18 +367,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
         return merge(texts, ends)
 
     if spec.loop:
-        first = d.add("llm", "First draft", f"Write the first version. Task: {task}", reads=refs + extra, after=tail, focus=FINAL_ROLE)
-        loop = d.add("loop", "Critique and improve", f"Repeat up to {spec.loop.max_iterations} times until "
-                     f"{spec.loop.until or 'the critique is satisfied'}", reads=[f"{first}.text"], after=[first],
-                     labels=["draft"])
-        critique = d.add("llm", "Critique", f"Critique the current draft against the task ({task}). If it is good, "
-                         "start with the word GOOD; otherwise list concrete improvements.",
-                         reads=[f"{loop}.draft"], after=[Link(step=loop)], parent=loop)
-        improve = d.add("llm", "Improve", f"Rewrite the draft applying the critique. Task: {task}",
-                        reads=[f"{loop}.draft", f"{critique}.text"], after=[critique], parent=loop, focus=FINAL_ROLE)
-        d.add("assigner", "Keep new draft", "Store the improved draft for the next round",
-              reads=[f"{loop}.draft", f"{improve}.text"], after=[improve], parent=loop)
-        return [Link(step=loop)], [("result", f"{loop}.draft")]
+        return _loop(d, spec, task, tail, refs + extra)
 
     if spec.iteration_target:
         return _iteration(d, spec, tail, query)
@@ -424,6 +414,33 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
     llm = d.add("llm", "Write answer" if chat else "Generate", task, reads=refs + ([query] if chat else []) + extra,
                 after=tail, focus=FINAL_ROLE)
     return [Link(step=llm)], [("result", f"{llm}.text")]
+
+
+def _loop(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], reads: list[str]) -> tuple[list[Link], list[tuple[str, str]]]:
+    """Draft, then review and revise inside a loop until the asked stop condition (a word the review
+    contains, or a score read by code) or the round limit."""
+    lang, rule = spec.language, spec.loop
+    goal = task if lang == "en" else spec.goal
+    first = d.add("llm", lx.say(lang, "generate", lx.say(lang, "result")), lx.say(lang, "write_output", goal), reads=reads,
+                  after=tail, focus=FINAL_ROLE)
+    loop = d.add("loop", lx.say(lang, "loop"), rule.until or goal, reads=[f"{first}.text"], after=[first], labels=["draft"])
+    word = rule.stop_word or ("" if rule.stop_operator else "GOOD")
+    verdict_rule = (lx.say(lang, "verdict_first", rule.until or goal, word) if word else
+                    f"{rule.until or goal}. " + lx.say(lang, "write_output", "score: <number>"))
+    critique = d.add("llm", lx.say(lang, "critique"), verdict_rule, reads=[f"{loop}.draft"], after=[Link(step=loop)],
+                     parent=loop, labels=[f"stop:{word}"] if word else [])
+    after = critique
+    if rule.stop_operator or lx.has(spec.requirement, "code"):
+        recipe = "read_score" if rule.stop_operator else pick_recipe(rule.until or spec.requirement).key
+        after = d.add("code", lx.say(lang, "compute", ""), rule.until or goal, reads=[f"{critique}.text"], after=[critique],
+                      parent=loop, labels=[recipe])
+        if rule.stop_operator:
+            d.steps[-1].labels = [recipe, f"stop:{rule.stop_operator} {rule.stop_value}"]
+    improve = d.add("llm", lx.say(lang, "improve"), lx.say(lang, "write_output", goal),
+                    reads=[f"{loop}.draft", f"{critique}.text"], after=[after], parent=loop, focus=FINAL_ROLE)
+    d.add("assigner", lx.say(lang, "keep"), "Store the improved draft for the next round",
+          reads=[f"{loop}.draft", f"{improve}.text"], after=[improve], parent=loop)
+    return [Link(step=loop)], [("result", f"{loop}.draft")]
 
 
 def _delivers(call: HttpCall) -> bool:

@@ -92,8 +92,7 @@ class _Compiler:
         for c in specs:
             ref = self.ref(c.ref, step)
             if ref is not None:
-                numeric = c.operator in (">", "<", "≥", "≤", "=", "≠") and re.fullmatch(r"-?\d+(?:\.\d+)?", str(c.value or ""))
-                out.append(Condition(ref, c.operator, c.value, "number" if numeric else "string"))
+                out.append(Condition(ref, c.operator, c.value, _value_type(c)))
         return out
 
     # ------------------------------------------------------------------ nodes
@@ -314,9 +313,16 @@ class _Compiler:
                 if not children:
                     self.issue(f"iteration {s.id!r} has no steps inside", s.id, "error")
             elif node.type == "loop" and s.break_conditions:
-                conditions = [Condition(node.var(c.ref.split(".", 1)[1]) if c.ref.split(".")[0] == s.id else r, c.operator, c.value)
+                conditions = [Condition(node.var(c.ref.split(".", 1)[1]) if c.ref.split(".")[0] == s.id else r, c.operator, c.value,
+                                        _value_type(c))
                               for c in s.break_conditions if (c.ref.split(".")[0] == s.id or (r := self.ref(c.ref, s.id)))]
                 self.b.set_break(node, conditions)
+
+
+def _value_type(c: ConditionSpec) -> str:
+    """``number`` for a numeric comparison with a number (so Dify compares numbers), else ``string``."""
+    numeric = c.operator in (">", "<", "≥", "≤", "=", "≠") and re.fullmatch(r"-?\d+(?:\.\d+)?", str(c.value or ""))
+    return "number" if numeric else "string"
 
 
 def _ordered(plan: WorkflowPlan) -> list[PlanStep]:

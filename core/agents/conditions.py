@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from core.agents import lexicon as lx
-from core.agents.models import Gate
+from core.agents.models import Gate, LoopRule
 
 NUMBER = r"\$?\s*(\d+(?:\.\d+)?)"
 UNIT = r"\s*(?:[元分天年件行字個个%€]|euros?|dollars?|points?|days?|years?|lines?|words?|employees?)?\s*"
@@ -95,3 +95,34 @@ def _previous_noun(text: str) -> str:
     """``pull out the order total, and if it's ...`` -> ``order total`` (what was extracted or read last)."""
     found = re.findall(r"\b(?:pull(?:s|ing)? out|extract\w*|read\w*|get\w*|find\w*)\s+(?:the\s+)?([a-z]+(?:\s+[a-z]+)?)", text, re.I)
     return found[-1] if found else ""
+
+
+ROUNDS = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|一|二|两|三|四|五|六|七|八|九|十)"
+WORD_NUMBERS = {w: i + 1 for i, w in enumerate("one two three four five six seven eight nine ten".split())} | {
+    c: i + 1 for i, c in enumerate("一二三四五六七八九十")} | {"两": 2}
+
+
+def loop_rule(text: str) -> LoopRule | None:
+    """A repeat-until: a loop cue with a round limit ("最多改 4 轮", "最大5回", "after 3 attempts", "cap of
+    6 passes"), and the stop condition: a word the review must contain, or a score comparison."""
+    if not lx.has(text, "loop"):
+        return None
+    limit = (re.search(rf"{ROUNDS}\s*(?:轮|輪|回|次|times|rounds|passes|attempts|tries|rewrites|iterations|revisions)", text, re.I)
+             or re.search(rf"(?:最多|最大|up to|at most|cap of|after)\s*(?:改\s*)?{ROUNDS}\b", text, re.I))
+    if not limit:
+        return None
+    raw = limit.group(1).lower()
+    rounds = int(raw) if raw.isdigit() else WORD_NUMBERS.get(raw, 3)
+    cue = lx.find(text, "loop")
+    sentence_start = max([m.end() for m in CLAUSE_END.finditer(text, 0, cue.start())] + [0])
+    end = CLAUSE_END.search(text, cue.end())
+    until = text[sentence_start:end.start() if end else len(text)]
+    word = re.findall(r"[「“\"]([^」”\"]{2,20})[」”\"]", until) or re.findall(r"(?<![A-Za-z])([A-Z]{3,})(?![A-Za-z])", until)
+    rule = LoopRule(max_iterations=max(1, min(rounds, 100)), until=until.strip(" ,，。"))
+    comps = _comparisons(until)
+    if word:
+        rule.stop_word = word[0]
+    elif comps:
+        _, _, op, value = comps[0]
+        rule.stop_operator, rule.stop_value = op, value  # type: ignore[assignment]
+    return rule

@@ -215,7 +215,7 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                                                                                  value=verdict(label))]))
             return PlanStep(**base, cases=cases)
         case "code":
-            key = step.labels[0] if step.labels else ""
+            key = next((label for label in step.labels if not label.startswith("stop:")), "")
             if key.startswith(PAYLOAD_PREFIX):
                 recipe = payload_recipe(key.removeprefix(PAYLOAD_PREFIX).split(","), len(step.reads))
                 bindings = [Binding(name=f"part_{i + 1}", ref=r) for i, r in enumerate(step.reads)]
@@ -257,8 +257,16 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
         case "loop":
             max_rounds = spec.loop.max_iterations if spec.loop else 3
             loop_vars = [LoopVarSpec(name=label, initial=query or "") for label in step.labels[:1]]
-            judge = next((s for s in blueprint.steps if s.parent == step.id and s.type == "llm"), None)
-            stop = [ConditionSpec(ref=f"{judge.id}.text", operator="start with", value="GOOD")] if judge else []
+            stop = []
+            for child in (s for s in blueprint.steps if s.parent == step.id):
+                for label in child.labels:
+                    if not label.startswith("stop:"):
+                        continue
+                    typed = re.fullmatch(r"stop:(>|<|≥|≤|=) (\S+)", label)
+                    if typed:
+                        stop.append(ConditionSpec(ref=f"{child.id}.score", operator=typed.group(1), value=typed.group(2)))  # type: ignore[arg-type]
+                    else:
+                        stop.append(ConditionSpec(ref=f"{child.id}.text", operator="contains", value=label.removeprefix("stop:")))
             return PlanStep(**base, loop_count=max_rounds, loop_vars=loop_vars, break_conditions=stop,
                             instruction=f"Up to {max_rounds} rounds; stop when {spec.loop.until if spec.loop and spec.loop.until else 'the critique says GOOD'}.")
         case "document-extractor":

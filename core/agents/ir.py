@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from core.agents import lexicon as lx
-from core.agents.conditions import find_gate
+from core.agents.conditions import find_gate, loop_rule
 from core.agents.models import InputVar, OutputVar, RequirementSpec
 
 IDENT = r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*"
@@ -396,6 +396,11 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         typed = re.search(rf"\b(?:type|enter|give|provide|input)s?\s+(?:the|a|an|their|its)?\s*{re.escape(gate.subject)}\b", text, re.I)
         if typed and not any(i.type == "number" for i in inputs):
             update["inputs"] = [*inputs, InputVar(name=slug(gate.subject), label=gate.subject, type="number")]
+    loop = loop_rule(text)
+    if loop and not spec.iteration_target:
+        update["loop"] = loop
+        update["capabilities"] = list(dict.fromkeys([*update.get("capabilities", spec.capabilities), "loop"]))
+        update["gate"] = None  # a score in a loop's stop condition is not a path of its own
     if not spec.classes and lx.CJK.search(text):
         classes = cjk_classes(text)
         if classes:

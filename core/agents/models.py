@@ -80,6 +80,9 @@ class LoopRule(BaseModel):
 
     max_iterations: int = Field(default=3, ge=1, le=100)
     until: str = Field(default="", description="the stop condition in words")
+    stop_word: str = Field(default="", description="the word whose presence in the review ends the loop ('LGTM')")
+    stop_operator: Literal[">", "<", "≥", "≤", "="] | None = Field(default=None, description="a score comparison that ends it")
+    stop_value: str = ""
 
 
 class ListFilter(BaseModel):
