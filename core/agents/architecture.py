@@ -169,13 +169,13 @@ def design(inp: ArchitectureInput) -> Blueprint:
     for var in spec.inputs:
         if var.type not in ("file", "file-list"):
             continue
-        if "image" in var.file_types:
-            vision = f"start.{var.name}"
-            continue
         if var.type == "file-list" and not spec.iteration_target:
             tail, out = _each_file(d, spec, var, tail)
             context_refs.insert(0, out)
             main = main or out
+            continue
+        if "image" in var.file_types:
+            vision = f"start.{var.name}"
             continue
         ex = d.add("document-extractor", say(spec.language, "read_file", var.label.lower()),
                    f"Extract the text of the uploaded {var.label.lower()}", reads=[f"start.{var.name}"], after=tail)
@@ -514,8 +514,14 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
                     labels=[target.capitalize()] + [f[:1].upper() + f[1:] for f in spec.extraction_fields])
         output = f"{row}.output"
     else:
-        llm = d.add("llm", f"Handle one {target}"[:40], f"{_task(spec, per_item)} Do it for this one {target}.",
-                    reads=[f"{it}.item"], after=[Link(step=it)], parent=it, focus=FINAL_ROLE)
+        item, first = f"{it}.item", Link(step=it)
+        if re.search(r"\burls?\b|网址|链接|リンク", text, re.I):  # a list of addresses: fetch each one first
+            fetch = d.add("http-request", say(spec.language, "read_file", "URL"), "Fetch this page", reads=[],
+                          after=[first], parent=it, labels=[f"{{{{{item}}}}}"])
+            item, first = f"{fetch}.body", Link(step=fetch)
+        purpose = (f"{_task(spec, per_item)} Do it for this one {target}." if spec.language == "en"
+                   else lx.say(spec.language, "per_item", _per_item_clause(spec)))
+        llm = d.add("llm", f"Handle one {target}"[:40], purpose, reads=[item], after=[first], parent=it, focus=FINAL_ROLE)
         output = f"{llm}.text"
     d.steps[next(i for i, s in enumerate(d.steps) if s.id == it)].labels = [output]
     rest = _task(spec, after_all) if after_all else ""
@@ -524,6 +530,14 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
                       reads=[f"{it}.output"], after=[Link(step=it)], focus=FINAL_ROLE)
         return [Link(step=final)], [("result", f"{final}.text"), ("items", f"{it}.output")]
     return [Link(step=it)], [("results", f"{it}.output")]
+
+
+def _per_item_clause(spec: RequirementSpec) -> str:
+    """The clause of a non-English requirement that says what to do with each item."""
+    for clause in re.split(r"[。；;！？]\s*", spec.requirement):
+        if lx.has(clause, "each"):
+            return clause.strip()
+    return spec.goal
 
 
 def _patterns_used(steps: list[BlueprintStep], patterns: list[PatternBrief]) -> list[str]:

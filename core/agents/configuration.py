@@ -182,6 +182,9 @@ def _escape(text: str) -> str:
 
 
 def _is_image(ref: str, spec: RequirementSpec) -> bool:
+    """An image input, or the item of an iteration over a list of images."""
+    if ref.endswith(".item") and any(i.type == "file-list" and "image" in i.file_types for i in spec.inputs):
+        return True
     return any(ref == f"start.{i.name}" and "image" in i.file_types for i in spec.inputs)
 
 

@@ -383,7 +383,8 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         mapped = _respectively(text, outs)
         outputs = []
         for n in outs:
-            desc = mapped.get(n.name) or _describe(text, n, named)
+            paren = re.match(r"\s*`?\s*[（(]([^）)]{2,40})[）)]", text[n.end:])
+            desc = mapped.get(n.name) or (paren.group(1) if paren and n.role == "output" else _describe(text, n, named))
             outputs.append(OutputVar(name=n.name, description=desc, source=output_source(desc, lang), explicit=True))
         update["outputs"] = outputs
     from core.agents.rules import slug  # rules calls enrich: imported here to avoid a cycle
@@ -396,12 +397,13 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         typed = re.search(rf"\b(?:type|enter|give|provide|input)s?\s+(?:the|a|an|their|its)?\s*{re.escape(gate.subject)}\b", text, re.I)
         if typed and not any(i.type == "number" for i in inputs):
             update["inputs"] = [*inputs, InputVar(name=slug(gate.subject), label=gate.subject, type="number")]
+    _each(spec, text, update)
     loop = loop_rule(text)
     if loop and not spec.iteration_target:
         update["loop"] = loop
         update["capabilities"] = list(dict.fromkeys([*update.get("capabilities", spec.capabilities), "loop"]))
         update["gate"] = None  # a score in a loop's stop condition is not a path of its own
-    if not spec.classes and lx.CJK.search(text):
+    if not spec.classes and lx.CJK.search(text) and not update.get("iteration_target"):
         classes = cjk_classes(text)
         if classes:
             update["classes"] = classes
@@ -419,3 +421,34 @@ def _shared_types(text: str, named: list[Named], inputs: list[InputVar]) -> None
         for var in inputs:
             if any(var.name == n.name for n in group) and var.type == "text-input":
                 var.type = kind  # type: ignore[assignment]
+
+
+def _each(spec: RequirementSpec, text: str, update: dict) -> None:
+    """Per-item work: several files make a file list; a pasted list (one per line, comma separated...)
+    with an 'each' cue becomes an iteration over its items (the per-item step does any classifying)."""
+    inputs = list(update.get("inputs", spec.inputs))
+    files = [i for i in inputs if i.type in ("file", "file-list")]
+    if files and lx.has(text, "files") and not any(i.explicit and i.type == "file" for i in files):
+        main = files[0]
+        main.type = "file-list"  # type: ignore[assignment]
+        inputs = [i for i in inputs if i is main or i.type not in ("file", "file-list") or i.explicit]
+        update["inputs"] = inputs
+        return
+    if spec.iteration_target or not lx.has(text, "each"):
+        return
+    listed = [i for i in inputs if i.type in ("paragraph", "text-input")]
+    if files and not any(i.explicit for i in listed):
+        listed = []
+        inputs = [i for i in inputs if i.type in ("file", "file-list") or i.explicit]
+        if lx.has(text, "list_cue"):
+            update["iteration_target"] = lx.say(update.get("language", "en"), "item")
+            update["inputs"] = inputs
+            update["capabilities"] = [*update.get("capabilities", spec.capabilities), "iteration", "code"]
+        return
+    if listed and (lx.has(text, "list_cue") or lx.has(text, "each", ("zh", "ja", "ko"))):
+        update["iteration_target"] = lx.say(update.get("language", "en"), "item")
+        listed[0].type = "paragraph"  # type: ignore[assignment]
+        update["inputs"] = inputs
+        update["classes"] = []
+        update["capabilities"] = [c for c in update.get("capabilities", spec.capabilities)
+                                  if c not in ("classification", "aggregation")] + ["iteration", "code"]

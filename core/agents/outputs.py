@@ -89,11 +89,15 @@ def each_file(d, spec: RequirementSpec, var, tail: list[Link]) -> tuple[list[Lin
     lang = spec.language
     it = d.add("iteration", lx.say(lang, "each", var.name), f"Process every file of {var.name}", reads=[f"start.{var.name}"],
                after=tail)
-    ex = d.add("document-extractor", lx.say(lang, "read_file", var.name), "Extract the text of this file",
-               reads=[f"{it}.item"], after=[Link(step=it)], parent=it)
     per = _per_item(spec)
+    if "image" in var.file_types:  # each image goes to a vision-enabled step
+        reads, first = [f"{it}.item"], Link(step=it)
+    else:
+        ex = d.add("document-extractor", lx.say(lang, "read_file", var.name), "Extract the text of this file",
+                   reads=[f"{it}.item"], after=[Link(step=it)], parent=it)
+        reads, first = [f"{ex}.text"], Link(step=ex)
     llm = d.add("llm", lx.say(lang, "handle_one", lx.say(lang, "item")), lx.say(lang, "per_item", per),
-                reads=[f"{ex}.text"], after=[Link(step=ex)], parent=it, focus="final")
+                reads=reads, after=[first], parent=it, focus="final")
     d.steps[next(i for i, s in enumerate(d.steps) if s.id == it)].labels = [f"{llm}.text"]
     return [Link(step=it)], f"{it}.output"
 
