@@ -387,10 +387,16 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
             desc = mapped.get(n.name) or (paren.group(1) if paren and n.role == "output" else _describe(text, n, named))
             outputs.append(OutputVar(name=n.name, description=desc, source=output_source(desc, lang), explicit=True))
         update["outputs"] = outputs
-    from core.agents.rules import slug  # rules calls enrich: imported here to avoid a cycle
+    from core.agents.rules import (  # rules calls enrich: imported here to avoid a cycle
+        numeric_condition,
+        slug,
+    )
 
     numbers = tuple(i.name for i in update.get("inputs", spec.inputs) if i.type == "number")
     gate = find_gate(text, [(n.name, n.start) for n in outs], numbers) if not spec.classes else None
+    scored = any(numeric_condition(b.condition) for b in spec.branches)
+    if gate and scored and not gate.then_outputs and not numbers:
+        gate = None  # "score it 1-10 ... if the score is above 7": the rules' scoring branch already does this
     if gate:
         update["gate"] = gate
         inputs = update.get("inputs", spec.inputs)
