@@ -276,3 +276,28 @@ class NoHistory:
 
     def get_history_prompt_messages(self, max_token_limit: int = 2000, message_limit: int | None = None):
         return []
+
+
+def provider_completer(provider_config: Any, *, on_call: Callable[[Any], None] | None = None) -> Complete:
+    """A ``Complete`` that sends an LLM node's prompt to the configured endpoint through ``core.llm``.
+
+    The client's retries, fallback model and usage reading apply; every attempt's ``CallRecord`` goes
+    to ``on_call`` (the pipeline records them in the ledger).
+    """
+    from core.llm.client import ChatClient
+
+    client = ChatClient(provider_config)
+
+    def complete(system: str, user: str) -> tuple[str, int, int]:
+        records: list[Any] = []
+
+        def note(record: Any) -> None:
+            records.append(record)
+            if on_call is not None:
+                on_call(record)
+
+        messages = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
+        answer = client.complete(agent="testrun", messages=messages, schema=None, on_call=note)
+        return (answer.text, sum(r.prompt_tokens for r in records), sum(r.completion_tokens for r in records))
+
+    return complete
