@@ -121,9 +121,16 @@ def _failures(facts: RunFacts, types: set[str] | None = None, exclude: set[str] 
             yield p, n
 
 
-def _object_list_input(trace) -> bool:
-    values = trace.inputs.values() if isinstance(trace.inputs, dict) else []
-    return any(isinstance(v, list) and v and all(isinstance(x, dict) for x in v) for v in values)
+def _object_list_input(facts: RunFacts, p: Any, trace: Any) -> bool:
+    """Whether the list operator's input variable held an ``array[object]`` on that run."""
+    selector = facts.data_of(trace.node_id).get("variable")
+    if p.pool is None or not isinstance(selector, list) or len(selector) < 2:
+        return False
+    try:
+        segment = p.pool.get([str(s) for s in selector])
+    except Exception:  # noqa: BLE001 - a malformed selector is the validator's business
+        return False
+    return segment is not None and str(getattr(segment.value_type, "value", segment.value_type)) == "array[object]"
 
 
 @runtime_rule("DSL702", "error")
@@ -136,13 +143,15 @@ def node_failed(facts: RunFacts) -> Iterator[Issue]:
     Fix: read the error; fix the node's configuration or what feeds it.
     """
     for p, n in _failures(facts, exclude={"code", "list-operator"}):
+        if p.run.status == "aborted" and p.run.error and p.run.error in str(n.error):
+            continue  # stopped by the run's limit: DSL709 says so
         handled = n.status == "exception"
         yield Issue(f"{_label(facts, n.node_id)} failed on the {p.run.label} run: {n.error}"
                     + (" (its error strategy handled it)" if handled else ""),
                     path=facts.path_of(n.node_id), node_id=n.node_id, severity="warning" if handled else None,
                     hint="Fix the node's configuration or the values it receives.")
     for p, n in _failures(facts, types={"list-operator"}):
-        if not _object_list_input(n):
+        if not _object_list_input(facts, p, n):
             yield Issue(f"{_label(facts, n.node_id)} failed on the {p.run.label} run: {n.error}",
                         path=facts.path_of(n.node_id), node_id=n.node_id, hint="Check the list it is given.")
 
@@ -172,7 +181,7 @@ def list_operator_element_type(facts: RunFacts) -> Iterator[Issue]:
     Fix: filter or sort in the code node itself, or output `array[string]` / `array[number]` for the list operator.
     """
     for p, n in _failures(facts, types={"list-operator"}):
-        if _object_list_input(n):
+        if _object_list_input(facts, p, n):
             yield Issue(f"{_label(facts, n.node_id)} was given a list of objects on the {p.run.label} run and failed: "
                         f"{n.error}", path=facts.path_of(n.node_id) + ".data.variable", node_id=n.node_id,
                         hint="Do the filtering in a code node, or give the list operator an array of strings/numbers.")
@@ -216,8 +225,8 @@ def node_never_reached(facts: RunFacts) -> Iterator[Issue]:
     if not facts.passes or facts.build_error:
         return
     reached = {n.node_id for p in facts.passes for n in p.run.nodes}
-    if any(p.run.status == "aborted" for p in facts.passes):
-        return
+    if any(p.run.status in ("aborted", "failed") for p in facts.passes):
+        return  # nodes after a failure did not run for that reason; the failure is the finding
     behind = _downstream(facts, facts.uncovered)
     for node in facts.nodes:
         nid, data = str(node.get("id")), node["data"]

@@ -31,6 +31,7 @@ from graphon.graph.graph import Graph
 from graphon.graph_engine import GraphEngine
 from graphon.graph_engine.command_channels import InMemoryChannel
 from graphon.graph_engine.config import GraphEngineConfig
+from graphon.graph_engine.orchestration import dispatcher as _dispatcher_module
 from graphon.graph_engine.ready_queue.in_memory import InMemoryReadyQueue
 from graphon.node_events.base import NodeRunResult
 from graphon.nodes.base.node import Node
@@ -121,6 +122,15 @@ class FileStore:
     def get_file_generator_by_tool_file_id(self, tool_file_id: str):
         return None, None
 
+    # LLMFileSaver (multimodal model output)
+    def save_binary_string(self, data: bytes, mime_type: str, file_type: FileType,
+                           extension_override: str | None = None) -> File:
+        ext = extension_override or mimetypes.guess_extension(mime_type) or ".bin"
+        return self.add(f"model-output{ext}", mime_type, data, str(getattr(file_type, "value", file_type)))
+
+    def save_remote_url(self, url: str, file_type: FileType) -> File:
+        raise PermissionError("a test run does not download files from the network")
+
     # FileReferenceFactoryProtocol
     def build_from_mapping(self, *, mapping: Mapping[str, Any]) -> File:
         data = dict(mapping)
@@ -179,6 +189,23 @@ def activate_store(store: FileStore | None) -> None:
     global _CURRENT_STORE
     with _STORE_LOCK:
         _CURRENT_STORE = store
+
+
+class _ShortSleeps:
+    """Stands in for the ``time`` module inside graphon's dispatcher: after an empty 0.1 s poll it
+    sleeps another 0.1 s, so an event that arrives then (any node slower than 0.1 s: a code
+    subprocess, a real model call) waits up to 0.1 s more. The poll itself still blocks on the
+    queue, so shortening the sleep costs no busy waiting."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(min(seconds, POLL_S))
+
+
+_dispatcher_module.time = _ShortSleeps()  # type: ignore[attr-defined]
 
 
 class FastReadyQueue(InMemoryReadyQueue):

@@ -25,6 +25,11 @@ _PY_RUNNER = r"""
 import io, json, os, resource, sys
 MARK = %(mark)r
 _mem, _out = int(sys.argv[1]), int(sys.argv[2])
+# The result goes to a private copy of stdout; whatever the code writes to fd 1 or 2 is discarded.
+_result_fd = os.dup(1)
+_null = os.open(os.devnull, os.O_WRONLY)
+os.dup2(_null, 1)
+os.dup2(_null, 2)
 resource.setrlimit(resource.RLIMIT_AS, (_mem, _mem))
 resource.setrlimit(resource.RLIMIT_FSIZE, (_out, _out))
 resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -40,8 +45,8 @@ class _Capped(io.TextIOBase):
     def write(self, s):
         self.n += len(s)
         return len(s)
-_real = sys.stdout
 sys.stdout = _Capped()
+sys.stderr = _Capped()
 payload = json.loads(sys.stdin.read())
 scope = {"__name__": "__main__"}
 try:
@@ -54,13 +59,15 @@ except BaseException as exc:
     import traceback
     tb = traceback.extract_tb(exc.__traceback__)
     line = next((f.lineno for f in reversed(tb) if f.filename == "<code node>"), None)
-    out = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "line": line}
+    message = str(exc).strip()
+    out = {"ok": False, "error": type(exc).__name__ + (f": {message}" if message else ""), "line": line}
 try:
     text = json.dumps(out, ensure_ascii=False, default=str)
 except (TypeError, ValueError) as exc:
     text = json.dumps({"ok": False, "error": f"main() returned something that is not JSON: {exc}"})
-_real.write(MARK + text)
-_real.flush()
+data = (MARK + text).encode("utf-8")
+while data:
+    data = data[os.write(_result_fd, data):]
 """.replace("%(mark)r", repr(RESULT_MARK))
 
 _JS_RUNNER = r"""
@@ -155,11 +162,13 @@ class SubprocessSandbox:
                 ) from None
             finally:
                 _kill(proc)
+            size = out.tell()
             out.seek(0)
             raw = out.read(limits.output_bytes + 1).decode("utf-8", "replace")
         if proc.returncode and RESULT_MARK not in raw:
-            if proc.returncode in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
-                raise CodeExecutionError("The code wrote more than the sandbox allows and was stopped.")
+            if size >= limits.output_bytes or proc.returncode in (-signal.SIGXFSZ, 128 + signal.SIGXFSZ):
+                raise CodeExecutionError(f"The code's result is larger than the sandbox's "
+                                         f"{limits.output_bytes // (1024 * 1024)} MB limit.")
             raise CodeExecutionError(
                 f"The code sandbox process died (exit {proc.returncode}); it probably ran out of its "
                 f"{limits.memory_mb} MB memory limit."
