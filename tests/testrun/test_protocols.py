@@ -23,7 +23,13 @@ from graphon.template_rendering import Jinja2TemplateRenderer
 
 from core.testrun.http import CannedHttp, LiveHttp
 from core.testrun.model import NoHistory, PromptSerializer, StandInModel
-from core.testrun.runtime import ChildEngines, FileStore, SandboxedJinja, StandInNodeFactory, TestRunFileRuntime
+from core.testrun.runtime import (
+    ChildEngines,
+    FileStore,
+    SandboxedJinja,
+    StandInNodeFactory,
+    TestRunFileRuntime,
+)
 from core.testrun.sandbox import SubprocessSandbox
 
 PAIRS = [
