@@ -79,6 +79,8 @@ class GenerationResult:
     stages: list[StageResult] = field(default_factory=list)
     recorded: bool = True
     """False when the ledger was unavailable and the run was not recorded."""
+    ledger_problem: str | None = None
+    """Why the run was not (fully) recorded, for the user: the workflow itself is still returned."""
 
     @property
     def valid(self) -> bool:
@@ -116,16 +118,22 @@ class _Run:
         self.run_id: str | None = None
         self.usage = RunUsage()
         self.recorded = ledger is not None
+        self.problem: str | None = None
 
     def write(self, method: str, *args, **kwargs):
         if self.ledger is None or (self.run_id is None and method != "start_run"):
             return None
         try:
             return getattr(self.ledger, method)(*args, **kwargs)
-        except LedgerUnavailable as exc:
-            log.warning("ledger unavailable, run %s is not fully recorded: %s", self.run_id, exc)
-            self.recorded = False
+        except Exception as exc:  # noqa: BLE001 - bookkeeping must never cost the user the workflow
+            log.warning("ledger write %s failed, run %s is not fully recorded: %s", method, self.run_id, exc)
+            self.not_recorded(exc if isinstance(exc, LedgerUnavailable) else f"{type(exc).__name__}: {exc}")
             return None
+
+    def not_recorded(self, why) -> None:
+        self.recorded = False
+        if self.problem is None:
+            self.problem = f"The run was not recorded in the ledger: {why}"
 
     def event(self, type_: str, stage: str | None = None, **payload) -> None:
         self.on_event(PipelineEvent(self.run_id, type_, stage, payload))
@@ -181,6 +189,7 @@ def generate(
     Raises:
         UserFacingError: an unexpected internal error (the run is recorded as failed, ``internal``).
     """
+    unopened = None
     if ledger is None:
         try:
             from core.ledger import Ledger
@@ -188,8 +197,10 @@ def generate(
             ledger = Ledger.open(settings)
         except LedgerUnavailable as exc:
             log.warning("generating without a ledger: %s", exc)
-            ledger = None
+            ledger, unopened = None, exc
     run = _Run(settings, ledger, on_event)
+    if unopened is not None:
+        run.not_recorded(unopened)
     provider = settings.provider
     offline = provider.kind == "offline"
     run.run_id = run.write("start_run", requirement=(requirement or "")[:MAX_REQUIREMENT_CHARS + 1000],
@@ -216,13 +227,18 @@ def generate(
         raise UserFacingError("Generation failed because of an internal error; the run is recorded as failed.",
                               hint=f"Run id {run.run_id}. Please report it with the requirement.") from exc
     result.recorded = run.recorded
+    result.ledger_problem = None if run.recorded else (run.problem or "The run was not recorded in the ledger.")
     return result
 
 
 def _check_daily_budget(settings: Settings, ledger) -> None:
     if settings.max_cost_usd_per_day is None or ledger is None:
         return
-    spent = ledger.spend_today()
+    try:
+        spent = ledger.spend_today()
+    except LedgerUnavailable as exc:  # the run goes on unrecorded; its own per-run budget still applies
+        log.warning("today's spend cannot be read, the daily limit is not checked: %s", exc)
+        return
     if spent >= settings.max_cost_usd_per_day:
         raise BudgetExceeded(f"Today's spend is ${spent:.4f}, the daily limit is ${settings.max_cost_usd_per_day:.4f}; "
                              "no run was started. Raise DIFYFORGE_MAX_COST_PER_DAY or wait until tomorrow (UTC).")
