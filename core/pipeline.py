@@ -371,7 +371,7 @@ def _judge_round(run: _Run, result: GenerationResult, round_no: int, level: str,
     """Record what a repair round did; the escalation level of the next one (``stop`` for the offline
     brain, which would give the same answer again)."""
     changed = not repair.same_plan(asked, plan)
-    progress = changed and after.all != before.all and len(after.all) <= len(before.all)
+    progress = after.all != before.all and len(after.all) <= len(before.all)
     result.repairs.append(RepairRound(round=round_no, level=level, changed=changed,
                                       fixed=sorted(before.all - after.all), remaining=len(after.all)))
     run.event("repair.result", "configuration", round=round_no, level=level, changed=changed, progress=progress,
