@@ -27,8 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
-
 from benchmarks import llm_real_setup as setup
 
 EVAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "eval"
@@ -51,17 +49,12 @@ def _free_port() -> int:
 
 
 def _cases() -> list:
-    from core.evaluation import EXPECT_KEYS, EvalCase
+    from core.evaluation import load_cases
 
     wanted = [c.strip() for c in os.environ.get("LLM_REAL_CASES", "").split(",") if c.strip()]
     chosen = [(f, i) for f, i in SAMPLE if not wanted or i in wanted]
-    cases = []
-    for file, case_id in chosen:
-        raw = next(c for c in yaml.safe_load((EVAL_DIR / file).read_text(encoding="utf-8"))["cases"] if c["id"] == case_id)
-        expect = raw.get("expect") or {}
-        cases.append((EvalCase(case_id, str(raw["requirement"]).strip(), {k: v for k, v in expect.items() if k in EXPECT_KEYS}),
-                      sorted(set(expect) - EXPECT_KEYS)))
-    return cases
+    files = {f: {c.id: c for c in load_cases(EVAL_DIR / f)} for f in {f for f, _ in chosen}}
+    return [files[f][i] for f, i in chosen]
 
 
 class Server:
@@ -167,7 +160,7 @@ def main() -> None:
             settings = Settings(data_dir=Path(tmp) / "data", provider=provider, repair_rounds=rounds)
             ledger = Ledger.open(settings)
             rows, crashes = [], 0
-            for n, (case, unscored) in enumerate(cases, 1):
+            for n, case in enumerate(cases, 1):
                 print(f"   [{n}/{len(cases)}] {case.id}: {case.requirement[:70]}...", flush=True)
                 started = time.perf_counter()
                 try:
@@ -178,11 +171,11 @@ def main() -> None:
                     print(f"   CRASH {case.id}: {exc}", flush=True)
                     continue
                 seconds = time.perf_counter() - started
-                score = score_case(case, result.dsl, valid=result.valid)
+                score = score_case(case, result.dsl, valid=result.valid, result=result)
                 checks = _checks(case)
-                met = checks - len([f for f in score.failed if f != "the workflow has error-level findings"])
+                met = checks - len(score.failed_keys)
                 rows.append((case, result, score, seconds, met, checks))
-                _print_case(case, result, score, seconds, met, checks, unscored)
+                _print_case(case, result, score, seconds, met, checks)
             ledger.close()
         finally:
             server.close()
@@ -190,11 +183,11 @@ def main() -> None:
 
 
 def _checks(case) -> int:
-    """How many separate expectations ``case.expect`` holds (one per listed item)."""
-    return sum(len(value) if isinstance(value, list | dict) else 1 for value in case.expect.values())
+    """How many expectations ``case`` has: one per expect key, plus 'valid'."""
+    return len([k for k in case.expect if k != "rounds"]) + 1
 
 
-def _print_case(case, result, score, seconds, met, checks, unscored) -> None:
+def _print_case(case, result, score, seconds, met, checks) -> None:
     status = result.status if result.status == "succeeded" else f"{result.status}/{result.error_category}"
     changed = ", ".join(f"{r.level}:{'changed' if r.changed else 'unchanged'}" for r in result.repairs) or "none"
     print(f"   {case.id:24} status={status:20} valid={result.valid!s:5} expectations={met}/{checks} "
@@ -206,8 +199,6 @@ def _print_case(case, result, score, seconds, met, checks, unscored) -> None:
         print(f"      missing: {'; '.join(result.missing[:8])}{' ...' if len(result.missing) > 8 else ''}")
     if result.status == "failed" and result.error_category not in ("incomplete",):
         print(f"      error: {(result.error_message or '')[:300]}")
-    if unscored:
-        print(f"      not scored (core.evaluation does not read these keys): {', '.join(unscored)}")
 
 
 def _summary(rows, crashes, gen_tps, prompt_tps) -> None:
