@@ -37,6 +37,7 @@ from core.errors import (
     LedgerUnavailable,
     PatternError,
     ProviderError,
+    UnparseableModelOutput,
     UserFacingError,
 )
 from core.usage import CallRecord, RunUsage
@@ -303,7 +304,19 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
     best_compile_errors: list[str] = []
     level, before = "feedback", None  # escalation level of the next round; problems of the last attempt
     for round_no in range(settings.repair_rounds + 1):
-        plan = _stage(run, result, "configuration", configuration.run, conf_in, brain)
+        try:
+            plan = _stage(run, result, "configuration", configuration.run, conf_in, brain)
+        except UnparseableModelOutput as exc:
+            # a small model's plan that is not JSON of the schema, even when asked twice: keep the best
+            # attempt so far; with none yet, its one chance is the offline draft to correct
+            run.event("repair.unusable", "configuration", round=round_no, message=str(exc)[:500])
+            if best_rank is not None or level == "draft" or round_no == settings.repair_rounds:
+                if best_rank is None:
+                    raise
+                break
+            level = "draft"
+            blueprint, conf_in = _offline_draft(run, result, spec, arch_in, settings)
+            continue
         compiled = compile_plan(plan, version=settings.target_dsl_version)
         report = validate(compiled.dsl, target_version=settings.target_dsl_version)
         findings = [{"code": f.code, "severity": f.severity, "message": f.message, "node_id": f.node_id} for f in report.findings]

@@ -104,7 +104,7 @@ def feedback(report: QualityReport, plan: WorkflowPlan, *, node_ids: dict[str, s
     """
     node_ids = node_ids or {}
     lines = []
-    if level in ("specific", "draft", "stop"):
+    if level == "specific":
         lines.append("Your last answer did not fix these problems (the plan came back unchanged or with the same "
                      "problems). Change exactly the steps named below; keep everything else.")
     if level == "draft":

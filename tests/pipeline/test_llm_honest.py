@@ -156,6 +156,28 @@ def test_the_offline_draft_corrected_by_the_model_completes_the_run(fake_openai,
     assert "question-classifier" in types
 
 
+def test_a_first_plan_that_is_never_valid_json_gets_the_offline_draft_to_correct(fake_openai, settings, ledger, library):
+    """Before: an unparseable plan (asked twice) failed the whole run without a workflow."""
+    def configuration(body):
+        feedback = _block(body, "feedback") or ""
+        return _block(body, "previous_plan") if "draft built by rules" in feedback else "Here is the plan: {steps: ["
+
+    _script(fake_openai, configuration=configuration, quality_score=95)
+    result = generate(REQUIREMENT, settings=settings, ledger=ledger, library=library)
+    assert result.status == "succeeded" and result.valid, result.error_message
+    assert len(_config_requests(fake_openai)) == 3  # the bad answer, its one re-ask, the draft
+    events = ledger.query("SELECT type FROM events WHERE run_id = ?", [result.run_id])["type"].tolist()
+    assert "repair.unusable" in events and "repair.draft" in events
+
+
+def test_an_unusable_plan_in_a_repair_round_keeps_the_best_attempt(fake_openai, settings, ledger, library):
+    plans = iter([BAD_PLAN, "not json", "still not json"])
+    _script(fake_openai, configuration=lambda body: next(plans))
+    result = generate(REQUIREMENT, settings=settings, ledger=ledger, library=library)
+    assert result.status == "failed" and result.error_category == INCOMPLETE  # not invalid_output, no lost workflow
+    assert result.valid and "not covered: capability classification" in result.missing
+
+
 def test_a_review_score_that_contradicts_error_findings_is_not_believed():
     report = QualityReport(score=40, retry=True, issues=[QualityIssue(severity="error", stage="compile", message="x")])
     merged = merge_review(report, QualityReview(score=100))
