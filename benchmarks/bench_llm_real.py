@@ -193,6 +193,8 @@ def _print_case(case, result, score, seconds, met, checks) -> None:
     print(f"   {case.id:24} status={status:20} valid={result.valid!s:5} expectations={met}/{checks} "
           f"calls={result.usage.calls} tokens={result.usage.total_tokens} seconds={seconds:.0f} "
           f"repairs={len(result.repairs)} ({changed})", flush=True)
+    if result.drafts:
+        print(f"      the model's answer was unusable at {', '.join(result.drafts)}: the offline brain's stood in")
     if score.failed:
         print(f"      expectations not met: {'; '.join(score.failed)}")
     if result.missing:
@@ -220,7 +222,8 @@ def _summary(rows, crashes, gen_tps, prompt_tps) -> None:
     print(f"   every run a valid covering workflow or an honest incomplete: {honest}/{n}")
     print(f"   meeting every expectation: {all_met}/{n} ({100 * all_met / n:.0f}%)  (no target: measured)")
     print(f"   repair rounds {len(rounds)}, of which changed the plan {sum(r.changed for r in rounds)}; "
-          f"escalated to the offline draft {sum(r.level == 'draft' for r in rounds)}")
+          f"escalated to the offline draft {sum(r.level == 'draft' for r in rounds)}; offline stand-ins for an "
+          f"unusable answer {sum(len(r[1].drafts) for r in rows)}")
     print(f"   calls {calls}, tokens {tokens}, model time {seconds:.0f} s ({seconds / n:.0f} s per case); "
           f"server: generation {gen_tps:.1f} tokens/s, prompt {prompt_tps:.0f} tokens/s")
 

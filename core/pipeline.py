@@ -105,6 +105,9 @@ class GenerationResult:
     ends ``failed``/``incomplete``."""
     repairs: list[RepairRound] = field(default_factory=list)
     """One entry per repair round: whether the plan changed and what the round escalated to."""
+    drafts: list[str] = field(default_factory=list)
+    """Stages whose unusable model answer was replaced by the offline brain's (``requirements``,
+    ``architecture``)."""
 
     @property
     def valid(self) -> bool:
@@ -272,6 +275,19 @@ def _stage(run: _Run, result: GenerationResult, name: str, fn, *args):
     return stage.output
 
 
+def _stage_or_draft(run: _Run, result: GenerationResult, name: str, fn, inp, brain, draft):
+    """``_stage``, but when the model's answer is never valid JSON of the schema (asked twice), the
+    offline brain's answer stands in (the hybrid that keeps a small model's run going), said in a
+    ``stage.draft`` event and in ``result.drafts``."""
+    try:
+        return _stage(run, result, name, fn, inp, brain)
+    except UnparseableModelOutput as exc:
+        output = draft()
+        run.event("stage.draft", name, message=str(exc)[:500], summary=output.summary())
+        result.drafts.append(name)
+        return output
+
+
 def _patterns(text: str, spec: RequirementSpec, settings: Settings, library) -> list:
     try:
         lib = library if library is not None else _library(settings)
@@ -289,14 +305,17 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
 
         budget = RunBudget(max_cost_usd=settings.max_cost_usd_per_run, max_tokens=settings.max_tokens_per_run)
         brain = LLMBrain(settings, run.on_call, budget=budget)
-    spec = _stage(run, result, "requirements", requirements.run, RequirementsInput(requirement=text), brain)
+    req_in = RequirementsInput(requirement=text)
+    spec = _stage_or_draft(run, result, "requirements", requirements.run, req_in, brain,
+                           lambda: requirements.run(req_in, OfflineBrain(log_content=settings.log_content)).output)
     result.spec, result.app_mode = spec, spec.app_mode
     recs = _patterns(text, spec, settings, library)
     result.patterns = recs
     briefs = [PatternBrief(id=r.pattern.id, name=r.pattern.name, description=r.pattern.description,
                            node_types=list(r.pattern.node_types), score=round(r.score, 4)) for r in recs]
     arch_in = ArchitectureInput(spec=spec, patterns=briefs, previous=previous.blueprint if previous and brain.kind == "llm" else None)
-    blueprint = _stage(run, result, "architecture", architecture.run, arch_in, brain)
+    blueprint = _stage_or_draft(run, result, "architecture", architecture.run, arch_in, brain,
+                                lambda: architecture.design(arch_in))
     result.blueprint = blueprint
     _record_patterns(run, recs, blueprint)
     conf_in = ConfigurationInput(spec=spec, blueprint=blueprint, previous=previous.plan if previous and brain.kind == "llm" else None)

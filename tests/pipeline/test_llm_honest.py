@@ -170,6 +170,22 @@ def test_a_first_plan_that_is_never_valid_json_gets_the_offline_draft_to_correct
     assert "repair.unusable" in events and "repair.draft" in events
 
 
+def test_an_unusable_spec_or_blueprint_is_replaced_by_the_offline_brains(fake_openai, settings, ledger, library):
+    answers = _answers(REQUIREMENT)
+    answers["quality"] = QualityReview(score=95).model_dump_json()
+
+    def respond(body):
+        agent = agent_of(body)
+        return reply("{broken" if agent in ("requirements", "architecture") else answers[agent])
+
+    fake_openai.set_responder(respond)
+    result = generate(REQUIREMENT, settings=settings, ledger=ledger, library=library)
+    assert result.drafts == ["requirements", "architecture"]
+    assert result.status == "succeeded" and result.spec.classes == ["Billing", "Bug report", "Feature request"]
+    events = ledger.query("SELECT type FROM events WHERE run_id = ?", [result.run_id])["type"].tolist()
+    assert events.count("stage.draft") == 2
+
+
 def test_an_unusable_plan_in_a_repair_round_keeps_the_best_attempt(fake_openai, settings, ledger, library):
     plans = iter([BAD_PLAN, "not json", "still not json"])
     _script(fake_openai, configuration=lambda body: next(plans))
