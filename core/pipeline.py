@@ -322,6 +322,7 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
     best_rank: tuple | None = None
     best_compile_errors: list[str] = []
     level, before = "feedback", None  # escalation level of the next round; problems of the last attempt
+    drafted = False  # the offline draft was given (it is given once)
     for round_no in range(settings.repair_rounds + 1):
         try:
             plan = _stage(run, result, "configuration", configuration.run, conf_in, brain)
@@ -329,11 +330,11 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
             # a small model's plan that is not JSON of the schema, even when asked twice: keep the best
             # attempt so far; with none yet, its one chance is the offline draft to correct
             run.event("repair.unusable", "configuration", round=round_no, message=str(exc)[:500])
-            if best_rank is not None or level == "draft" or round_no == settings.repair_rounds:
+            if best_rank is not None or drafted or round_no == settings.repair_rounds:
                 if best_rank is None:
                     raise
                 break
-            level = "draft"
+            drafted = True
             blueprint, conf_in = _offline_draft(run, result, spec, arch_in, settings)
             continue
         compiled = compile_plan(plan, version=settings.target_dsl_version)
@@ -360,6 +361,9 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
         run.event("repair.round", verdict.target_stage, round=round_no + 1, score=verdict.score, level=level,
                   feedback=verdict.feedback[:1000])
         if level == "draft" and brain.kind == "llm":
+            if drafted:
+                break
+            drafted = True
             blueprint, conf_in = _offline_draft(run, result, spec, arch_in, settings)
             continue
         feedback = repair.feedback(verdict, plan, node_ids=compiled.node_ids, level=level) if brain.kind == "llm" else verdict.feedback
