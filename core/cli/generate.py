@@ -156,6 +156,7 @@ def _report(args: argparse.Namespace, result) -> int:
                      for r in result.patterns],
         "error_category": result.error_category,
         "error_message": result.error_message,
+        "missing": list(getattr(result, "missing", [])),
         "output": args.output,
     }
     if args.format == "json":
