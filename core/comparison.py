@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.agents.prompt_store import PromptStore
-from core.batch import MAX_BATCH_BYTES, MAX_CONCURRENCY, BatchItem, BatchRowResult, run_batch
+from core.batch import EVAL_FILE, MAX_BATCH_BYTES, MAX_CONCURRENCY, BatchItem, BatchRowResult, run_batch
 from core.config import Settings
 from core.dsl import load_dsl
 from core.errors import ERROR_CATEGORIES, InputError
@@ -248,6 +248,12 @@ def unique_cases(cases: list[EvalCase]) -> list[EvalCase]:
         seen[case.id] = n
         out.append(case if n == 1 else EvalCase(f"{case.id}#{n}", case.requirement, case.expect))
     return out
+
+
+def public_eval_files() -> list[Path]:
+    """The eval files beside the project (``shared/eval/*.yaml``), sorted by name; empty when there are none."""
+    folder = EVAL_FILE.parent
+    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
 
 
 def save_eval_upload(settings: Settings, name: str, content: bytes) -> Path:
@@ -520,4 +526,5 @@ def _isna_any(value) -> bool:
 
 
 __all__ = ["ArmSummary", "CaseDone", "CaseRow", "Comparison", "case_workflow_diff", "check_provider",
-           "check_versions", "list_comparisons", "load_comparison", "run_comparison", "save_eval_upload"]
+           "check_versions", "list_comparisons", "load_comparison", "public_eval_files", "run_comparison",
+           "save_eval_upload"]
