@@ -217,7 +217,7 @@ def _side_by_side(c) -> pd.DataFrame:
         "p95 latency": both(lambda s: seconds(s.p95_s)),
         "failures": both(lambda s: ", ".join(f"{k}: {v}" for k, v in s.failures.items()) or "none"),
     }
-    return pd.DataFrame(rows, index=[f"A: {a.version}", f"B: {b.version}"]).T.reset_index(names="")
+    return pd.DataFrame(rows, index=[f"A: {a.version}", f"B: {b.version}"]).T.reset_index(names="figure")
 
 
 def _result(c) -> None:
