@@ -153,8 +153,6 @@ def _by_prompt_version(filters: Filters) -> None:
     st.dataframe(shown, hide_index=True, width="stretch")
     st.caption("Pass rate: succeeded of finished runs. 'Met every expectation' counts runs a Prompt Lab "
                "comparison scored against its eval case.")
-    with st.expander("Data: by prompt version"):
-        table(frame, "by prompt version", key="by-prompt-version")
 
 
 _by_prompt_version(filters)
