@@ -231,7 +231,7 @@ def _result(c) -> None:
                    + ", ".join(f"{arm} {case}" for arm, case in c.missing[:20])
                    + ("…" if len(c.missing) > 20 else "") + ". The runs it made are kept and shown.",
                    icon=":material/warning:")
-    st.dataframe(_side_by_side(c), hide_index=True, width="stretch")
+    st.table(_side_by_side(c).set_index("figure"))
     table = pd.DataFrame([{
         "case": r.case_id, "passed by": r.winner,
         "A failed": "; ".join((r.a or {}).get("failed") or []) if r.a else "not run",

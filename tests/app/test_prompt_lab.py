@@ -98,7 +98,7 @@ def test_compare_two_versions_on_the_scripted_model(empty_data, tmp_path, monkey
     assert not at.error, [e.value for e in at.error]
     summary = next(m.value for m in at.markdown if "passes" in m.value)
     assert "B (thorough) passes 2 more cases than A (v1) (2 vs 0 of 2)" in summary
-    row = next(d.value for d in at.dataframe if "figure" in d.value.columns).set_index("figure")
+    row = at.table[0].value
     assert row.loc["meet every expectation"].tolist() == ["0 of 2", "2 of 2"]
     assert row.loc["test runs succeeded"].tolist() == ["not recorded", "not recorded"]
     ledger = Ledger.open(load_settings())
