@@ -17,6 +17,7 @@ from core.batch import MAX_CONCURRENCY
 from core.comparison import (
     case_workflow_diff,
     check_provider,
+    check_versions,
     list_comparisons,
     load_comparison,
     public_eval_files,
@@ -33,8 +34,9 @@ settings = page_setup("Prompt Lab", "Edit an agent's prompt as a new version, th
 store = PromptStore(settings.data_dir)
 FLASH, SAVED, SHOWN = "lab.flash", "lab.saved", "lab.comparison"
 HISTORY_PICK = "history.pick"  # the History page shows this run when it opens
+flash = st.container()  # always there, so the tabs below keep their place (and their selected tab) on reruns
 if FLASH in st.session_state:
-    st.success(st.session_state.pop(FLASH), icon=":material/check_circle:")
+    flash.success(st.session_state.pop(FLASH), icon=":material/check_circle:")
 
 
 def _edit() -> None:
@@ -61,6 +63,7 @@ def _edit() -> None:
             with user_errors():
                 version = store.create(label, agent=agent, parent=base, text=text, note=note)
                 st.session_state[SAVED] = version.label
+                st.session_state["lab.b"] = version.label  # the new version is the natural candidate
                 st.session_state[FLASH] = f"Saved {version.describe()}."
                 st.rerun()
     with schema:
@@ -139,6 +142,7 @@ def _compare() -> None:
     if st.button("Run comparison", type="primary", icon=":material/compare_arrows:"):
         with user_errors():
             check_provider(model_settings)
+            check_versions(store, version_a, version_b)
             if chosen is None:
                 st.warning("Choose an eval file first.")
                 return
@@ -166,15 +170,14 @@ def _run(version_a, version_b, path, model_settings, concurrency) -> None:
 
     started: list[str] = []
     try:
-        comparison_id = run_comparison(version_a, version_b, path, settings=model_settings, ledger=ledger,
-                                       library=get_library(settings), concurrency=concurrency, on_case=on_case,
-                                       on_start=started.append)
-    finally:
+        run_comparison(version_a, version_b, path, settings=model_settings, ledger=ledger,
+                       library=get_library(settings), concurrency=concurrency, on_case=on_case,
+                       on_start=started.append)
+    finally:  # also when stopped half-way: show what it recorded
         if started:
             st.session_state[SHOWN] = started[0]
-    st.session_state[SHOWN] = comparison_id
-    bar.empty()
-    live.empty()
+        bar.empty()
+        live.empty()
 
 
 def _recorded() -> None:
