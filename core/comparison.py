@@ -288,6 +288,7 @@ def run_comparison(
     concurrency: int = 2,
     on_case: Callable[[CaseDone], None] | None = None,
     on_start: Callable[[str], None] | None = None,
+    eval_name: str | None = None,
 ) -> str:
     """Run every case of ``eval_path`` with version A, then with version B, and record it all.
 
@@ -301,6 +302,7 @@ def run_comparison(
         concurrency: runs in flight at once within an arm.
         on_case: called in the caller's thread as each case of each arm finishes.
         on_start: called with the comparison id once it is recorded (before any run).
+        eval_name: the eval set's name to record (default: the file's name; an upload's own name).
 
     Returns:
         The comparison id; read the result with :func:`load_comparison`.
@@ -321,7 +323,7 @@ def run_comparison(
     cases = unique_cases(load_cases(path))
     ledger = ledger or Ledger.open(settings)
     comparison_id = ledger.start_comparison(
-        version_a=version_a, version_b=version_b, eval_name=path.name,
+        version_a=version_a, version_b=version_b, eval_name=eval_name or path.name,
         eval_sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
         cases=[{"id": c.id, "requirement": c.requirement} for c in cases],
         provider=settings.provider.kind, model=settings.provider.model, concurrency=concurrency)

@@ -146,13 +146,15 @@ def _compare() -> None:
             if chosen is None:
                 st.warning("Choose an eval file first.")
                 return
-            path = chosen if not hasattr(chosen, "getvalue") else save_eval_upload(settings, chosen.name,
-                                                                                    chosen.getvalue())
-            _run(version_a, version_b, path, model_settings, concurrency)
+            if hasattr(chosen, "getvalue"):  # an upload: kept in the data folder, recorded under its own name
+                path, name = save_eval_upload(settings, chosen.name, chosen.getvalue()), chosen.name
+            else:
+                path, name = chosen, chosen.name
+            _run(version_a, version_b, path, name, model_settings, concurrency)
     _recorded()
 
 
-def _run(version_a, version_b, path, model_settings, concurrency) -> None:
+def _run(version_a, version_b, path, name, model_settings, concurrency) -> None:
     ledger = get_ledger(settings)
     if ledger is None:
         st.error("The run ledger is unavailable, so a comparison cannot be recorded; the sidebar says why.")
@@ -172,7 +174,7 @@ def _run(version_a, version_b, path, model_settings, concurrency) -> None:
     try:
         run_comparison(version_a, version_b, path, settings=model_settings, ledger=ledger,
                        library=get_library(settings), concurrency=concurrency, on_case=on_case,
-                       on_start=started.append)
+                       on_start=started.append, eval_name=name)
     finally:  # also when stopped half-way: show what it recorded
         if started:
             st.session_state[SHOWN] = started[0]

@@ -137,3 +137,11 @@ def test_analytics_has_a_by_prompt_version_section(populated_data):
     assert any(s.value == "By prompt version" for s in at.subheader)
     frame = next(d.value for d in at.dataframe if "prompt version" in d.value.columns)
     assert frame["prompt version"].tolist() == ["v1"] and frame["runs"].tolist() == [5]
+
+
+def test_comparing_a_version_with_itself_is_refused(empty_data, model_server):
+    at = open_page("prompt_lab")
+    at.text_input(key="lab.base_url").input(model_server.base_url)
+    click(at, "Run comparison")  # A and B both v1 (the only version)
+    assert any("A and B are both v1" in e.value for e in at.error)
+    assert not model_server.chat_requests and not at.get("progress")
