@@ -16,6 +16,7 @@ PAGES = [
     st.Page("pages/history.py", title="History", icon=":material/history:"),
     st.Page("pages/analytics.py", title="Analytics", icon=":material/monitoring:"),
     st.Page("pages/batch.py", title="Batch", icon=":material/stacks:"),
+    st.Page("pages/prompt_lab.py", title="Prompt Lab", icon=":material/science:"),
     st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
 

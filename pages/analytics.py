@@ -130,3 +130,29 @@ by_name = {c.name: c for c in CHARTS}
 for name, frame in landing:  # each chart drawn as soon as its query is done
     with slots[name]:
         _chart(by_name[name].figure(frame), frame, name)
+
+
+def _by_prompt_version(filters: Filters) -> None:
+    """Pass rate, cost per workflow and latency per prompt version, over every run the filters pick."""
+    st.subheader("By prompt version")
+    frame = analytics.by_prompt_version(ledger, filters)
+    if frame.empty:
+        st.caption("No runs match these filters.")
+        return
+    shown = pd.DataFrame({
+        "prompt version": frame["prompt_version"],
+        "runs": frame["runs"],
+        "pass rate": [f"{float(r):.0%}" if pd.notna(r) else "—" for r in frame["pass_rate"]],
+        "met every expectation": [f"{int(m)} of {int(s)}" if s else "not scored"
+                                  for m, s in zip(frame["expectations_met"], frame["scored"], strict=True)],
+        "median cost per workflow": [format_cost(v) for v in frame["median_cost_per_workflow"]],
+        "runs with unknown cost": frame["unknown_cost_runs"],
+        "p50 duration": [_ms(v) for v in frame["p50_duration_ms"]],
+        "p95 duration": [_ms(v) for v in frame["p95_duration_ms"]],
+    })
+    st.dataframe(shown, hide_index=True, width="stretch")
+    st.caption("Pass rate: succeeded of finished runs. 'Met every expectation' counts runs a Prompt Lab "
+               "comparison scored against its eval case.")
+
+
+_by_prompt_version(filters)

@@ -15,10 +15,11 @@ from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from core.agents.prompt_store import SHIPPED_DIR, PromptStore
 from core.config import Settings
 from core.usage import CallRecord
 
-PROMPTS_DIR = Path(__file__).parent / "prompts"
+PROMPTS_DIR = SHIPPED_DIR
 OFFLINE_PROVIDER = "offline"
 OFFLINE_MODEL = "offline-rules"
 
@@ -50,31 +51,31 @@ def max_output_tokens(agent: str, overrides: tuple[tuple[str, int], ...] = ()) -
     return given.get(agent) or given.get("*") or MAX_OUTPUT_TOKENS.get(agent, DEFAULT_MAX_OUTPUT_TOKENS)
 
 
-def system_prompt(agent: str, version: str = "v1") -> str:
+def system_prompt(agent: str, version: str = "v1", *, data_dir: Path | None = None) -> str:
     """What the LLM brain sends as ``agent``'s system prompt: its prompt file, then the language rule.
 
     The expected fields are described by the model client (``core.llm.structured.describe_fields``),
     in every structured-output mode.
     """
-    return f"{load_prompt(agent, version).rstrip()}\n\n{LANGUAGE_RULE}"
+    return f"{load_prompt(agent, version, data_dir=data_dir).rstrip()}\n\n{LANGUAGE_RULE}"
 
 
-def prompt_versions() -> list[str]:
-    """The prompt versions on disk (``v1``, ``v2``, ...): a version exists when any agent has a file for it."""
-    found = {path.stem.split(".", 1)[1] for path in PROMPTS_DIR.glob("*.*.md")}
-    return sorted(found, key=lambda v: (len(v), v))
+def prompt_versions(data_dir: Path | None = None) -> list[str]:
+    """Every prompt version label: the shipped ones (``v1``, ``v2``, ...) then those users created
+    (``core.agents.prompt_store``; user versions live in the data folder)."""
+    return PromptStore(data_dir, shipped_dir=PROMPTS_DIR).labels()
 
 
-def load_prompt(agent: str, version: str = "v1") -> str:
-    """The system prompt of ``agent`` at ``version`` (``core/agents/prompts/<agent>.<version>.md``).
+def load_prompt(agent: str, version: str = "v1", *, data_dir: Path | None = None) -> str:
+    """The system prompt of ``agent`` at ``version``, read through ``core.agents.prompt_store``.
 
-    An agent without a file for ``version`` keeps its ``v1`` prompt, so a prompt engineer can try a new
-    version of one agent's prompt (``requirements.v2.md``) while the others stay as they are.
+    An agent a version does not change keeps its parent's prompt (``v1`` for shipped files such as
+    ``requirements.v2.md``), so a prompt engineer can try one agent's prompt while the others stay.
+
+    Raises:
+        InputError: no such version (the run fails with that message rather than run another prompt).
     """
-    path = PROMPTS_DIR / f"{agent}.{version}.md"
-    if not path.exists():
-        path = PROMPTS_DIR / f"{agent}.v1.md"
-    return path.read_text(encoding="utf-8")
+    return PromptStore(data_dir, shipped_dir=PROMPTS_DIR).prompt(agent, version)
 
 
 class Brain(Protocol):
@@ -135,10 +136,11 @@ class LLMBrain:
         self.on_call = on_call or (lambda call: None)
         self.prompt_version = settings.prompt_version
         self.output_limits = settings.provider.max_output_tokens
+        self.data_dir = settings.data_dir
 
     def think(self, agent: str, *, data: dict, schema: type[T], offline: Callable[[], T]) -> tuple[T, list[CallRecord]]:
         messages = [
-            {"role": "system", "content": system_prompt(agent, self.prompt_version)},
+            {"role": "system", "content": system_prompt(agent, self.prompt_version, data_dir=self.data_dir)},
             {"role": "user", "content": render_data(data)},
         ]
         completion = self.client.complete(agent=agent, messages=messages, schema=schema, on_call=self.on_call,

@@ -341,6 +341,38 @@ def headline(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
     """, params)
 
 
+# -- prompt versions ----------------------------------------------------------------------------
+
+
+def by_prompt_version(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per prompt version, over every run (not only comparisons): pass rate, cost per workflow, latency.
+
+    Columns: prompt_version, runs, finished, succeeded, pass_rate (succeeded of finished), scored,
+    expectations_met (runs a comparison scored, and how many met every expectation),
+    median_cost_per_workflow, mean_cost_per_workflow (succeeded runs with a known cost),
+    unknown_cost_runs, mean_tokens, p50_duration_ms, p95_duration_ms (finished runs).
+    """
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + f"""
+        , scored AS (SELECT run_id, bool_and(passed) AS passed FROM comparison_runs
+                     WHERE run_id IS NOT NULL GROUP BY run_id)
+        SELECT t.prompt_version, count(*) AS runs,
+               count(*) FILTER (WHERE t.status IN {FINISHED}) AS finished,
+               count(*) FILTER (WHERE t.status = 'succeeded') AS succeeded,
+               count(*) FILTER (WHERE t.status = 'succeeded')
+                   / nullif(count(*) FILTER (WHERE t.status IN {FINISHED}), 0) AS pass_rate,
+               count(s.run_id) AS scored, count(*) FILTER (WHERE s.passed) AS expectations_met,
+               median(t.cost_usd) FILTER (WHERE t.status = 'succeeded') AS median_cost_per_workflow,
+               avg(t.cost_usd) FILTER (WHERE t.status = 'succeeded') AS mean_cost_per_workflow,
+               count(*) FILTER (WHERE t.cost_usd IS NULL) AS unknown_cost_runs,
+               avg(t.total_tokens) AS mean_tokens,
+               quantile_cont(t.duration_ms, 0.5) FILTER (WHERE t.status IN {FINISHED}) AS p50_duration_ms,
+               quantile_cont(t.duration_ms, 0.95) FILTER (WHERE t.status IN {FINISHED}) AS p95_duration_ms
+        FROM frt t LEFT JOIN scored s ON s.run_id = t.id
+        GROUP BY t.prompt_version ORDER BY runs DESC, t.prompt_version
+    """, params)
+
+
 # -- history ------------------------------------------------------------------------------------
 
 
@@ -416,5 +448,6 @@ QUERIES = {
     "runs_over_time": runs_over_time,
     "in_progress": in_progress,
     "run_list": run_list,
+    "by_prompt_version": by_prompt_version,
 }
 """Every filterable analytics query by name (the benchmark times each)."""
