@@ -92,11 +92,76 @@ def test_generate_refine_records_a_child_run(empty_data):
     assert any("did not change the workflow" in w.value for w in at.warning)
 
 
+def test_a_successful_refine_shows_the_child_run_and_what_changed(empty_data):
+    at = open_page("generate")
+    at.text_area(key="generate.requirement").input("Summarize an uploaded PDF report into an executive summary.")
+    click(at, "Generate workflow")
+    parent = at.session_state["generate.result"].run_id
+    at.text_input[0].input("also translate the summary into French")
+    click(at, "Refine")
+    child = at.session_state["generate.result"].run_id
+    message = next(s.value for s in at.success if s.value.startswith("Refined run"))
+    assert parent in message and child in message and "also translate the summary into French" in message
+    changes = [m.value for m in at.markdown if m.value.startswith("- ")]
+    assert any(line.startswith("- Added: ") and "(llm)" in line for line in changes), changes
+
+
+def test_a_failing_refine_keeps_its_error_on_screen(empty_data):
+    at = open_page("generate")
+    at.text_area(key="generate.requirement").input("Summarize an uploaded PDF report into an executive summary.")
+    click(at, "Generate workflow")
+    parent = at.session_state["generate.result"].run_id
+    led = Ledger.open(load_settings())
+    led.delete_run(parent)  # e.g. deleted on the History page in another tab
+    led.close()
+    at.text_input[0].input("also translate the summary into French")
+    click(at, "Refine")
+    errors = [e.value for e in at.error]
+    assert any(parent in e for e in errors), errors  # says which run is missing, and is still there
+    assert at.session_state["generate.result"].run_id == parent
+
+
 def test_generate_empty_requirement_says_so(empty_data):
     at = open_page("generate")
     click(at, "Generate workflow")
-    assert "The requirement is empty." in [e.value for e in at.error]
+    assert any(e.value.startswith("The requirement is empty.") for e in at.error), [e.value for e in at.error]
     assert ledger_runs(empty_data) == 0
+
+
+def test_generate_an_over_long_requirement_is_refused_before_a_run_is_created(empty_data):
+    from core.pipeline import MAX_REQUIREMENT_CHARS
+
+    at = open_page("generate")
+    at.text_area(key="generate.requirement").input("Summarise the report. " * (MAX_REQUIREMENT_CHARS // 20))
+    click(at, "Generate workflow")
+    assert any(f"the limit is {MAX_REQUIREMENT_CHARS:,}" in e.value for e in at.error), [e.value for e in at.error]
+    assert ledger_runs(empty_data) == 0 and "generate.result" not in at.session_state
+
+
+def test_generate_names_the_pattern_it_derived_from_and_its_stages_and_steps(empty_data):
+    at = open_page("generate")
+    at.text_area(key="generate.requirement").input(
+        "Classify incoming customer emails as complaint, refund request, or general inquiry and draft a reply.")
+    click(at, "Generate workflow")
+    result = at.session_state["generate.result"]
+    used = result.blueprint.patterns_used
+    assert used, "the offline brain derives this requirement from a library pattern"
+    name = next(r.pattern.name for r in result.patterns if r.pattern.id == used[0])
+    assert any(m.value.startswith("Derived from the pattern") and name in m.value and used[0] in m.value
+               for m in at.markdown)
+    assert any(m.label == "Steps" and m.value == "4" for m in at.metric)  # offline: steps, not model calls
+    assert not any(m.label == "Model calls" for m in at.metric)
+    costs = next(f.value for f in at.dataframe if "Agent" in f.value)
+    assert costs["Agent"].tolist() == ["Requirements agent", "Architecture agent", "Configuration agent",
+                                       "Quality agent"]
+    assert {"Steps", "Prompt tokens", "Completion tokens", "Cost"} <= set(costs.columns)
+    assert not {"prompt_tokens", "known_cost_usd", "unknown_cost_calls"} & set(costs.columns)
+    at.run()  # the next click: the progress box is gone, the record of the stages stays
+    record = next(e for e in at.expander if e.label.startswith("How it was made: 4 stages"))
+    lines = [m.value for m in record.markdown]
+    assert [line.split("**")[1] for line in lines] == ["Requirements agent", "Architecture agent",
+                                                       "Configuration agent", "Quality agent"]
+    assert all("1 step" in line for line in lines)
 
 
 def test_generate_example_fills_the_requirement(empty_data):
