@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.batch import example_requirements
+from core.errors import ProviderError, UserFacingError
 from core.ledger import analytics
 from core.ledger.analytics import Filters
-from core.errors import ProviderError, UserFacingError
 from core.pipeline import generate, refine
 from core.versions import graph_changes
 from ui.errors import show_error
