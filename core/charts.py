@@ -18,6 +18,22 @@ import plotly.graph_objects as go
 PALETTE = px.colors.qualitative.Plotly + px.colors.qualitative.Safe
 EDGE_COLOUR = "rgba(140, 140, 140, 0.7)"
 HIGHLIGHT_COLOUR = "#e5484d"
+"""The ring around nodes that have findings: red, a hue no node type uses."""
+NODE_COLOURS = {  # one colour per Dify node type in every graph; related types share a hue family, none is red
+    "start": "#2f9e44", "end": "#0b7285", "answer": "#1c7ed6",
+    "llm": "#7048e8", "agent": "#9c36b5", "parameter-extractor": "#be4bdb",
+    "question-classifier": "#fcc419", "if-else": "#f08c00",
+    "knowledge-retrieval": "#a07e00", "document-extractor": "#8f6a00",
+    "code": "#495057", "template-transform": "#868e96",
+    "http-request": "#15aabf", "tool": "#0ca678",
+    "variable-aggregator": "#74b816", "variable-assigner": "#5c940d", "assigner": "#5c940d",
+    "list-operator": "#66d9e8",
+    "iteration": "#364fc7", "loop": "#4c6ef5", "loop-end": "#748ffc",
+}
+OTHER_NODE_COLOUR = "#adb5bd"
+"""Any node type not listed above (a newer Dify type, or a typo the validator reports)."""
+NOTE_TYPE = "custom-note"
+"""Dify's sticky notes on the canvas: comments, not steps; left out of the preview."""
 X_GAP, Y_GAP = 1.0, 1.0
 
 
@@ -116,7 +132,7 @@ def layout_workflow(doc: dict) -> tuple[list[GraphNode], list[GraphEdge]]:
         labels. Edges whose ends are missing are dropped (the validator reports them).
     """
     raw_nodes, raw_edges = _graph(doc)
-    by_id = {str(n["id"]): n for n in raw_nodes}
+    by_id = {str(n["id"]): n for n in raw_nodes if n.get("type") != NOTE_TYPE}
     parents = {nid: str(n.get("parentId")) for nid, n in by_id.items() if n.get("parentId")}
     # The `*-start` child of an iteration or loop is editor plumbing: draw its edges from the container.
     plumbing = {nid: parents.get(nid, nid) for nid, n in by_id.items()
@@ -144,8 +160,13 @@ def layout_workflow(doc: dict) -> tuple[list[GraphNode], list[GraphEdge]]:
     return nodes, edges
 
 
+def node_colour(node_type: str) -> str:
+    """The colour of a node type, the same in every graph."""
+    return NODE_COLOURS.get(node_type, OTHER_NODE_COLOUR)
+
+
 def _type_colours(types: list[str]) -> dict[str, str]:
-    return {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(sorted(set(types)))}
+    return {t: node_colour(t) for t in sorted(set(types))}
 
 
 def _short(title: str, limit: int = 24) -> str:
@@ -243,6 +264,44 @@ def _empty(title: str, note: str = "No data for these filters.") -> go.Figure:
     return fig
 
 
+OFFLINE_NO_TOKENS = ("Offline runs use no tokens and cost nothing, so there are no tokens or costs to chart. "
+                     "Runs through a model provider (Settings) fill this chart.")
+ALL_FREE = ("Every workflow here cost $0: offline runs use no model, so there is no cost to chart. "
+            "Runs through a priced model provider fill this chart.")
+ALL_UNKNOWN = "Every workflow here has an unknown price (a model without a known price), so no cost is charted."
+
+
+def _total(df: pd.DataFrame, column: str) -> float:
+    return float(pd.to_numeric(df[column], errors="coerce").fillna(0).sum()) if column in df else 0.0
+
+
+def why_blank_usage(df: pd.DataFrame) -> str | None:
+    """Why a tokens-and-cost chart (``usage_by_agent`` / ``usage_by_model``) has nothing to draw, or None."""
+    if df.empty:
+        return "No calls match these filters."
+    if not _total(df, "total_tokens") and not _total(df, "known_cost_usd") and not _total(df, "unknown_cost_calls"):
+        return OFFLINE_NO_TOKENS
+    return None
+
+
+def why_blank_cost(df: pd.DataFrame, column: str = "cost_usd") -> str | None:
+    """Why a cost chart (``cost_per_workflow``: ``cost_usd``; ``cost_by_pattern``: ``median_cost_usd``) has
+    nothing to draw, or None."""
+    if df.empty:
+        return "No succeeded workflow matches these filters."
+    costs = pd.to_numeric(df[column], errors="coerce")
+    if costs.isna().all():
+        return ALL_UNKNOWN
+    if not costs.fillna(0).any():
+        return ALL_FREE
+    return None
+
+
+def why_blank_rows(df: pd.DataFrame) -> str | None:
+    """``No run matches these filters.`` for an empty frame, else None."""
+    return "No run matches these filters." if df.empty else None
+
+
 def _frame(fig: go.Figure, title: str, height: int = 380, **layout) -> go.Figure:
     """Common layout: the title at the top left, the legend in its own band under it (never over it),
     and quantities (runs, tokens, USD, ms) on axes that start at zero."""
@@ -334,16 +393,18 @@ def fig_usage(df: pd.DataFrame, by: str, *, title: str) -> go.Figure:
     fig = go.Figure([
         go.Bar(name="prompt", x=labels, y=df["prompt_tokens"], marker={"color": PALETTE[0]}),
         go.Bar(name="completion", x=labels, y=df["completion_tokens"], marker={"color": PALETTE[4]}),
-        go.Scatter(name="cost (USD)", x=labels, y=df["known_cost_usd"].astype(float), yaxis="y2",
-                   mode="markers", marker={"size": 12, "color": PALETTE[1], "symbol": "diamond"}),
     ])
+    if not _total(df, "known_cost_usd"):  # no known cost at all: no $0 series on an axis of its own
+        return _frame(fig, title + " (no known cost)", barmode="stack", yaxis_title="tokens")
+    fig.add_trace(go.Scatter(name="cost (USD)", x=labels, y=df["known_cost_usd"].astype(float), yaxis="y2",
+                             mode="markers", marker={"size": 12, "color": PALETTE[1], "symbol": "diamond"}))
     return _frame(fig, title, barmode="stack", yaxis_title="tokens",
                   yaxis2={"title": "USD", "overlaying": "y", "side": "right", "rangemode": "tozero"})
 
 
 def fig_runs_over_time(df: pd.DataFrame) -> go.Figure:
     """Runs per day by outcome (stacked bars) and the day's known cost (line, right axis)."""
-    title = "Runs and cost over time"
+    title = "Runs and cost over time"  # "Runs over time (no known cost)" when nothing had a price
     if df.empty:
         return _empty(title)
     statuses = [("succeeded", PALETTE[2]), ("failed", PALETTE[1]), ("interrupted", PALETTE[9]),
@@ -352,10 +413,13 @@ def fig_runs_over_time(df: pd.DataFrame) -> go.Figure:
     days = pd.to_datetime(df["day"]).dt.strftime("%Y-%m-%d") if few else df["day"]
     fig = go.Figure([go.Bar(name=s, x=days, y=df[s], marker={"color": c})
                      for s, c in statuses if s in df and df[s].fillna(0).astype(float).sum() > 0])
+    axis = {"xaxis": {"type": "category"} if few else {"tickformat": "%b %d"}}
+    if not _total(df, "known_cost_usd"):  # offline only (or unpriced): runs alone, no $0 line on its own axis
+        return _frame(fig, title.replace(" and cost", "") + " (no known cost)", barmode="stack", yaxis_title="runs",
+                      **axis)
     fig.add_trace(go.Scatter(name="known cost (USD)", x=days, y=df["known_cost_usd"].astype(float),
                              yaxis="y2", mode="lines+markers", line={"color": PALETTE[3]}))
-    return _frame(fig, title, barmode="stack", yaxis_title="runs",
-                  xaxis={"type": "category"} if few else {"tickformat": "%b %d"},
+    return _frame(fig, title, barmode="stack", yaxis_title="runs", **axis,
                   yaxis2={"title": "USD", "overlaying": "y", "side": "right", "rangemode": "tozero"})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -186,9 +187,25 @@ def test_validate_uploads_show_a_summary_per_file_and_findings(empty_data):
     assert not at.exception
     shown = texts(at)
     assert "**good.yml**: valid" in shown and "**broken.yml**: not valid" in shown
-    frames = [f.value for f in at.dataframe]
-    assert any((f["severity"] == "error").any() if "severity" in f else len(f) > 0 for f in frames)
+    tables = [t.value for t in at.table]
+    assert tables and all(len(t) > 0 for t in tables)
+    findings = pd.concat(tables)
+    assert {"code", "node", "message", "hint"} <= set(findings.columns)
+    edge = findings[findings["message"] == "Edge target 'no-such-node' is not a node."]
+    assert edge["node"].tolist() == ["Start → (unknown node 'no-such-node')"]  # titles, not "Edge 0"
     assert len(at.get("plotly_chart")) == 2
+
+
+def test_validate_an_edge_without_a_target_names_its_source(empty_data):
+    doc = yaml.safe_load((CORPUS_DIR / "SEO Slug Generator.yml").read_text(encoding="utf-8"))
+    del doc["workflow"]["graph"]["edges"][1]["target"]
+    at = open_page("validate")
+    at.file_uploader[0].set_value(("cut.yml", yaml.safe_dump(doc, allow_unicode=True).encode(),
+                                   "application/x-yaml")).run()
+    findings = pd.concat([t.value for t in at.table])
+    row = findings[findings["code"] == "DSL200"].iloc[0]
+    assert row["node"].endswith(" → (no target)") and not row["node"].startswith("(")
+    assert row["hint"] == "Quote the node id."
 
 
 def test_validate_pasted_yaml(empty_data):
@@ -288,7 +305,18 @@ def test_analytics_empty_ledger_invites_and_runs_the_demo_set(empty_data):
     assert any("No runs yet" in i.value for i in at.info)
     click(at, "Run the demo set (offline)")
     assert ledger_runs(empty_data) >= 20
-    assert len(at.get("plotly_chart")) == 8
+    _offline_charts_say_why(at)
+
+
+def _offline_charts_say_why(at) -> None:
+    """Offline runs: four charts drawn; the token and cost charts say in words why they are not."""
+    keys = {c.key for c in at.get("plotly_chart")}
+    assert keys == {"chart-pattern popularity", "chart-success by pattern", "chart-runs over time",
+                    "chart-latency by agent"}, keys
+    notes = [i.value for i in at.info]
+    assert sum(n.startswith("Offline runs use no tokens") for n in notes) == 2, notes  # by agent, by model
+    assert sum(n.startswith("Every workflow here cost $0") for n in notes) == 2, notes  # per workflow, by pattern
+    assert len(at.get("download_button")) == 8  # every chart's data, drawn or not
 
 
 def test_analytics_populated_shows_headline_and_every_chart(populated_data):
@@ -297,8 +325,7 @@ def test_analytics_populated_shows_headline_and_every_chart(populated_data):
     assert labels["Runs"] == "5"
     assert {"Success rate", "Total cost", "Median cost", "p50 duration",
             "p95 duration"} <= set(labels)
-    assert len(at.get("plotly_chart")) == 8
-    assert len(at.get("download_button")) == 8
+    _offline_charts_say_why(at)
 
 
 # -- Batch -------------------------------------------------------------------------------------------------
