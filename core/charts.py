@@ -7,6 +7,7 @@ neutral grey that reads on light and dark backgrounds; the page theme supplies t
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
@@ -433,3 +434,103 @@ def fig_latency_by_agent(df: pd.DataFrame) -> go.Figure:
         go.Bar(name="p95", x=df["agent"], y=df["p95_ms"].astype(float), marker={"color": PALETTE[1]}),
     ])
     return _frame(fig, title, barmode="group", yaxis_title="ms")
+
+
+# -- a run's timeline (the ledger's events of one run) --------------------------------------------------
+
+STAGE_NAMES = {"requirements": "Requirements", "architecture": "Architecture", "configuration": "Configuration",
+               "quality": "Quality"}
+
+
+def _payload(value) -> dict:
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value) if isinstance(value, str) and value else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def run_timeline(events: pd.DataFrame) -> pd.DataFrame:
+    """The stages, model calls (or offline steps) and repair rounds of one run, timed from its start.
+
+    Args:
+        events: the run's rows of the ledger's ``events`` table (``type``, ``occurred_at``, ``payload``).
+
+    Returns:
+        One row per item in the order they happened. Columns: kind (``stage``, ``call``, ``repair``),
+        row (the lane it is drawn in, e.g. ``Configuration (round 2)``), label, start_s, duration_s,
+        detail. A stage still open at the end (a crash, a run in progress) lasts until the last event.
+    """
+    columns = ["kind", "row", "label", "start_s", "duration_s", "detail"]
+    if events.empty:
+        return pd.DataFrame(columns=columns)
+    ordered = events.sort_values("seq") if "seq" in events else events
+    at = pd.to_datetime(ordered["occurred_at"])
+    t0, last = at.iloc[0], (at.iloc[-1] - at.iloc[0]).total_seconds()
+    rows: list[dict] = []
+    open_stages: dict[str, dict] = {}
+    rounds: dict[str, int] = defaultdict(int)
+    for when, kind, raw in zip(at, ordered["type"], ordered["payload"], strict=True):
+        payload, offset = _payload(raw), (when - t0).total_seconds()
+        stage = str(payload.get("stage") or payload.get("agent") or "")
+        name = STAGE_NAMES.get(stage, stage)
+        if kind == "stage.started":
+            rounds[stage] += 1
+            lane = name if rounds[stage] == 1 else f"{name} (round {rounds[stage]})"
+            open_stages[stage] = {"kind": "stage", "row": lane, "label": name, "start_s": offset,
+                                  "duration_s": 0.0, "detail": ""}
+            rows.append(open_stages[stage])
+        elif kind == "stage.completed" and stage in open_stages:
+            item = open_stages.pop(stage)
+            item["duration_s"] = max(0.0, offset - item["start_s"])
+            item["detail"] = str(payload.get("summary") or "")
+        elif kind == "llm.call":
+            latency = float(payload.get("latency_ms") or 0) / 1000
+            lane = open_stages[stage]["row"] if stage in open_stages else name
+            outcome = payload.get("outcome") or "ok"
+            tokens = int(payload.get("prompt_tokens") or 0) + int(payload.get("completion_tokens") or 0)
+            rows.append({"kind": "call", "row": lane, "label": f"{name} attempt {payload.get('attempt', 1)}",
+                         "start_s": max(0.0, offset - latency), "duration_s": latency,
+                         "detail": f"{payload.get('model') or ''} · {tokens:,} tokens · {outcome}"
+                                   + (f" ({payload.get('error_category')})" if outcome != "ok" else "")})
+        elif kind == "repair.round":
+            rows.append({"kind": "repair", "row": "", "label": f"Repair round {payload.get('round', '')}",
+                         "start_s": offset, "duration_s": 0.0, "detail": str(payload.get("feedback") or "")[:300]})
+    for item in open_stages.values():
+        item["duration_s"] = max(0.0, last - item["start_s"])
+        item["detail"] = item["detail"] or "did not finish"
+    return pd.DataFrame(rows, columns=columns)
+
+
+def fig_run_timeline(timeline: pd.DataFrame) -> go.Figure:
+    """A run's timeline (``run_timeline``): one lane per stage in order, its model calls (or offline
+    steps) as thin bars inside it, repair rounds as dashed lines."""
+    title = "Timeline"
+    if timeline.empty or not (timeline["kind"] == "stage").any():
+        return _empty(title, "No stages were recorded for this run.")
+    stages = timeline[timeline["kind"] == "stage"]
+    calls = timeline[timeline["kind"] == "call"]
+    lanes = list(dict.fromkeys(stages["row"]))
+    fig = go.Figure([
+        go.Bar(name="stage", y=stages["row"].tolist(), x=stages["duration_s"].tolist(),
+               base=stages["start_s"].tolist(), orientation="h",
+               marker={"color": [node_colour({"Requirements": "start", "Architecture": "llm",
+                                              "Configuration": "code", "Quality": "answer"}.get(lbl, ""))
+                                 for lbl in stages["label"]]}, opacity=0.45, width=0.7,
+               customdata=stages[["detail"]].to_numpy(),
+               hovertemplate="%{y}: %{x:.3f} s<br>%{customdata[0]}<extra></extra>"),
+        go.Bar(name="call / step", y=calls["row"].tolist(), x=calls["duration_s"].tolist(),
+               base=calls["start_s"].tolist(), orientation="h",
+               marker={"color": EDGE_COLOUR.replace("0.7", "1")}, width=0.25,
+               customdata=calls[["label", "detail"]].to_numpy(),
+               hovertemplate="%{customdata[0]}: %{x:.3f} s<br>%{customdata[1]}<extra></extra>"),
+    ])
+    for repair in timeline[timeline["kind"] == "repair"].itertuples():
+        fig.add_vline(x=repair.start_s, line={"dash": "dash", "color": HIGHLIGHT_COLOUR, "width": 1.5},
+                      annotation_text=repair.label, annotation_position="top")
+    fig.update_yaxes(categoryorder="array", categoryarray=lanes, autorange="reversed")
+    end = float((timeline["start_s"] + timeline["duration_s"]).max()) or 1.0
+    return _frame(fig, title, height=max(240, 48 * len(lanes) + 140), barmode="overlay",
+                  xaxis={"title": "seconds since the run started", "range": [0, end * 1.05]})

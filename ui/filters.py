@@ -71,5 +71,8 @@ def _filter_widgets(ledger: Ledger, *, key: str, extra: bool) -> Filters:
                           format_func=lambda v: v or "any", key=f"{key}-status")
     patterns = analytics.pattern_popularity(ledger)["pattern_id"].tolist()
     pattern = _pick(d2, "Pattern", patterns, f"{key}-pattern")
-    text = d3.text_input("Search requirement, app name or run id", key=f"{key}-text")
-    return replace(filters, status=status, pattern_id=pattern, text=text.strip() or None)
+    text = d3.text_input("Search requirement, app name or run id", key=f"{key}-text",
+                         help="A run id may be the 8 characters shown in the run list, or the whole id.")
+    text = text.strip()
+    run_id = analytics.resolve_run_id(ledger, text) if any(c.isdigit() for c in text) else None  # not "cafe"
+    return replace(filters, status=status, pattern_id=pattern, text=run_id or text or None)
