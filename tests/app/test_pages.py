@@ -254,15 +254,55 @@ def test_patterns_add_and_remove_a_user_pattern(empty_data):
     doc["metadata"]["id"] = "my-summary"
     doc["metadata"]["name"] = "My summary"
     at = open_page("patterns")
+    before = _sidebar_pattern_count(at)
     at.file_uploader(key="add-upload").set_value(
         ("mine.yaml", yaml.safe_dump(doc, allow_unicode=True).encode(), "application/x-yaml")).run()
     click(at, "Add pattern")
     assert "Added user pattern my-summary (My summary)." in [s.value for s in at.success]
+    assert _sidebar_pattern_count(at) == before + 1  # the sidebar is fresh right after the add
     at.run()
     at.selectbox(key="browse-pick").set_value("my-summary").run()
     at.checkbox(key="browse-confirm").check().run()
     at.button(key="browse-remove").click().run()
     assert "my-summary" not in at.selectbox(key="browse-pick").options
+    assert "Removed user pattern my-summary (My summary)." in [s.value for s in at.success]  # survives the rerun
+    assert _sidebar_pattern_count(at) == before
+
+
+def _sidebar_pattern_count(at) -> int:
+    caption = next(c.value for c in at.sidebar.caption if "patterns indexed" in c.value)
+    return int(caption.split()[-3])
+
+
+def test_patterns_a_plain_dify_export_is_added_after_naming_and_describing_it(empty_data):
+    from core.config import load_settings
+    from core.patterns import PatternLibrary
+
+    export = (CORPUS_DIR / "SEO Slug Generator.yml").read_bytes()
+    at = open_page("patterns")
+    before = _sidebar_pattern_count(at)
+    at.file_uploader(key="add-upload").set_value(("seo.yml", export, "application/x-yaml")).run()
+    assert any("is a Dify export (workflow)" in i.value for i in at.info)
+    assert at.text_input(key="add-name").value == yaml.safe_load(export)["app"]["name"]
+    at.text_input(key="add-name").input("SEO slugs")
+    at.text_area(key="add-description").input("")
+    click(at, "Add pattern")
+    assert "The pattern needs a description." in [e.value for e in at.error]  # nothing added yet
+    at.text_area(key="add-description").input("Turns an article title into a short SEO-friendly URL slug.")
+    at.text_input(key="add-tags").input("SEO, text, slug")
+    click(at, "Add pattern")
+    assert "Added user pattern seo-slugs (SEO slugs)." in [s.value for s in at.success], [e.value for e in at.error]
+    assert _sidebar_pattern_count(at) == before + 1
+    added = PatternLibrary.open(load_settings()).get("seo-slugs")
+    assert added.source == "user" and added.tags == ["seo", "text", "slug"] and added.mode == "workflow"
+
+
+def test_patterns_an_export_of_a_chat_app_is_refused_with_the_reason(empty_data):
+    export = yaml.safe_dump({"app": {"mode": "completion", "name": "x"}, "workflow": {"graph": {}}}).encode()
+    at = open_page("patterns")
+    at.file_uploader(key="add-upload").set_value(("c.yml", export, "application/x-yaml")).run()
+    assert any("is a Dify 'completion' app" in e.value for e in at.error)
+    assert not [b for b in at.button if b.label == "Add pattern"]
 
 
 def test_patterns_invalid_upload_shows_the_findings(empty_data):
