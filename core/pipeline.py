@@ -213,7 +213,8 @@ def generate(
 
     Returns:
         The result; ``status`` is ``failed`` (with ``error_category``) for bad input, budget, provider
-        errors and workflows that never validated. Never raises for those.
+        errors and workflows that never validated. Never raises for those. An empty or over-long
+        requirement is refused before a run is started: ``run_id`` is None and nothing is recorded.
 
     Raises:
         UserFacingError: an unexpected internal error (the run is recorded as failed, ``internal``).
@@ -228,6 +229,12 @@ def generate(
             log.warning("generating without a ledger: %s", exc)
             ledger, unopened = None, exc
     run = _Run(settings, ledger, on_event)
+    try:  # bad input is refused before a run exists: it is not a failed generation (nor a success-rate point)
+        text = _check_requirement(requirement)
+    except InputError as exc:
+        run.event("run.failed", None, category="invalid_input", message=str(exc))
+        return GenerationResult(run_id=None, status="failed", error_category="invalid_input",
+                                error_message=str(exc), recorded=False)
     if unopened is not None:
         run.not_recorded(unopened)
     provider = settings.provider
@@ -241,7 +248,6 @@ def generate(
     run.event("run.started", None, provider=provider.label, source=source)
     result = GenerationResult(run_id=run.run_id, status="running", usage=run.usage, recorded=run.recorded)
     try:
-        text = _check_requirement(requirement)
         _check_daily_budget(settings, ledger)
         _generate(text, settings, run, result, library, previous)
     except (InputError, ProviderError) as exc:

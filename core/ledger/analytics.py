@@ -178,6 +178,41 @@ def success_by_pattern(led: Ledger, filters: Filters = Filters()) -> pd.DataFram
     return success_rate(led, "pattern", filters)
 
 
+NO_PATTERN = "(no pattern)"
+"""The group of runs that used no library pattern, in :func:`success_by_pattern_or_none`."""
+
+
+def success_by_pattern_or_none(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Like :func:`success_by_pattern`, plus one :data:`NO_PATTERN` row for the finished runs that
+    used no pattern (built from scratch, or failed before the architecture chose one), so no
+    finished run is missing from the chart. Same columns; the ``(no pattern)`` row comes last.
+    """
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + f"""
+        SELECT * FROM (
+        SELECT coalesce(p.pattern_id, '{NO_PATTERN}') AS pattern_id, count(*) AS n,
+               count(*) FILTER (WHERE r.status = 'succeeded') AS succeeded,
+               count(*) FILTER (WHERE r.status = 'failed') AS failed,
+               count(*) FILTER (WHERE r.status = 'interrupted') AS interrupted,
+               count(*) FILTER (WHERE r.status = 'succeeded') / count(*) AS success_rate
+        FROM fr r LEFT JOIN (SELECT DISTINCT run_id, pattern_id FROM pattern_usage WHERE used) p ON p.run_id = r.id
+        WHERE r.status IN {FINISHED}
+        GROUP BY 1) ORDER BY pattern_id = '{NO_PATTERN}', n DESC, pattern_id
+    """, params)
+
+
+def resolve_run_id(led: Ledger, text: str | None) -> str | None:
+    """The full id of the one run whose id starts with ``text`` (e.g. the 8 characters the app shows).
+
+    Returns None when ``text`` is shorter than 4 characters, is not an id prefix, or fits several runs.
+    """
+    prefix = (text or "").strip().lower()
+    if len(prefix) < 4 or any(ch not in "0123456789abcdef-" for ch in prefix):
+        return None
+    ids = led.query("SELECT id FROM runs WHERE starts_with(id, ?) LIMIT 2", [prefix])["id"].tolist()
+    return ids[0] if len(ids) == 1 else None
+
+
 def success_by_mode(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
     """Success rate of finished runs per app mode (see :func:`success_rate`)."""
     return success_rate(led, "mode", filters)
