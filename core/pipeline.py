@@ -79,6 +79,8 @@ class GenerationResult:
     stages: list[StageResult] = field(default_factory=list)
     recorded: bool = True
     """False when the ledger was unavailable and the run was not recorded."""
+    test_run: object | None = None
+    """The returned DSL's test run in Dify's engine (``core.testrun.TestRunReport``), if it was run."""
 
     @property
     def valid(self) -> bool:
@@ -280,16 +282,21 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
         compiled = compile_plan(plan, version=settings.target_dsl_version)
         report = validate(compiled.dsl, target_version=settings.target_dsl_version)
         findings = [{"code": f.code, "severity": f.severity, "message": f.message, "node_id": f.node_id} for f in report.findings]
-        q_in = QualityInput(spec=spec, dsl=compiled.dsl, findings=findings, compile_issues=compiled.issues)
+        tested = _test_run(run, compiled.dsl) if report.valid else None
+        runtime = [f.to_dict() for f in tested.findings] if tested is not None else []
+        q_in = QualityInput(spec=spec, dsl=compiled.dsl, findings=findings, compile_issues=compiled.issues,
+                            runtime_findings=runtime)
         verdict = _stage(run, result, "quality", quality.run, q_in, brain)
-        run.write("record_workflow", run.run_id, yaml_text=compiled.yaml_text, app_mode=plan.app_mode, valid=report.valid,
-                  errors=len(report.errors), warnings=len(report.warnings), name=plan.name)
-        rank = (report.valid, verdict.score)
+        version = run.write("record_workflow", run.run_id, yaml_text=compiled.yaml_text, app_mode=plan.app_mode,
+                            valid=report.valid, errors=len(report.errors), warnings=len(report.warnings), name=plan.name)
+        if tested is not None:
+            run.write("record_test_run", run.run_id, tested, workflow_version=version)
+        rank = (report.valid, tested is not None and tested.succeeded, verdict.score)
         if best_rank is None or rank > best_rank:
             best_rank = rank
             result.dsl, result.yaml_text, result.report, result.quality, result.plan = (
                 compiled.dsl, compiled.yaml_text, report, verdict, plan)
-            result.app_mode = plan.app_mode
+            result.app_mode, result.test_run = plan.app_mode, tested
         if not verdict.retry or round_no == settings.repair_rounds:
             break
         run.event("repair.round", verdict.target_stage, round=round_no + 1, score=verdict.score, feedback=verdict.feedback[:1000])
@@ -305,11 +312,31 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
         _fail(run, result, "invalid_output", f"The workflow still has {len(final.errors)} error(s) after "
               f"{settings.repair_rounds} repair round(s): {headline.message if headline else ''}")
         return
+    if result.test_run is None or not result.test_run.succeeded:
+        _fail(run, result, "invalid_output", _test_run_failure(result.test_run))
+        return
     result.status = "succeeded"
     run.event("run.completed", None, score=result.quality.score if result.quality else None, valid=True,
               calls=run.usage.calls, tokens=run.usage.total_tokens)
     run.write("finish_run", run.run_id, status="succeeded", quality_score=result.quality.score if result.quality else None,
               errors=0, warnings=len(final.warnings), app_mode=result.app_mode, app_name=result.plan.name if result.plan else None)
+
+
+def _test_run(run: _Run, dsl: dict):
+    """Run a valid candidate in Dify's own engine (offline stand-ins; every steerable branch)."""
+    from core.testrun import test_run
+
+    report = test_run(dsl)
+    run.event("stage.completed", "testrun", status=report.status, summary=report.summary(),
+              findings=[f.code for f in report.findings])
+    return report
+
+
+def _test_run_failure(report) -> str:
+    if report is None:
+        return "The workflow was not test-run in Dify's engine."
+    first = report.errors[0].message if report.errors else report.summary()
+    return f"The workflow validates but its test run in Dify's engine {report.status}: {first}"
 
 
 def _record_patterns(run: _Run, recs: list, blueprint: Blueprint) -> None:
