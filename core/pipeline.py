@@ -110,6 +110,8 @@ class GenerationResult:
     drafts: list[str] = field(default_factory=list)
     """Stages whose unusable model answer was replaced by the offline brain's (``requirements``,
     ``architecture``)."""
+    test_run: object | None = None
+    """The returned DSL's test run in Dify's engine (``core.testrun.TestRunReport``), if it was run."""
 
     @property
     def valid(self) -> bool:
@@ -362,17 +364,22 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
         compiled = compile_plan(plan, version=settings.target_dsl_version)
         report = validate(compiled.dsl, target_version=settings.target_dsl_version)
         findings = [{"code": f.code, "severity": f.severity, "message": f.message, "node_id": f.node_id} for f in report.findings]
-        q_in = QualityInput(spec=spec, dsl=compiled.dsl, findings=findings, compile_issues=compiled.issues)
+        tested = _test_run(run, compiled.dsl) if report.valid else None
+        runtime = [f.to_dict() for f in tested.findings] if tested is not None else []
+        q_in = QualityInput(spec=spec, dsl=compiled.dsl, findings=findings, compile_issues=compiled.issues,
+                            runtime_findings=runtime)
         verdict = _stage(run, result, "quality", quality.run, q_in, brain)
-        run.write("record_workflow", run.run_id, yaml_text=compiled.yaml_text, app_mode=plan.app_mode, valid=report.valid,
-                  errors=len(report.errors), warnings=len(report.warnings), name=plan.name)
+        version = run.write("record_workflow", run.run_id, yaml_text=compiled.yaml_text, app_mode=plan.app_mode,
+                            valid=report.valid, errors=len(report.errors), warnings=len(report.warnings), name=plan.name)
+        if tested is not None:
+            run.write("record_test_run", run.run_id, tested, workflow_version=version)
         found = repair.problems(verdict)
-        rank = (report.valid, not found, -len(found.missing), verdict.score)
+        rank = (report.valid, tested is not None and tested.succeeded, not found, -len(found.missing), verdict.score)
         if best_rank is None or rank > best_rank:
             best_rank = rank
             result.dsl, result.yaml_text, result.report, result.quality, result.plan = (
                 compiled.dsl, compiled.yaml_text, report, verdict, plan)
-            result.app_mode = plan.app_mode
+            result.app_mode, result.test_run = plan.app_mode, tested
             best_compile_errors = [i.message for i in compiled.issues if i.severity == "error"]
         if before is not None:
             level = _judge_round(run, result, round_no, level, conf_in.previous, plan, before, found, brain.kind)
@@ -401,6 +408,9 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
         headline = final.headline()
         _fail(run, result, "invalid_output", f"The workflow still has {len(final.errors)} error(s) after "
               f"{settings.repair_rounds} repair round(s): {headline.message if headline else ''}")
+        return
+    if result.test_run is None or not result.test_run.succeeded:
+        _fail(run, result, "invalid_output", _test_run_failure(result.test_run))
         return
     if result.missing:
         _fail(run, result, INCOMPLETE, f"The workflow is valid but does not do everything the requirement asks "
@@ -453,6 +463,23 @@ def _offline_draft(run: _Run, result: GenerationResult, spec: RequirementSpec, a
     run.event("repair.draft", "architecture", steps=len(draft_blueprint.steps), problems=len(repair.problems(verdict).all))
     result.blueprint = draft_blueprint
     return draft_blueprint, ConfigurationInput(spec=spec, blueprint=draft_blueprint, feedback=feedback, previous=draft)
+
+
+def _test_run(run: _Run, dsl: dict):
+    """Run a valid candidate in Dify's own engine (offline stand-ins; every steerable branch)."""
+    from core.testrun import test_run
+
+    report = test_run(dsl)
+    run.event("stage.completed", "testrun", status=report.status, summary=report.summary(),
+              findings=[f.code for f in report.findings])
+    return report
+
+
+def _test_run_failure(report) -> str:
+    if report is None:
+        return "The workflow was not test-run in Dify's engine."
+    first = report.errors[0].message if report.errors else report.summary()
+    return f"The workflow validates but its test run in Dify's engine {report.status}: {first}"
 
 
 def _record_patterns(run: _Run, recs: list, blueprint: Blueprint) -> None:
