@@ -469,8 +469,9 @@ class WorkflowBuilder:
         if memory is not None:
             if self.mode != "advanced-chat":
                 raise BuilderError("memory is only meaningful in chatflows (advanced-chat)")
-            data["memory"] = {
-                "query_prompt_template": "{{#sys.query#}}",
+            asks = any("{{#sys.query#}}" in str(p.get("text", "")) for p in prompts)
+            data["memory"] = {  # the prompt already sends the query: the memory template must not send it again
+                "query_prompt_template": "" if asks else "{{#sys.query#}}",
                 "role_prefix": {"assistant": "", "user": ""},
                 "window": {"enabled": True, "size": memory},
             }

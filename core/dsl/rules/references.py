@@ -146,7 +146,9 @@ def _selector_fields(data: dict) -> Iterator[tuple[str, object]]:  # noqa: C901 
     elif node_type in ("variable-aggregator", "variable-assigner"):
         for i, selector in enumerate(_list(data.get("variables"))):
             yield f".variables[{i}]", selector
-        for g, group in enumerate(_list(_dict(data.get("advanced_settings")).get("groups"))):
+        advanced = _dict(data.get("advanced_settings"))
+        groups = _list(advanced.get("groups")) if advanced.get("group_enabled") else []  # Dify ignores them when off
+        for g, group in enumerate(groups):
             for i, selector in enumerate(_list(_dict(group).get("variables"))):
                 yield f".advanced_settings.groups[{g}].variables[{i}]", selector
     elif node_type == "assigner":
