@@ -10,15 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from core.agents.models import ConditionSpec, PlanStep, QualityIssue, WorkflowPlan
+from core.agents.models import Binding, ConditionSpec, PlanStep, QualityIssue, WorkflowPlan
 from core.dsl.builder import BuilderError, Condition, LoopVar, Node, Param, Ref, StartVar, WorkflowBuilder
 from core.dsl.io import dump_dsl
+from core.dsl.rules.references import SYS_BY_MODE
+from core.dsl.validator import validate
 
 TEMPLATE_REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\}\}")
 CONTEXT_SLOT = "{{#context#}}"
 DIFY_TEMPLATE = re.compile(r"\{\{#(.*?)#\}\}", re.S)
 """Dify's own variable syntax (``{{#node.field#}}``, ``{{#context#}}``): in plan prose it is data, never live."""
 CONTAINERS = ("iteration", "loop")
+NEEDS_INPUT = ("knowledge-retrieval", "question-classifier", "parameter-extractor", "list-operator")
 
 
 @dataclass
@@ -58,6 +61,9 @@ class _Compiler:
             if parts[1] in ("query", "conversation_id", "dialogue_count") and not self.chat:
                 self.issue(f"step {step!r}: sys.{parts[1]} exists only in chat apps; used the first input instead", step)
                 return self.fallback_input()
+            if parts[1] not in SYS_BY_MODE[self.plan.app_mode] or len(parts) > 2:
+                self.issue(f"step {step!r}: {text!r} is not a system variable of {self.plan.app_mode} apps", step)
+                return None
             return Ref(tuple(parts))
         if head == "conversation":
             if not self.chat:
@@ -139,8 +145,12 @@ class _Compiler:
             self.issue(f"step {s.id!r}: a workflow ends in an end node, not an answer; converted", s.id)
             t = "end"
             refs = TEMPLATE_REF.findall(s.answer)
-            s = s.model_copy(update={"outputs": [{"name": "result", "ref": r} for r in refs[:1]]})
+            s = s.model_copy(update={"outputs": [Binding(name="result", ref=r) for r in refs[:1]]})
         query = self.ref(s.query, s.id) if s.query else None
+        if t in NEEDS_INPUT and (query := query or self.fallback_input()) is None:
+            self.issue(f"step {s.id!r} ({t}) needs an input to work on (a 'step.field' query), and the app has "
+                       "no text input to fall back on; dropped", s.id, "error")
+            return None
         match t:
             case "llm":
                 schema = None
@@ -280,7 +290,10 @@ class _Compiler:
             anchor = parent.start if parent is not None else self.nodes["start"]
             if node.type not in ("iteration-start", "loop-start"):
                 self.issue(f"step {s.id!r} had no incoming link; connected after {'its container start' if parent else 'the start'}", s.id)
-                self.b.connect(anchor, node)
+                try:
+                    self.b.connect(anchor, node)
+                except BuilderError as exc:
+                    self.issue(f"step {s.id!r}: {exc}", s.id, "error")
 
     def _handle(self, source: Node, branch: str | None, target: Node, step: str):
         if source.type in CONTAINERS and target.parent is source:
@@ -408,7 +421,33 @@ def _ordered(plan: WorkflowPlan) -> list[PlanStep]:
 
 
 def compile_plan(plan: WorkflowPlan, *, version: str = "0.6.0") -> CompileResult:
-    """Write the Dify DSL for ``plan``; problems in the plan become issues, never exceptions."""
+    """Write the Dify DSL for ``plan``; problems in the plan become issues, never exceptions.
+
+    A plan the compiler accepts (no error-level issue) validates without an error-level finding:
+    whatever the validator still finds in the compiled workflow is returned as error issues, which
+    the repair loop sends back to the model.
+    """
+    try:
+        result = _compile(plan, version)
+    except Exception as exc:  # noqa: BLE001 - the boundary: a model's plan must never crash the compiler
+        c = _Compiler(plan, version)
+        c.issue(f"the plan could not be compiled ({type(exc).__name__}: {exc}); rewrite its steps", None, "error")
+        c.start()
+        fallback = c.fallback_input()
+        if c.chat:
+            c.b.connect(c.nodes["start"], c.b.answer(str(fallback or "")))
+        elif fallback is not None:
+            c.b.connect(c.nodes["start"], c.b.end({"result": fallback}))
+        doc = c.b.build()
+        result = CompileResult(dsl=doc, yaml_text=dump_dsl(doc), issues=c.issues, node_ids={})
+    if not any(i.severity == "error" for i in result.issues):
+        for finding in validate(result.dsl, target_version=version).errors:
+            result.issues.append(QualityIssue(severity="error", stage="configuration", code=finding.code,
+                                              node_id=finding.node_id, message=f"{finding.code}: {finding.message}"))
+    return result
+
+
+def _compile(plan: WorkflowPlan, version: str) -> CompileResult:
     c = _Compiler(plan, version)
     c.start()
     steps = [s for s in _ordered(plan) if s.type != "start" and s.id != "start"]
@@ -431,11 +470,14 @@ def compile_plan(plan: WorkflowPlan, *, version: str = "0.6.0") -> CompileResult
     c.finish_containers()
     if not any(n.type in ("end", "answer") for n in c.nodes.values()):
         c.issue("the plan has no final step; added one that returns the last result", None, "error")
-        last = list(c.nodes.values())[-1]
+        last = next((n for n in reversed(list(c.nodes.values())) if n.parent is None), c.nodes["start"])
         ref = last.out("text") if last.type in ("llm", "agent") else c.fallback_input()
         final = c.b.answer(str(ref)) if c.chat else (c.b.end({"result": ref}) if ref else None)
         if final is not None:
-            c.b.connect(last, final)
+            try:
+                c.b.connect(last, final)
+            except BuilderError as exc:
+                c.issue(f"the added final step could not be connected: {exc}", None, "error")
     _move_secrets(c)
     doc = c.b.build()
     return CompileResult(dsl=doc, yaml_text=dump_dsl(doc), issues=c.issues,
