@@ -68,6 +68,12 @@ def _get_model():
     return _model
 
 
+def clear_cache() -> None:
+    """Forget the cached vectors (benchmarks time the model, not the cache)."""
+    with _lock:
+        _cache.clear()
+
+
 def embed(texts: list[str], *, query: bool = False) -> np.ndarray:
     """Embed texts into unit-length 384-dimensional vectors.
 

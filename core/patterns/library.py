@@ -4,10 +4,12 @@ Recommendation score (weights kept simple on purpose)::
 
     score = 0.55 * similarity + 0.30 * capability_match + 0.15 * mode_match
 
-``similarity`` is the cosine similarity of the requirement and the pattern's document,
+``similarity`` is the cosine similarity of the requirement and the pattern's document under the
+multilingual E5 model (so a Chinese or Japanese requirement is compared with the English pattern
+text directly; E5 cosines of related texts sit around 0.8-0.9, unrelated ones around 0.75),
 ``capability_match`` the share of the requirement's checkable capabilities the pattern's node types
-cover (see :mod:`core.patterns.capabilities`), ``mode_match`` 1 when the pattern's app mode is the
-wanted one. When the requirement has no checkable capability the capability term is left out and the
+cover (see :mod:`core.patterns.capabilities`; its cue words cover English, Chinese and Japanese),
+``mode_match`` 1 when the pattern's app mode is the wanted one. When the requirement has no checkable capability the capability term is left out and the
 other two weights are rescaled to sum to 1, so scores stay on the same 0..1 scale.
 """
 
