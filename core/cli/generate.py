@@ -143,6 +143,7 @@ def _report(args: argparse.Namespace, result) -> int:
         "run_id": result.run_id,
         "status": result.status,
         "recorded": result.recorded,
+        "ledger_problem": getattr(result, "ledger_problem", None),
         "app_mode": result.app_mode,
         "valid": result.valid,
         "quality_score": result.quality.score if result.quality else None,
@@ -155,6 +156,7 @@ def _report(args: argparse.Namespace, result) -> int:
                      for r in result.patterns],
         "error_category": result.error_category,
         "error_message": result.error_message,
+        "missing": list(getattr(result, "missing", [])),
         "output": args.output,
     }
     if args.format == "json":
@@ -175,6 +177,9 @@ def _print_summary(summary: dict, result) -> None:
           f"{summary['tokens']} tokens, cost {summary['cost_usd']}", file=err)
     if result.error_message:
         print(f"error ({result.error_category}): {result.error_message}", file=err)
+    if summary["ledger_problem"]:
+        print(f"warning: {summary['ledger_problem']} The workflow itself is complete"
+              f"{' and written below' if not summary['output'] else ''}.", file=err)
     for issue in summary["issues"]:
         if issue["severity"] != "info" or issue["stage"] == "requirements":
             print(f"  {issue['severity']}: {issue['message']}", file=err)
