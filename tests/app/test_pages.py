@@ -414,7 +414,7 @@ def test_settings_apply_for_the_session_and_the_sidebar_follows(empty_data):
     at.text_input[3].input("sk-session-only")
     click(at, "Apply for this session")
     assert any("provider openai:llama3" in s.value for s in at.success)
-    at.switch_page("app.py").run()
+    at.switch_page("pages/generate.py").run()
     assert "llama3" in "\n".join(m.value for m in at.sidebar.markdown)
     settings = at.session_state["difyforge.settings"]
     assert settings.provider.api_key == "sk-session-only"
