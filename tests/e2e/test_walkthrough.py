@@ -44,7 +44,9 @@ def _assert_shell(page, title: str) -> None:
     sidebar = page.locator('[data-testid="stSidebar"]')
     sidebar.get_by_text("Ledger ready").wait_for()
     wait_idle(page)
-    links = [t.strip() for t in sidebar.locator('[data-testid="stPageLink-NavLink"]').all_inner_texts()]
+    menu = sidebar.locator('[data-testid="stPageLink-NavLink"]')
+    menu.nth(len(MENU) - 1).wait_for()
+    links = [t.strip() for t in menu.all_inner_texts()]
     assert [link.split("\n")[-1].strip() for link in links] == MENU, links
     assert "offline brain" in sidebar.inner_text()
     width = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()["width"]
