@@ -103,7 +103,7 @@ def test_a_successful_refine_shows_the_child_run_and_what_changed(empty_data):
     child = at.session_state["generate.result"].run_id
     message = next(s.value for s in at.success if s.value.startswith("Refined run"))
     assert parent in message and child in message and "also translate the summary into French" in message
-    changes = [m.value for m in at.markdown if m.value.startswith("- ")]
+    changes = [line for m in at.markdown if m.value.startswith("- ") for line in m.value.splitlines()]
     assert any(line.startswith("- Added: ") and "(llm)" in line for line in changes), changes
 
 
