@@ -66,7 +66,11 @@ def render_result(result, *, agent_costs: pd.DataFrame | None, key: str) -> None
     else:
         st.error(f"The generation failed: {result.error_message or result.error_category or 'no reason given'}",
                  icon=":material/error:")
-        st.caption(f"Run `{result.run_id}` is recorded in the ledger with everything that happened.")
+        if result.recorded:
+            st.caption(f"Run `{result.run_id}` is recorded in the ledger with everything that happened.")
+    if not result.recorded:  # the workflow is complete; only the bookkeeping failed
+        st.warning(getattr(result, "ledger_problem", None) or "The run was not recorded in the ledger.",
+                   icon=":material/warning:")
     for issue in (result.quality.issues if result.quality else []):
         if issue.severity == "warning" and issue.stage == "requirements":  # what the user asked vs what was built
             st.warning(issue.message, icon=":material/warning:")

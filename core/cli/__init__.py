@@ -14,7 +14,7 @@ from core.errors import UserFacingError
 
 # command -> core/cli/<module>.py, whose register(subparsers) adds it with set_defaults(func=...).
 COMMANDS = {"validate": "validate", "patterns": "patterns", "runs": "runs", "generate": "generate", "eval": "generate",
-            "prompts": "prompts", "compare": "compare"}
+            "run": "run", "prompts": "prompts", "compare": "compare"}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

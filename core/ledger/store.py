@@ -26,7 +26,7 @@ from core.config import Settings
 from core.errors import InputError, LedgerUnavailable
 from core.ledger.connection import SharedDatabase, shared_database, unavailable
 from core.ledger.migrations import migrate
-from core.ledger.redact import redact, redact_json
+from core.ledger.redact import redact, redact_dsl, redact_json
 from core.pricing import Price, price_call
 from core.usage import CallRecord
 
@@ -256,7 +256,7 @@ class Ledger:
         Returns:
             The version number (1 for the run's first workflow).
         """
-        text = redact(yaml_text) or ""
+        text = redact_dsl(yaml_text) or ""  # secret values masked; the document's structure kept
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         now = utcnow()
 

@@ -339,6 +339,15 @@ def test_settings_prompt_version_comes_from_the_prompt_files(empty_data, tmp_pat
     assert brain.load_prompt("quality", "v2") == brain.load_prompt("quality", "v1")  # no v2 file: keeps v1
 
 
+def test_settings_structured_output_mode_applies_for_the_session(empty_data):
+    at = open_page("settings")
+    box = next(s for s in at.selectbox if s.label == "Structured output")
+    assert box.options == ["auto", "json_schema", "json_object", "text"] and box.value == "auto"
+    box.set_value("json_object")
+    click(at, "Apply for this session")
+    assert at.session_state["difyforge.settings"].provider.structured_output == "json_object"
+
+
 @pytest.mark.parametrize("model, cost_shown", [("gpt-4o-mini", "$"), ("house-model-7b", "unknown")])
 def test_generate_through_a_model_endpoint_shows_tokens_and_cost_or_unknown(empty_data, model, cost_shown):
     from dataclasses import replace
