@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 from core.agents import lexicon as lx
 from core.agents.brain import Brain
 from core.agents.code_recipes import (
+    FILTER_PREFIX,
     RECIPES,
     is_check,
     payload_keys,
@@ -208,13 +209,12 @@ def design(inp: ArchitectureInput) -> Blueprint:
         kb_context = f"{kr}.result"
 
     if spec.list_filter:
-        recipe = pick_recipe("parse records")
-        parse = d.add("code", recipe.title, "Parse the JSON list into records", reads=[main or "sys.query"], after=tail,
-                      labels=[recipe.key])
+        # Records are objects, and Dify's list operator refuses array[object] (test-run rule DSL704):
+        # one code step parses, filters, sorts and limits them.
         flt = spec.list_filter
         how = f"keep {flt.key} {flt.operator} {flt.value}" if flt.value else "keep every record"
-        lo = d.add("list-operator", "Filter and sort", f"{how}; sort by {flt.sort_key or flt.key}",
-                   reads=[f"{parse}.records"], after=[parse])
+        lo = d.add("code", "Filter and sort", f"Parse the JSON list; {how}; sort by {flt.sort_key or flt.key}",
+                   reads=[main or "sys.query"], after=tail, labels=[FILTER_PREFIX + flt.model_dump_json()])
         tail = [Link(step=lo)]
         context_refs = [r for r in context_refs if r != main] + [f"{lo}.result"]
 

@@ -10,12 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from core.agents.models import ConditionSpec, PlanStep, QualityIssue, WorkflowPlan
+from core.agents.models import Binding, ConditionSpec, PlanStep, QualityIssue, WorkflowPlan
 from core.dsl.builder import BuilderError, Condition, LoopVar, Node, Param, Ref, StartVar, WorkflowBuilder
 from core.dsl.io import dump_dsl
+from core.dsl.rules.references import SYS_BY_MODE
+from core.dsl.validator import validate
 
 TEMPLATE_REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\}\}")
+CONTEXT_SLOT = "{{#context#}}"
+DIFY_TEMPLATE = re.compile(r"\{\{#(.*?)#\}\}", re.S)
+"""Dify's own variable syntax (``{{#node.field#}}``, ``{{#context#}}``): in plan prose it is data, never live."""
 CONTAINERS = ("iteration", "loop")
+NEEDS_INPUT = ("knowledge-retrieval", "question-classifier", "parameter-extractor", "list-operator")
 
 
 @dataclass
@@ -32,8 +38,8 @@ class CompileResult:
 class _Compiler:
     def __init__(self, plan: WorkflowPlan, version: str) -> None:
         self.plan = plan
-        self.b = WorkflowBuilder(mode=plan.app_mode, name=plan.name[:60] or "Generated workflow",
-                                 description=plan.description[:400], icon=plan.icon or "🤖", version=version)
+        self.b = WorkflowBuilder(mode=plan.app_mode, name=inert(plan.name[:60]) or "Generated workflow",
+                                 description=inert(plan.description[:400]), icon=plan.icon or "🤖", version=version)
         self.nodes: dict[str, Node] = {}
         self.issues: list[QualityIssue] = []
         self.chat = plan.app_mode == "advanced-chat"
@@ -55,6 +61,9 @@ class _Compiler:
             if parts[1] in ("query", "conversation_id", "dialogue_count") and not self.chat:
                 self.issue(f"step {step!r}: sys.{parts[1]} exists only in chat apps; used the first input instead", step)
                 return self.fallback_input()
+            if parts[1] not in SYS_BY_MODE[self.plan.app_mode] or len(parts) > 2:
+                self.issue(f"step {step!r}: {text!r} is not a system variable of {self.plan.app_mode} apps", step)
+                return None
             return Ref(tuple(parts))
         if head == "conversation":
             if not self.chat:
@@ -78,21 +87,30 @@ class _Compiler:
             return Ref(("start", text_vars[0].name))
         return Ref(("sys", "query")) if self.chat else None
 
-    def render(self, text: str, step: str) -> str:
-        """Replace ``{{step.field}}`` by Dify's ``{{#node.field#}}`` (unknown references are dropped)."""
+    def render(self, text: str, step: str, *, context: bool = False) -> str:
+        """Replace ``{{step.field}}`` by Dify's ``{{#node.field#}}`` (unknown references are dropped).
+
+        Text is data: Dify template syntax already in it (``{{#sys.query#}}`` pasted into a
+        requirement) is written as inert text, ``{{ #sys.query# }}``; only the plan's own references
+        become live, and the last ``{{#context#}}`` where the step has a knowledge context (``context=True``).
+        """
 
         def sub(match: re.Match) -> str:
             ref = self.ref(match.group(1), step)
             return str(ref) if ref else ""
 
-        return TEMPLATE_REF.sub(sub, text or "")
+        return TEMPLATE_REF.sub(sub, inert(text or "", keep_context=context))
+
+    def literal(self, text: str) -> str:
+        """Text that is data only (a class name, a condition value): no reference in it is live."""
+        return inert(text or "")
 
     def conditions(self, specs: list[ConditionSpec], step: str) -> list[Condition]:
         out = []
         for c in specs:
             ref = self.ref(c.ref, step)
             if ref is not None:
-                out.append(Condition(ref, c.operator, c.value, _value_type(c)))
+                out.append(Condition(ref, c.operator, self.literal(c.value), _value_type(c)))
         return out
 
     # ------------------------------------------------------------------ nodes
@@ -127,25 +145,30 @@ class _Compiler:
             self.issue(f"step {s.id!r}: a workflow ends in an end node, not an answer; converted", s.id)
             t = "end"
             refs = TEMPLATE_REF.findall(s.answer)
-            s = s.model_copy(update={"outputs": [{"name": "result", "ref": r} for r in refs[:1]]})
+            s = s.model_copy(update={"outputs": [Binding(name="result", ref=r) for r in refs[:1]]})
         query = self.ref(s.query, s.id) if s.query else None
+        if t in NEEDS_INPUT and (query := query or self.fallback_input()) is None:
+            self.issue(f"step {s.id!r} ({t}) needs an input to work on (a 'step.field' query), and the app has "
+                       "no text input to fall back on; dropped", s.id, "error")
+            return None
         match t:
             case "llm":
                 schema = None
                 if s.structured_fields:
                     schema = {"type": "object", "properties": {k: {"type": "string"} for k in s.structured_fields},
                               "required": list(s.structured_fields), "additionalProperties": False}
-                return b.llm(s.title, system=self.render(s.system, s.id) or "You are a helpful assistant.",
-                             user=self.render(s.user, s.id) or None, temperature=s.temperature,
+                system = self.render(s.system, s.id, context=bool(s.context)) or "You are a helpful assistant."
+                user = self.render(s.user, s.id, context=bool(s.context) and CONTEXT_SLOT not in system)
+                return b.llm(s.title, system=system, user=user or None, temperature=s.temperature,
                              context=self.ref(s.context, s.id) if s.context else None,
                              memory=s.memory_window if self.chat and s.memory_window else None,
                              vision=self.ref(s.vision, s.id) if s.vision else None, structured_output=schema, parent=parent)
             case "knowledge-retrieval":
                 return b.knowledge_retrieval(s.title, query=query or self.fallback_input(), top_k=s.top_k, parent=parent)
             case "question-classifier":
-                classes = [c for c in dict.fromkeys(c.strip() for c in s.classes) if c] or ["Other"]
+                classes = [c for c in dict.fromkeys(self.literal(c).strip() for c in s.classes) if c] or ["Other"]
                 return b.question_classifier(s.title, query=query or self.fallback_input(), classes=classes,
-                                             instruction=s.instruction, parent=parent)
+                                             instruction=self.render(s.instruction, s.id), parent=parent)
             case "if-else":
                 cases = [conds for c in s.cases if (conds := self.conditions(c.conditions, s.id))]
                 if not cases:
@@ -184,12 +207,12 @@ class _Compiler:
                     return None
                 return b.assigner(s.title, items, parent=parent)
             case "parameter-extractor":
-                params = [Param(p.name, p.type, p.description or p.name, required=p.required) for p in s.parameters]
+                params = [Param(p.name, p.type, self.literal(p.description or p.name), required=p.required) for p in s.parameters]
                 if not params:
                     self.issue(f"step {s.id!r}: extractor without parameters dropped", s.id, "error")
                     return None
                 return b.parameter_extractor(s.title, query=query or self.fallback_input(), parameters=params,
-                                             instruction=s.instruction, parent=parent)
+                                             instruction=self.render(s.instruction, s.id), parent=parent)
             case "iteration":
                 if parent is not None or query is None:
                     self.issue(f"step {s.id!r}: iteration needs a list input and cannot be nested", s.id, "error")
@@ -267,7 +290,10 @@ class _Compiler:
             anchor = parent.start if parent is not None else self.nodes["start"]
             if node.type not in ("iteration-start", "loop-start"):
                 self.issue(f"step {s.id!r} had no incoming link; connected after {'its container start' if parent else 'the start'}", s.id)
-                self.b.connect(anchor, node)
+                try:
+                    self.b.connect(anchor, node)
+                except BuilderError as exc:
+                    self.issue(f"step {s.id!r}: {exc}", s.id, "error")
 
     def _handle(self, source: Node, branch: str | None, target: Node, step: str):
         if source.type in CONTAINERS and target.parent is source:
@@ -319,6 +345,58 @@ class _Compiler:
                 self.b.set_break(node, conditions)
 
 
+def inert(text: str, *, keep_context: bool = False) -> str:
+    """``text`` with every Dify template (``{{#...#}}``) written so that Dify reads it as plain text.
+
+    ``keep_context`` keeps the last ``{{#context#}}`` live (an LLM step's knowledge slot, which the
+    brain writes after any text it quotes).
+    """
+    if "{{#" not in text:
+        return text
+    last = text.rfind(CONTEXT_SLOT) if keep_context else -1
+
+    def sub(match: re.Match) -> str:
+        if match.start() == last:
+            return match.group(0)
+        return "{{ #" + match.group(1) + "# }}"
+
+    return DIFY_TEMPLATE.sub(sub, text)
+
+
+def _move_secrets(c: _Compiler) -> None:
+    """Keys pasted into the requirement never reach the YAML: each becomes a secret environment variable.
+
+    Every key-shaped token (``sk-...``, ``Bearer ...``, ``AKIA...``; see ``core.ledger.redact``) in a
+    node's configuration or the app's texts is replaced by ``{{#env.API_KEY#}}``; the variable is
+    declared with type ``secret`` and an empty value (Dify exports secret values blank too), and a
+    warning tells the user to set it after importing.
+    """
+    from core.ledger.redact import find_secrets
+
+    names: dict[str, str] = {}
+
+    def swap(value):
+        if isinstance(value, str):
+            for secret in find_secrets(value):
+                if secret not in names:
+                    names[secret] = "API_KEY" if not names else f"API_KEY_{len(names) + 1}"
+                value = value.replace(secret, str(c.b.env_var(names[secret], "secret")))
+            return value
+        if isinstance(value, dict):
+            return {k: swap(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [swap(v) for v in value]
+        return value
+
+    for node in c.b.nodes:
+        node.data.update(swap(dict(node.data)))
+    c.b.name, c.b.description = swap(c.b.name), swap(c.b.description)
+    for secret, name in names.items():
+        c.issue(f"A key-like value ({secret[:4]}…) from the requirement was moved out of the workflow into the "
+                f"secret environment variable {name}; set its value in Dify (Workflow → Environment variables) "
+                "after importing.")
+
+
 def _value_type(c: ConditionSpec) -> str:
     """``number`` for a numeric comparison with a number (so Dify compares numbers), else ``string``."""
     numeric = c.operator in (">", "<", "≥", "≤", "=", "≠") and re.fullmatch(r"-?\d+(?:\.\d+)?", str(c.value or ""))
@@ -350,7 +428,33 @@ def _ordered(plan: WorkflowPlan) -> list[PlanStep]:
 
 
 def compile_plan(plan: WorkflowPlan, *, version: str = "0.6.0") -> CompileResult:
-    """Write the Dify DSL for ``plan``; problems in the plan become issues, never exceptions."""
+    """Write the Dify DSL for ``plan``; problems in the plan become issues, never exceptions.
+
+    A plan the compiler accepts (no error-level issue) validates without an error-level finding:
+    whatever the validator still finds in the compiled workflow is returned as error issues, which
+    the repair loop sends back to the model.
+    """
+    try:
+        result = _compile(plan, version)
+    except Exception as exc:  # noqa: BLE001 - the boundary: a model's plan must never crash the compiler
+        c = _Compiler(plan, version)
+        c.issue(f"the plan could not be compiled ({type(exc).__name__}: {exc}); rewrite its steps", None, "error")
+        c.start()
+        fallback = c.fallback_input()
+        if c.chat:
+            c.b.connect(c.nodes["start"], c.b.answer(str(fallback or "")))
+        elif fallback is not None:
+            c.b.connect(c.nodes["start"], c.b.end({"result": fallback}))
+        doc = c.b.build()
+        result = CompileResult(dsl=doc, yaml_text=dump_dsl(doc), issues=c.issues, node_ids={})
+    if not any(i.severity == "error" for i in result.issues):
+        for finding in validate(result.dsl, target_version=version).errors:
+            result.issues.append(QualityIssue(severity="error", stage="configuration", code=finding.code,
+                                              node_id=finding.node_id, message=f"{finding.code}: {finding.message}"))
+    return result
+
+
+def _compile(plan: WorkflowPlan, version: str) -> CompileResult:
     c = _Compiler(plan, version)
     c.start()
     steps = [s for s in _ordered(plan) if s.type != "start" and s.id != "start"]
@@ -373,11 +477,15 @@ def compile_plan(plan: WorkflowPlan, *, version: str = "0.6.0") -> CompileResult
     c.finish_containers()
     if not any(n.type in ("end", "answer") for n in c.nodes.values()):
         c.issue("the plan has no final step; added one that returns the last result", None, "error")
-        last = list(c.nodes.values())[-1]
+        last = next((n for n in reversed(list(c.nodes.values())) if n.parent is None), c.nodes["start"])
         ref = last.out("text") if last.type in ("llm", "agent") else c.fallback_input()
         final = c.b.answer(str(ref)) if c.chat else (c.b.end({"result": ref}) if ref else None)
         if final is not None:
-            c.b.connect(last, final)
+            try:
+                c.b.connect(last, final)
+            except BuilderError as exc:
+                c.issue(f"the added final step could not be connected: {exc}", None, "error")
+    _move_secrets(c)
     doc = c.b.build()
     plugins = dict.fromkeys(s.plugin for s in plan.steps if s.plugin and s.id in c.nodes)
     doc["dependencies"] = [{"type": "marketplace", "current_identifier": None,

@@ -13,7 +13,14 @@ from pydantic import BaseModel
 from core.agents import lexicon as lx
 from core.agents.architecture import FINAL_ROLE
 from core.agents.brain import Brain
-from core.agents.code_recipes import PAYLOAD_PREFIX, RECIPES, payload_recipe, pick_recipe
+from core.agents.code_recipes import (
+    FILTER_PREFIX,
+    PAYLOAD_PREFIX,
+    RECIPES,
+    filter_recipe,
+    payload_recipe,
+    pick_recipe,
+)
 from core.agents.models import (
     AssignSpec,
     Binding,
@@ -219,7 +226,10 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
             return PlanStep(**base, cases=cases)
         case "code":
             key = next((label for label in step.labels if not label.startswith("stop:")), "")
-            if key.startswith(PAYLOAD_PREFIX):
+            if key.startswith(FILTER_PREFIX):
+                recipe = filter_recipe(key)
+                bindings = [Binding(name=recipe.input, ref=query or "")]
+            elif key.startswith(PAYLOAD_PREFIX):
                 recipe = payload_recipe(key.removeprefix(PAYLOAD_PREFIX).split(","), len(step.reads))
                 bindings = [Binding(name=f"part_{i + 1}", ref=r) for i, r in enumerate(step.reads)]
             else:

@@ -8,6 +8,7 @@ run totals are derived from the calls (``run_totals`` view), never typed twice.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import socket
@@ -25,14 +26,14 @@ from core.config import Settings
 from core.errors import InputError, LedgerUnavailable
 from core.ledger.connection import SharedDatabase, shared_database, unavailable
 from core.ledger.migrations import migrate
-from core.ledger.redact import redact, redact_json
+from core.ledger.redact import redact, redact_dsl, redact_json
 from core.pricing import Price, price_call
 from core.usage import CallRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SOURCES = ("app", "cli", "batch", "eval")
+SOURCES = ("app", "cli", "batch", "eval", "compare")
 FINISH_STATUSES = ("succeeded", "failed")
 TERMINAL_EVENTS = {"succeeded": "run.completed", "failed": "run.failed", "interrupted": "run.interrupted"}
 LIFECYCLE_EVENTS = frozenset({"run.started", "llm.call", *TERMINAL_EVENTS.values()})
@@ -149,7 +150,7 @@ class Ledger:
             mode: app mode when already known (``workflow``, ``advanced-chat``).
             prompt_version: the prompt-set label, for comparing prompt versions.
             parent_run_id: the run this one refines.
-            source: ``app``, ``cli``, ``batch`` or ``eval``.
+            source: ``app``, ``cli``, ``batch``, ``eval`` or ``compare`` (a prompt-version comparison).
             app_name: the generated app's name, when known.
 
         Returns:
@@ -255,7 +256,7 @@ class Ledger:
         Returns:
             The version number (1 for the run's first workflow).
         """
-        text = redact(yaml_text) or ""
+        text = redact_dsl(yaml_text) or ""  # secret values masked; the document's structure kept
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         now = utcnow()
 
@@ -270,6 +271,45 @@ class Ledger:
             return int(version)
 
         return self._write(write)
+
+    def record_test_run(self, run_id: str | None, report: Any, *, workflow_version: int | None = None) -> int:
+        """Store one test run in Dify's engine (a ``core.testrun.TestRunReport``) and its node trace.
+
+        Returns:
+            The test run's id.
+        """
+        now = utcnow()
+        warnings = sum(f.severity == "warning" for f in report.findings)
+        head = [run_id, workflow_version, report.status, report.engine, report.provider, bool(report.live_http),
+                len(report.runs), len(report.node_status()), len(report.errors), warnings, int(report.tokens),
+                float(report.elapsed_ms), redact_json(report.inputs), json.dumps(report.synthesized),
+                json.dumps(report.stubbed), json.dumps(report.uncovered),
+                redact(json.dumps([f.to_dict() for f in report.findings], ensure_ascii=False)), now]
+        nodes = [[branch, seq, run.label, n.node_id, n.node_type, n.title, n.status, bool(n.stub), n.parent_id,
+                  float(n.elapsed_ms), _json_or_none(n.inputs), _json_or_none(n.outputs), redact(n.error)]
+                 for branch, run in enumerate(report.runs) for seq, n in enumerate(run.nodes)]
+
+        def write(db: duckdb.DuckDBPyConnection) -> int:
+            test_run_id = db.execute(
+                "INSERT INTO test_runs (run_id, workflow_version, status, engine, provider, live_http, branch_runs, "
+                "nodes_reached, errors, warnings, tokens, duration_ms, inputs, synthesized, stubbed, uncovered, "
+                "findings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                head,
+            ).fetchone()[0]
+            if nodes:
+                db.executemany("INSERT INTO test_run_nodes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               [[test_run_id, *row] for row in nodes])
+            return int(test_run_id)
+
+        return self._write(write)
+
+    def test_runs(self, run_id: str) -> pd.DataFrame:
+        """A run's test runs, oldest first (one row each; findings as JSON text)."""
+        return self.query("SELECT * FROM test_runs WHERE run_id = ? ORDER BY id", [run_id])
+
+    def test_run_nodes(self, test_run_id: int) -> pd.DataFrame:
+        """The node trace of one test run, by branch run and order."""
+        return self.query("SELECT * FROM test_run_nodes WHERE test_run_id = ? ORDER BY branch, seq", [test_run_id])
 
     def finish_run(
         self,
@@ -320,11 +360,59 @@ class Ledger:
         """Delete a run and everything recorded for it (calls, events, patterns, workflows)."""
 
         def write(db: duckdb.DuckDBPyConnection) -> None:
-            for table in ("llm_calls", "events", "pattern_usage", "workflows"):
+            db.execute("DELETE FROM test_run_nodes WHERE test_run_id IN (SELECT id FROM test_runs WHERE run_id = ?)",
+                       [run_id])
+            for table in ("llm_calls", "events", "pattern_usage", "workflows", "test_runs"):
                 db.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             db.execute("DELETE FROM runs WHERE id = ?", [run_id])
 
         self._write(write)
+
+    # -- prompt-version comparisons ---------------------------------------------------------------
+
+    def start_comparison(self, *, version_a: str, version_b: str, eval_name: str, eval_sha256: str,
+                         cases: list[dict], provider: str, model: str, concurrency: int) -> str:
+        """Record a new ``running`` comparison of two prompt versions on an eval set.
+
+        Args:
+            cases: ``[{"id", "requirement"}]`` in file order: what both versions are to run.
+            provider: the provider kind (a string, never a ProviderConfig).
+
+        Returns:
+            The comparison id (its runs are recorded with :meth:`record_comparison_run`).
+        """
+        _require_str("provider", provider)
+        _require_str("model", model)
+        comparison_id = str(uuid.uuid4())
+        pid = os.getpid()
+        row = [comparison_id, version_a, version_b, eval_name, eval_sha256, redact_json(cases), provider, model,
+               int(concurrency), "running", utcnow(), _HOST, pid, process_marker(pid)]
+        self._write(lambda db: db.execute(
+            """INSERT INTO comparisons (id, version_a, version_b, eval_name, eval_sha256, cases, provider, model,
+               concurrency, status, started_at, writer_host, writer_pid, writer_started)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", row))
+        return comparison_id
+
+    def record_comparison_run(self, comparison_id: str, *, arm: str, case_id: str, run_id: str | None, passed: bool,
+                              valid: bool, failed: list[str], node_types: list[str], test_run: str | None = None,
+                              message: str | None = None) -> None:
+        """Store how one case of one arm (``A`` or ``B``) of a comparison scored, and which run made it.
+
+        ``test_run`` is the status of the workflow's test run in Dify's engine (None: no workflow).
+        """
+        if arm not in ("A", "B"):
+            raise ValueError(f"arm must be 'A' or 'B', not {arm!r}")
+        row = [comparison_id, arm, case_id, run_id, bool(passed), bool(valid), json.dumps(failed, ensure_ascii=False),
+               json.dumps(node_types), test_run, redact(message), utcnow()]
+        self._write(lambda db: db.execute("INSERT INTO comparison_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row))
+
+    def finish_comparison(self, comparison_id: str, *, status: str) -> None:
+        """Close a running comparison as ``completed`` or ``interrupted`` (a no-op when already closed)."""
+        if status not in ("completed", "interrupted"):
+            raise ValueError(f"status must be 'completed' or 'interrupted', not {status!r}")
+        self._write(lambda db: db.execute(
+            "UPDATE comparisons SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'",
+            [status, utcnow(), comparison_id]))
 
     def recompute_costs(self) -> int:
         """Re-price every stored call from its stored tokens (e.g. after a price update).
@@ -395,6 +483,13 @@ class Ledger:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _json_or_none(value: Any) -> str | None:
+    """A traced value as JSON text with key-like strings masked (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    return redact(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def _require_str(name: str, value: object) -> None:

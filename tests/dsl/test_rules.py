@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from core.dsl import validate
 from core.dsl.rules import RULES
+from core.dsl.validator import validate_file
 from tests.dsl.fixtures import chat_doc, edge, edges_of, find, node, nodes_of, with_iteration, workflow_doc
 
 
@@ -72,6 +76,9 @@ CASES: dict[str, list[tuple[str, Callable[[], object]]]] = {
     "DSL001": [("not yaml", lambda: "app: {mode: workflow\n  - [")],
     "DSL002": [("over 10 MB", lambda: "a: " + "x" * (10 * 1024 * 1024 + 1))],
     "DSL003": [("alias bomb", lambda: BOMB)],
+    "DSL001.": [("tag misfit", lambda: "app: !!bool right\n"), ("bad timestamp", lambda: "x: !!timestamp 688")],
+    "DSL005": [("fifo", lambda: _special("fifo")), ("symlink loop", lambda: _special("loop")),
+               ("dangling symlink", lambda: _special("dangling")), ("folder", lambda: _special("folder"))],
     "DSL004": [("a list", lambda: "- a\n- b\n"), ("a scalar", lambda: "hello"), ("empty", lambda: "")],
     "DSL010": [("float version", _wf(_set(["version"], 0.6)))],
     "DSL011": [("bad version", _wf(_set(["version"], "latest")))],
@@ -105,6 +112,20 @@ CASES: dict[str, list[tuple[str, Callable[[], object]]]] = {
     "DSL110": [("dup end output", _wf(_add_node(
         node("end2", {"type": "end", "title": "End 2", "outputs": [{"variable": "out", "value_selector": ["llm", "text"]}]}),
         edge("llm", "end2"))))],
+    "DSL111": [("undeclared plugin", _wf(_add_node(
+        node("tool", {"type": "tool", "title": "Search", "provider_id": "duckduckgo", "provider_type": "builtin",
+                      "provider_name": "duckduckgo", "tool_name": "ddgo_search", "tool_label": "Search",
+                      "tool_parameters": {}, "tool_configurations": {}}), edge("llm", "tool"))))],
+    "DSL112": [("placeholder dataset", _wf(_add_node(
+        node("kr", {"type": "knowledge-retrieval", "title": "KB", "query_variable_selector": ["start", "q"],
+                    "dataset_ids": ["your-dataset-id"], "retrieval_mode": "multiple"}), edge("start", "kr"))))],
+    "DSL113": [("number read as string", _wf(_add_node(
+        node("ie", {"type": "if-else", "title": "If", "cases": [{"case_id": "true", "logical_operator": "and",
+             "conditions": [{"id": "c", "variable_selector": ["llm", "text"], "comparison_operator": ">",
+                             "value": "3", "varType": "number"}]}]}), edge("llm", "ie"))))],
+    "DSL114": [("query twice", _chat(lambda d: find(d, "llm")["data"].update(
+        memory={"query_prompt_template": "{{#sys.query#}}", "window": {"enabled": False, "size": 10}},
+        prompt_template=[{"role": "system", "text": "Help."}, {"role": "user", "text": "{{#sys.query#}}"}])))],
     "DSL200": [("int source", _wf(lambda d: edges_of(d).append({"source": 1, "target": "end"}))),
                ("not mapping", _wf(lambda d: edges_of(d).append("edge")))],
     "DSL201": [("ghost source", _wf(lambda d: edges_of(d).append(edge("ghost", "end"))))],
@@ -162,8 +183,22 @@ CASES: dict[str, list[tuple[str, Callable[[], object]]]] = {
 }
 
 
+def _special(kind: str) -> Path:
+    """A path that is not a regular file (for DSL005, which only file-based checks report)."""
+    path = Path(tempfile.mkdtemp(prefix="dsl005-")) / "flow.yml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "loop":
+        path.symlink_to(path)
+    elif kind == "dangling":
+        path.symlink_to(path.with_name("gone.yml"))
+    else:
+        path.mkdir()
+    return path
+
+
 def test_every_rule_has_a_fixture():
-    assert sorted(RULES) == sorted(CASES)
+    assert sorted(RULES) == sorted(code for code in CASES if not code.endswith("."))
 
 
 def test_fixtures_are_clean():
@@ -174,7 +209,9 @@ def test_fixtures_are_clean():
 @pytest.mark.parametrize(("code", "label", "build"),
                          [(code, label, build) for code, cases in CASES.items() for label, build in cases])
 def test_rule_triggers(code, label, build):
-    report = validate(build())
+    code = code.rstrip(".")  # "DSL001." holds more cases of DSL001
+    source = build()
+    report = validate_file(source) if isinstance(source, Path) else validate(source)
     found = [f for f in report.findings if f.code == code]
     assert found, f"{code} ({label}) not reported; got {[(f.code, f.message) for f in report.findings]}"
     assert all(f.severity in ("error", "warning", "info") and f.message and f.path.startswith("$") for f in found)

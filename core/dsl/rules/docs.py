@@ -16,7 +16,15 @@ SECTIONS = ("What it does", "Why is this bad", "Example", "Fix")
 AREAS = {
     "DSL0": "Document", "DSL1": "Nodes and fields", "DSL2": "Edges and handles", "DSL3": "Graph",
     "DSL4": "Containers", "DSL5": "References and variables", "DSL6": "App mode",
+    "DSL7": "Test run in Dify's engine",
 }
+
+
+def _all_rules() -> dict:
+    """The validator's rules and the test run's runtime rules (``DSL7xx``, core.testrun.rules)."""
+    from core.testrun.rules import RUNTIME_RULES
+
+    return {**RULES, **RUNTIME_RULES}
 
 
 def _sections(doc: str) -> dict[str, str]:
@@ -40,15 +48,20 @@ def render() -> str:
         "(noted in the rule). Codes never change meaning. `DSL999` (error) is reserved: a rule crashed on the",
         "input, which is a validator bug; the other rules still ran.",
         "",
+        "`DSL7xx` are runtime findings of a test run in Dify's own engine (`core.testrun`, `python -m core run`):",
+        "the workflow is executed in graphon with sample inputs on every branch that can be steered. `DSL799`",
+        "(error) is reserved for a runtime rule that crashed.",
+        "",
         "| code | name | severity | area | what it checks |",
         "|---|---|---|---|---|",
     ]
-    for code in sorted(RULES):
-        entry = RULES[code]
+    rules = _all_rules()
+    for code in sorted(rules):
+        entry = rules[code]
         title = entry.title.replace("|", "\\|")
         lines.append(f"| [{code}](#{code.lower()}) | `{entry.name}` | {entry.severity} | {AREAS[code[:4]]} | {title} |")
-    for code in sorted(RULES):
-        entry = RULES[code]
+    for code in sorted(rules):
+        entry = rules[code]
         sections = _sections(entry.doc)
         lines += ["", f"## {code}", "", f"**{entry.title}** (`{entry.name}`, {entry.severity})", ""]
         for name in SECTIONS:
@@ -58,7 +71,7 @@ def render() -> str:
 
 def main() -> int:
     DOC_PATH.write_text(render(), encoding="utf-8")
-    print(f"wrote {DOC_PATH} ({len(RULES)} rules)")
+    print(f"wrote {DOC_PATH} ({len(_all_rules())} rules)")
     return 0
 
 
