@@ -30,6 +30,7 @@ from core.agents.outputs import facets as _facets
 from core.agents.outputs import gate as _gate
 from core.agents.outputs import plain as _plain
 from core.agents.outputs import search as _search
+from core.agents.outputs import without_model as _without_model
 from core.agents.rules import numeric_condition, slug, verdict
 
 AGENT = "architecture"
@@ -246,6 +247,8 @@ def design(inp: ArchitectureInput) -> Blueprint:
     task = _task(spec)
     if spec.facets and not (spec.classes or spec.branches or spec.loop):
         tail, generated = _facets(d, spec, tail, context_refs + ([main] if chat and main else []))
+    elif spec.no_model and _plain(spec) and not spec.code_steps and not results:
+        tail, generated = _without_model(d, spec, tail)
     elif _plain(spec) and any(o.explicit for o in spec.outputs):
         generated = []
     else:
@@ -460,7 +463,7 @@ def _http_title(call: HttpCall) -> str:
 
 def _deliver(d: _Draft, call: HttpCall, sources: list[str], after: list[Link]) -> str:
     """A JSON body built by code (so quotes and newlines are escaped) and the request that sends it."""
-    keys = payload_keys(call.purpose)
+    keys = payload_keys(call.purpose) + [f"{k}={v}" for k, v in call.body.items()]
     recipe = payload_recipe(keys, len(sources))
     build = d.add("code", "Build request body", f"Put {' and '.join(keys)} into the JSON body of the request",
                   reads=sources, after=after, labels=[recipe.key])

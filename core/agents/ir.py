@@ -296,23 +296,18 @@ def impossible(text: str) -> list[str]:
 
 
 def cjk_classes(text: str) -> list[str]:
-    """Classes in CJK phrasing: 「A」「B」 after a classify cue, or ``是A、B还是C`` / ``A、B、C的N种``."""
-    m = lx.find(text, "classify")
-    if not m:
-        return []
-    s = m.start()
-    end_m = SENTENCE.search(text, m.end())
-    sentence = text[s:end_m.start() if end_m else len(text)]
-    window = text[max(0, s - 60):end_m.start() if end_m else len(text)]
-    quoted = re.findall(r"「([^」]{1,12})」", window)
-    if len(quoted) >= 2:
-        return list(dict.fromkeys(quoted))
-    lm = re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
-    if lm:
-        items = [i.strip() for i in re.split(r"、|还是|或者|或", lm.group(1)) if i.strip()]
-        items = [re.sub(r"(?:中的一种|之一|等)$", "", i) for i in items]
-        if 2 <= len(items) <= 8 and all(len(i) <= 10 for i in items):
-            return items
+    """Classes in CJK phrasing: 「A」「B」 in a sentence with a classify cue, or ``是A、B还是C``."""
+    for sentence in SENTENCE.split(text):
+        if not lx.has(sentence, "classify"):
+            continue
+        quoted = re.findall(r"「([^」]{1,12})」", sentence)
+        if len(quoted) >= 2:
+            return list(dict.fromkeys(quoted))
+        lm = re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
+        if lm:
+            items = [re.sub(r"(?:中的一种|之一|等)$", "", i.strip()) for i in re.split(r"、|还是|或者|或", lm.group(1)) if i.strip()]
+            if 2 <= len(items) <= 8 and all(len(i) <= 10 for i in items):
+                return items
     return []
 
 
@@ -404,6 +399,8 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         if typed and not any(i.type == "number" for i in inputs):
             update["inputs"] = [*inputs, InputVar(name=slug(gate.subject), label=gate.subject, type="number")]
     _each(spec, text, update)
+    if spec.http_calls:
+        update["http_calls"] = [_secrets(call, text) for call in spec.http_calls]
     loop = loop_rule(text)
     if loop and not spec.iteration_target:
         update["loop"] = loop
@@ -458,3 +455,25 @@ def _each(spec: RequirementSpec, text: str, update: dict) -> None:
         update["classes"] = []
         update["capabilities"] = [c for c in update.get("capabilities", spec.capabilities)
                                   if c not in ("classification", "aggregation")] + ["iteration", "code"]
+
+
+def _secrets(call, text: str):
+    """Secrets from environment variables and constants of the body, as the user placed them: a Bearer
+    token, a named header (``X-API-Key``), a query parameter (``key``), or ``field 设为/set to value``."""
+    call = call.model_copy(deep=True)
+    for m in re.finditer(rf"(?:{_cue_pattern('env_word')})\s*`?([A-Z][A-Z0-9_]{{2,}})`?", text, re.I):
+        name, before = m.group(1), text[max(0, m.start() - 80):m.start()]
+        ref = "{{env." + name + "}}"
+        header = re.findall(r"([A-Z][A-Za-z]*(?:-[A-Za-z]+)+)\s+header|header\s+([A-Z][A-Za-z-]+)", before)
+        param = re.search(rf"(?:{_cue_pattern('param_word')})\s*`?([A-Za-z_]\w*)`?", before, re.I)
+        if re.search(r"bearer", before, re.I):
+            call.headers["Authorization"] = "Bearer " + ref
+        elif header:
+            call.headers[next(h for h in header[-1] if h)] = ref
+        elif param:
+            call.params[param.group(1)] = ref
+        else:
+            call.headers["Authorization"] = "Bearer " + ref
+    for m in re.finditer(r"([a-z_]{3,})\s*(?:设为|设置为|set to|=)\s*([A-Za-z_]\w*)", text):
+        call.body[m.group(1)] = m.group(2)
+    return call

@@ -266,3 +266,27 @@ def _gate_subject(d, spec: RequirementSpec, tail: list[Link], main: str | None) 
     step = d.add("parameter-extractor", lx.say(spec.language, "extract"), f"Read the {g.subject} as a number", reads=[source],
                  after=tail, labels=[f"{param}:number"])
     return f"{step}.{param}", [Link(step=step)]
+
+
+def without_model(d, spec: RequirementSpec, tail: list[Link]) -> tuple[list[Link], list[tuple[str, str]]]:
+    """"No model": a template when the wording is fixed (the user's own format, placeholders bound to the
+    inputs), else a code step that reads the typed inputs and returns the named outputs."""
+    lang = spec.language
+    names = [o.name for o in spec.outputs if o.explicit] or ["result"]
+    refs = [f"start.{i.name}" for i in spec.inputs]
+    if lx.has(spec.requirement, "template") or not lx.has(spec.requirement, "code"):
+        step = d.add("template-transform", lx.say(lang, "assemble"), lx.say(lang, "combine"), reads=refs, after=tail,
+                     labels=[f"format:{_user_format(spec)}"])
+        return [Link(step=step)], [(names[0], f"{step}.output")]
+    step = d.add("code", lx.say(lang, "compute", ", ".join(names))[:40], spec.goal, reads=refs, after=tail,
+                 labels=[f"skeleton:{','.join(names)}"])
+    return [Link(step=step)], [(n, f"{step}.{n}") for n in names]
+
+
+def _user_format(spec: RequirementSpec) -> str:
+    """The fixed text the user gave (a quoted string with ``{name}`` placeholders), as a Jinja template."""
+    names = {i.name for i in spec.inputs}
+    for quoted in re.findall(r"[「“\"]([^」”\"]{8,400})[」”\"]", spec.requirement):
+        if any("{" + n + "}" in quoted for n in names):
+            return re.sub(r"\{(\w+)\}", lambda m: "{{ " + m.group(1) + " }}" if m.group(1) in names else m.group(0), quoted)
+    return "\n".join(f"{i.label}: {{{{ {i.name} }}}}" for i in spec.inputs)
