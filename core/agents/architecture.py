@@ -247,7 +247,8 @@ def design(inp: ArchitectureInput) -> Blueprint:
     task = _task(spec)
     if spec.facets and not (spec.classes or spec.branches or spec.loop):
         tail, generated = _facets(d, spec, tail, context_refs + ([main] if chat and main else []))
-    elif spec.no_model and _plain(spec) and not spec.code_steps and not results:
+    elif _plain(spec) and not results and (spec.no_model and not spec.code_steps or lx.has(spec.requirement, "code_step")
+                                           and not lx.has(spec.requirement, "model_word") and any(o.explicit for o in spec.outputs)):
         tail, generated = _without_model(d, spec, tail)
     elif _plain(spec) and any(o.explicit for o in spec.outputs):
         generated = []
@@ -414,7 +415,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
 
     if have_results and not re.search(r"\b(write|draft|summar\w*|explain|answer|generate|comment|describe|reply)\b", task, re.I):
         return tail, []
-    llm = d.add("llm", "Write answer" if chat else "Generate", task, reads=refs + ([query] if chat else []) + extra,
+    llm = d.add("llm", "Write answer" if chat else _short_title(task), task, reads=refs + ([query] if chat else []) + extra,
                 after=tail, focus=FINAL_ROLE)
     return [Link(step=llm)], [("result", f"{llm}.text")]
 
@@ -533,6 +534,12 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
                       reads=[f"{it}.output"], after=[Link(step=it)], focus=FINAL_ROLE)
         return [Link(step=final)], [("result", f"{final}.text"), ("items", f"{it}.output")]
     return [Link(step=it)], [("results", f"{it}.output")]
+
+
+def _short_title(task: str) -> str:
+    """A node title from the task: its first words (``Comment on readability``), else ``Generate``."""
+    words = re.sub(r"[.;:,].*$", "", task).split()[:4]
+    return " ".join(words)[:40] if words else "Generate"
 
 
 def _per_item_clause(spec: RequirementSpec) -> str:

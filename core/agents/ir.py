@@ -104,8 +104,8 @@ def find_named(text: str) -> list[Named]:
     """Variable names the user gave: backticked, snake_case, after a variable/input/output cue, in
     parentheses after a noun, or standing in CJK text; with their role (input or output)."""
     clean = _blank_quotes(text)
-    literal = {w for m in re.finditer(r"\{[^{}]*\}", text) if re.search(r"[:\"]", m.group(0))
-               for w in re.findall(IDENT, m.group(0))}
+    literal = {w for m in re.finditer(r"\{[^{}]*\}", text) if re.search(r"[:\",]", m.group(0))
+               for w in re.findall(IDENT, m.group(0))}  # keys of a JSON shape, not a lone {placeholder}
     found: dict[str, Named] = {}
 
     def add(name: str, start: int, end: int, evidence: int, force: bool = False) -> None:
@@ -394,13 +394,19 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         gate = None  # "score it 1-10 ... if the score is above 7": the rules' scoring branch already does this
     if gate:
         update["gate"] = gate
+        if gate.no_model and not lx.has(text.replace(gate.then_text, ""), "no_model"):
+            update["no_model"] = False  # "without a model call" belongs to that path only
         inputs = update.get("inputs", spec.inputs)
         typed = re.search(rf"\b(?:type|enter|give|provide|input)s?\s+(?:the|a|an|their|its)?\s*{re.escape(gate.subject)}\b", text, re.I)
         if typed and not any(i.type == "number" for i in inputs):
             update["inputs"] = [*inputs, InputVar(name=slug(gate.subject), label=gate.subject, type="number")]
     _each(spec, text, update)
     if spec.http_calls:
-        update["http_calls"] = [_secrets(call, text) for call in spec.http_calls]
+        names = {i.name for i in update.get("inputs", spec.inputs)}
+        calls = [_secrets(call, text) for call in spec.http_calls if call.url or "url" in names]
+        update["http_calls"] = calls
+        if not calls:  # a vague mention ("our CRM webhook sends ...") with no address to call
+            update["capabilities"] = [c for c in update.get("capabilities", spec.capabilities) if c != "http"]
     loop = loop_rule(text)
     if loop and not spec.iteration_target:
         update["loop"] = loop

@@ -274,10 +274,15 @@ def without_model(d, spec: RequirementSpec, tail: list[Link]) -> tuple[list[Link
     lang = spec.language
     names = [o.name for o in spec.outputs if o.explicit] or ["result"]
     refs = [f"start.{i.name}" for i in spec.inputs]
-    if lx.has(spec.requirement, "template") or not lx.has(spec.requirement, "code"):
+    code = lx.has(spec.requirement, "code") or lx.has(spec.requirement, "code_step")
+    if lx.has(spec.requirement, "template") and not lx.has(spec.requirement, "code_step") or not code:
         step = d.add("template-transform", lx.say(lang, "assemble"), lx.say(lang, "combine"), reads=refs, after=tail,
                      labels=[f"format:{_user_format(spec)}"])
         return [Link(step=step)], [(names[0], f"{step}.output")]
+    recipe = pick_recipe(spec.requirement)
+    if recipe.key == "mask_pii" and len(names) == 1:  # a recipe that does exactly this: use it
+        step = d.add("code", recipe.title, spec.goal, reads=refs[:1], after=tail, labels=[recipe.key])
+        return [Link(step=step)], [(names[0], f"{step}.clean_text")]
     step = d.add("code", lx.say(lang, "compute", ", ".join(names))[:40], spec.goal, reads=refs, after=tail,
                  labels=[f"skeleton:{','.join(names)}"])
     return [Link(step=step)], [(n, f"{step}.{n}") for n in names]
