@@ -538,8 +538,9 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
 
 def _short_title(task: str) -> str:
     """A node title from the task: its first words (``Comment on readability``), else ``Generate``."""
+    task = re.sub(r"^(?:have|let|ask|use)\s+(?:an?|the|another)\s+(?:llm|model|ai)\s+(?:to\s+)?", "", task, flags=re.I)
     words = re.sub(r"[.;:,].*$", "", task).split()[:4]
-    return " ".join(words)[:40] if words else "Generate"
+    return (" ".join(words)[:40][:1].upper() + " ".join(words)[:40][1:]) if words else "Generate"
 
 
 def _per_item_clause(spec: RequirementSpec) -> str:

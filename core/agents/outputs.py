@@ -157,6 +157,11 @@ def _produce(d, spec: RequirementSpec, o: OutputVar, produced: dict[str, str], m
     lang = spec.language
     basis = _basis(o, produced, spec) or main
     after = [Link(step=basis.split(".")[0])] if basis and basis.split(".")[0] in {s.id for s in d.steps} else tail
+    if o.source.startswith("tool:") and not produced and not (main and main.split(".")[-1] in ("text", "output")):
+        # nothing written yet to export or speak: write it first from the inputs
+        writer = d.add("llm", lx.say(lang, "generate", lx.say(lang, "result")), lx.say(lang, "write_output", o.description),
+                       reads=refs, after=tail, focus="final")
+        basis, after = f"{writer}.text", [Link(step=writer)]
     if o.source.startswith("tool:") and basis:
         key = o.source.removeprefix("tool:")
         step = _tool(d, spec, key, basis, after, lx.say(lang, "export", key.split("_")[-1].upper()) if "export" in key
