@@ -332,9 +332,19 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 ctx = d.add("knowledge-retrieval", f"{name} knowledge", f"Search the {name.lower()} knowledge base",
                             reads=[query], after=[link])
                 link = Link(step=ctx)
+            own = _class_clause(spec, name)
+            fixed = [q for q in re.findall(r"[“\"「]([^”\"」]{2,80})[”\"」]", own) if q not in spec.classes]
+            if fixed and (lx.has(own, "no_model") or lx.has(own, "fixed_word")):
+                tpl = d.add("template-transform", say(spec.language, "fixed", fixed[0])[:40], own, after=[link],
+                            labels=[f"fixed:{fixed[0]}"])
+                texts.append(f"{tpl}.output")
+                ends.append(Link(step=tpl))
+                continue
             action = _task(spec, actions.get(name) or "answer it")
-            llm = d.add("llm", f"{name}: {action.split()[0].lower()}" if action else f"Reply: {name}",
-                        f"This {noun} was classified as \u201c{name}\u201d. {action}",
+            purpose = (f"This {noun} was classified as \u201c{name}\u201d. {action}" if spec.language == "en"
+                       else lx.say(spec.language, "class_case", name) + (own or spec.goal))
+            title = (f"{name}: {action.split()[0].lower()}" if action else f"Reply: {name}") if spec.language == "en" else name
+            llm = d.add("llm", title, purpose,
                         reads=refs + ([f"{ctx}.result"] if ctx else []) + ([query] if chat else []), after=[link],
                         focus=FINAL_ROLE, labels=[name])
             texts.append(f"{llm}.text")
@@ -534,6 +544,13 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
                       reads=[f"{it}.output"], after=[Link(step=it)], focus=FINAL_ROLE)
         return [Link(step=final)], [("result", f"{final}.text"), ("items", f"{it}.output")]
     return [Link(step=it)], [("results", f"{it}.output")]
+
+
+def _class_clause(spec: RequirementSpec, name: str) -> str:
+    """What the requirement says for one class: the clause about it that is not the list of all classes."""
+    clauses = [c for c in re.split(r"[；;。]|\.\s", spec.requirement) if name in c]
+    own = [c for c in clauses if sum(k in c for k in spec.classes) == 1]
+    return own[-1].strip() if own else ""
 
 
 def _short_title(task: str) -> str:
