@@ -21,7 +21,8 @@ SEARCH_TOOLS = ("tavily", "duckduckgo", "jina", "wikipedia", "yahoo")
 """Tools that fetch material before the main step (the others act on its result)."""
 TITLE_KEYS = {"start": "start", "end": "end", "answer": "answer", "question-classifier": "classify",
               "variable-aggregator": "merge", "parameter-extractor": "extract", "loop": "loop",
-              "template-transform": "assemble", "knowledge-retrieval": "knowledge", "document-extractor": "read_file"}
+              "template-transform": "assemble", "knowledge-retrieval": "knowledge", "document-extractor": "read_file",
+              "http-request": "http"}
 
 
 @cache
@@ -218,7 +219,10 @@ def localize(steps: list[BlueprintStep], spec: RequirementSpec) -> None:
         elif step.type == "iteration":
             step.name = lx.say(lang, "each", "")
         elif step.type == "tool":
-            step.name = lx.say(lang, "search") if (step.labels or [""])[0] in SEARCH_TOOLS else step.name
+            key = (step.labels or [""])[0]
+            step.name = (lx.say(lang, "search") if key in SEARCH_TOOLS else lx.say(lang, "tts") if key == "tts"
+                         else lx.say(lang, "export", key.split("_")[-1].upper()) if key.startswith("md_exporter")
+                         else step.name)
         elif step.type == "assigner":
             step.name = lx.say(lang, "keep")
         elif key:
