@@ -15,7 +15,7 @@ from tests.e2e.harness import ARTIFACTS, shot, start_app, stop_app, wait_idle
 pytestmark = pytest.mark.e2e
 
 RAW_NAMES = ["app", "analytics", "batch", "generate", "history", "patterns", "settings", "validate"]
-MENU = ["Generate", "Validate", "Patterns", "History", "Analytics", "Batch", "Settings"]
+MENU = ["Generate", "Validate", "Patterns", "History", "Analytics", "Batch", "Prompt Lab", "Settings"]
 WATCH_RAW_NAVIGATION = """
 window.__rawNavigation = [];
 const RAW = RAW_NAMES;
