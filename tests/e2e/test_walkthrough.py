@@ -177,11 +177,12 @@ def test_on_a_phone_the_filters_are_a_collapsed_section(app_server, browser, sch
         desk.close()
     context, page = _context(browser, scheme, **PHONE)
     try:
-        for name in ("history", "analytics"):
+        for name, drawn in (("history", "Requirement:"), ("analytics", "p95 duration")):
             page.goto(f"{app_server.url}/{name}")
             page.locator("h1").first.wait_for()
             section = page.locator('[data-testid="stExpander"]').filter(has_text="Filters").first
             section.wait_for()
+            page.get_by_text(drawn).first.wait_for()
             wait_idle(page)
             assert not section.locator("details").first.evaluate("d => d.open"), "filters open on a phone"
             assert not page.get_by_label("Provider").first.is_visible()
