@@ -20,12 +20,15 @@ PAGES = [
     st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
 
-page = st.navigation(PAGES)
+# The menu is drawn by render_sidebar from PAGES (st.page_link), so Streamlit's own sidebar menu stays
+# hidden (client.showSidebarNavigation = false in .streamlit/config.toml): on a fresh server Streamlit
+# would otherwise list pages/ by file name until this script has run once.
+page = st.navigation(PAGES, position="hidden")
 try:
     settings = session_settings()
 except ValueError as exc:
     st.error(f"DifyForge's settings are malformed: {exc}")
     st.caption("Fix the environment variable or .streamlit/secrets.toml named above, then reload the page.")
     st.stop()
-render_sidebar(settings)
+render_sidebar(settings, PAGES)
 page.run()

@@ -178,6 +178,41 @@ def success_by_pattern(led: Ledger, filters: Filters = Filters()) -> pd.DataFram
     return success_rate(led, "pattern", filters)
 
 
+NO_PATTERN = "(no pattern)"
+"""The group of runs that used no library pattern, in :func:`success_by_pattern_or_none`."""
+
+
+def success_by_pattern_or_none(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Like :func:`success_by_pattern`, plus one :data:`NO_PATTERN` row for the finished runs that
+    used no pattern (built from scratch, or failed before the architecture chose one), so no
+    finished run is missing from the chart. Same columns; the ``(no pattern)`` row comes last.
+    """
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + f"""
+        SELECT * FROM (
+        SELECT coalesce(p.pattern_id, '{NO_PATTERN}') AS pattern_id, count(*) AS n,
+               count(*) FILTER (WHERE r.status = 'succeeded') AS succeeded,
+               count(*) FILTER (WHERE r.status = 'failed') AS failed,
+               count(*) FILTER (WHERE r.status = 'interrupted') AS interrupted,
+               count(*) FILTER (WHERE r.status = 'succeeded') / count(*) AS success_rate
+        FROM fr r LEFT JOIN (SELECT DISTINCT run_id, pattern_id FROM pattern_usage WHERE used) p ON p.run_id = r.id
+        WHERE r.status IN {FINISHED}
+        GROUP BY 1) ORDER BY pattern_id = '{NO_PATTERN}', n DESC, pattern_id
+    """, params)
+
+
+def resolve_run_id(led: Ledger, text: str | None) -> str | None:
+    """The full id of the one run whose id starts with ``text`` (e.g. the 8 characters the app shows).
+
+    Returns None when ``text`` is shorter than 4 characters, is not an id prefix, or fits several runs.
+    """
+    prefix = (text or "").strip().lower()
+    if len(prefix) < 4 or any(ch not in "0123456789abcdef-" for ch in prefix):
+        return None
+    ids = led.query("SELECT id FROM runs WHERE starts_with(id, ?) LIMIT 2", [prefix])["id"].tolist()
+    return ids[0] if len(ids) == 1 else None
+
+
 def success_by_mode(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
     """Success rate of finished runs per app mode (see :func:`success_rate`)."""
     return success_rate(led, "mode", filters)
@@ -186,6 +221,47 @@ def success_by_mode(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
 def success_by_model(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
     """Success rate of finished runs per model (see :func:`success_rate`)."""
     return success_rate(led, "model", filters)
+
+
+def runs_in_engine(led: Ledger, by: str, filters: Filters = Filters()) -> pd.DataFrame:
+    """Runs in Dify's engine beside validity: per ``pattern``, ``mode`` or ``prompt_version``, the
+    share of finished runs whose final DSL validated and the share whose final test run (the last
+    one recorded for the run) succeeded in graphon.
+
+    Columns: <by>, n, tested, valid, runs_in_engine, valid_rate, engine_rate (rates over n; a run
+    that was never test-run counts as not running in the engine).
+    """
+    if by not in ("pattern", "mode", "prompt_version"):
+        raise ValueError(f"runs_in_engine groups by pattern, mode or prompt_version, not {by!r}")
+    ctes, params = _with_runs(filters)
+    final = """, last_tr AS (
+            SELECT t.run_id, arg_max(t.status, t.id) AS status
+            FROM test_runs t SEMI JOIN fr ON t.run_id = fr.id
+            GROUP BY t.run_id
+        ), last_wf AS (
+            SELECT w.run_id, arg_max(w.valid, w.version) AS valid
+            FROM workflows w SEMI JOIN fr ON w.run_id = fr.id
+            GROUP BY w.run_id
+        )"""
+    counts = """count(*) AS n,
+                count(tr.run_id) AS tested,
+                count(*) FILTER (WHERE wf.valid) AS valid,
+                count(*) FILTER (WHERE tr.status = 'succeeded') AS runs_in_engine"""
+    rates = "valid / n AS valid_rate, runs_in_engine / n AS engine_rate"
+    if by == "pattern":
+        sql = f"""SELECT *, {rates} FROM (
+                  SELECT p.pattern_id, {counts}
+                  FROM fr r JOIN (SELECT DISTINCT run_id, pattern_id FROM pattern_usage WHERE used) p ON p.run_id = r.id
+                  LEFT JOIN last_tr tr ON tr.run_id = r.id LEFT JOIN last_wf wf ON wf.run_id = r.id
+                  WHERE r.status IN {FINISHED}
+                  GROUP BY p.pattern_id) ORDER BY n DESC, pattern_id"""
+    else:
+        sql = f"""SELECT *, {rates} FROM (
+                  SELECT {_GROUPS[by]} AS {by}, {counts}
+                  FROM fr r LEFT JOIN last_tr tr ON tr.run_id = r.id LEFT JOIN last_wf wf ON wf.run_id = r.id
+                  WHERE r.status IN {FINISHED}
+                  GROUP BY 1) ORDER BY n DESC, {by}"""
+    return _df(led, ctes + final + sql, params)
 
 
 # -- costs and tokens ---------------------------------------------------------------------------
