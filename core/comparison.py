@@ -361,23 +361,13 @@ def run_comparison(
 
 
 def _generate_and_test(made: dict, requirement: str, *, settings: Settings, ledger: Ledger, library):
-    """One case run: generate (source ``compare``), then test-run the workflow in Dify's engine.
-
-    The test run answers LLM nodes with the offline model hook and HTTP nodes with canned responses,
-    so it costs no tokens and makes no request: it checks that the workflow runs, not what a model says.
-    """
+    """One case run (source ``compare``); the pipeline test-runs the workflow in Dify's engine and records it."""
     from core.pipeline import generate
-    from core.testrun import test_run
 
     result = generate(requirement, settings=settings, ledger=ledger, library=library, source=SOURCE)
-    tested = None
-    if result.dsl:
-        try:
-            tested = test_run(result.dsl).status
-        except InputError:  # not runnable at all (e.g. not loadable): that is a failed test run
-            tested = "error"
+    report = getattr(result, "test_run", None)
     if result.run_id:
-        made[result.run_id] = (result, tested)
+        made[result.run_id] = (result, getattr(report, "status", None))
     return result
 
 
