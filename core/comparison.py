@@ -330,7 +330,7 @@ def run_comparison(
     done = 0
     total = 2 * len(cases)
 
-    made: dict[str, tuple] = {}  # run id -> (GenerationResult, test-run status), filled by the batch workers
+    made: dict[str, tuple] = {}  # run id -> (GenerationResult, its test-run status), filled by the workers
 
     def record(arm: str, version: str, row: BatchRowResult) -> None:
         nonlocal done
@@ -351,7 +351,7 @@ def run_comparison(
     try:
         for arm, version in (("A", version_a), ("B", version_b)):
             arm_settings = replace(settings, prompt_version=version)
-            one = partial(_generate_and_test, made, settings=arm_settings, ledger=ledger, library=library)
+            one = partial(_generate_one, made, settings=arm_settings, ledger=ledger, library=library)
             run_batch(items, one, concurrency=concurrency, on_result=partial(record, arm, version))
     except BaseException:
         ledger.finish_comparison(comparison_id, status="interrupted")
@@ -360,7 +360,7 @@ def run_comparison(
     return comparison_id
 
 
-def _generate_and_test(made: dict, requirement: str, *, settings: Settings, ledger: Ledger, library):
+def _generate_one(made: dict, requirement: str, *, settings: Settings, ledger: Ledger, library):
     """One case run (source ``compare``); the pipeline test-runs the workflow in Dify's engine and records it."""
     from core.pipeline import generate
 
