@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from core.agents import architecture, configuration, quality, repair, requirements
+from core.agents.adapter import pattern_steps
 from core.agents.architecture import ArchitectureInput, PatternBrief
 from core.agents.brain import OFFLINE_MODEL, LLMBrain, OfflineBrain
 from core.agents.compile import compile_plan
@@ -344,7 +345,8 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
     recs = _patterns(text, spec, settings, library)
     result.patterns = recs
     briefs = [PatternBrief(id=r.pattern.id, name=r.pattern.name, description=r.pattern.description,
-                           node_types=list(r.pattern.node_types), score=round(r.score, 4)) for r in recs]
+                           node_types=list(r.pattern.node_types), score=round(r.score, 4), mode=r.pattern.mode,
+                           steps=pattern_steps(r.pattern.dsl)) for r in recs]
     arch_in = ArchitectureInput(spec=spec, patterns=briefs, previous=previous.blueprint if previous and brain.kind == "llm" else None)
     blueprint = _stage_or_draft(run, result, "architecture", architecture.run, arch_in, brain,
                                 lambda: architecture.design(arch_in))

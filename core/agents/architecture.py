@@ -12,6 +12,7 @@ import re
 from pydantic import BaseModel, Field
 
 from core.agents import lexicon as lx
+from core.agents.adapter import PatternStep, derive
 from core.agents.brain import Brain
 from core.agents.code_recipes import (
     FILTER_PREFIX,
@@ -46,6 +47,8 @@ class PatternBrief(BaseModel):
     description: str = ""
     node_types: list[str] = Field(default_factory=list)
     score: float = 0.0
+    mode: str = "workflow"
+    steps: list[PatternStep] = Field(default_factory=list, description="the pattern's graph: step types and wiring")
 
 
 class ArchitectureInput(BaseModel):
@@ -296,9 +299,9 @@ def design(inp: ArchitectureInput) -> Blueprint:
         d.add("end", say(spec.language, "end"), "Return the results", reads=[ref for _, ref in results], after=tail,
               labels=names)
     localize(d.steps, spec)
-    used = _patterns_used(d.steps, inp.patterns)
-    return Blueprint(app_mode=spec.app_mode, name=spec.name, steps=d.steps, patterns_used=used,
-                     rationale=f"Composed from the capabilities {', '.join(spec.capabilities) or 'none (a single LLM step)'}.")
+    composed = Blueprint(app_mode=spec.app_mode, name=spec.name, steps=d.steps,
+                         rationale=f"Composed from the capabilities {', '.join(spec.capabilities) or 'none (a single LLM step)'}.")
+    return derive(inp.spec, inp.patterns, composed)
 
 
 def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: str | None, refs: list[str],
@@ -566,18 +569,6 @@ def _per_item_clause(spec: RequirementSpec) -> str:
         if lx.has(clause, "each"):
             return clause.strip()
     return spec.goal
-
-
-def _patterns_used(steps: list[BlueprintStep], patterns: list[PatternBrief]) -> list[str]:
-    """A retrieved pattern counts as used when the blueprint has every node type it is built from."""
-    have = {s.type for s in steps}
-    plumbing = {"start", "end", "answer", "iteration-start", "loop-start", "loop-end"}
-    used = []
-    for p in patterns:
-        core = set(p.node_types) - plumbing
-        if core and core <= have:
-            used.append(p.id)
-    return used
 
 
 def run(inp: ArchitectureInput, brain: Brain) -> StageResult[Blueprint]:
