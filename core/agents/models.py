@@ -155,6 +155,8 @@ class RequirementSpec(BaseModel):
     facets: list[str] = Field(default_factory=list, description="independent analyses run in parallel, then joined")
     gate: Gate | None = None
     notes: list[str] = Field(default_factory=list)
+    edits: list[str] = Field(default_factory=list, description="refinement instructions applied, in order (the edit "
+                             "log; ``requirement`` stays the original text)")
 
     def summary(self) -> str:
         """One line for the progress view: mode, inputs and what was recognised."""

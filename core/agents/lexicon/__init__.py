@@ -82,6 +82,11 @@ def category(name: str, langs: tuple[str, ...] | None = None) -> re.Pattern | No
     return re.compile("|".join(_source(w) for w in words), re.I) if words else None
 
 
+def pattern_of(word: str) -> str:
+    """The regex source matching ``word`` the way cues match (whole word, or substring for CJK)."""
+    return _source(word)
+
+
 def cues(name: str, langs: tuple[str, ...] | None = None) -> list[str]:
     """The cue words of ``name`` in ``langs`` (default: every lexicon)."""
     found: list[str] = []
