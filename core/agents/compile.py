@@ -110,7 +110,7 @@ class _Compiler:
         for c in specs:
             ref = self.ref(c.ref, step)
             if ref is not None:
-                out.append(Condition(ref, c.operator, self.literal(c.value)))
+                out.append(Condition(ref, c.operator, self.literal(c.value), _value_type(c)))
         return out
 
     # ------------------------------------------------------------------ nodes
@@ -124,7 +124,7 @@ class _Compiler:
             seen.add(name)
             variables.append(StartVar(name, v.label[:40] or name, v.type, required=v.required, options=tuple(v.options),
                                       allowed_file_types=tuple(v.file_types)))
-        self.nodes["start"] = self.b.start(variables)
+        self.nodes["start"] = self.b.start(variables, title=(self.plan.start_title or "Start")[:40])
         for cv in self.plan.conversation_vars:
             if self.chat:
                 self.b.conversation_var(cv.name, cv.type, "", description=cv.description)
@@ -192,7 +192,7 @@ class _Compiler:
             case "tool":
                 return b.tool(s.title, provider_id=s.tool_provider or "duckduckgo", provider_name=s.tool_provider or "duckduckgo",
                               tool_name=s.tool_name or "ddgo_search", tool_label=s.tool_label or "DuckDuckGo Search",
-                              parameters={"query": str(query) if query else ""}, parent=parent)
+                              parameters={s.tool_param or "query": str(query) if query else ""}, parent=parent)
             case "variable-aggregator":
                 refs = [r for text in s.refs if (r := self.ref(text, s.id))]
                 if not refs:
@@ -339,7 +339,8 @@ class _Compiler:
                 if not children:
                     self.issue(f"iteration {s.id!r} has no steps inside", s.id, "error")
             elif node.type == "loop" and s.break_conditions:
-                conditions = [Condition(node.var(c.ref.split(".", 1)[1]) if c.ref.split(".")[0] == s.id else r, c.operator, c.value)
+                conditions = [Condition(node.var(c.ref.split(".", 1)[1]) if c.ref.split(".")[0] == s.id else r, c.operator, c.value,
+                                        _value_type(c))
                               for c in s.break_conditions if (c.ref.split(".")[0] == s.id or (r := self.ref(c.ref, s.id)))]
                 self.b.set_break(node, conditions)
 
@@ -394,6 +395,12 @@ def _move_secrets(c: _Compiler) -> None:
         c.issue(f"A key-like value ({secret[:4]}…) from the requirement was moved out of the workflow into the "
                 f"secret environment variable {name}; set its value in Dify (Workflow → Environment variables) "
                 "after importing.")
+
+
+def _value_type(c: ConditionSpec) -> str:
+    """``number`` for a numeric comparison with a number (so Dify compares numbers), else ``string``."""
+    numeric = c.operator in (">", "<", "≥", "≤", "=", "≠") and re.fullmatch(r"-?\d+(?:\.\d+)?", str(c.value or ""))
+    return "number" if numeric else "string"
 
 
 def _ordered(plan: WorkflowPlan) -> list[PlanStep]:
@@ -480,5 +487,8 @@ def _compile(plan: WorkflowPlan, version: str) -> CompileResult:
                 c.issue(f"the added final step could not be connected: {exc}", None, "error")
     _move_secrets(c)
     doc = c.b.build()
+    plugins = dict.fromkeys(s.plugin for s in plan.steps if s.plugin and s.id in c.nodes)
+    doc["dependencies"] = [{"type": "marketplace", "current_identifier": None,
+                            "value": {"marketplace_plugin_unique_identifier": p, "version": None}} for p in plugins]
     return CompileResult(dsl=doc, yaml_text=dump_dsl(doc), issues=c.issues,
                          node_ids={k: v.id for k, v in c.nodes.items()})
