@@ -147,6 +147,7 @@ def check(plan: WorkflowPlan) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # 10,000 compiles + validations: minutes on a busy 2-core machine, over the 300 s default
 @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(plans)
