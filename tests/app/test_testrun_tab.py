@@ -60,3 +60,21 @@ def test_generate_shows_the_pipelines_test_run_in_its_tab(empty_data):
     assert "Test run" in [t.label for t in at.tabs]
     shown = texts(at)
     assert "Test run succeeded" in shown and "3 branch run(s)" in shown
+
+
+def test_history_shows_a_runs_test_runs_with_the_node_trace(populated_data):
+    from core.config import load_settings
+    from core.ledger import Ledger
+
+    led = Ledger.open(load_settings())
+    run_id = led.query("SELECT run_id FROM test_runs ORDER BY id DESC LIMIT 1")["run_id"][0]
+    led.close()
+    at = open_page("history")
+    next(s for s in at.selectbox if s.label == "Run").set_value(run_id).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Test runs" in [t.label for t in at.tabs]
+    frames = [f.value for f in at.dataframe]
+    listing = next(f for f in frames if "branch_runs" in f.columns)
+    assert set(listing["status"]) <= {"succeeded", "failed", "error"} and len(listing) >= 1
+    nodes = next(f for f in frames if "node_type" in f.columns and "branch_label" in f.columns)
+    assert nodes["node_type"].iloc[0] == "start"
