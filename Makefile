@@ -1,5 +1,6 @@
 # Two commands on a fresh machine (Debian, Python 3.11):  `make run`  and  `make test`.
 PYTHON ?= python3
+PORT   ?= $(or $(STREAMLIT_SERVER_PORT),8501)
 VENV   := .venv
 BIN    := $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -18,11 +19,12 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 
-## Set up and run the app (offline brain when no API key is configured). The pattern index is built
-## first, so the first page is quick; a pattern file that fails its checks is reported and skipped.
+## Set up and run the app (offline brain when no API key is configured) on http://localhost:$(PORT)
+## (`make run PORT=8600` for another port). The pattern index is built first, so the first page is
+## quick; a pattern file that fails its checks is reported and skipped.
 run: $(BIN)/.installed
 	-$(BIN)/python -m core patterns init
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run app.py --server.port $(PORT)
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

@@ -16,15 +16,19 @@ PAGES = [
     st.Page("pages/history.py", title="History", icon=":material/history:"),
     st.Page("pages/analytics.py", title="Analytics", icon=":material/monitoring:"),
     st.Page("pages/batch.py", title="Batch", icon=":material/stacks:"),
+    st.Page("pages/prompt_lab.py", title="Prompt Lab", icon=":material/science:"),
     st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 ]
 
-page = st.navigation(PAGES)
+# The menu is drawn by render_sidebar from PAGES (st.page_link), so Streamlit's own sidebar menu stays
+# hidden (client.showSidebarNavigation = false in .streamlit/config.toml): on a fresh server Streamlit
+# would otherwise list pages/ by file name until this script has run once.
+page = st.navigation(PAGES, position="hidden")
 try:
     settings = session_settings()
 except ValueError as exc:
     st.error(f"DifyForge's settings are malformed: {exc}")
     st.caption("Fix the environment variable or .streamlit/secrets.toml named above, then reload the page.")
     st.stop()
-render_sidebar(settings)
+render_sidebar(settings, PAGES)
 page.run()

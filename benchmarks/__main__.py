@@ -1,4 +1,4 @@
-"""Run benchmarks by name (all when none is given); each prints its own figures."""
+"""Run benchmarks by name (all but the opt-in ones when none is given); each prints its own figures."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import sys
 import time
 from pathlib import Path
 
+OPT_IN = frozenset({"llm_real"})
+"""Run only when named: ``llm_real`` starts a local model server and takes tens of minutes."""
+
 
 def available() -> list[str]:
     here = Path(__file__).parent
@@ -15,7 +18,9 @@ def available() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
-    names = argv or available()
+    names = argv or [n for n in available() if n not in OPT_IN]
+    if not argv:
+        print(f"(opt-in, run by name: {', '.join(sorted(OPT_IN))})")
     unknown = [n for n in names if n not in available()]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; available: {', '.join(available())}", file=sys.stderr)

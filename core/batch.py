@@ -244,11 +244,16 @@ def run_batch(
     results: list[BatchRowResult] = []
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="batch") as pool:
         futures = [pool.submit(_run_one, item, generate_one) for item in items]
-        for future in as_completed(futures):
-            result = future.result()
-            results.append(result)
-            if on_result is not None:
-                on_result(result)
+        try:
+            for future in as_completed(futures):
+                result = future.result()
+                results.append(result)
+                if on_result is not None:
+                    on_result(result)
+        except BaseException:  # stopped (Ctrl-C, a stopped page): rows not started yet are not started
+            for future in futures:
+                future.cancel()
+            raise
     return sorted(results, key=lambda r: r.row)
 
 

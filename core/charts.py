@@ -7,6 +7,7 @@ neutral grey that reads on light and dark backgrounds; the page theme supplies t
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict, deque
 from dataclasses import dataclass
 
@@ -18,6 +19,22 @@ import plotly.graph_objects as go
 PALETTE = px.colors.qualitative.Plotly + px.colors.qualitative.Safe
 EDGE_COLOUR = "rgba(140, 140, 140, 0.7)"
 HIGHLIGHT_COLOUR = "#e5484d"
+"""The ring around nodes that have findings: red, a hue no node type uses."""
+NODE_COLOURS = {  # one colour per Dify node type in every graph; related types share a hue family, none is red
+    "start": "#2f9e44", "end": "#0b7285", "answer": "#1c7ed6",
+    "llm": "#7048e8", "agent": "#9c36b5", "parameter-extractor": "#be4bdb",
+    "question-classifier": "#fcc419", "if-else": "#f08c00",
+    "knowledge-retrieval": "#a07e00", "document-extractor": "#8f6a00",
+    "code": "#495057", "template-transform": "#868e96",
+    "http-request": "#15aabf", "tool": "#0ca678",
+    "variable-aggregator": "#74b816", "variable-assigner": "#5c940d", "assigner": "#5c940d",
+    "list-operator": "#66d9e8",
+    "iteration": "#364fc7", "loop": "#4c6ef5", "loop-end": "#748ffc",
+}
+OTHER_NODE_COLOUR = "#adb5bd"
+"""Any node type not listed above (a newer Dify type, or a typo the validator reports)."""
+NOTE_TYPE = "custom-note"
+"""Dify's sticky notes on the canvas: comments, not steps; left out of the preview."""
 X_GAP, Y_GAP = 1.0, 1.0
 
 
@@ -116,7 +133,7 @@ def layout_workflow(doc: dict) -> tuple[list[GraphNode], list[GraphEdge]]:
         labels. Edges whose ends are missing are dropped (the validator reports them).
     """
     raw_nodes, raw_edges = _graph(doc)
-    by_id = {str(n["id"]): n for n in raw_nodes}
+    by_id = {str(n["id"]): n for n in raw_nodes if n.get("type") != NOTE_TYPE}
     parents = {nid: str(n.get("parentId")) for nid, n in by_id.items() if n.get("parentId")}
     # The `*-start` child of an iteration or loop is editor plumbing: draw its edges from the container.
     plumbing = {nid: parents.get(nid, nid) for nid, n in by_id.items()
@@ -144,8 +161,13 @@ def layout_workflow(doc: dict) -> tuple[list[GraphNode], list[GraphEdge]]:
     return nodes, edges
 
 
+def node_colour(node_type: str) -> str:
+    """The colour of a node type, the same in every graph."""
+    return NODE_COLOURS.get(node_type, OTHER_NODE_COLOUR)
+
+
 def _type_colours(types: list[str]) -> dict[str, str]:
-    return {t: PALETTE[i % len(PALETTE)] for i, t in enumerate(sorted(set(types)))}
+    return {t: node_colour(t) for t in sorted(set(types))}
 
 
 def _short(title: str, limit: int = 24) -> str:
@@ -274,6 +296,44 @@ def _empty(title: str, note: str = "No data for these filters.") -> go.Figure:
     return fig
 
 
+OFFLINE_NO_TOKENS = ("Offline runs use no tokens and cost nothing, so there are no tokens or costs to chart. "
+                     "Runs through a model provider (Settings) fill this chart.")
+ALL_FREE = ("Every workflow here cost $0: offline runs use no model, so there is no cost to chart. "
+            "Runs through a priced model provider fill this chart.")
+ALL_UNKNOWN = "Every workflow here has an unknown price (a model without a known price), so no cost is charted."
+
+
+def _total(df: pd.DataFrame, column: str) -> float:
+    return float(pd.to_numeric(df[column], errors="coerce").fillna(0).sum()) if column in df else 0.0
+
+
+def why_blank_usage(df: pd.DataFrame) -> str | None:
+    """Why a tokens-and-cost chart (``usage_by_agent`` / ``usage_by_model``) has nothing to draw, or None."""
+    if df.empty:
+        return "No calls match these filters."
+    if not _total(df, "total_tokens") and not _total(df, "known_cost_usd") and not _total(df, "unknown_cost_calls"):
+        return OFFLINE_NO_TOKENS
+    return None
+
+
+def why_blank_cost(df: pd.DataFrame, column: str = "cost_usd") -> str | None:
+    """Why a cost chart (``cost_per_workflow``: ``cost_usd``; ``cost_by_pattern``: ``median_cost_usd``) has
+    nothing to draw, or None."""
+    if df.empty:
+        return "No succeeded workflow matches these filters."
+    costs = pd.to_numeric(df[column], errors="coerce")
+    if costs.isna().all():
+        return ALL_UNKNOWN
+    if not costs.fillna(0).any():
+        return ALL_FREE
+    return None
+
+
+def why_blank_rows(df: pd.DataFrame) -> str | None:
+    """``No run matches these filters.`` for an empty frame, else None."""
+    return "No run matches these filters." if df.empty else None
+
+
 def _frame(fig: go.Figure, title: str, height: int = 380, **layout) -> go.Figure:
     """Common layout: the title at the top left, the legend in its own band under it (never over it),
     and quantities (runs, tokens, USD, ms) on axes that start at zero."""
@@ -365,16 +425,18 @@ def fig_usage(df: pd.DataFrame, by: str, *, title: str) -> go.Figure:
     fig = go.Figure([
         go.Bar(name="prompt", x=labels, y=df["prompt_tokens"], marker={"color": PALETTE[0]}),
         go.Bar(name="completion", x=labels, y=df["completion_tokens"], marker={"color": PALETTE[4]}),
-        go.Scatter(name="cost (USD)", x=labels, y=df["known_cost_usd"].astype(float), yaxis="y2",
-                   mode="markers", marker={"size": 12, "color": PALETTE[1], "symbol": "diamond"}),
     ])
+    if not _total(df, "known_cost_usd"):  # no known cost at all: no $0 series on an axis of its own
+        return _frame(fig, title + " (no known cost)", barmode="stack", yaxis_title="tokens")
+    fig.add_trace(go.Scatter(name="cost (USD)", x=labels, y=df["known_cost_usd"].astype(float), yaxis="y2",
+                             mode="markers", marker={"size": 12, "color": PALETTE[1], "symbol": "diamond"}))
     return _frame(fig, title, barmode="stack", yaxis_title="tokens",
                   yaxis2={"title": "USD", "overlaying": "y", "side": "right", "rangemode": "tozero"})
 
 
 def fig_runs_over_time(df: pd.DataFrame) -> go.Figure:
     """Runs per day by outcome (stacked bars) and the day's known cost (line, right axis)."""
-    title = "Runs and cost over time"
+    title = "Runs and cost over time"  # "Runs over time (no known cost)" when nothing had a price
     if df.empty:
         return _empty(title)
     statuses = [("succeeded", PALETTE[2]), ("failed", PALETTE[1]), ("interrupted", PALETTE[9]),
@@ -383,10 +445,13 @@ def fig_runs_over_time(df: pd.DataFrame) -> go.Figure:
     days = pd.to_datetime(df["day"]).dt.strftime("%Y-%m-%d") if few else df["day"]
     fig = go.Figure([go.Bar(name=s, x=days, y=df[s], marker={"color": c})
                      for s, c in statuses if s in df and df[s].fillna(0).astype(float).sum() > 0])
+    axis = {"xaxis": {"type": "category"} if few else {"tickformat": "%b %d"}}
+    if not _total(df, "known_cost_usd"):  # offline only (or unpriced): runs alone, no $0 line on its own axis
+        return _frame(fig, title.replace(" and cost", "") + " (no known cost)", barmode="stack", yaxis_title="runs",
+                      **axis)
     fig.add_trace(go.Scatter(name="known cost (USD)", x=days, y=df["known_cost_usd"].astype(float),
                              yaxis="y2", mode="lines+markers", line={"color": PALETTE[3]}))
-    return _frame(fig, title, barmode="stack", yaxis_title="runs",
-                  xaxis={"type": "category"} if few else {"tickformat": "%b %d"},
+    return _frame(fig, title, barmode="stack", yaxis_title="runs", **axis,
                   yaxis2={"title": "USD", "overlaying": "y", "side": "right", "rangemode": "tozero"})
 
 
@@ -400,3 +465,103 @@ def fig_latency_by_agent(df: pd.DataFrame) -> go.Figure:
         go.Bar(name="p95", x=df["agent"], y=df["p95_ms"].astype(float), marker={"color": PALETTE[1]}),
     ])
     return _frame(fig, title, barmode="group", yaxis_title="ms")
+
+
+# -- a run's timeline (the ledger's events of one run) --------------------------------------------------
+
+STAGE_NAMES = {"requirements": "Requirements", "architecture": "Architecture", "configuration": "Configuration",
+               "quality": "Quality"}
+
+
+def _payload(value) -> dict:
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value) if isinstance(value, str) and value else {}
+    except ValueError:
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def run_timeline(events: pd.DataFrame) -> pd.DataFrame:
+    """The stages, model calls (or offline steps) and repair rounds of one run, timed from its start.
+
+    Args:
+        events: the run's rows of the ledger's ``events`` table (``type``, ``occurred_at``, ``payload``).
+
+    Returns:
+        One row per item in the order they happened. Columns: kind (``stage``, ``call``, ``repair``),
+        row (the lane it is drawn in, e.g. ``Configuration (round 2)``), label, start_s, duration_s,
+        detail. A stage still open at the end (a crash, a run in progress) lasts until the last event.
+    """
+    columns = ["kind", "row", "label", "start_s", "duration_s", "detail"]
+    if events.empty:
+        return pd.DataFrame(columns=columns)
+    ordered = events.sort_values("seq") if "seq" in events else events
+    at = pd.to_datetime(ordered["occurred_at"])
+    t0, last = at.iloc[0], (at.iloc[-1] - at.iloc[0]).total_seconds()
+    rows: list[dict] = []
+    open_stages: dict[str, dict] = {}
+    rounds: dict[str, int] = defaultdict(int)
+    for when, kind, raw in zip(at, ordered["type"], ordered["payload"], strict=True):
+        payload, offset = _payload(raw), (when - t0).total_seconds()
+        stage = str(payload.get("stage") or payload.get("agent") or "")
+        name = STAGE_NAMES.get(stage, stage)
+        if kind == "stage.started":
+            rounds[stage] += 1
+            lane = name if rounds[stage] == 1 else f"{name} (round {rounds[stage]})"
+            open_stages[stage] = {"kind": "stage", "row": lane, "label": name, "start_s": offset,
+                                  "duration_s": 0.0, "detail": ""}
+            rows.append(open_stages[stage])
+        elif kind == "stage.completed" and stage in open_stages:
+            item = open_stages.pop(stage)
+            item["duration_s"] = max(0.0, offset - item["start_s"])
+            item["detail"] = str(payload.get("summary") or "")
+        elif kind == "llm.call":
+            latency = float(payload.get("latency_ms") or 0) / 1000
+            lane = open_stages[stage]["row"] if stage in open_stages else name
+            outcome = payload.get("outcome") or "ok"
+            tokens = int(payload.get("prompt_tokens") or 0) + int(payload.get("completion_tokens") or 0)
+            rows.append({"kind": "call", "row": lane, "label": f"{name} attempt {payload.get('attempt', 1)}",
+                         "start_s": max(0.0, offset - latency), "duration_s": latency,
+                         "detail": f"{payload.get('model') or ''} · {tokens:,} tokens · {outcome}"
+                                   + (f" ({payload.get('error_category')})" if outcome != "ok" else "")})
+        elif kind == "repair.round":
+            rows.append({"kind": "repair", "row": "", "label": f"Repair round {payload.get('round', '')}",
+                         "start_s": offset, "duration_s": 0.0, "detail": str(payload.get("feedback") or "")[:300]})
+    for item in open_stages.values():
+        item["duration_s"] = max(0.0, last - item["start_s"])
+        item["detail"] = item["detail"] or "did not finish"
+    return pd.DataFrame(rows, columns=columns)
+
+
+def fig_run_timeline(timeline: pd.DataFrame) -> go.Figure:
+    """A run's timeline (``run_timeline``): one lane per stage in order, its model calls (or offline
+    steps) as thin bars inside it, repair rounds as dashed lines."""
+    title = "Timeline"
+    if timeline.empty or not (timeline["kind"] == "stage").any():
+        return _empty(title, "No stages were recorded for this run.")
+    stages = timeline[timeline["kind"] == "stage"]
+    calls = timeline[timeline["kind"] == "call"]
+    lanes = list(dict.fromkeys(stages["row"]))
+    fig = go.Figure([
+        go.Bar(name="stage", y=stages["row"].tolist(), x=stages["duration_s"].tolist(),
+               base=stages["start_s"].tolist(), orientation="h",
+               marker={"color": [node_colour({"Requirements": "start", "Architecture": "llm",
+                                              "Configuration": "code", "Quality": "answer"}.get(lbl, ""))
+                                 for lbl in stages["label"]]}, opacity=0.45, width=0.7,
+               customdata=stages[["detail"]].to_numpy(),
+               hovertemplate="%{y}: %{x:.3f} s<br>%{customdata[0]}<extra></extra>"),
+        go.Bar(name="call / step", y=calls["row"].tolist(), x=calls["duration_s"].tolist(),
+               base=calls["start_s"].tolist(), orientation="h",
+               marker={"color": EDGE_COLOUR.replace("0.7", "1")}, width=0.25,
+               customdata=calls[["label", "detail"]].to_numpy(),
+               hovertemplate="%{customdata[0]}: %{x:.3f} s<br>%{customdata[1]}<extra></extra>"),
+    ])
+    for repair in timeline[timeline["kind"] == "repair"].itertuples():
+        fig.add_vline(x=repair.start_s, line={"dash": "dash", "color": HIGHLIGHT_COLOUR, "width": 1.5},
+                      annotation_text=repair.label, annotation_position="top")
+    fig.update_yaxes(categoryorder="array", categoryarray=lanes, autorange="reversed")
+    end = float((timeline["start_s"] + timeline["duration_s"]).max()) or 1.0
+    return _frame(fig, title, height=max(240, 48 * len(lanes) + 140), barmode="overlay",
+                  xaxis={"title": "seconds since the run started", "range": [0, end * 1.05]})

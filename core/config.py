@@ -11,6 +11,10 @@ Environment variables (all optional):
     DIFYFORGE_MAX_COST_PER_RUN, DIFYFORGE_MAX_TOKENS_PER_RUN, DIFYFORGE_MAX_COST_PER_DAY
     DIFYFORGE_DSL_VERSION       target DSL version (``0.6.0`` default, ``0.7.0`` accepted)
     DIFYFORGE_CHROMA_URL        use a Chroma server (``http://host:port``) instead of the local folder
+    DIFYFORGE_STRUCTURED_OUTPUT ``auto`` (default: step down json_schema -> json_object -> text when the
+                                server refuses), or ``json_schema``, ``json_object``, ``text`` to fix it
+    DIFYFORGE_MAX_OUTPUT_TOKENS the longest answer per model call: one number for every agent, or
+                                ``agent=n`` pairs (``configuration=6000,quality=512``); defaults per agent
 The same keys, lower-cased and without the prefix, may sit under ``[difyforge]`` in secrets.toml;
 ``OPENAI_API_KEY`` may also sit at its top level.
 """
@@ -47,6 +51,8 @@ class ProviderConfig:
     max_attempts: int = 4
     """Attempts per model (first try + retries) before the fallback model is tried."""
     structured_output: Literal["auto", "json_schema", "json_object", "text"] = "auto"
+    max_output_tokens: tuple[tuple[str, int], ...] = ()
+    """(agent, max_tokens) overrides of the agents' own answer limits; ``("*", n)`` applies to every agent."""
 
     @property
     def label(self) -> str:
@@ -91,6 +97,35 @@ def _float(value: str | None) -> float | None:
 
 def _int(value: str | None) -> int | None:
     return int(value) if value not in (None, "") else None
+
+
+STRUCTURED_OUTPUT_SETTINGS = ("auto", "json_schema", "json_object", "text")
+
+
+def _structured_output(value: str | None) -> str:
+    value = (value or "auto").strip().lower()
+    if value not in STRUCTURED_OUTPUT_SETTINGS:
+        raise ValueError(f"DIFYFORGE_STRUCTURED_OUTPUT must be one of {', '.join(STRUCTURED_OUTPUT_SETTINGS)}, "
+                         f"not {value!r}")
+    return value
+
+
+def _output_limits(value: str | None) -> tuple[tuple[str, int], ...]:
+    """``"4000"`` -> (("*", 4000),); ``"configuration=6000, quality=512"`` -> per agent."""
+    if not value:
+        return ()
+    pairs = []
+    for part in value.split(","):
+        agent, _, number = part.strip().rpartition("=")
+        try:
+            limit = int(number)
+        except ValueError:
+            limit = 0
+        if limit <= 0:
+            raise ValueError(f"DIFYFORGE_MAX_OUTPUT_TOKENS must be a positive number or agent=number pairs "
+                             f"(e.g. 'configuration=6000,quality=512'), not {value!r}")
+        pairs.append((agent.strip() or "*", limit))
+    return tuple(pairs)
 
 
 def _read_secrets(path: Path) -> dict[str, str]:
@@ -139,6 +174,8 @@ def load_settings(
             fallback_model=get("DIFYFORGE_FALLBACK_MODEL"),
             timeout_s=_float(get("DIFYFORGE_TIMEOUT")) or ProviderConfig.timeout_s,
             temperature=_float(get("DIFYFORGE_TEMPERATURE")) if get("DIFYFORGE_TEMPERATURE") else ProviderConfig.temperature,
+            structured_output=_structured_output(get("DIFYFORGE_STRUCTURED_OUTPUT")),  # type: ignore[arg-type]
+            max_output_tokens=_output_limits(get("DIFYFORGE_MAX_OUTPUT_TOKENS")),
         )
         version = get("DIFYFORGE_DSL_VERSION") or "0.6.0"
         if version not in SUPPORTED_DSL_VERSIONS:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from core.agents import architecture, configuration, quality, requirements
+from core.agents import architecture, configuration, quality, repair, requirements
 from core.agents.architecture import ArchitectureInput, PatternBrief
 from core.agents.brain import OFFLINE_MODEL, LLMBrain, OfflineBrain
 from core.agents.compile import compile_plan
@@ -37,6 +37,7 @@ from core.errors import (
     LedgerUnavailable,
     PatternError,
     ProviderError,
+    UnparseableModelOutput,
     UserFacingError,
 )
 from core.usage import CallRecord, RunUsage
@@ -56,6 +57,26 @@ class PipelineEvent:
     stage: str | None
     payload: dict
     at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass
+class RepairRound:
+    """What one repair round did."""
+
+    round: int
+    level: str
+    """How it was asked: ``feedback``, ``specific`` (more specific feedback) or ``draft`` (the offline
+    brain's structure for the model to correct); see ``core.agents.repair``."""
+    changed: bool
+    """Whether the model's plan differed from the one it was asked to change."""
+    fixed: list[str] = field(default_factory=list)
+    """Problems of the previous attempt that this one no longer has."""
+    remaining: int = 0
+    """Problems this attempt still has."""
+
+
+INCOMPLETE = "incomplete"
+"""Error category of a run whose best workflow validates but does not do everything the spec asks."""
 
 
 @dataclass
@@ -81,6 +102,16 @@ class GenerationResult:
     """False when the ledger was unavailable and the run was not recorded."""
     test_run: object | None = None
     """The returned DSL's test run in Dify's engine (``core.testrun.TestRunReport``), if it was run."""
+    ledger_problem: str | None = None
+    """Why the run was not (fully) recorded, for the user: the workflow itself is still returned."""
+    missing: list[str] = field(default_factory=list)
+    """What the returned workflow does not do (uncovered spec items, error-level issues); a run with any
+    ends ``failed``/``incomplete``."""
+    repairs: list[RepairRound] = field(default_factory=list)
+    """One entry per repair round: whether the plan changed and what the round escalated to."""
+    drafts: list[str] = field(default_factory=list)
+    """Stages whose unusable model answer was replaced by the offline brain's (``requirements``,
+    ``architecture``)."""
 
     @property
     def valid(self) -> bool:
@@ -118,16 +149,22 @@ class _Run:
         self.run_id: str | None = None
         self.usage = RunUsage()
         self.recorded = ledger is not None
+        self.problem: str | None = None
 
     def write(self, method: str, *args, **kwargs):
         if self.ledger is None or (self.run_id is None and method != "start_run"):
             return None
         try:
             return getattr(self.ledger, method)(*args, **kwargs)
-        except LedgerUnavailable as exc:
-            log.warning("ledger unavailable, run %s is not fully recorded: %s", self.run_id, exc)
-            self.recorded = False
+        except Exception as exc:  # noqa: BLE001 - bookkeeping must never cost the user the workflow
+            log.warning("ledger write %s failed, run %s is not fully recorded: %s", method, self.run_id, exc)
+            self.not_recorded(exc if isinstance(exc, LedgerUnavailable) else f"{type(exc).__name__}: {exc}")
             return None
+
+    def not_recorded(self, why) -> None:
+        self.recorded = False
+        if self.problem is None:
+            self.problem = f"The run was not recorded in the ledger: {why}"
 
     def event(self, type_: str, stage: str | None = None, **payload) -> None:
         self.on_event(PipelineEvent(self.run_id, type_, stage, payload))
@@ -178,11 +215,13 @@ def generate(
 
     Returns:
         The result; ``status`` is ``failed`` (with ``error_category``) for bad input, budget, provider
-        errors and workflows that never validated. Never raises for those.
+        errors and workflows that never validated. Never raises for those. An empty or over-long
+        requirement is refused before a run is started: ``run_id`` is None and nothing is recorded.
 
     Raises:
         UserFacingError: an unexpected internal error (the run is recorded as failed, ``internal``).
     """
+    unopened = None
     if ledger is None:
         try:
             from core.ledger import Ledger
@@ -190,8 +229,16 @@ def generate(
             ledger = Ledger.open(settings)
         except LedgerUnavailable as exc:
             log.warning("generating without a ledger: %s", exc)
-            ledger = None
+            ledger, unopened = None, exc
     run = _Run(settings, ledger, on_event)
+    try:  # bad input is refused before a run exists: it is not a failed generation (nor a success-rate point)
+        text = _check_requirement(requirement)
+    except InputError as exc:
+        run.event("run.failed", None, category="invalid_input", message=str(exc))
+        return GenerationResult(run_id=None, status="failed", error_category="invalid_input",
+                                error_message=str(exc), recorded=False)
+    if unopened is not None:
+        run.not_recorded(unopened)
     provider = settings.provider
     offline = provider.kind == "offline"
     run.run_id = run.write("start_run", requirement=(requirement or "")[:MAX_REQUIREMENT_CHARS + 1000],
@@ -203,7 +250,6 @@ def generate(
     run.event("run.started", None, provider=provider.label, source=source)
     result = GenerationResult(run_id=run.run_id, status="running", usage=run.usage, recorded=run.recorded)
     try:
-        text = _check_requirement(requirement)
         _check_daily_budget(settings, ledger)
         _generate(text, settings, run, result, library, previous)
     except (InputError, ProviderError) as exc:
@@ -218,13 +264,18 @@ def generate(
         raise UserFacingError("Generation failed because of an internal error; the run is recorded as failed.",
                               hint=f"Run id {run.run_id}. Please report it with the requirement.") from exc
     result.recorded = run.recorded
+    result.ledger_problem = None if run.recorded else (run.problem or "The run was not recorded in the ledger.")
     return result
 
 
 def _check_daily_budget(settings: Settings, ledger) -> None:
     if settings.max_cost_usd_per_day is None or ledger is None:
         return
-    spent = ledger.spend_today()
+    try:
+        spent = ledger.spend_today()
+    except LedgerUnavailable as exc:  # the run goes on unrecorded; its own per-run budget still applies
+        log.warning("today's spend cannot be read, the daily limit is not checked: %s", exc)
+        return
     if spent >= settings.max_cost_usd_per_day:
         raise BudgetExceeded(f"Today's spend is ${spent:.4f}, the daily limit is ${settings.max_cost_usd_per_day:.4f}; "
                              "no run was started. Raise DIFYFORGE_MAX_COST_PER_DAY or wait until tomorrow (UTC).")
@@ -248,6 +299,19 @@ def _stage(run: _Run, result: GenerationResult, name: str, fn, *args):
     return stage.output
 
 
+def _stage_or_draft(run: _Run, result: GenerationResult, name: str, fn, inp, brain, draft):
+    """``_stage``, but when the model's answer is never valid JSON of the schema (asked twice), the
+    offline brain's answer stands in (the hybrid that keeps a small model's run going), said in a
+    ``stage.draft`` event and in ``result.drafts``."""
+    try:
+        return _stage(run, result, name, fn, inp, brain)
+    except UnparseableModelOutput as exc:
+        output = draft()
+        run.event("stage.draft", name, message=str(exc)[:500], summary=output.summary())
+        result.drafts.append(name)
+        return output
+
+
 def _patterns(text: str, spec: RequirementSpec, settings: Settings, library) -> list:
     try:
         lib = library if library is not None else _library(settings)
@@ -265,20 +329,38 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
 
         budget = RunBudget(max_cost_usd=settings.max_cost_usd_per_run, max_tokens=settings.max_tokens_per_run)
         brain = LLMBrain(settings, run.on_call, budget=budget)
-    spec = _stage(run, result, "requirements", requirements.run, RequirementsInput(requirement=text), brain)
+    req_in = RequirementsInput(requirement=text)
+    spec = _stage_or_draft(run, result, "requirements", requirements.run, req_in, brain,
+                           lambda: requirements.run(req_in, OfflineBrain(log_content=settings.log_content)).output)
     result.spec, result.app_mode = spec, spec.app_mode
     recs = _patterns(text, spec, settings, library)
     result.patterns = recs
     briefs = [PatternBrief(id=r.pattern.id, name=r.pattern.name, description=r.pattern.description,
                            node_types=list(r.pattern.node_types), score=round(r.score, 4)) for r in recs]
     arch_in = ArchitectureInput(spec=spec, patterns=briefs, previous=previous.blueprint if previous and brain.kind == "llm" else None)
-    blueprint = _stage(run, result, "architecture", architecture.run, arch_in, brain)
+    blueprint = _stage_or_draft(run, result, "architecture", architecture.run, arch_in, brain,
+                                lambda: architecture.design(arch_in))
     result.blueprint = blueprint
     _record_patterns(run, recs, blueprint)
     conf_in = ConfigurationInput(spec=spec, blueprint=blueprint, previous=previous.plan if previous and brain.kind == "llm" else None)
-    best_rank: tuple[bool, int] | None = None
+    best_rank: tuple | None = None
+    best_compile_errors: list[str] = []
+    level, before = "feedback", None  # escalation level of the next round; problems of the last attempt
+    drafted = False  # the offline draft was given (it is given once)
     for round_no in range(settings.repair_rounds + 1):
-        plan = _stage(run, result, "configuration", configuration.run, conf_in, brain)
+        try:
+            plan = _stage(run, result, "configuration", configuration.run, conf_in, brain)
+        except UnparseableModelOutput as exc:
+            # a small model's plan that is not JSON of the schema, even when asked twice: keep the best
+            # attempt so far; with none yet, its one chance is the offline draft to correct
+            run.event("repair.unusable", "configuration", round=round_no, message=str(exc)[:500])
+            if best_rank is not None or drafted or round_no == settings.repair_rounds:
+                if best_rank is None:
+                    raise
+                break
+            drafted = True
+            blueprint, conf_in = _offline_draft(run, result, spec, arch_in, settings)
+            continue
         compiled = compile_plan(plan, version=settings.target_dsl_version)
         report = validate(compiled.dsl, target_version=settings.target_dsl_version)
         findings = [{"code": f.code, "severity": f.severity, "message": f.message, "node_id": f.node_id} for f in report.findings]
@@ -291,22 +373,37 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
                             valid=report.valid, errors=len(report.errors), warnings=len(report.warnings), name=plan.name)
         if tested is not None:
             run.write("record_test_run", run.run_id, tested, workflow_version=version)
-        rank = (report.valid, tested is not None and tested.succeeded, verdict.score)
+        found = repair.problems(verdict)
+        rank = (report.valid, tested is not None and tested.succeeded, not found, -len(found.missing), verdict.score)
         if best_rank is None or rank > best_rank:
             best_rank = rank
             result.dsl, result.yaml_text, result.report, result.quality, result.plan = (
                 compiled.dsl, compiled.yaml_text, report, verdict, plan)
             result.app_mode, result.test_run = plan.app_mode, tested
-        if not verdict.retry or round_no == settings.repair_rounds:
+            best_compile_errors = [i.message for i in compiled.issues if i.severity == "error"]
+        if before is not None:
+            level = _judge_round(run, result, round_no, level, conf_in.previous, plan, before, found, brain.kind)
+        before = found
+        wants_repair = verdict.retry or (brain.kind == "llm" and bool(found))
+        if not wants_repair or round_no == settings.repair_rounds or level == "stop":
             break
-        run.event("repair.round", verdict.target_stage, round=round_no + 1, score=verdict.score, feedback=verdict.feedback[:1000])
+        run.event("repair.round", verdict.target_stage, round=round_no + 1, score=verdict.score, level=level,
+                  feedback=verdict.feedback[:1000])
+        if level == "draft" and brain.kind == "llm":
+            if drafted:
+                break
+            drafted = True
+            blueprint, conf_in = _offline_draft(run, result, spec, arch_in, settings)
+            continue
+        feedback = repair.feedback(verdict, plan, node_ids=compiled.node_ids, level=level) if brain.kind == "llm" else verdict.feedback
         if verdict.target_stage == "architecture" and brain.kind == "llm":
-            arch_in = arch_in.model_copy(update={"feedback": verdict.feedback, "previous": blueprint})
+            arch_in = arch_in.model_copy(update={"feedback": feedback, "previous": blueprint})
             blueprint = _stage(run, result, "architecture", architecture.run, arch_in, brain)
             result.blueprint = blueprint
-        conf_in = ConfigurationInput(spec=spec, blueprint=blueprint, feedback=verdict.feedback, previous=plan)
+        conf_in = ConfigurationInput(spec=spec, blueprint=blueprint, feedback=feedback, previous=plan)
     final = validate(result.dsl, target_version=settings.target_dsl_version)  # the returned DSL, checked once more
     result.report = final
+    result.missing = _unmet(spec, result.dsl, best_compile_errors)
     if not final.valid:
         headline = final.headline()
         _fail(run, result, "invalid_output", f"The workflow still has {len(final.errors)} error(s) after "
@@ -314,6 +411,11 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
         return
     if result.test_run is None or not result.test_run.succeeded:
         _fail(run, result, "invalid_output", _test_run_failure(result.test_run))
+        return
+    if result.missing:
+        _fail(run, result, INCOMPLETE, f"The workflow is valid but does not do everything the requirement asks "
+              f"({len(result.missing)} item(s) missing after {len(result.repairs)} repair round(s)): "
+              + "; ".join(result.missing))
         return
     result.status = "succeeded"
     run.event("run.completed", None, score=result.quality.score if result.quality else None, valid=True,
@@ -337,6 +439,47 @@ def _test_run_failure(report) -> str:
         return "The workflow was not test-run in Dify's engine."
     first = report.errors[0].message if report.errors else report.summary()
     return f"The workflow validates but its test run in Dify's engine {report.status}: {first}"
+
+
+def _unmet(spec: RequirementSpec, dsl: dict | None, compile_errors: list[str]) -> list[str]:
+    """What keeps the returned workflow from being done: the spec items ``quality.coverage`` finds
+    uncovered and the compiler's error-level issues (a step it had to drop). The test run of a candidate
+    joins here: its failures are unmet too."""
+    if not isinstance(dsl, dict):
+        return ["no workflow was produced"]
+    missing = [f"not covered: {item}" for item, ok in quality.coverage(spec, dsl).items() if not ok]
+    return missing + [f"compile error: {message}" for message in dict.fromkeys(compile_errors)]
+
+
+def _judge_round(run: _Run, result: GenerationResult, round_no: int, level: str, asked: WorkflowPlan | None,
+                 plan: WorkflowPlan, before: repair.Problems, after: repair.Problems, brain_kind: str) -> str:
+    """Record what a repair round did; the escalation level of the next one (``stop`` for the offline
+    brain, which would give the same answer again)."""
+    changed = not repair.same_plan(asked, plan)
+    progress = after.all != before.all and len(after.all) <= len(before.all)
+    result.repairs.append(RepairRound(round=round_no, level=level, changed=changed,
+                                      fixed=sorted(before.all - after.all), remaining=len(after.all)))
+    run.event("repair.result", "configuration", round=round_no, level=level, changed=changed, progress=progress,
+              remaining=len(after.all))
+    if progress:
+        return "feedback"
+    return "stop" if brain_kind != "llm" else repair.next_level(level)
+
+
+def _offline_draft(run: _Run, result: GenerationResult, spec: RequirementSpec, arch_in: ArchitectureInput,
+                   settings: Settings) -> tuple[Blueprint, ConfigurationInput]:
+    """The offline brain's blueprint and plan for ``spec``, as the draft the model corrects next round;
+    the feedback lists the draft's own problems (checked without a model call)."""
+    draft_blueprint = architecture.design(ArchitectureInput(spec=spec, patterns=arch_in.patterns))
+    draft = configuration.configure(ConfigurationInput(spec=spec, blueprint=draft_blueprint))
+    compiled = compile_plan(draft, version=settings.target_dsl_version)
+    report = validate(compiled.dsl, target_version=settings.target_dsl_version)
+    findings = [{"code": f.code, "severity": f.severity, "message": f.message, "node_id": f.node_id} for f in report.findings]
+    verdict = quality.review(QualityInput(spec=spec, dsl=compiled.dsl, findings=findings, compile_issues=compiled.issues))
+    feedback = repair.feedback(verdict, draft, node_ids=compiled.node_ids, level="draft")
+    run.event("repair.draft", "architecture", steps=len(draft_blueprint.steps), problems=len(repair.problems(verdict).all))
+    result.blueprint = draft_blueprint
+    return draft_blueprint, ConfigurationInput(spec=spec, blueprint=draft_blueprint, feedback=feedback, previous=draft)
 
 
 def _record_patterns(run: _Run, recs: list, blueprint: Blueprint) -> None:

@@ -70,10 +70,16 @@ def _headline(row: pd.Series) -> None:
     cols[5].metric("p95 duration", _ms(row["p95_duration_ms"]))
 
 
-def _chart(fig, df: pd.DataFrame, name: str) -> None:
-    st.plotly_chart(fig, width="stretch", key=f"chart-{name}")
-    with st.expander(f"Data: {name}"):
-        table(df, name, key=name)
+def _chart(chart: Chart, df: pd.DataFrame) -> None:
+    """The chart, or in words why it has nothing to show; its data underneath either way."""
+    reason = chart.blank(df) if chart.blank is not None else None
+    if reason:
+        st.markdown(f"**{chart.name.capitalize()}**")
+        st.info(reason, icon=":material/info:")
+    else:
+        st.plotly_chart(chart.figure(df), width="stretch", key=f"chart-{chart.name}")
+    with st.expander(f"Data: {chart.name}"):
+        table(df, chart.name, key=chart.name)
 
 
 @st.fragment(run_every=5)
@@ -93,20 +99,26 @@ class Chart:
     name: str
     query: Query
     figure: Callable[[pd.DataFrame], go.Figure]
+    blank: Callable[[pd.DataFrame], str | None] | None = None
+    """Why the data has nothing to chart (said in words instead of empty axes), or None to draw it."""
 
 
 CHARTS = [  # in reading order, two per row
-    Chart("pattern popularity", analytics.pattern_popularity, charts.fig_pattern_popularity),
-    Chart("success by pattern", analytics.success_by_pattern,
-          partial(charts.fig_success_rate, by="pattern_id", title="Success rate by pattern")),
-    Chart("cost per workflow", analytics.cost_per_workflow, charts.fig_cost_distribution),
-    Chart("cost by pattern", analytics.cost_by_pattern, charts.fig_cost_by_pattern),
+    Chart("pattern popularity", analytics.pattern_popularity, charts.fig_pattern_popularity,
+          lambda df: "No run of these retrieved a pattern." if df.empty else None),
+    Chart("success by pattern", analytics.success_by_pattern_or_none,
+          partial(charts.fig_success_rate, by="pattern_id", title="Success rate by pattern"),
+          lambda df: "No finished run matches these filters." if df.empty else None),
+    Chart("cost per workflow", analytics.cost_per_workflow, charts.fig_cost_distribution, charts.why_blank_cost),
+    Chart("cost by pattern", analytics.cost_by_pattern, charts.fig_cost_by_pattern,
+          partial(charts.why_blank_cost, column="median_cost_usd")),
     Chart("usage by agent", analytics.usage_by_agent,
-          partial(charts.fig_usage, by="agent", title="Tokens and cost by agent")),
+          partial(charts.fig_usage, by="agent", title="Tokens and cost by agent"), charts.why_blank_usage),
     Chart("usage by model", analytics.usage_by_model,
-          partial(charts.fig_usage, by="model", title="Tokens and cost by model")),
-    Chart("runs over time", analytics.runs_over_time, charts.fig_runs_over_time),
-    Chart("latency by agent", analytics.latency_by_agent, charts.fig_latency_by_agent),
+          partial(charts.fig_usage, by="model", title="Tokens and cost by model"), charts.why_blank_usage),
+    Chart("runs over time", analytics.runs_over_time, charts.fig_runs_over_time, charts.why_blank_rows),
+    Chart("latency by agent", analytics.latency_by_agent, charts.fig_latency_by_agent,
+          lambda df: "No calls match these filters." if df.empty else None),
 ]
 
 overall = analytics.headline(ledger)
@@ -129,4 +141,30 @@ for left, right in zip(CHARTS[::2], CHARTS[1::2], strict=True):
 by_name = {c.name: c for c in CHARTS}
 for name, frame in landing:  # each chart drawn as soon as its query is done
     with slots[name]:
-        _chart(by_name[name].figure(frame), frame, name)
+        _chart(by_name[name], frame)
+
+
+def _by_prompt_version(filters: Filters) -> None:
+    """Pass rate, cost per workflow and latency per prompt version, over every run the filters pick."""
+    st.subheader("By prompt version")
+    frame = analytics.by_prompt_version(ledger, filters)
+    if frame.empty:
+        st.caption("No runs match these filters.")
+        return
+    shown = pd.DataFrame({
+        "prompt version": frame["prompt_version"],
+        "runs": frame["runs"],
+        "pass rate": [f"{float(r):.0%}" if pd.notna(r) else "—" for r in frame["pass_rate"]],
+        "met every expectation": [f"{int(m)} of {int(s)}" if s else "not scored"
+                                  for m, s in zip(frame["expectations_met"], frame["scored"], strict=True)],
+        "median cost per workflow": [format_cost(v) for v in frame["median_cost_per_workflow"]],
+        "runs with unknown cost": frame["unknown_cost_runs"],
+        "p50 duration": [_ms(v) for v in frame["p50_duration_ms"]],
+        "p95 duration": [_ms(v) for v in frame["p95_duration_ms"]],
+    })
+    st.dataframe(shown, hide_index=True, width="stretch")
+    st.caption("Pass rate: succeeded of finished runs. 'Met every expectation' counts runs a Prompt Lab "
+               "comparison scored against its eval case.")
+
+
+_by_prompt_version(filters)

@@ -37,10 +37,26 @@ def _items():
     return parse_requirements(upload.name, upload.getvalue())
 
 
+COLUMNS = {"message": st.column_config.TextColumn("reason / message", width="large"),
+           "requirement": st.column_config.TextColumn("requirement", width="medium")}
+
+
+def _count(value) -> str:
+    return "—" if value is None else str(value)
+
+
 def _table(results) -> pd.DataFrame:
+    """One row per requirement as the page shows it: the outcome and its reason first, "—" for figures a
+    row that never ran has none of (the ZIP's results.csv keeps the raw values)."""
     frame = pd.DataFrame([r.as_row() for r in results])
-    frame["cost"] = [format_cost(r.cost_usd) if r.run_id else "" for r in results]
-    return frame.drop(columns=["cost_usd"])
+    frame["app_name"] = [r.app_name or "" for r in results]
+    frame["valid"] = ["—" if r.valid is None else "valid" if r.valid else "not valid" for r in results]
+    frame["errors"] = [_count(r.errors) for r in results]
+    frame["warnings"] = [_count(r.warnings) for r in results]
+    frame["cost"] = [format_cost(r.cost_usd) if r.run_id else "—" for r in results]
+    order = ["row", "id", "status", "message", "requirement", "app_name", "valid", "errors", "warnings", "cost",
+             "tokens", "duration_s", "run_id"]
+    return frame[order]
 
 
 if start:
@@ -56,7 +72,8 @@ if start:
             def _on_result(result) -> None:
                 done.append(result)
                 bar.progress(len(done) / len(items), text=f"{len(done)} of {len(items)} done")
-                live.dataframe(_table(sorted(done, key=lambda r: r.row)), hide_index=True, width="stretch")
+                live.dataframe(_table(sorted(done, key=lambda r: r.row)), hide_index=True, width="stretch",
+                               column_config=COLUMNS)
 
             st.session_state[RESULTS] = run_batch(items, one, concurrency=concurrency, on_result=_on_result)
             live.empty()
@@ -70,6 +87,6 @@ else:
     ok = sum(r.status == "succeeded" for r in results)
     valid = sum(bool(r.valid) for r in results)
     st.markdown(f"**{len(results)} rows:** {ok} succeeded, {len(results) - ok} failed, {valid} valid workflows.")
-    st.dataframe(_table(results), hide_index=True, width="stretch")
+    st.dataframe(_table(results), hide_index=True, width="stretch", column_config=COLUMNS)
     st.download_button("Download all workflows (ZIP)", workflows_zip(results), file_name="difyforge-batch.zip",
                        mime="application/zip", type="primary", icon=":material/download:")

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pandas as pd
 import streamlit as st
 
 from core.batch import workflow_filename
-from core.ledger import Ledger, analytics
-from core.ledger.analytics import RunTrace
+from core.charts import fig_run_timeline, run_timeline
+from core.ledger import Ledger, RunNotFound, analytics
+from core.ledger.analytics import Filters, RunTrace
 from core.pipeline import generate
-from core.versions import diff_versions, run_versions
+from core.versions import diff_versions, graph_changes, run_versions
 from ui.errors import user_errors
 from ui.filters import run_filters
 from ui.layout import page_setup
 from ui.resources import get_ledger, get_library
+from ui.runs import refinement_instruction, run_label, runs_frame, short_id
 from ui.tables import format_cost, table
 
 settings = page_setup("History", "Every run, successful or not, with what it cost and what it produced.")
@@ -28,11 +31,26 @@ LIMIT = 500
 SELECTED, PICK = "history.run", "history.pick"
 
 
-def _label(runs: pd.DataFrame, run_id: str) -> str:
-    row = runs.set_index("run_id").loc[run_id]
-    text = str(row["requirement"])
-    text = text if len(text) <= 70 else text[:69] + "…"
-    return f"{row['started_at']:%Y-%m-%d %H:%M} · {row['status']} · {text} · {run_id[:8]}"
+TOAST = "history.toast"
+RUN_TABLE = {"run": st.column_config.TextColumn("run", width="small", help="When it started · its short id"),
+             "requirement": st.column_config.TextColumn("requirement", width="large")}
+
+
+def _parents(runs: pd.DataFrame) -> dict[str, str]:
+    """The requirement of each parent run that is not in ``runs`` (to show what a refinement added)."""
+    missing = set(runs["parent_run_id"].dropna()) - set(runs["run_id"])
+    found = {}
+    for parent in sorted(p for p in missing if p):
+        try:
+            found[parent] = ledger.get_run(parent)["requirement"]
+        except RunNotFound:
+            continue
+    return found
+
+
+def _label(runs: pd.DataFrame, run_id: str, parents: dict[str, str]) -> str:
+    row = runs.set_index("run_id").loc[run_id].to_dict() | {"run_id": run_id}
+    return run_label(row, parents.get(row["parent_run_id"]) if row.get("parent_run_id") else None)
 
 
 def _summary(trace: RunTrace) -> None:
@@ -43,7 +61,16 @@ def _summary(trace: RunTrace) -> None:
     cols[2].metric("Cost", format_cost(run.get("cost_usd")))
     cols[3].metric("Tokens", f"{int(run.get('total_tokens') or 0):,}")
     cols[4].metric("Quality", f"{run['quality_score']:.0f}" if run.get("quality_score") is not None else "—")
-    st.markdown(f"**Requirement:** {run['requirement']}")
+    parent_requirement = None
+    if run.get("parent_run_id"):
+        with contextlib.suppress(RunNotFound):
+            parent_requirement = ledger.get_run(run["parent_run_id"])["requirement"]
+    instruction = refinement_instruction(run["requirement"], parent_requirement)
+    if instruction:
+        st.markdown(f"**Refinement:** {instruction}")
+        st.caption(f"of the requirement: {parent_requirement}")
+    else:
+        st.markdown(f"**Requirement:** {run['requirement']}")
     st.caption(f"Run `{run['id']}` · {run['provider']} / {run['model']} · mode {run.get('mode') or '—'} · "
                f"prompt {run['prompt_version']} · from {run['source']}")
     if run.get("parent_run_id"):
@@ -78,10 +105,29 @@ def _versions(trace: RunTrace) -> None:
                       key="history-diff-old")
     new = b.selectbox("To", versions, index=len(versions) - 1, format_func=lambda v: v.label,
                       key="history-diff-new")
+    changes = graph_changes(old.yaml_text, new.yaml_text)
+    for line in changes.lines() or ["No node or connection changed (layout, icons or temperature aside)."]:
+        st.markdown(f"- {line}")
     diff = diff_versions(old.yaml_text, new.yaml_text, old_label=old.label, new_label=new.label)
     st.caption(f"{old.label} → {new.label}: {diff.summary()}")
     if not diff.identical:
-        st.code(diff.text, language="diff")
+        with st.expander("Raw YAML diff"):
+            st.code(diff.text, language="diff")
+
+
+def _timeline(trace: RunTrace) -> None:
+    """The run's stages, calls (or offline steps) and repair rounds, drawn, with the raw events on demand."""
+    timeline = run_timeline(trace.events)
+    st.plotly_chart(fig_run_timeline(timeline), width="stretch", key="history-timeline")
+    if not timeline.empty:
+        shown = timeline.assign(start=timeline["start_s"].map(lambda v: f"+{v:.3f} s"),
+                                duration=timeline["duration_s"].map(lambda v: f"{v:.3f} s"))
+        st.dataframe(shown[["kind", "row", "label", "start", "duration", "detail"]]
+                     .rename(columns={"row": "stage"}), hide_index=True, width="stretch",
+                     column_config={"detail": st.column_config.TextColumn("detail", width="large")})
+    with st.expander("Raw events"):
+        table(trace.events.drop(columns="run_id", errors="ignore"), "events", key="events",
+              file_name=f"events-{trace.run['id'][:8]}")
 
 
 def _test_runs(ledger: Ledger, trace: RunTrace) -> None:
@@ -127,6 +173,7 @@ def _actions(ledger: Ledger, trace: RunTrace) -> None:
                 result = generate(run["requirement"], settings=settings, ledger=ledger,
                                   library=get_library(settings), source="app")
                 st.session_state[PICK] = result.run_id
+                st.session_state[TOAST] = f"Re-ran {short_id(run['id'])} as new run {short_id(result.run_id)}: {result.status}."
                 st.rerun()
     with right:
         sure = st.checkbox("Yes, delete this run and everything recorded about it")
@@ -142,31 +189,36 @@ if int(analytics.headline(ledger).iloc[0]["runs"]) == 0:
             "with its events, model calls, cost and workflow versions.", icon=":material/history:")
     st.page_link("pages/generate.py", label="Generate a workflow", icon=":material/auto_awesome:")
     st.stop()
+if TOAST in st.session_state:
+    st.toast(st.session_state.pop(TOAST), icon=":material/replay:")
 filters = run_filters(ledger, key="history", extra=True)
 runs = analytics.run_list(ledger, filters, limit=LIMIT)
+chosen = st.session_state.pop(PICK, None)  # a run the last action asked to show (e.g. the re-run)
+if chosen and chosen not in runs["run_id"].tolist():  # hidden by the filters: shown anyway, and said so
+    runs = pd.concat([analytics.run_list(ledger, Filters(text=chosen), limit=1), runs], ignore_index=True)
+    st.caption(f"Run {short_id(chosen)} is shown at the top although the filters hide it.")
 if runs.empty:
     st.info("No run matches these filters. Loosen them to see more.",
             icon=":material/history:")
     st.stop()
+parents = _parents(runs)
 st.caption(f"{len(runs)} run(s){' (newest ' + str(LIMIT) + ')' if len(runs) == LIMIT else ''}.")
-table(runs, "runs", key="runs")
+table(runs_frame(runs, parents), "runs", key="runs", column_config=RUN_TABLE)
 
 ids = runs["run_id"].tolist()
-chosen = st.session_state.pop(PICK, None)  # a run the last action asked to show (e.g. the re-run)
 if chosen in ids:
     st.session_state[SELECTED] = chosen
 elif st.session_state.get(SELECTED) not in ids:  # deleted, or filtered out
     st.session_state.pop(SELECTED, None)
-selected = st.selectbox("Run", ids, key=SELECTED, format_func=lambda rid: _label(runs, rid))
+selected = st.selectbox("Run", ids, key=SELECTED, format_func=lambda rid: _label(runs, rid, parents))
 with user_errors():
     trace = analytics.run_trace(ledger, selected)
     with st.container(border=True):
         _summary(trace)
         events, calls, versions, patterns, test_runs = st.tabs(
-            ["Events", "Calls", "Workflow versions", "Patterns", "Test runs"])
+            ["Timeline", "Calls", "Workflow versions", "Patterns", "Test runs"])
         with events:
-            table(trace.events.drop(columns="run_id", errors="ignore"), "events", key="events",
-                      file_name=f"events-{selected[:8]}")
+            _timeline(trace)
         with calls:
             _calls(trace)
         with versions:

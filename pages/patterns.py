@@ -12,10 +12,26 @@ from core.errors import PatternError
 from core.patterns import Pattern, PatternLibrary
 from ui.errors import show_error, user_errors
 from ui.layout import page_setup
+from ui.pattern_files import (
+    PATTERN_MODES,
+    guess_complexity,
+    is_dify_export,
+    pattern_from_export,
+    pattern_id,
+    read_yaml,
+    split_list,
+)
 from ui.resources import get_library
 from ui.usage import render_pattern_usage
 
 settings = page_setup("Patterns", "The proven workflows DifyForge builds from: browse, search, add your own.")
+FLASH = "patterns.flash"
+"""A message for the rerun after an add or remove (the rerun refreshes the sidebar's pattern count)."""
+
+
+def _done(message: str) -> None:
+    st.session_state[FLASH] = message
+    st.rerun()
 
 
 def _table(patterns: list[Pattern], scores: list[float] | None = None) -> pd.DataFrame:
@@ -48,8 +64,7 @@ def _detail(library: PatternLibrary, pattern: Pattern, key: str) -> None:
             if st.button("Remove this user pattern", key=f"{key}-remove", disabled=not confirm):
                 with user_errors():
                     library.remove_user_pattern(pattern.id)
-                    st.success(f"Removed {pattern.id}.")
-                    st.rerun()
+                    _done(f"Removed user pattern {pattern.id} ({pattern.name}).")
 
 
 def _browse(library: PatternLibrary) -> None:
@@ -89,26 +104,69 @@ def _search(library: PatternLibrary) -> None:
 
 
 def _add(library: PatternLibrary) -> None:
-    st.caption("A pattern file has `metadata` (id, name, description, use_cases, tags, complexity, mode) and a "
-               "complete Dify export under `dsl`. It is validated before it is added.")
-    upload = st.file_uploader("Pattern YAML", key="add-upload")
-    if upload is None or not st.button("Add pattern", type="primary"):
+    st.caption("Upload a pattern file (`metadata` with id, name, description, use_cases, tags, complexity, mode, "
+               "and the Dify export under `dsl`), or a plain Dify export (Dify's *Export DSL*): then name and "
+               "describe it here. It is validated before it is added.")
+    upload = st.file_uploader("Pattern YAML or Dify export", key="add-upload")
+    if upload is None:
         return
     try:
         text = upload.getvalue().decode("utf-8")
     except UnicodeDecodeError:
         st.error(f"{upload.name} is not UTF-8 text.")
-        st.caption("Upload a YAML pattern file.")
+        st.caption("Upload a YAML pattern file or a Dify export.")
         return
+    doc = read_yaml(text)
+    if is_dify_export(doc):
+        text = _export_form(doc, upload.name)
+        if text is None:
+            return
+    elif not st.button("Add pattern", type="primary"):
+        return
+    _add_text(library, text)
+
+
+def _export_form(export: dict, file_name: str) -> str | None:
+    """Ask for the name, description and tags of an uploaded Dify export; its pattern file once submitted."""
+    app = export.get("app") or {}
+    mode = app.get("mode")
+    if mode not in PATTERN_MODES:
+        st.error(f"{file_name} is a Dify '{mode}' app; patterns are workflow or chatflow (advanced-chat) apps.")
+        st.caption("Export a Workflow or Chatflow app from Dify.")
+        return None
+    st.info(f"{file_name} is a Dify export ({mode}). Say what it is for, and it becomes your pattern.",
+            icon=":material/library_add:")
+    with st.form("add-export"):
+        name = st.text_input("Name", value=str(app.get("name") or ""), key="add-name")
+        description = st.text_area("What it does", value=str(app.get("description") or ""), key="add-description",
+                                   placeholder="e.g. Classifies support emails and drafts a reply for each kind.")
+        tags = st.text_input("Tags (comma-separated)", key="add-tags", placeholder="e.g. email, classification")
+        use_cases = st.text_input("Use cases (comma-separated, optional)", key="add-use-cases")
+        levels = ["simple", "moderate", "complex"]
+        complexity = st.selectbox("Complexity", levels, index=levels.index(guess_complexity(export)),
+                                  key="add-complexity")
+        if not st.form_submit_button("Add pattern", type="primary"):
+            return None
+    missing = [label for label, value in (("a name", name), ("a description", description)) if not value.strip()]
+    if missing:
+        st.error(f"The pattern needs {' and '.join(missing)}.")
+        st.caption("Retrieval matches requirements against the name, description and use cases.")
+        return None
+    st.caption(f"Pattern id: `{pattern_id(name)}`")
+    return pattern_from_export(export, name=name, description=description, tags=split_list(tags),
+                               use_cases=split_list(use_cases), complexity=complexity)
+
+
+def _add_text(library: PatternLibrary, text: str) -> None:
     try:
         added = library.add_user_pattern(text)
     except PatternError as exc:
         show_error(exc)
         if exc.findings:
-            st.dataframe(pd.DataFrame([{"code": f.code, "node id": f.node_id or "", "message": f.message,
-                                        "hint": f.hint or ""} for f in exc.findings]), hide_index=True)
+            st.table(pd.DataFrame([{"code": f.code, "node id": f.node_id or "", "message": f.message,
+                                    "hint": f.hint or ""} for f in exc.findings]), hide_index=True)
         return
-    st.success(f"Added user pattern {added.id} ({added.name}).")
+    _done(f"Added user pattern {added.id} ({added.name}).")
 
 
 def _statistics(library: PatternLibrary) -> None:
@@ -129,6 +187,8 @@ try:
 except PatternError as exc:
     show_error(exc)
     st.stop()
+if FLASH in st.session_state:
+    st.success(st.session_state.pop(FLASH), icon=":material/check_circle:")
 browse, search, add, statistics = st.tabs(["Browse", "Search", "Add a pattern", "Statistics"])
 with browse:
     _browse(lib)

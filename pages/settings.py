@@ -7,7 +7,7 @@ from dataclasses import replace
 import streamlit as st
 
 from core.agents.brain import prompt_versions
-from core.config import Settings
+from core.config import STRUCTURED_OUTPUT_SETTINGS, Settings
 from core.ledger import ledger_health
 from core.llm import check_provider
 from ui.errors import user_errors
@@ -36,6 +36,10 @@ def _provider_form(current: Settings) -> Settings | None:
         model = left.text_input("Model", value=provider.model)
         fallback = right.text_input("Fallback model", value=provider.fallback_model or "",
                                     placeholder="tried after the retries of the main model")
+        structured = st.selectbox(
+            "Structured output", STRUCTURED_OUTPUT_SETTINGS, index=STRUCTURED_OUTPUT_SETTINGS.index(provider.structured_output),
+            help="auto: JSON schema, stepping down to JSON mode (llama.cpp's grammar form, then plain) and then text "
+                 "when the server refuses, remembered per endpoint. Fix it for servers that need one mode.")
         api_key = st.text_input("API key", type="password", value=provider.api_key or "",
                                 help="Kept in this browser session only: never stored, logged or exported.")
         versions = prompt_versions()
@@ -66,6 +70,7 @@ def _provider_form(current: Settings) -> Settings | None:
         return None
     new = current.with_provider(kind=kind, base_url=base_url.strip() or None, model=model.strip(),
                                 fallback_model=fallback.strip() or None, api_key=api_key or None)
+    new = new.with_provider(structured_output=structured)
     return replace(new, prompt_version=prompt_version, log_content=log_content, max_cost_usd_per_run=per_run,
                    max_tokens_per_run=int(tokens) if tokens is not None else None,
                    max_cost_usd_per_day=per_day)

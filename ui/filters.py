@@ -28,9 +28,29 @@ def _pick(column, label: str, values: list[str], key: str) -> str | None:
     return column.selectbox(label, [None, *values], format_func=lambda v: v or "any", key=key)
 
 
+def on_a_phone() -> bool:
+    """Whether the browser is a phone's (its User-Agent says ``Mobile``, as phone browsers' do).
+
+    The server never learns the screen width; this is the signal it has.
+    """
+    try:
+        return "Mobile" in (st.context.headers.get("User-Agent") or "")
+    except (AttributeError, RuntimeError):  # no browser (AppTest, bare mode)
+        return False
+
+
 def run_filters(ledger: Ledger, *, key: str, extra: bool = False) -> Filters:
     """Filter widgets (date range, provider, model, mode, prompt version; with ``extra`` also status,
-    pattern and text search) and the ``Filters`` they describe."""
+    pattern and text search) and the ``Filters`` they describe.
+
+    They sit in a "Filters" section, open on a wide screen and collapsed on a phone, where the
+    stacked dropdowns would otherwise fill the first screen.
+    """
+    with st.expander("Filters", expanded=not on_a_phone(), icon=":material/filter_list:"):
+        return _filter_widgets(ledger, key=key, extra=extra)
+
+
+def _filter_widgets(ledger: Ledger, *, key: str, extra: bool) -> Filters:
     options = _options(ledger)
     c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
     days = c1.date_input("Started between", value=(), key=f"{key}-dates", max_value=date.today(),
@@ -51,5 +71,8 @@ def run_filters(ledger: Ledger, *, key: str, extra: bool = False) -> Filters:
                           format_func=lambda v: v or "any", key=f"{key}-status")
     patterns = analytics.pattern_popularity(ledger)["pattern_id"].tolist()
     pattern = _pick(d2, "Pattern", patterns, f"{key}-pattern")
-    text = d3.text_input("Search requirement, app name or run id", key=f"{key}-text")
-    return replace(filters, status=status, pattern_id=pattern, text=text.strip() or None)
+    text = d3.text_input("Search requirement, app name or run id", key=f"{key}-text",
+                         help="A run id may be the 8 characters shown in the run list, or the whole id.")
+    text = text.strip()
+    run_id = analytics.resolve_run_id(ledger, text) if any(c.isdigit() for c in text) else None  # not "cafe"
+    return replace(filters, status=status, pattern_id=pattern, text=run_id or text or None)

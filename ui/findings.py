@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import streamlit as st
 
@@ -25,13 +27,40 @@ def summary_line(name: str, report: ValidationReport) -> str:
     return f"**{name}**: {verdict} ({counts}){f' · {what}' if what else ''}"
 
 
+_EDGE_PATH = re.compile(r"\.graph\.edges\[(\d+)\]")
+
+
+def _edge_label(doc: dict, index: int, titles: dict[str, str]) -> str:
+    """``Source title → Target title`` of edge ``index``, saying which end is missing or unknown."""
+    edges = ((doc.get("workflow") or {}).get("graph") or {}).get("edges") or []
+    edge = edges[index] if isinstance(edges, list) and index < len(edges) else None
+    if not isinstance(edge, dict):
+        return f"edge {index}"
+
+    def end(value, word: str) -> str:
+        if value is None or value == "":
+            return f"(no {word})"
+        return titles.get(str(value)) or f"(unknown node {str(value)!r})"
+
+    return f"{end(edge.get('source'), 'source')} → {end(edge.get('target'), 'target')}"
+
+
 def findings_frame(report: ValidationReport) -> pd.DataFrame:
-    """The findings as a table, errors first, with each node's title next to its id."""
+    """The findings as a table, errors first, with each node's title next to its id; a finding on an
+    edge names the titles of the nodes it connects (``Start → Draft reply``)."""
     titles = {}
-    if isinstance(report.doc, dict):
-        titles = {str(nid): str((node.get("data") or {}).get("title") or "")
-                  for nid, node in nodes_by_id(report.doc).items()}
-    rows = [{"severity": f.severity, "code": f.code, "node": titles.get(str(f.node_id), "") if f.node_id else "",
+    doc = report.doc if isinstance(report.doc, dict) else None
+    if doc is not None:
+        titles = {str(nid): str((node.get("data") or {}).get("title") or nid)
+                  for nid, node in nodes_by_id(doc).items()}
+
+    def where(f) -> str:
+        edge = _EDGE_PATH.search(f.path or "")
+        if edge and doc is not None:
+            return _edge_label(doc, int(edge.group(1)), titles)
+        return titles.get(str(f.node_id), "") if f.node_id else ""
+
+    rows = [{"severity": f.severity, "code": f.code, "node": where(f),
              "node id": f.node_id or "", "message": f.message, "hint": f.hint or "", "path": f.path}
             for f in report.findings]
     frame = pd.DataFrame(rows, columns=["severity", "code", "node", "node id", "message", "hint", "path"])
@@ -54,7 +83,7 @@ def render_report(name: str, report: ValidationReport, *, key: str) -> None:
     else:
         for severity, group in frame.groupby("severity", sort=False):
             st.markdown(f"*{severity}* ({len(group)})")
-            st.dataframe(group.drop(columns="severity"), hide_index=True, width="stretch")
+            st.table(group.drop(columns="severity"), hide_index=True)  # wraps: no message or hint cut off
     if isinstance(report.doc, dict):
         marked = {str(f.node_id) for f in report.findings if f.node_id}
         st.plotly_chart(fig_workflow_graph(report.doc, marked), key=f"graph-{key}", width="stretch")

@@ -12,8 +12,11 @@ from ui.tables import format_cost
 from ui.testrun import render_test_run
 
 STAGE_TITLES = {"requirements": "Requirements agent", "architecture": "Architecture agent",
-                "configuration": "Configuration agent", "quality": "Quality agent",
-                "testrun": "Test run in Dify's engine"}
+                "configuration": "Configuration agent", "quality": "Quality agent"}
+"""The pipeline's agents in the order they run."""
+AGENT_COLUMNS = {"agent": "Agent", "calls": "Calls", "prompt_tokens": "Prompt tokens",
+                 "completion_tokens": "Completion tokens", "cached_tokens": "Cached tokens",
+                 "total_tokens": "Total tokens", "cost": "Cost", "error_calls": "Failed calls"}
 
 
 class ProgressView:
@@ -55,6 +58,62 @@ def calls_frame(result) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def is_offline(result) -> bool:
+    """Whether every call of the generation was an offline step (no model, no tokens)."""
+    calls = [c for stage in result.stages for c in stage.calls]
+    return bool(calls) and all(c.provider == "offline" for c in calls)
+
+
+def agent_cost_table(per_agent: pd.DataFrame, *, offline: bool = False) -> pd.DataFrame:
+    """``usage_by_agent`` rows as the page shows them: agents in pipeline order, readable column names,
+    the cost as text ("unknown" when a call had no price), failed calls only when there were some."""
+    order = {agent: i for i, agent in enumerate(STAGE_TITLES)}
+    frame = per_agent.sort_values("agent", key=lambda s: s.map(lambda a: order.get(a, len(order))), kind="stable")
+    frame = frame.assign(cost=[format_cost(None if unknown else cost) for cost, unknown
+                               in zip(frame["known_cost_usd"], frame["unknown_cost_calls"], strict=True)],
+                         agent=frame["agent"].map(lambda a: STAGE_TITLES.get(a, a)))
+    columns = [c for c in AGENT_COLUMNS if c in frame and (c != "error_calls" or frame[c].sum() > 0)]
+    names = {**AGENT_COLUMNS, "calls": "Steps" if offline else "Calls"}
+    return frame[columns].rename(columns=names).reset_index(drop=True)
+
+
+def derived_from(result) -> str:
+    """Which library pattern(s) the workflow was derived from, by name, or that it was built without one."""
+    used = list(result.blueprint.patterns_used) if result.blueprint is not None else []
+    if not used:
+        return "Not derived from a library pattern: built from the requirement alone."
+    names = {r.pattern.id: r.pattern.name for r in result.patterns or []}
+    shown = [f"**{names[p]}** (`{p}`)" if p in names else f"`{p}`" for p in used]
+    return f"Derived from the pattern{'s' if len(shown) > 1 else ''} {', '.join(shown)}."
+
+
+def stage_record(result) -> list[str]:
+    """One line per stage the run went through (repair rounds show as the stages run again)."""
+    lines, seen = [], {}
+    for stage in result.stages:
+        seen[stage.stage] = seen.get(stage.stage, 0) + 1
+        again = f" (round {seen[stage.stage]})" if seen[stage.stage] > 1 else ""
+        steps = len(stage.calls)
+        word = "step" if is_offline(result) else "call"
+        summary = stage.output.summary() if hasattr(stage.output, "summary") else ""
+        lines.append(f"**{STAGE_TITLES.get(stage.stage, stage.stage)}**{again} · {steps} {word}"
+                     f"{'' if steps == 1 else 's'} · {stage.duration_ms / 1000:.2f} s" + (f": {summary}" if summary else ""))
+    return lines
+
+
+def _render_stage_record(result) -> None:
+    lines = stage_record(result)
+    if not lines:
+        return
+    rounds = max(0, sum(s.stage == "quality" for s in result.stages) - 1)
+    total = sum(s.duration_ms for s in result.stages) / 1000
+    label = (f"How it was made: {len(lines)} stages in {total:.2f} s"
+             + (f", {rounds} repair round{'' if rounds == 1 else 's'}" if rounds else ""))
+    with st.expander(label, icon=":material/checklist:"):
+        for line in lines:
+            st.markdown(line)
+
+
 def _app_name(result) -> str | None:
     return ((result.dsl or {}).get("app") or {}).get("name") if isinstance(result.dsl, dict) else None
 
@@ -68,10 +127,17 @@ def render_result(result, *, agent_costs: pd.DataFrame | None, key: str) -> None
     else:
         st.error(f"The generation failed: {result.error_message or result.error_category or 'no reason given'}",
                  icon=":material/error:")
-        st.caption(f"Run `{result.run_id}` is recorded in the ledger with everything that happened.")
+        if result.recorded:
+            st.caption(f"Run `{result.run_id}` is recorded in the ledger with everything that happened.")
+    if not result.recorded:  # the workflow is complete; only the bookkeeping failed
+        st.warning(getattr(result, "ledger_problem", None) or "The run was not recorded in the ledger.",
+                   icon=":material/warning:")
     for issue in (result.quality.issues if result.quality else []):
         if issue.severity == "warning" and issue.stage == "requirements":  # what the user asked vs what was built
             st.warning(issue.message, icon=":material/warning:")
+    if result.blueprint is not None:
+        st.markdown(derived_from(result))
+    _render_stage_record(result)
     graph, yaml_tab, checks, run_tab, cost, trace = st.tabs(
         ["Graph", "YAML", "Validation", "Test run", "Cost and tokens", "Trace"])
     with graph:
@@ -102,9 +168,13 @@ def render_result(result, *, agent_costs: pd.DataFrame | None, key: str) -> None
         a, b, c = st.columns(3)
         a.metric("Cost", format_cost(usage.cost_usd))
         b.metric("Tokens", f"{usage.total_tokens:,}")
-        c.metric("Model calls", usage.calls)
+        offline = is_offline(result)
+        if offline:
+            c.metric("Steps", usage.calls, help="Offline runs make rule-based steps, not model calls: no tokens, no cost.")
+        else:
+            c.metric("Model calls", usage.calls)
         if agent_costs is not None and not agent_costs.empty:
-            st.dataframe(agent_costs, hide_index=True, width="stretch")
+            st.dataframe(agent_cost_table(agent_costs, offline=offline), hide_index=True, width="stretch")
     with trace:
         _render_trace(result)
 

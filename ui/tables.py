@@ -34,7 +34,8 @@ SHOWN_ROWS = 1_000
 """Rows sent to the browser per table; the CSV export always has them all."""
 
 
-def table(df: pd.DataFrame, name: str, *, key: str, readable: bool = True, file_name: str | None = None) -> None:
+def table(df: pd.DataFrame, name: str, *, key: str, readable: bool = True, file_name: str | None = None,
+          column_config: dict | None = None) -> None:
     """Show a table (its first ``SHOWN_ROWS`` rows) and a button to download all of it as CSV.
 
     The CSV holds raw values (an unknown cost is an empty cell) and is only built when clicked.
@@ -45,9 +46,11 @@ def table(df: pd.DataFrame, name: str, *, key: str, readable: bool = True, file_
         key: a widget key unique on the page.
         readable: show cost columns as text ("unknown" rather than a blank).
         file_name: the CSV's file name without extension, when it should say more than ``name``.
+        column_config: ``st.dataframe``'s column settings (widths, labels) for the shown table.
     """
     shown = df.head(SHOWN_ROWS)
-    st.dataframe(costs_readable(shown) if readable else shown, hide_index=True, width="stretch")
+    st.dataframe(costs_readable(shown) if readable else shown, hide_index=True, width="stretch",
+                 column_config=column_config)
     if len(df) > SHOWN_ROWS:
         st.caption(f"Showing the first {SHOWN_ROWS:,} of {len(df):,} rows; the CSV has them all.")
     st.download_button(f"Export {name} (CSV)", lambda: df.to_csv(index=False).encode("utf-8"),

@@ -15,33 +15,67 @@ from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
+from core.agents.prompt_store import SHIPPED_DIR, PromptStore
 from core.config import Settings
 from core.usage import CallRecord
 
-PROMPTS_DIR = Path(__file__).parent / "prompts"
+PROMPTS_DIR = SHIPPED_DIR
 OFFLINE_PROVIDER = "offline"
 OFFLINE_MODEL = "offline-rules"
 
 T = TypeVar("T", bound=BaseModel)
 OnCall = Callable[[CallRecord], None]
 
+MAX_OUTPUT_TOKENS = {"requirements": 2048, "architecture": 2048, "configuration": 4096, "quality": 1024}
+"""The longest answer per agent, sized to its schema: the offline brain's answers for the eval cases
+serialise (with every default) to about 600 tokens for a spec, 700 for a blueprint, 1,800 for a plan
+and 100 for a review; the limits leave 2-3x room for a larger workflow and longer prompts. A model
+that runs on (a grammar-constrained answer can loop until the context is full) is cut off there and
+asked once for a shorter answer. ``DIFYFORGE_MAX_OUTPUT_TOKENS`` overrides them."""
+DEFAULT_MAX_OUTPUT_TOKENS = 2048
+"""For an agent not in the table."""
 
-def prompt_versions() -> list[str]:
-    """The prompt versions on disk (``v1``, ``v2``, ...): a version exists when any agent has a file for it."""
-    found = {path.stem.split(".", 1)[1] for path in PROMPTS_DIR.glob("*.*.md")}
-    return sorted(found, key=lambda v: (len(v), v))
+LANGUAGE_RULE = (
+    "Language: write every text the workflow shows or sends (names, titles, prompts, instructions, "
+    "labels, answers) in the language of the requirement between <requirement> tags, and copy the "
+    "requirement's own words (classes, fields, sections, limits) as written, in that language. Keep "
+    "the requirement text itself verbatim: never translate or shorten it. JSON keys, step ids, types "
+    "and references stay as the schema says."
+)
+"""Added to every agent's system prompt by the LLM brain (the prompt files hold the agents' tasks)."""
 
 
-def load_prompt(agent: str, version: str = "v1") -> str:
-    """The system prompt of ``agent`` at ``version`` (``core/agents/prompts/<agent>.<version>.md``).
+def max_output_tokens(agent: str, overrides: tuple[tuple[str, int], ...] = ()) -> int:
+    """The answer limit of ``agent``: its own override, else a ``*`` override, else the table."""
+    given = dict(overrides)
+    return given.get(agent) or given.get("*") or MAX_OUTPUT_TOKENS.get(agent, DEFAULT_MAX_OUTPUT_TOKENS)
 
-    An agent without a file for ``version`` keeps its ``v1`` prompt, so a prompt engineer can try a new
-    version of one agent's prompt (``requirements.v2.md``) while the others stay as they are.
+
+def system_prompt(agent: str, version: str = "v1", *, data_dir: Path | None = None) -> str:
+    """What the LLM brain sends as ``agent``'s system prompt: its prompt file, then the language rule.
+
+    The expected fields are described by the model client (``core.llm.structured.describe_fields``),
+    in every structured-output mode.
     """
-    path = PROMPTS_DIR / f"{agent}.{version}.md"
-    if not path.exists():
-        path = PROMPTS_DIR / f"{agent}.v1.md"
-    return path.read_text(encoding="utf-8")
+    return f"{load_prompt(agent, version, data_dir=data_dir).rstrip()}\n\n{LANGUAGE_RULE}"
+
+
+def prompt_versions(data_dir: Path | None = None) -> list[str]:
+    """Every prompt version label: the shipped ones (``v1``, ``v2``, ...) then those users created
+    (``core.agents.prompt_store``; user versions live in the data folder)."""
+    return PromptStore(data_dir, shipped_dir=PROMPTS_DIR).labels()
+
+
+def load_prompt(agent: str, version: str = "v1", *, data_dir: Path | None = None) -> str:
+    """The system prompt of ``agent`` at ``version``, read through ``core.agents.prompt_store``.
+
+    An agent a version does not change keeps its parent's prompt (``v1`` for shipped files such as
+    ``requirements.v2.md``), so a prompt engineer can try one agent's prompt while the others stay.
+
+    Raises:
+        InputError: no such version (the run fails with that message rather than run another prompt).
+    """
+    return PromptStore(data_dir, shipped_dir=PROMPTS_DIR).prompt(agent, version)
 
 
 class Brain(Protocol):
@@ -101,13 +135,16 @@ class LLMBrain:
         self.client = ChatClient(settings.provider, budget=budget)
         self.on_call = on_call or (lambda call: None)
         self.prompt_version = settings.prompt_version
+        self.output_limits = settings.provider.max_output_tokens
+        self.data_dir = settings.data_dir
 
     def think(self, agent: str, *, data: dict, schema: type[T], offline: Callable[[], T]) -> tuple[T, list[CallRecord]]:
         messages = [
-            {"role": "system", "content": load_prompt(agent, self.prompt_version)},
+            {"role": "system", "content": system_prompt(agent, self.prompt_version, data_dir=self.data_dir)},
             {"role": "user", "content": render_data(data)},
         ]
-        completion = self.client.complete(agent=agent, messages=messages, schema=schema, on_call=self.on_call)
+        completion = self.client.complete(agent=agent, messages=messages, schema=schema, on_call=self.on_call,
+                                          max_tokens=max_output_tokens(agent, self.output_limits))
         parsed = completion.parsed
         if not isinstance(parsed, schema):
             parsed = schema.model_validate(parsed if parsed is not None else json.loads(completion.text))

@@ -15,6 +15,9 @@ from core.dsl.builder import BuilderError, Condition, LoopVar, Node, Param, Ref,
 from core.dsl.io import dump_dsl
 
 TEMPLATE_REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\}\}")
+CONTEXT_SLOT = "{{#context#}}"
+DIFY_TEMPLATE = re.compile(r"\{\{#(.*?)#\}\}", re.S)
+"""Dify's own variable syntax (``{{#node.field#}}``, ``{{#context#}}``): in plan prose it is data, never live."""
 CONTAINERS = ("iteration", "loop")
 
 
@@ -32,8 +35,8 @@ class CompileResult:
 class _Compiler:
     def __init__(self, plan: WorkflowPlan, version: str) -> None:
         self.plan = plan
-        self.b = WorkflowBuilder(mode=plan.app_mode, name=plan.name[:60] or "Generated workflow",
-                                 description=plan.description[:400], icon=plan.icon or "🤖", version=version)
+        self.b = WorkflowBuilder(mode=plan.app_mode, name=inert(plan.name[:60]) or "Generated workflow",
+                                 description=inert(plan.description[:400]), icon=plan.icon or "🤖", version=version)
         self.nodes: dict[str, Node] = {}
         self.issues: list[QualityIssue] = []
         self.chat = plan.app_mode == "advanced-chat"
@@ -78,21 +81,30 @@ class _Compiler:
             return Ref(("start", text_vars[0].name))
         return Ref(("sys", "query")) if self.chat else None
 
-    def render(self, text: str, step: str) -> str:
-        """Replace ``{{step.field}}`` by Dify's ``{{#node.field#}}`` (unknown references are dropped)."""
+    def render(self, text: str, step: str, *, context: bool = False) -> str:
+        """Replace ``{{step.field}}`` by Dify's ``{{#node.field#}}`` (unknown references are dropped).
+
+        Text is data: Dify template syntax already in it (``{{#sys.query#}}`` pasted into a
+        requirement) is written as inert text, ``{{ #sys.query# }}``; only the plan's own references
+        become live, and the last ``{{#context#}}`` where the step has a knowledge context (``context=True``).
+        """
 
         def sub(match: re.Match) -> str:
             ref = self.ref(match.group(1), step)
             return str(ref) if ref else ""
 
-        return TEMPLATE_REF.sub(sub, text or "")
+        return TEMPLATE_REF.sub(sub, inert(text or "", keep_context=context))
+
+    def literal(self, text: str) -> str:
+        """Text that is data only (a class name, a condition value): no reference in it is live."""
+        return inert(text or "")
 
     def conditions(self, specs: list[ConditionSpec], step: str) -> list[Condition]:
         out = []
         for c in specs:
             ref = self.ref(c.ref, step)
             if ref is not None:
-                out.append(Condition(ref, c.operator, c.value))
+                out.append(Condition(ref, c.operator, self.literal(c.value)))
         return out
 
     # ------------------------------------------------------------------ nodes
@@ -135,17 +147,18 @@ class _Compiler:
                 if s.structured_fields:
                     schema = {"type": "object", "properties": {k: {"type": "string"} for k in s.structured_fields},
                               "required": list(s.structured_fields), "additionalProperties": False}
-                return b.llm(s.title, system=self.render(s.system, s.id) or "You are a helpful assistant.",
-                             user=self.render(s.user, s.id) or None, temperature=s.temperature,
+                system = self.render(s.system, s.id, context=bool(s.context)) or "You are a helpful assistant."
+                user = self.render(s.user, s.id, context=bool(s.context) and CONTEXT_SLOT not in system)
+                return b.llm(s.title, system=system, user=user or None, temperature=s.temperature,
                              context=self.ref(s.context, s.id) if s.context else None,
                              memory=s.memory_window if self.chat and s.memory_window else None,
                              vision=self.ref(s.vision, s.id) if s.vision else None, structured_output=schema, parent=parent)
             case "knowledge-retrieval":
                 return b.knowledge_retrieval(s.title, query=query or self.fallback_input(), top_k=s.top_k, parent=parent)
             case "question-classifier":
-                classes = [c for c in dict.fromkeys(c.strip() for c in s.classes) if c] or ["Other"]
+                classes = [c for c in dict.fromkeys(self.literal(c).strip() for c in s.classes) if c] or ["Other"]
                 return b.question_classifier(s.title, query=query or self.fallback_input(), classes=classes,
-                                             instruction=s.instruction, parent=parent)
+                                             instruction=self.render(s.instruction, s.id), parent=parent)
             case "if-else":
                 cases = [conds for c in s.cases if (conds := self.conditions(c.conditions, s.id))]
                 if not cases:
@@ -184,12 +197,12 @@ class _Compiler:
                     return None
                 return b.assigner(s.title, items, parent=parent)
             case "parameter-extractor":
-                params = [Param(p.name, p.type, p.description or p.name, required=p.required) for p in s.parameters]
+                params = [Param(p.name, p.type, self.literal(p.description or p.name), required=p.required) for p in s.parameters]
                 if not params:
                     self.issue(f"step {s.id!r}: extractor without parameters dropped", s.id, "error")
                     return None
                 return b.parameter_extractor(s.title, query=query or self.fallback_input(), parameters=params,
-                                             instruction=s.instruction, parent=parent)
+                                             instruction=self.render(s.instruction, s.id), parent=parent)
             case "iteration":
                 if parent is not None or query is None:
                     self.issue(f"step {s.id!r}: iteration needs a list input and cannot be nested", s.id, "error")
@@ -318,6 +331,58 @@ class _Compiler:
                 self.b.set_break(node, conditions)
 
 
+def inert(text: str, *, keep_context: bool = False) -> str:
+    """``text`` with every Dify template (``{{#...#}}``) written so that Dify reads it as plain text.
+
+    ``keep_context`` keeps the last ``{{#context#}}`` live (an LLM step's knowledge slot, which the
+    brain writes after any text it quotes).
+    """
+    if "{{#" not in text:
+        return text
+    last = text.rfind(CONTEXT_SLOT) if keep_context else -1
+
+    def sub(match: re.Match) -> str:
+        if match.start() == last:
+            return match.group(0)
+        return "{{ #" + match.group(1) + "# }}"
+
+    return DIFY_TEMPLATE.sub(sub, text)
+
+
+def _move_secrets(c: _Compiler) -> None:
+    """Keys pasted into the requirement never reach the YAML: each becomes a secret environment variable.
+
+    Every key-shaped token (``sk-...``, ``Bearer ...``, ``AKIA...``; see ``core.ledger.redact``) in a
+    node's configuration or the app's texts is replaced by ``{{#env.API_KEY#}}``; the variable is
+    declared with type ``secret`` and an empty value (Dify exports secret values blank too), and a
+    warning tells the user to set it after importing.
+    """
+    from core.ledger.redact import find_secrets
+
+    names: dict[str, str] = {}
+
+    def swap(value):
+        if isinstance(value, str):
+            for secret in find_secrets(value):
+                if secret not in names:
+                    names[secret] = "API_KEY" if not names else f"API_KEY_{len(names) + 1}"
+                value = value.replace(secret, str(c.b.env_var(names[secret], "secret")))
+            return value
+        if isinstance(value, dict):
+            return {k: swap(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [swap(v) for v in value]
+        return value
+
+    for node in c.b.nodes:
+        node.data.update(swap(dict(node.data)))
+    c.b.name, c.b.description = swap(c.b.name), swap(c.b.description)
+    for secret, name in names.items():
+        c.issue(f"A key-like value ({secret[:4]}…) from the requirement was moved out of the workflow into the "
+                f"secret environment variable {name}; set its value in Dify (Workflow → Environment variables) "
+                "after importing.")
+
+
 def _ordered(plan: WorkflowPlan) -> list[PlanStep]:
     """Steps in dependency order (links, references, parents); the plan order breaks ties and cycles."""
     ids = {s.id for s in plan.steps}
@@ -371,6 +436,7 @@ def compile_plan(plan: WorkflowPlan, *, version: str = "0.6.0") -> CompileResult
         final = c.b.answer(str(ref)) if c.chat else (c.b.end({"result": ref}) if ref else None)
         if final is not None:
             c.b.connect(last, final)
+    _move_secrets(c)
     doc = c.b.build()
     return CompileResult(dsl=doc, yaml_text=dump_dsl(doc), issues=c.issues,
                          node_ids={k: v.id for k, v in c.nodes.items()})

@@ -98,22 +98,40 @@ def review(inp: QualityInput) -> QualityReport:
 
 
 def run(inp: QualityInput, brain: Brain) -> StageResult[QualityReport]:
-    """Judge one DSL attempt; the LLM brain's review can only lower the score and add issues."""
+    """Judge one DSL attempt; the LLM brain's review can only lower the score and add issues.
+
+    The model is not asked while the deterministic checks find error-level issues (its score could not
+    change the verdict, and a small model's reviewer answers 100 regardless); a review whose score
+    contradicts error-level findings (its own or ours) is not believed.
+    """
     report = review(inp)
     if brain.kind == "offline":
         _, calls = brain.think(AGENT, data={}, schema=QualityReport, offline=lambda: report)
         return StageResult(stage=AGENT, output=report, calls=calls)
+    if any(i.severity == "error" for i in report.issues):
+        return StageResult(stage=AGENT, output=report, calls=[])
     data = {"requirement": inp.spec.requirement, "spec": inp.spec,
             "nodes": [n.get("data") for n in inp.dsl.get("workflow", {}).get("graph", {}).get("nodes", [])],
             "validator_findings": inp.findings, "test_run_findings": inp.runtime_findings}
     llm_review, calls = brain.think(AGENT, data=data, schema=QualityReview,
                                     offline=lambda: QualityReview(score=report.score))
+    return StageResult(stage=AGENT, output=merge_review(report, llm_review), calls=calls)
+
+
+def merge_review(report: QualityReport, llm_review: QualityReview) -> QualityReport:
+    """The deterministic report with the model's review folded in: its issues added, its score taken only
+    when lower, and a passing score that contradicts error-level findings not believed."""
     issues = report.issues + list(llm_review.issues)
+    errors = [i for i in issues if i.severity == "error"]
     score = min(report.score, llm_review.score)
+    if errors and llm_review.score >= PASS_SCORE:
+        issues.append(QualityIssue(severity="info", stage="compile", code="REVIEW_NOT_BELIEVED",
+                                   message=f"The model's review score {llm_review.score} contradicts {len(errors)} "
+                                           "error-level finding(s); it is not believed."))
+        score = min(score, PASS_SCORE - 1)
     extra = "; ".join(i.message for i in llm_review.issues if i.severity == "error")
-    merged = report.model_copy(update={
+    return report.model_copy(update={
         "issues": issues, "score": score,
-        "retry": report.retry or any(i.severity == "error" for i in llm_review.issues) or score < PASS_SCORE,
+        "retry": report.retry or bool(errors) or score < PASS_SCORE,
         "feedback": "; ".join(x for x in (report.feedback, extra) if x),
     })
-    return StageResult(stage=AGENT, output=merged, calls=calls)

@@ -13,7 +13,8 @@ import sys
 from core.errors import UserFacingError
 
 # command -> core/cli/<module>.py, whose register(subparsers) adds it with set_defaults(func=...).
-COMMANDS = {"validate": "validate", "patterns": "patterns", "runs": "runs", "generate": "generate", "eval": "generate", "run": "run"}
+COMMANDS = {"validate": "validate", "patterns": "patterns", "runs": "runs", "generate": "generate", "eval": "generate",
+            "run": "run", "prompts": "prompts", "compare": "compare"}
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:

@@ -40,9 +40,11 @@ def register(subparsers) -> None:
     bat.add_argument("--format", choices=("text", "json"), default="text")
     bat.set_defaults(func=cmd_batch)
 
-    ev = subparsers.add_parser("eval", help="score the generator on a requirements file",
-                               description="Generate every case of an eval file and score it against its expectations.")
-    ev.add_argument("file", help="a YAML file like shared/eval/requirements.yaml")
+    ev = subparsers.add_parser("eval", help="score the generator on eval files (default: both public ones)",
+                               description="Generate every case of the eval files, refine it through its rounds, "
+                                           "and score it against its expectations, key by key.")
+    ev.add_argument("file", nargs="*", help="YAML files like shared/eval/requirements_v2.yaml "
+                                            "(default: shared/eval/requirements.yaml and requirements_v2.yaml)")
     _provider_args(ev)
     ev.add_argument("--format", choices=("text", "json"), default="text")
     ev.set_defaults(func=cmd_eval)
@@ -141,6 +143,7 @@ def _report(args: argparse.Namespace, result) -> int:
         "run_id": result.run_id,
         "status": result.status,
         "recorded": result.recorded,
+        "ledger_problem": getattr(result, "ledger_problem", None),
         "app_mode": result.app_mode,
         "valid": result.valid,
         "quality_score": result.quality.score if result.quality else None,
@@ -153,6 +156,7 @@ def _report(args: argparse.Namespace, result) -> int:
                      for r in result.patterns],
         "error_category": result.error_category,
         "error_message": result.error_message,
+        "missing": list(getattr(result, "missing", [])),
         "output": args.output,
     }
     if args.format == "json":
@@ -173,6 +177,9 @@ def _print_summary(summary: dict, result) -> None:
           f"{summary['tokens']} tokens, cost {summary['cost_usd']}", file=err)
     if result.error_message:
         print(f"error ({result.error_category}): {result.error_message}", file=err)
+    if summary["ledger_problem"]:
+        print(f"warning: {summary['ledger_problem']} The workflow itself is complete"
+              f"{' and written below' if not summary['output'] else ''}.", file=err)
     for issue in summary["issues"]:
         if issue["severity"] != "info" or issue["stage"] == "requirements":
             print(f"  {issue['severity']}: {issue['message']}", file=err)
@@ -181,22 +188,34 @@ def _print_summary(summary: dict, result) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    """Run and score an evaluation file (exit 1 when any case misses an expectation)."""
-    from core.evaluation import load_cases, run_eval
+    """Run and score eval files (exit 1 when any case misses an expectation)."""
+    from core.evaluation import PUBLIC_FILES, load_cases, run_eval
 
     settings = settings_from_args(args)
-    load_cases(args.file)  # fail fast on a bad file, before any run
+    files = args.file or [str(p) for p in PUBLIC_FILES]
+    for path in files:
+        load_cases(path)  # fail fast on a bad file, before any run
 
     def progress(score) -> None:
         if args.format == "text":
             mark = "PASS" if score.passed else "FAIL"
-            detail = "" if score.passed else " — " + "; ".join(score.failed)
-            print(f"{mark} {score.case_id} ({score.seconds * 1000:.0f} ms, valid={score.valid}){detail}", flush=True)
+            rounds = f", {score.rounds} round(s)" if score.rounds else ""
+            print(f"{mark} {score.case_id} ({score.seconds * 1000:.0f} ms, valid={score.valid}{rounds})", flush=True)
+            for finding in score.findings:
+                print(f"     {finding}", flush=True)
 
-    report = run_eval(args.file, settings, on_case=progress)
+    report = run_eval(files, settings, on_case=progress)
     if args.format == "json":
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
-    else:
-        print(f"\n{report.valid}/{report.total} valid (no error-level finding), "
-              f"{report.passed}/{report.total} meet every expectation")
+        return 0 if report.passed == report.total else 1
+    print()
+    for source, row in report.by_source().items():
+        print(f"{source}: {row['valid']}/{row['total']} valid, {row['passed']}/{row['total']} meet every expectation")
+    print("failed cases per key:")
+    for key, row in report.key_summary().items():
+        print(f"  {key:<18} {row['failed']:>3} of {row['checked']:>3} cases")
+    runs = report.test_runs
+    test_runs = f", {runs[0]}/{runs[1]} test-run" if runs else ", test runs: not available (core.testrun missing)"
+    print(f"total: {report.valid}/{report.total} valid (no error-level finding), "
+          f"{report.passed}/{report.total} meet every expectation{test_runs}")
     return 0 if report.passed == report.total else 1

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
+import os
 import sys
+import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
 
-from core.dsl import ValidationReport, validate
+from core.dsl import ValidationReport
 from core.dsl.graph import nodes_by_id
+from core.dsl.validator import unreadable, validate_file
 from core.errors import InputError
 
 SUFFIXES = (".yml", ".yaml")
@@ -30,29 +35,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def collect_files(paths: list[str]) -> list[Path]:
-    """Expand the given paths: files as they are, folders to their *.yml / *.yaml files, recursively.
+def collect_files(paths: list[str]) -> Iterator[Path]:
+    """Expand the given paths lazily: files as they are, folders to their *.yml / *.yaml entries.
+
+    Every entry with a DSL suffix is yielded whatever it is (a FIFO, a symlink loop, an unreadable
+    file), so that it gets a report saying so; only folders are descended into.
 
     Raises:
         InputError: a path does not exist.
     """
-    files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()))
-        elif path.is_file():
-            files.append(path)
+            yield from _walk(path)
+        elif os.path.lexists(path):
+            yield path
         else:
             raise InputError(f"{raw}: no such file or folder.", hint="Check the path.")
-    return files
 
 
-def _read(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror or exc}).", hint="Check the file's permissions.") from exc
+def _walk(folder: Path) -> Iterator[Path]:
+    for root, dirs, names in os.walk(folder):
+        dirs.sort()
+        for name in sorted(names):  # symlink loops, dangling links and FIFOs are among the names
+            if Path(name).suffix.lower() in SUFFIXES:
+                yield Path(root, name)
 
 
 def _title(report: ValidationReport, node_id: str | None) -> str:
@@ -75,20 +82,39 @@ def format_text(path: Path, report: ValidationReport) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validate every file; return 0 (no errors), 1 (some file has an error) or 2 (usage or I/O problem)."""
+    """Validate every file, one report at a time as it is checked.
+
+    Returns 0 (no errors), 1 (some file has an error) or 2 (usage or I/O problem: a path is missing,
+    or some file could not be read; every other file is still reported).
+    """
     try:
         Version(args.target_version)
     except InvalidVersion:
         print(f"error: --target-version {args.target_version!r} is not a version such as 0.6.0.", file=sys.stderr)
         return 2
     files = collect_files(args.paths)
-    if not files:
+    first = next(files, None)
+    if first is None:
         raise InputError("No *.yml or *.yaml files found in the given folders.", hint="Pass DSL files or folders.")
-    results = [(path, validate(_read(path), target_version=args.target_version)) for path in files]
-    if args.format == "json":
-        print(json.dumps([report.to_dict(file=str(path)) for path, report in results], ensure_ascii=False, indent=2))
+    checked = invalid = unread = 0
+    as_json = args.format == "json"
+    if as_json:
+        sys.stdout.write("[")
+    for path in itertools.chain([first], files):
+        report = validate_file(path, target_version=args.target_version)
+        if as_json:
+            text = json.dumps(report.to_dict(file=str(path)), ensure_ascii=False, indent=2)
+            sys.stdout.write(("," if checked else "") + "\n" + textwrap.indent(text, "  "))
+        else:
+            print(format_text(path, report), flush=True)
+        checked += 1
+        invalid += not report.valid
+        unread += unreadable(report)
+    if as_json:
+        print("\n]")
     else:
-        print("\n".join(format_text(path, report) for path, report in results))
-        invalid = sum(not report.valid for _, report in results)
-        print(f"\n{len(results)} file(s) checked, {invalid} with errors.")
-    return 1 if any(not report.valid for _, report in results) else 0
+        print(f"\n{checked} file(s) checked, {invalid} with errors.")
+    if unread:
+        print(f"error: {unread} file(s) could not be read (see DSL005 above).", file=sys.stderr)
+        return 2
+    return 1 if invalid else 0

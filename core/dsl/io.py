@@ -242,6 +242,18 @@ def _yaml_error(exc: Exception) -> DSLLoadError:
     )
 
 
+_TAG_ERRORS = (TypeError, ValueError, UnicodeError, RecursionError, KeyError, AttributeError, IndexError,
+               OverflowError)
+"""What PyYAML's constructors raise for a value that does not fit its explicit tag (``!!bool right``,
+``!!timestamp 688``) or for an unhashable key: bad content, never a bug of ours."""
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, KeyError | AttributeError | IndexError):  # the constructor's lookup failed on the value
+        return "a value does not fit its explicit tag (such as `!!bool right` or `!!timestamp 688`)"
+    return str(exc)
+
+
 def load_dsl(text: str | bytes) -> object:
     """Parse DSL YAML into plain Python objects, exactly as ``yaml.safe_load`` would.
 
@@ -267,9 +279,9 @@ def load_dsl(text: str | bytes) -> object:
         raise
     except yaml.YAMLError as exc:
         raise _yaml_error(exc) from exc
-    except (TypeError, ValueError, UnicodeError, RecursionError) as exc:
+    except _TAG_ERRORS as exc:
         raise DSLLoadError(
-            f"The YAML cannot be turned into data: {exc}.",
+            f"The YAML cannot be turned into data: {_describe(exc)}.",
             hint="Check the file is a Dify DSL export (UTF-8 text, mapping keys that are plain values).",
         ) from exc
 

@@ -178,6 +178,41 @@ def success_by_pattern(led: Ledger, filters: Filters = Filters()) -> pd.DataFram
     return success_rate(led, "pattern", filters)
 
 
+NO_PATTERN = "(no pattern)"
+"""The group of runs that used no library pattern, in :func:`success_by_pattern_or_none`."""
+
+
+def success_by_pattern_or_none(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Like :func:`success_by_pattern`, plus one :data:`NO_PATTERN` row for the finished runs that
+    used no pattern (built from scratch, or failed before the architecture chose one), so no
+    finished run is missing from the chart. Same columns; the ``(no pattern)`` row comes last.
+    """
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + f"""
+        SELECT * FROM (
+        SELECT coalesce(p.pattern_id, '{NO_PATTERN}') AS pattern_id, count(*) AS n,
+               count(*) FILTER (WHERE r.status = 'succeeded') AS succeeded,
+               count(*) FILTER (WHERE r.status = 'failed') AS failed,
+               count(*) FILTER (WHERE r.status = 'interrupted') AS interrupted,
+               count(*) FILTER (WHERE r.status = 'succeeded') / count(*) AS success_rate
+        FROM fr r LEFT JOIN (SELECT DISTINCT run_id, pattern_id FROM pattern_usage WHERE used) p ON p.run_id = r.id
+        WHERE r.status IN {FINISHED}
+        GROUP BY 1) ORDER BY pattern_id = '{NO_PATTERN}', n DESC, pattern_id
+    """, params)
+
+
+def resolve_run_id(led: Ledger, text: str | None) -> str | None:
+    """The full id of the one run whose id starts with ``text`` (e.g. the 8 characters the app shows).
+
+    Returns None when ``text`` is shorter than 4 characters, is not an id prefix, or fits several runs.
+    """
+    prefix = (text or "").strip().lower()
+    if len(prefix) < 4 or any(ch not in "0123456789abcdef-" for ch in prefix):
+        return None
+    ids = led.query("SELECT id FROM runs WHERE starts_with(id, ?) LIMIT 2", [prefix])["id"].tolist()
+    return ids[0] if len(ids) == 1 else None
+
+
 def success_by_mode(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
     """Success rate of finished runs per app mode (see :func:`success_rate`)."""
     return success_rate(led, "mode", filters)
@@ -382,6 +417,38 @@ def headline(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
     """, params)
 
 
+# -- prompt versions ----------------------------------------------------------------------------
+
+
+def by_prompt_version(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
+    """Per prompt version, over every run (not only comparisons): pass rate, cost per workflow, latency.
+
+    Columns: prompt_version, runs, finished, succeeded, pass_rate (succeeded of finished), scored,
+    expectations_met (runs a comparison scored, and how many met every expectation),
+    median_cost_per_workflow, mean_cost_per_workflow (succeeded runs with a known cost),
+    unknown_cost_runs, mean_tokens, p50_duration_ms, p95_duration_ms (finished runs).
+    """
+    ctes, params = _with_runs(filters)
+    return _df(led, ctes + f"""
+        , scored AS (SELECT run_id, bool_and(passed) AS passed FROM comparison_runs
+                     WHERE run_id IS NOT NULL GROUP BY run_id)
+        SELECT t.prompt_version, count(*) AS runs,
+               count(*) FILTER (WHERE t.status IN {FINISHED}) AS finished,
+               count(*) FILTER (WHERE t.status = 'succeeded') AS succeeded,
+               count(*) FILTER (WHERE t.status = 'succeeded')
+                   / nullif(count(*) FILTER (WHERE t.status IN {FINISHED}), 0) AS pass_rate,
+               count(s.run_id) AS scored, count(*) FILTER (WHERE s.passed) AS expectations_met,
+               median(t.cost_usd) FILTER (WHERE t.status = 'succeeded') AS median_cost_per_workflow,
+               avg(t.cost_usd) FILTER (WHERE t.status = 'succeeded') AS mean_cost_per_workflow,
+               count(*) FILTER (WHERE t.cost_usd IS NULL) AS unknown_cost_runs,
+               avg(t.total_tokens) AS mean_tokens,
+               quantile_cont(t.duration_ms, 0.5) FILTER (WHERE t.status IN {FINISHED}) AS p50_duration_ms,
+               quantile_cont(t.duration_ms, 0.95) FILTER (WHERE t.status IN {FINISHED}) AS p95_duration_ms
+        FROM frt t LEFT JOIN scored s ON s.run_id = t.id
+        GROUP BY t.prompt_version ORDER BY runs DESC, t.prompt_version
+    """, params)
+
+
 # -- history ------------------------------------------------------------------------------------
 
 
@@ -460,6 +527,7 @@ QUERIES = {
     "runs_over_time": runs_over_time,
     "in_progress": in_progress,
     "run_list": run_list,
+    "by_prompt_version": by_prompt_version,
     "runs_in_engine_by_pattern": lambda led, filters=Filters(): runs_in_engine(led, "pattern", filters),
     "runs_in_engine_by_mode": lambda led, filters=Filters(): runs_in_engine(led, "mode", filters),
     "runs_in_engine_by_prompt_version": lambda led, filters=Filters(): runs_in_engine(led, "prompt_version", filters),

@@ -47,11 +47,20 @@ def is_lock_error(exc: BaseException) -> bool:
 
 _STORAGE_SIGNS = ("Could not write", "Could not read", "No space left", "File too large", "Failed to commit",
                   "database has been invalidated", "Permission denied")
+_DAMAGE_SIGNS = ("Corrupt database file", "checksum", "Could not read enough bytes", "block at location",
+                 "INTERNAL Error", "Serialization Error", "Failed to deserialize", "is not a valid block")
+"""What DuckDB says about a damaged file (half-truncated, a block overwritten) rather than a bad query."""
+
+
+def is_damage_error(exc: BaseException) -> bool:
+    """True when the file itself is damaged (truncated, a block fails its checksum)."""
+    return isinstance(exc, duckdb.Error) and any(sign in str(exc) for sign in _DAMAGE_SIGNS) or isinstance(
+        exc, duckdb.InternalException | duckdb.SerializationException)
 
 
 def is_storage_error(exc: BaseException) -> bool:
     """True when a write failed because of the file or the disk (not because of the SQL)."""
-    if isinstance(exc, (OSError, duckdb.IOException, duckdb.FatalException)):
+    if isinstance(exc, (OSError, duckdb.IOException, duckdb.FatalException)) or is_damage_error(exc):
         return True
     return isinstance(exc, duckdb.Error) and any(sign in str(exc) for sign in _STORAGE_SIGNS)
 
@@ -64,6 +73,14 @@ def unavailable(path: Path, exc: BaseException) -> LedgerUnavailable:
         return LedgerUnavailable(
             f"{path} is locked by another program ({holder}).",
             hint=f"Close that program and try again, {HINT_DATA_DIR}",
+        )
+    if is_damage_error(exc):
+        first_line = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+        return LedgerUnavailable(
+            f"The run ledger {path} is damaged (half-truncated or a block overwritten) and cannot be read: "
+            f"{first_line}",
+            hint=f"Move it aside (e.g. `mv {path} {path}.broken`; keep it if you want to try a repair) and "
+                 f"DifyForge starts a new, empty ledger, {HINT_DATA_DIR}",
         )
     if "not a valid DuckDB database" in text or "Unrecognized file format" in text:
         return LedgerUnavailable(
@@ -148,9 +165,19 @@ class SharedDatabase:
                 raise
 
     def read(self, fn: Callable[[duckdb.DuckDBPyConnection], T], *, timeout_s: float | None = None) -> T:
-        """Run ``fn(cursor)`` against the current data."""
+        """Run ``fn(cursor)`` against the current data.
+
+        Raises:
+            LedgerUnavailable: the file is damaged or cannot be read (SQL mistakes raise as they are).
+        """
         with self._cursor(timeout_s) as cur:
-            return fn(cur)
+            try:
+                return fn(cur)
+            except (duckdb.Error, OSError) as exc:
+                if not is_storage_error(exc):
+                    raise
+                self._broken = True
+                raise unavailable(self.path, exc) from exc
 
     def release(self) -> None:
         """Close the file now if no thread is using it (tests and shutdown)."""
@@ -260,9 +287,7 @@ class SharedDatabase:
         except RetryError as exc:
             last = exc.last_attempt.exception()
             raise unavailable(self.path, last) from last
-        except duckdb.Error as exc:
-            raise unavailable(self.path, exc) from exc
-        except OSError as exc:
+        except (duckdb.Error, OSError) as exc:
             raise unavailable(self.path, exc) from exc
 
     def _close_locked(self) -> None:

@@ -166,8 +166,52 @@ def m007_run_totals(db: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+
 @migration
-def m008_test_runs(db: duckdb.DuckDBPyConnection) -> None:
+def m008_comparisons(db: duckdb.DuckDBPyConnection) -> None:
+    """Prompt-version comparisons: two batch runs of one eval set, grouped by a comparison id."""
+    db.execute(
+        """
+        CREATE TABLE comparisons (
+            id VARCHAR PRIMARY KEY,
+            version_a VARCHAR NOT NULL,      -- prompt version labels
+            version_b VARCHAR NOT NULL,
+            eval_name VARCHAR NOT NULL,      -- the eval file's name
+            eval_sha256 VARCHAR NOT NULL,
+            cases JSON NOT NULL,             -- [{id, requirement}] in file order: what should have run
+            provider VARCHAR NOT NULL,
+            model VARCHAR NOT NULL,
+            concurrency INTEGER NOT NULL,
+            status VARCHAR NOT NULL,         -- running | completed | interrupted
+            started_at TIMESTAMP NOT NULL,
+            finished_at TIMESTAMP,
+            writer_host VARCHAR,
+            writer_pid INTEGER,
+            writer_started VARCHAR
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE comparison_runs (
+            comparison_id VARCHAR NOT NULL,
+            arm VARCHAR NOT NULL,            -- A | B
+            case_id VARCHAR NOT NULL,
+            run_id VARCHAR,                  -- NULL when the case could not start a run
+            passed BOOLEAN NOT NULL,         -- met every expectation, no error-level finding
+            valid BOOLEAN NOT NULL,
+            failed JSON NOT NULL,            -- the expectations it missed, as text
+            node_types JSON NOT NULL,
+            message VARCHAR,                 -- why the run failed, when it did
+            recorded_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (comparison_id, arm, case_id)
+        )
+        """
+    )
+
+
+@migration
+def m009_test_runs(db: duckdb.DuckDBPyConnection) -> None:
     """Test runs of DSL versions in Dify's own engine (graphon), with one row per executed node."""
     db.execute("CREATE SEQUENCE test_runs_id_seq START 1")
     db.execute(

@@ -26,14 +26,14 @@ from core.config import Settings
 from core.errors import InputError, LedgerUnavailable
 from core.ledger.connection import SharedDatabase, shared_database, unavailable
 from core.ledger.migrations import migrate
-from core.ledger.redact import redact, redact_json
+from core.ledger.redact import redact, redact_dsl, redact_json
 from core.pricing import Price, price_call
 from core.usage import CallRecord
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SOURCES = ("app", "cli", "batch", "eval")
+SOURCES = ("app", "cli", "batch", "eval", "compare")
 FINISH_STATUSES = ("succeeded", "failed")
 TERMINAL_EVENTS = {"succeeded": "run.completed", "failed": "run.failed", "interrupted": "run.interrupted"}
 LIFECYCLE_EVENTS = frozenset({"run.started", "llm.call", *TERMINAL_EVENTS.values()})
@@ -150,7 +150,7 @@ class Ledger:
             mode: app mode when already known (``workflow``, ``advanced-chat``).
             prompt_version: the prompt-set label, for comparing prompt versions.
             parent_run_id: the run this one refines.
-            source: ``app``, ``cli``, ``batch`` or ``eval``.
+            source: ``app``, ``cli``, ``batch``, ``eval`` or ``compare`` (a prompt-version comparison).
             app_name: the generated app's name, when known.
 
         Returns:
@@ -256,7 +256,7 @@ class Ledger:
         Returns:
             The version number (1 for the run's first workflow).
         """
-        text = redact(yaml_text) or ""
+        text = redact_dsl(yaml_text) or ""  # secret values masked; the document's structure kept
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         now = utcnow()
 
@@ -367,6 +367,49 @@ class Ledger:
             db.execute("DELETE FROM runs WHERE id = ?", [run_id])
 
         self._write(write)
+
+    # -- prompt-version comparisons ---------------------------------------------------------------
+
+    def start_comparison(self, *, version_a: str, version_b: str, eval_name: str, eval_sha256: str,
+                         cases: list[dict], provider: str, model: str, concurrency: int) -> str:
+        """Record a new ``running`` comparison of two prompt versions on an eval set.
+
+        Args:
+            cases: ``[{"id", "requirement"}]`` in file order: what both versions are to run.
+            provider: the provider kind (a string, never a ProviderConfig).
+
+        Returns:
+            The comparison id (its runs are recorded with :meth:`record_comparison_run`).
+        """
+        _require_str("provider", provider)
+        _require_str("model", model)
+        comparison_id = str(uuid.uuid4())
+        pid = os.getpid()
+        row = [comparison_id, version_a, version_b, eval_name, eval_sha256, redact_json(cases), provider, model,
+               int(concurrency), "running", utcnow(), _HOST, pid, process_marker(pid)]
+        self._write(lambda db: db.execute(
+            """INSERT INTO comparisons (id, version_a, version_b, eval_name, eval_sha256, cases, provider, model,
+               concurrency, status, started_at, writer_host, writer_pid, writer_started)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""", row))
+        return comparison_id
+
+    def record_comparison_run(self, comparison_id: str, *, arm: str, case_id: str, run_id: str | None, passed: bool,
+                              valid: bool, failed: list[str], node_types: list[str],
+                              message: str | None = None) -> None:
+        """Store how one case of one arm (``A`` or ``B``) of a comparison scored, and which run made it."""
+        if arm not in ("A", "B"):
+            raise ValueError(f"arm must be 'A' or 'B', not {arm!r}")
+        row = [comparison_id, arm, case_id, run_id, bool(passed), bool(valid), json.dumps(failed, ensure_ascii=False),
+               json.dumps(node_types), redact(message), utcnow()]
+        self._write(lambda db: db.execute("INSERT INTO comparison_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row))
+
+    def finish_comparison(self, comparison_id: str, *, status: str) -> None:
+        """Close a running comparison as ``completed`` or ``interrupted`` (a no-op when already closed)."""
+        if status not in ("completed", "interrupted"):
+            raise ValueError(f"status must be 'completed' or 'interrupted', not {status!r}")
+        self._write(lambda db: db.execute(
+            "UPDATE comparisons SET status = ?, finished_at = ? WHERE id = ? AND status = 'running'",
+            [status, utcnow(), comparison_id]))
 
     def recompute_costs(self) -> int:
         """Re-price every stored call from its stored tokens (e.g. after a price update).

@@ -8,11 +8,18 @@ up to ``max_attempts`` per model. A 400 about ``response_format`` makes an ``aut
 to a simpler structured-output mode and remember it; a 400 about ``temperature`` (reasoning models
 accept only their default) makes the client stop sending it. An invalid or truncated answer is re-asked once
 with the problem spelled out. When a model gives up, the fallback model (if any) gets the same.
+
+A refused ``response_format`` (400, 422 or 500 naming it) steps down the structured-output ladder at once,
+without retries, and the level that worked is remembered for the endpoint and model for the whole
+process. Each call may carry ``max_tokens`` (the agents size it to their schema). A read timeout is
+retried once only: the server may still be generating the first answer (local servers do not cancel
+it), so a second request queues behind it; a second timeout ends the call without a fallback.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -25,9 +32,19 @@ from pydantic import BaseModel
 from core.config import ProviderConfig
 from core.errors import BudgetExceeded, ProviderError, UnparseableModelOutput
 from core.llm.budget import RunBudget
-from core.llm.errors import AttemptFailed, IncompleteStream, ModelRefused, classify, incomplete_stream
+from core.llm.errors import (
+    AttemptFailed,
+    Classified,
+    IncompleteStream,
+    ModelRefused,
+    classify,
+    incomplete_stream,
+    redact_secrets,
+    remember_secret,
+)
 from core.llm.structured import (
     InvalidAnswer,
+    first_level,
     next_mode,
     parse_answer,
     response_format,
@@ -40,6 +57,19 @@ NO_KEY = "not-needed"
 """Sent as the API key to endpoints configured without one (Ollama, vLLM, llama.cpp, LM Studio)."""
 
 _backoff = tenacity.wait_exponential_jitter(multiplier=0.5, max=20, jitter=0.5)
+
+MAX_TIMEOUTS_PER_CALL = 2
+"""Read timeouts one ``complete()`` call accepts: the first is retried once, the second ends the call."""
+
+_LEVELS: dict[tuple[str, str, str], str] = {}
+"""(base_url, model, setting) -> the structured-output level that endpoint accepted, for the process."""
+_LEVELS_LOCK = threading.Lock()
+
+
+def forget_structured_levels() -> None:
+    """Forget what every endpoint accepted (tests start each fake server fresh)."""
+    with _LEVELS_LOCK:
+        _LEVELS.clear()
 
 
 @dataclass
@@ -80,6 +110,8 @@ class _Run:
     on_call: Callable[[CallRecord], None]
     calls: list[CallRecord] = field(default_factory=list)
     attempt: int = 0
+    timeouts: int = 0
+    max_tokens: int | None = None
 
     def emit(self, record: CallRecord) -> None:
         self.calls.append(record)
@@ -113,9 +145,13 @@ class ChatClient:
         self.config = provider_config
         self.budget = budget
         self._sleep = sleep
-        self._auto = provider_config.structured_output == "auto"
-        self._mode = "json_schema" if self._auto else provider_config.structured_output
+        self._setting = provider_config.structured_output
+        self._endpoint = (provider_config.base_url or "https://api.openai.com/v1", provider_config.model, self._setting)
+        with _LEVELS_LOCK:
+            self._mode = _LEVELS.get(self._endpoint) or first_level(self._setting)
         self._send_temperature = True
+        self._max_tokens_param = "max_tokens"
+        remember_secret(provider_config.api_key)
         self._sdk = openai.OpenAI(
             base_url=provider_config.base_url,
             api_key=provider_config.api_key or NO_KEY,
@@ -135,7 +171,7 @@ class ChatClient:
 
     @property
     def structured_mode(self) -> str:
-        """The structured-output mode the next schema call uses (json_schema, json_object or text)."""
+        """The structured-output level the next schema call uses (one of ``structured.LEVELS``)."""
         return self._mode
 
     def complete(
@@ -146,6 +182,7 @@ class ChatClient:
         schema: type[BaseModel] | None,
         on_call: Callable[[CallRecord], None],
         stream: bool = False,
+        max_tokens: int | None = None,
     ) -> Completion:
         """Ask the model; return its answer, validated against ``schema`` when one is given.
 
@@ -155,6 +192,7 @@ class ChatClient:
             schema: the pydantic type the answer must match, or None for free text.
             on_call: receives every attempt's CallRecord the moment it is known.
             stream: stream the answer (usage is read from the stream's last chunk).
+            max_tokens: the longest answer, in tokens (None: the server's own limit).
 
         Raises:
             BudgetExceeded: the run's budget refused a call or was crossed by one.
@@ -162,7 +200,7 @@ class ChatClient:
             UnparseableModelOutput: no valid answer, even after one repair ask (and the fallback).
             ProviderError: the endpoint kept failing (category says how) after retries and fallback.
         """
-        run = _Run(agent, on_call)
+        run = _Run(agent, on_call, max_tokens=max_tokens)
         models = [(self.config.model, False)]
         if self.config.fallback_model and self.config.fallback_model != self.config.model:
             models.append((self.config.fallback_model, True))
@@ -174,7 +212,7 @@ class ChatClient:
                 raise
             except ProviderError as exc:
                 failure = exc
-                if not _worth_fallback(exc):
+                if not _worth_fallback(exc) or run.timeouts >= MAX_TIMEOUTS_PER_CALL:
                     break
         assert failure is not None
         raise _final_error(failure, run)
@@ -213,19 +251,26 @@ class ChatClient:
 
         The change is remembered for every later call of this client.
         """
-        simpler = next_mode(self._mode)
-        if exc.info.response_format_unsupported and self._auto and schema and simpler:
+        simpler = next_mode(self._mode, self._setting)
+        message = exc.info.message.lower()
+        if exc.info.response_format_unsupported and schema and simpler:
             self._mode = simpler
+            with _LEVELS_LOCK:
+                _LEVELS[self._endpoint] = simpler
             return True
-        if exc.info.status_code == 400 and "temperature" in exc.info.message.lower() and self._send_temperature:
+        if exc.info.status_code == 400 and "temperature" in message and self._send_temperature:
             self._send_temperature = False
+            return True
+        if (exc.info.status_code == 400 and "max_completion_tokens" in message
+                and self._max_tokens_param == "max_tokens"):
+            self._max_tokens_param = "max_completion_tokens"  # reasoning models renamed the parameter
             return True
         return False
 
     # -- one attempt: one HTTP request, one CallRecord ------------------------------------------
     def _attempt(self, run, model, is_fallback, conversation, schema, stream) -> _Outcome:
         run.attempt += 1
-        request = self._request(model, conversation, schema)
+        request = self._request(model, conversation, schema, run.max_tokens)
         record = CallRecord(
             agent=run.agent, provider=self.config.kind, model=model, attempt=run.attempt,
             is_fallback=is_fallback, prompt_text=render_messages(request["messages"]),
@@ -249,6 +294,8 @@ class ChatClient:
                 _fill_usage(record, exc.answer)
             else:
                 info = classify(exc)
+            if isinstance(exc, openai.APITimeoutError):
+                info = _count_timeout(run, info, self.config.timeout_s)
             _fail(record, info.category, info.message)
             if info.status_code is not None:
                 record.extra["status_code"] = info.status_code
@@ -273,16 +320,19 @@ class ChatClient:
         if self.budget is not None:
             self.budget.charge(record)
 
-    def _request(self, model: str, conversation: list[dict], schema: type[BaseModel] | None) -> dict:
+    def _request(self, model: str, conversation: list[dict], schema: type[BaseModel] | None,
+                 max_tokens: int | None) -> dict:
         request: dict = {"model": model, "messages": conversation}
         if self._send_temperature:
             request["temperature"] = self.config.temperature
+        if max_tokens:
+            request[self._max_tokens_param] = max_tokens
         if schema is not None:
             fmt = response_format(schema, self._mode)
             if fmt is not None:
                 request["response_format"] = fmt
-            if self._mode != "json_schema":
-                request["messages"] = with_instruction(conversation, schema_instruction(schema))
+            # in every mode: guided decoding alone lets a small model skip every optional field
+            request["messages"] = with_instruction(conversation, schema_instruction(schema))
         return request
 
     def _send(self, request: dict, stream: bool) -> _Answer:
@@ -399,12 +449,25 @@ def _worth_fallback(exc: ProviderError) -> bool:
     return False
 
 
+def _count_timeout(run: _Run, info: Classified, timeout_s: float) -> Classified:
+    """A read timeout: retried once (the record says so); the second one is final."""
+    run.timeouts += 1
+    if run.timeouts < MAX_TIMEOUTS_PER_CALL:
+        return Classified(info.category, True, f"The model endpoint did not answer in time (read timeout after "
+                          f"{timeout_s:g} s); retried once, the only retry a timeout gets.")
+    return Classified(info.category, False,
+                      f"The model endpoint did not answer in time, twice (read timeout after {timeout_s:g} s each). "
+                      "Not retried again: the server may still be generating the first answers. Raise "
+                      "DIFYFORGE_TIMEOUT for a slow local model, or lower DIFYFORGE_MAX_OUTPUT_TOKENS.")
+
+
 def _final_error(exc: ProviderError, run: _Run) -> ProviderError:
-    """The error the caller sees: the last failure, plus how many attempts were made."""
+    """The error the caller sees: the last failure, plus how many attempts were made; no key value in it."""
     summary = f" ({run.attempt} attempt{'s' if run.attempt != 1 else ''} in this call)"
+    message = redact_secrets(f"{exc}{summary}")
     if isinstance(exc, UnparseableModelOutput):
-        return UnparseableModelOutput(f"{exc}{summary}")
-    return ProviderError(f"{exc}{summary}", category=exc.category, status_code=exc.status_code)
+        return UnparseableModelOutput(message)
+    return ProviderError(message, category=exc.category, status_code=exc.status_code)
 
 
 @dataclass(frozen=True)
@@ -428,6 +491,7 @@ def check_provider(config: ProviderConfig, *, timeout_s: float = 5.0) -> Provide
     """
     if config.kind == "offline":
         return ProviderHealth(True, "Offline brain: deterministic rules, no endpoint or key needed.")
+    remember_secret(config.api_key)
     sdk = openai.OpenAI(
         base_url=config.base_url,
         api_key=config.api_key or NO_KEY,

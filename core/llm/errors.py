@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import email.utils
+import re
+import threading
 import time
 from dataclasses import dataclass
 
@@ -14,6 +16,40 @@ RETRY_AFTER_CAP_S = 30.0
 """Longest Retry-After we honour; a server asking for more gets this (then the fallback model)."""
 
 RETRYABLE_STATUS = frozenset({408, 409, 429})
+
+FORMAT_REFUSAL_STATUS = frozenset({400, 422, 500})
+"""Statuses with which servers refuse a ``response_format`` they lack: OpenAI-style 400, FastAPI's 422
+(vLLM, LM Studio), and llama-cpp-python's 500 ("Input should be 'text' or 'json_object'")."""
+
+REDACTED = "[REDACTED]"
+
+_SECRETS: set[str] = set()
+_SECRETS_LOCK = threading.Lock()
+_MIN_SECRET_LEN = 8
+"""Shorter values (``not-needed``-style placeholders aside) are too likely to occur in ordinary text."""
+
+
+def remember_secret(value: str | None) -> None:
+    """Register a key value (the configured API key) so ``redact_secrets`` masks it in every message."""
+    if value and len(value) >= _MIN_SECRET_LEN:
+        with _SECRETS_LOCK:
+            _SECRETS.add(value)
+
+
+def redact_secrets(text: str | None) -> str:
+    """``text`` with every remembered key value replaced by ``[REDACTED]`` (longest first).
+
+    An endpoint that echoes the key it refused ("Incorrect API key provided: sk-...") must not make the
+    CLI, a page, the ledger or a log show it.
+    """
+    if not text:
+        return text or ""
+    with _SECRETS_LOCK:
+        secrets = sorted(_SECRETS, key=len, reverse=True)
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return text
 
 
 @dataclass(frozen=True)
@@ -28,7 +64,7 @@ class Classified:
     retry_after_s: float | None = None
     """The server's Retry-After (or retry-after-ms), capped at ``RETRY_AFTER_CAP_S``."""
     response_format_unsupported: bool = False
-    """A 400 that names response_format / json_schema / json_object: try a simpler output mode."""
+    """A 400/422/500 that names response_format / json_schema / json_object: try a simpler output mode."""
 
 
 class AttemptFailed(ProviderError):
@@ -66,7 +102,7 @@ def incomplete_stream(reason: str) -> Classified:
     return Classified("connection", True, f"The answer stream broke off before the end ({reason}).")
 
 
-_FORMAT_WORDS = ("response_format", "json_schema", "json_object", "structured output")
+_FORMAT_WORDS = re.compile(r"response_format|json_schema|json_object|structured output|response format", re.I)
 
 
 def classify(exc: BaseException) -> Classified:
@@ -77,8 +113,18 @@ def classify(exc: BaseException) -> Classified:
 
     Returns:
         The classification; unknown exceptions are ``connection`` errors that are retried, since
-        they come from the transport (the SDK wraps everything it understands).
+        they come from the transport (the SDK wraps everything it understands). Remembered key values
+        are masked in the message.
     """
+    info = _classify(exc)
+    message = redact_secrets(info.message)
+    if message == info.message:
+        return info
+    return Classified(info.category, info.retryable, message, info.status_code, info.retry_after_s,
+                      info.response_format_unsupported)
+
+
+def _classify(exc: BaseException) -> Classified:
     if isinstance(exc, openai.APITimeoutError):
         return Classified("timeout", True, "The model endpoint did not answer in time (read timeout).")
     if isinstance(exc, openai.APIConnectionError):
@@ -108,13 +154,13 @@ def _classify_status(exc: openai.APIStatusError) -> Classified:
     if code in RETRYABLE_STATUS:
         category = "timeout" if code == 408 else "server"
         return Classified(category, True, f"The model endpoint answered HTTP {code}: {detail}.", code, retry_after)
+    if code in FORMAT_REFUSAL_STATUS and _FORMAT_WORDS.search(_full_text(exc)):
+        # deterministic: the same request is refused again, so it is never retried as it is
+        return Classified("bad_request", False, f"The model endpoint refused the structured-output request "
+                          f"(HTTP {code}: {detail}).", code, response_format_unsupported=True)
     if code >= 500:
         return Classified("server", True, f"The model endpoint had a server error (HTTP {code}: {detail}).", code, retry_after)
-    unsupported = code == 400 and any(word in detail.lower() for word in _FORMAT_WORDS)
-    return Classified(
-        "bad_request", False, f"The model endpoint rejected the request (HTTP {code}: {detail}).", code,
-        response_format_unsupported=unsupported,
-    )
+    return Classified("bad_request", False, f"The model endpoint rejected the request (HTTP {code}: {detail}).", code)
 
 
 def retry_after_seconds(headers) -> float | None:
@@ -153,6 +199,12 @@ def _error_message(exc: openai.APIStatusError) -> str:
         if message:
             return str(message)[:300]
     return (exc.message or "no details")[:300]
+
+
+def _full_text(exc: openai.APIStatusError) -> str:
+    """Everything the error says (message and body, untruncated): FastAPI's 422 ``detail`` lists the
+    field path (``body.response_format.type``) after a long preamble."""
+    return f"{exc.message or ''} {exc.body!s}"
 
 
 def _error_code(exc: openai.APIStatusError) -> str | None:

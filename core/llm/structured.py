@@ -1,11 +1,18 @@
 """Structured output: the request side (response_format per mode) and the answer side (JSON -> model).
 
-Modes, from most to least capable server: ``json_schema`` (the pydantic JSON schema is sent as
-``response_format``), ``json_object`` (JSON mode) and ``text`` (the schema goes in the prompt and
-the first JSON object is cut out of the answer). The schema is sent with ``strict: False``: our
-agent types use optional fields, defaults and free-form dicts, which OpenAI's strict mode rejects,
-and local servers use the schema for guided decoding either way. Pydantic validates every answer
-on our side, and the client re-asks once with the validation error.
+Levels, from most to least capable server: ``json_schema`` (the pydantic JSON schema is sent as
+``response_format``), ``json_object+schema`` (llama.cpp's grammar form ``{"type": "json_object",
+"schema": ...}``: JSON mode constrained by the schema), ``json_object`` (plain JSON mode) and ``text``
+(the first JSON object is cut out of the answer). The setting (``DIFYFORGE_STRUCTURED_OUTPUT``) picks
+where to start and how far a refusal may step down: ``auto`` walks the whole ladder, ``json_object``
+tries the grammar form then plain JSON mode, ``json_schema`` and ``text`` never change.
+
+Whatever the level, the prompt describes the expected fields (``describe_fields``: names, types, one
+line each): guided decoding alone makes a small model fill the required keys and guess the rest.
+
+The schema is sent with ``strict: False``: our agent types use optional fields, defaults and free-form
+dicts, which OpenAI's strict mode rejects, and local servers use the schema for guided decoding either
+way. Pydantic validates every answer on our side, and the client re-asks once with the validation error.
 """
 
 from __future__ import annotations
@@ -16,7 +23,16 @@ import re
 
 from pydantic import BaseModel, ValidationError
 
-MODES = ("json_schema", "json_object", "text")
+SETTINGS = ("auto", "json_schema", "json_object", "text")
+"""Values of ``DIFYFORGE_STRUCTURED_OUTPUT``."""
+LEVELS = ("json_schema", "json_object+schema", "json_object", "text")
+"""What is sent, most capable first."""
+_LADDER = {
+    "auto": LEVELS,
+    "json_schema": ("json_schema",),
+    "json_object": ("json_object+schema", "json_object"),
+    "text": ("text",),
+}
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*(.*?)```", re.DOTALL)
 
@@ -25,10 +41,17 @@ class InvalidAnswer(ValueError):
     """The answer is not JSON, or not JSON of the expected schema; the message says why."""
 
 
-def next_mode(mode: str) -> str | None:
-    """The simpler mode to try after ``mode`` was rejected by the server, or None."""
-    index = MODES.index(mode)
-    return MODES[index + 1] if index + 1 < len(MODES) else None
+def first_level(setting: str) -> str:
+    """The level a client with ``setting`` (one of ``SETTINGS``) starts at."""
+    return _LADDER[setting][0]
+
+
+def next_mode(mode: str, setting: str = "auto") -> str | None:
+    """The simpler level to try after ``mode`` was refused by the server, or None when ``setting``
+    allows no further step."""
+    ladder = _LADDER[setting]
+    index = ladder.index(mode) if mode in ladder else len(ladder)
+    return ladder[index + 1] if index + 1 < len(ladder) else None
 
 
 @functools.lru_cache(maxsize=64)
@@ -44,17 +67,72 @@ def response_format(schema: type[BaseModel], mode: str) -> dict | None:
             "type": "json_schema",
             "json_schema": {"name": _schema_name(schema), "schema": _json_schema(schema), "strict": False},
         }
+    if mode == "json_object+schema":
+        return {"type": "json_object", "schema": _json_schema(schema)}
     if mode == "json_object":
         return {"type": "json_object"}
     return None
 
 
 def schema_instruction(schema: type[BaseModel]) -> str:
-    """The system-prompt sentence that asks for JSON of ``schema`` (needed by JSON mode and text mode)."""
+    """The system-prompt part that asks for JSON of ``schema``: sent in every mode (see ``describe_fields``)."""
     return (
-        "Answer with one JSON object only, no prose and no code fences, matching this JSON schema:\n"
-        + json.dumps(_json_schema(schema), separators=(",", ":"))
+        "Answer with one JSON object only, no prose and no code fences. Its fields (* = required; fill "
+        "every field that applies to this request, not only the required ones):\n" + describe_fields(schema)
     )
+
+
+@functools.lru_cache(maxsize=64)
+def describe_fields(schema: type[BaseModel]) -> str:
+    """A compact description of ``schema``'s fields, generated from its JSON schema: one line per field
+    (``- name* (type, default x): description``), nested object types described once each below."""
+    root = _json_schema(schema)
+    defs = root.get("$defs", {})
+    lines: list[str] = []
+    queue: list[str] = []
+
+    def kind(prop: dict) -> str:
+        if "$ref" in prop:
+            name = prop["$ref"].rsplit("/", 1)[-1]
+            if name not in queue:
+                queue.append(name)
+            return name
+        if "enum" in prop:
+            return " | ".join(json.dumps(v, ensure_ascii=False) for v in prop["enum"])
+        if "const" in prop:
+            return json.dumps(prop["const"], ensure_ascii=False)
+        if "anyOf" in prop:
+            options = [kind(p) for p in prop["anyOf"] if p.get("type") != "null"]
+            nullable = any(p.get("type") == "null" for p in prop["anyOf"])
+            return " or ".join(options) + (" or null" if nullable else "")
+        type_ = prop.get("type")
+        if type_ == "array":
+            return f"list of {kind(prop.get('items') or {})}"
+        if type_ == "object":
+            return "object"
+        bounds = [f"{word} {prop[key]}" for key, word in (("minimum", ">="), ("maximum", "<=")) if key in prop]
+        return " ".join([type_ or "any", *bounds])
+
+    def describe(obj: dict, title: str | None) -> None:
+        if title:
+            lines.append(f"{title}: object with")
+        required = set(obj.get("required", ()))
+        for name, prop in (obj.get("properties") or {}).items():
+            parts = [kind(prop)]
+            if "default" in prop and prop["default"] not in (None, [], {}, ""):
+                parts.append(f"default {json.dumps(prop['default'], ensure_ascii=False)}")
+            line = f"- {name}{'*' if name in required else ''} ({', '.join(parts)})"
+            if prop.get("description"):
+                line += f": {prop['description']}"
+            lines.append(line)
+
+    describe(root, None)
+    done: set[str] = set()
+    while len(done) < len(queue):
+        name = next(n for n in queue if n not in done)
+        done.add(name)
+        describe(defs.get(name, {}), name)
+    return "\n".join(lines)
 
 
 def with_instruction(messages: list[dict], instruction: str) -> list[dict]:

@@ -19,7 +19,8 @@ def test_every_corpus_file_gets_a_graph_with_all_its_nodes(corpus_files):
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
         nodes, edges = layout_workflow(doc)
         raw = [n for n in doc["workflow"]["graph"]["nodes"]
-               if (n.get("data") or {}).get("type") not in ("iteration-start", "loop-start")]  # editor plumbing
+               if (n.get("data") or {}).get("type") not in ("iteration-start", "loop-start")  # editor plumbing
+               and n.get("type") != "custom-note"]  # sticky notes: comments, not steps
         assert len(nodes) == len(raw), path.name
         fig = fig_workflow_graph(doc)
         plotted = sum(len(t.x) for t in fig.data if t.mode == "markers+text")
@@ -198,3 +199,85 @@ def test_container_start_nodes_are_not_drawn_and_the_body_hangs_off_the_containe
     assert len(body) == 1
     first_child = next(n for n in nodes if n.id == body[0].target)
     assert first_child.x > container.x
+
+
+def test_sticky_notes_are_left_out_not_drawn_as_unknown_nodes():
+    doc = _load("Claude3 Code Translation.yml")
+    notes = [n for n in doc["workflow"]["graph"]["nodes"] if n.get("type") == "custom-note"]
+    assert notes
+    nodes, _ = layout_workflow(doc)
+    assert not {n.id for n in nodes} & {str(n["id"]) for n in notes}
+    assert "unknown" not in {n.type for n in nodes}
+    assert "unknown" not in {t.name for t in fig_workflow_graph(doc).data}
+
+
+def test_a_node_type_has_one_colour_in_every_graph_and_none_looks_like_the_findings_ring(corpus_files):
+    from core.charts import NODE_COLOURS, OTHER_NODE_COLOUR
+
+    seen: dict[str, set[str]] = {}
+    for path in corpus_files:
+        for trace in fig_workflow_graph(yaml.safe_load(path.read_text(encoding="utf-8"))).data:
+            if trace.mode == "markers+text":
+                seen.setdefault(trace.name, set()).add(trace.marker.color)
+    assert all(len(colours) == 1 for colours in seen.values()), seen
+    assert seen["llm"] == {NODE_COLOURS["llm"]} and seen["start"] == {NODE_COLOURS["start"]}
+
+    def rgb(hex_colour: str) -> tuple[int, ...]:
+        return tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+
+    ring = rgb(HIGHLIGHT_COLOUR)
+    for colour in [*NODE_COLOURS.values(), OTHER_NODE_COLOUR]:
+        assert sum((a - b) ** 2 for a, b in zip(rgb(colour), ring, strict=True)) ** 0.5 > 90, colour
+
+
+@pytest.fixture
+def offline_ledger(tmp_path) -> Ledger:
+    """Offline runs only: no tokens, $0; one of them used no pattern."""
+    led = Ledger.open(tmp_path / "offline.duckdb")
+    for pattern in ("document-summary", "document-summary", None):
+        run = led.start_run(requirement=f"req {pattern}", provider="offline", model="offline-rules", mode="workflow")
+        for agent in ("requirements", "architecture", "configuration", "quality"):
+            led.record_call(run, CallRecord(agent=agent, provider="offline", model="offline-rules", prompt_tokens=0,
+                                            completion_tokens=0, latency_ms=2.0))
+        if pattern:
+            led.record_patterns(run, [PatternHit(pattern, 1, 0.8, True)])
+        led.finish_run(run, status="succeeded")
+    return led
+
+
+def test_runs_that_used_no_pattern_get_their_own_bar(offline_ledger):
+    frame = analytics.success_by_pattern_or_none(offline_ledger)
+    assert frame["pattern_id"].tolist() == ["document-summary", analytics.NO_PATTERN]
+    assert frame["n"].tolist() == [2, 1]
+    fig = charts.fig_success_rate(frame, "pattern_id", title="s")
+    assert list(fig.data[0].x) == ["document-summary", "(no pattern)"]
+    assert analytics.success_by_pattern(offline_ledger)["pattern_id"].tolist() == ["document-summary"]
+
+
+def test_offline_runs_say_why_there_is_no_token_or_cost_chart(offline_ledger, ledger):
+    assert charts.why_blank_usage(analytics.usage_by_agent(offline_ledger)).startswith("Offline runs use no tokens")
+    assert charts.why_blank_usage(analytics.usage_by_model(offline_ledger)).startswith("Offline runs use no tokens")
+    assert charts.why_blank_cost(analytics.cost_per_workflow(offline_ledger)).startswith("Every workflow here cost $0")
+    assert charts.why_blank_cost(analytics.cost_by_pattern(offline_ledger), "median_cost_usd").startswith(
+        "Every workflow here cost $0")
+    assert charts.why_blank_rows(analytics.runs_over_time(offline_ledger)) is None
+    # runs with priced calls are charted
+    assert charts.why_blank_usage(analytics.usage_by_agent(ledger)) is None
+    assert charts.why_blank_cost(analytics.cost_per_workflow(ledger)) is None
+
+
+def test_no_zero_cost_series_on_an_axis_of_its_own(offline_ledger, ledger):
+    over_time = charts.fig_runs_over_time(analytics.runs_over_time(offline_ledger))
+    assert [t.name for t in over_time.data] == ["succeeded"] and "yaxis2" not in over_time.layout.to_plotly_json()
+    assert "no known cost" in over_time.layout.title.text
+    priced = charts.fig_runs_over_time(analytics.runs_over_time(ledger))
+    assert "known cost (USD)" in [t.name for t in priced.data]
+    usage = charts.fig_usage(analytics.usage_by_agent(offline_ledger), "agent", title="a")
+    assert [t.name for t in usage.data] == ["prompt", "completion"]
+
+
+def test_the_8_character_id_finds_its_run(ledger):
+    run_id = analytics.run_list(ledger)["run_id"].iloc[0]
+    assert analytics.resolve_run_id(ledger, run_id[:8]) == run_id
+    assert analytics.resolve_run_id(ledger, run_id[:8].upper()) == run_id
+    assert analytics.resolve_run_id(ledger, "summary") is None and analytics.resolve_run_id(ledger, "ab") is None

@@ -118,3 +118,71 @@ def test_an_empty_ledger_invites_to_generate_instead_of_showing_filters(empty_da
     at = open_page("history")
     assert any("No runs yet" in i.value for i in at.info)
     assert not at.selectbox and not at.text_input
+
+
+def _runs_table(at):
+    return next(f.value for f in at.dataframe if "run_id" in f.value)
+
+
+def test_the_short_id_shown_in_the_run_picker_finds_the_run(populated_data):
+    at = open_page("history")
+    target = _runs_table(at)["run_id"].iloc[-1]
+    label = next(s for s in at.selectbox if s.label == "Run").format_func(target)
+    short = label.rsplit(" · ", 1)[1]
+    assert len(short) == 8 and target.startswith(short)
+    at.text_input(key="history-text").input(short).run()
+    assert _runs_table(at)["run_id"].tolist() == [target]
+
+
+def test_the_run_table_leads_with_a_readable_label_and_shows_what_a_refinement_asked(populated_data):
+    at = open_page("history")
+    runs = _runs_table(at)
+    assert list(runs.columns[:3]) == ["run", "requirement", "status"] and runs.columns[-1] == "run_id"
+    assert all(label.endswith(run_id[:8]) for label, run_id in zip(runs["run"], runs["run_id"], strict=True))
+    child = runs[runs["parent_run_id"].astype(str).str.len() > 0].iloc[0]
+    assert child["requirement"] == f"Refines {child['parent_run_id'][:8]}: also translate the summary into French"
+    _select_run(at, child["run_id"])
+    assert "**Refinement:** also translate the summary into French" in [m.value for m in at.markdown]
+
+
+def test_rerun_while_a_filter_hides_it_toasts_and_shows_the_new_run(populated_data):
+    at = open_page("history")
+    at.selectbox(key="history-status").set_value("succeeded").run()
+    first = next(s for s in at.selectbox if s.label == "Run").value
+    at.text_input(key="history-text").input(first[:8]).run()  # only this run is listed
+    click(at, "Re-run this requirement")
+    shown = next(s for s in at.selectbox if s.label == "Run").value
+    assert shown != first and shown == at.session_state["history.run"]
+    assert shown in _runs_table(at)["run_id"].tolist()
+    assert any(t.value.startswith(f"Re-ran {first[:8]} as new run {shown[:8]}") for t in at.toast)
+    assert any(f"Run {shown[:8]} is shown at the top although the filters hide it." == c.value for c in at.caption)
+
+
+def test_the_timeline_draws_stages_and_steps_with_durations(populated_data):
+    at = open_page("history")
+    chart = next(c for c in at.get("plotly_chart") if c.key == "history-timeline")
+    import json
+
+    figure = json.loads(chart.proto.spec)
+    stages = next(t for t in figure["data"] if t["name"] == "stage")
+    assert stages["y"][:4] == ["Requirements", "Architecture", "Configuration", "Quality"]
+    assert all(isinstance(x, float) for x in stages["x"])
+    steps = next(t for t in figure["data"] if t["name"] == "call / step")
+    assert len(steps["y"]) >= 4
+    table = next(f.value for f in at.dataframe if "duration" in f.value)
+    assert set(table["kind"]) == {"stage", "call"} and table["duration"].str.endswith(" s").all()
+    raw = next(e for e in at.expander if e.label == "Raw events")  # the JSON payloads only on demand
+    assert len([f for f in raw.dataframe if "payload" in f.value]) == 1
+    assert len([f for f in at.dataframe if "payload" in f.value]) == 1
+
+
+def test_the_version_diff_says_first_which_nodes_changed_then_the_raw_diff_on_demand(populated_data):
+    ledger = Ledger.open(load_settings())
+    child = ledger.query("SELECT id FROM runs WHERE parent_run_id IS NOT NULL", []).iloc[0]["id"]
+    ledger.close()
+    at = _select_run(open_page("history"), child)
+    changes = [m.value for m in at.markdown if m.value.startswith("- ")]
+    assert changes and changes[0].startswith("- Added: ") and "(llm)" in changes[0]
+    assert not any("icon" in c or "position" in c or "temperature" in c for c in changes)
+    raw = next(e for e in at.expander if e.label == "Raw YAML diff")
+    assert [c.language for c in raw.code] == ["diff"]

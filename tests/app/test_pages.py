@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
@@ -92,11 +93,76 @@ def test_generate_refine_records_a_child_run(empty_data):
     assert any("did not change the workflow" in w.value for w in at.warning)
 
 
+def test_a_successful_refine_shows_the_child_run_and_what_changed(empty_data):
+    at = open_page("generate")
+    at.text_area(key="generate.requirement").input("Summarize an uploaded PDF report into an executive summary.")
+    click(at, "Generate workflow")
+    parent = at.session_state["generate.result"].run_id
+    at.text_input[0].input("also translate the summary into French")
+    click(at, "Refine")
+    child = at.session_state["generate.result"].run_id
+    message = next(s.value for s in at.success if s.value.startswith("Refined run"))
+    assert parent in message and child in message and "also translate the summary into French" in message
+    changes = [m.value for m in at.markdown if m.value.startswith("- ")]
+    assert any(line.startswith("- Added: ") and "(llm)" in line for line in changes), changes
+
+
+def test_a_failing_refine_keeps_its_error_on_screen(empty_data):
+    at = open_page("generate")
+    at.text_area(key="generate.requirement").input("Summarize an uploaded PDF report into an executive summary.")
+    click(at, "Generate workflow")
+    parent = at.session_state["generate.result"].run_id
+    led = Ledger.open(load_settings())
+    led.delete_run(parent)  # e.g. deleted on the History page in another tab
+    led.close()
+    at.text_input[0].input("also translate the summary into French")
+    click(at, "Refine")
+    errors = [e.value for e in at.error]
+    assert any(parent in e for e in errors), errors  # says which run is missing, and is still there
+    assert at.session_state["generate.result"].run_id == parent
+
+
 def test_generate_empty_requirement_says_so(empty_data):
     at = open_page("generate")
     click(at, "Generate workflow")
-    assert "The requirement is empty." in [e.value for e in at.error]
+    assert any(e.value.startswith("The requirement is empty.") for e in at.error), [e.value for e in at.error]
     assert ledger_runs(empty_data) == 0
+
+
+def test_generate_an_over_long_requirement_is_refused_before_a_run_is_created(empty_data):
+    from core.pipeline import MAX_REQUIREMENT_CHARS
+
+    at = open_page("generate")
+    at.text_area(key="generate.requirement").input("Summarise the report. " * (MAX_REQUIREMENT_CHARS // 20))
+    click(at, "Generate workflow")
+    assert any(f"the limit is {MAX_REQUIREMENT_CHARS:,}" in e.value for e in at.error), [e.value for e in at.error]
+    assert ledger_runs(empty_data) == 0 and "generate.result" not in at.session_state
+
+
+def test_generate_names_the_pattern_it_derived_from_and_its_stages_and_steps(empty_data):
+    at = open_page("generate")
+    at.text_area(key="generate.requirement").input(
+        "Classify incoming customer emails as complaint, refund request, or general inquiry and draft a reply.")
+    click(at, "Generate workflow")
+    result = at.session_state["generate.result"]
+    used = result.blueprint.patterns_used
+    assert used, "the offline brain derives this requirement from a library pattern"
+    name = next(r.pattern.name for r in result.patterns if r.pattern.id == used[0])
+    assert any(m.value.startswith("Derived from the pattern") and name in m.value and used[0] in m.value
+               for m in at.markdown)
+    assert any(m.label == "Steps" and m.value == "4" for m in at.metric)  # offline: steps, not model calls
+    assert not any(m.label == "Model calls" for m in at.metric)
+    costs = next(f.value for f in at.dataframe if "Agent" in f.value)
+    assert costs["Agent"].tolist() == ["Requirements agent", "Architecture agent", "Configuration agent",
+                                       "Quality agent"]
+    assert {"Steps", "Prompt tokens", "Completion tokens", "Cost"} <= set(costs.columns)
+    assert not {"prompt_tokens", "known_cost_usd", "unknown_cost_calls"} & set(costs.columns)
+    at.run()  # the next click: the progress box is gone, the record of the stages stays
+    record = next(e for e in at.expander if e.label.startswith("How it was made: 4 stages"))
+    lines = [m.value for m in record.markdown]
+    assert [line.split("**")[1] for line in lines] == ["Requirements agent", "Architecture agent",
+                                                       "Configuration agent", "Quality agent"]
+    assert all("1 step" in line for line in lines)
 
 
 def test_generate_example_fills_the_requirement(empty_data):
@@ -121,9 +187,25 @@ def test_validate_uploads_show_a_summary_per_file_and_findings(empty_data):
     assert not at.exception
     shown = texts(at)
     assert "**good.yml**: valid" in shown and "**broken.yml**: not valid" in shown
-    frames = [f.value for f in at.dataframe]
-    assert any((f["severity"] == "error").any() if "severity" in f else len(f) > 0 for f in frames)
+    tables = [t.value for t in at.table]
+    assert tables and all(len(t) > 0 for t in tables)
+    findings = pd.concat(tables)
+    assert {"code", "node", "message", "hint"} <= set(findings.columns)
+    edge = findings[findings["message"] == "Edge target 'no-such-node' is not a node."]
+    assert edge["node"].tolist() == ["Start → (unknown node 'no-such-node')"]  # titles, not "Edge 0"
     assert len(at.get("plotly_chart")) == 2
+
+
+def test_validate_an_edge_without_a_target_names_its_source(empty_data):
+    doc = yaml.safe_load((CORPUS_DIR / "SEO Slug Generator.yml").read_text(encoding="utf-8"))
+    del doc["workflow"]["graph"]["edges"][1]["target"]
+    at = open_page("validate")
+    at.file_uploader[0].set_value(("cut.yml", yaml.safe_dump(doc, allow_unicode=True).encode(),
+                                   "application/x-yaml")).run()
+    findings = pd.concat([t.value for t in at.table])
+    row = findings[findings["code"] == "DSL200"].iloc[0]
+    assert row["node"].endswith(" → (no target)") and not row["node"].startswith("(")
+    assert row["hint"] == "Quote the node id."
 
 
 def test_validate_pasted_yaml(empty_data):
@@ -172,15 +254,55 @@ def test_patterns_add_and_remove_a_user_pattern(empty_data):
     doc["metadata"]["id"] = "my-summary"
     doc["metadata"]["name"] = "My summary"
     at = open_page("patterns")
+    before = _sidebar_pattern_count(at)
     at.file_uploader(key="add-upload").set_value(
         ("mine.yaml", yaml.safe_dump(doc, allow_unicode=True).encode(), "application/x-yaml")).run()
     click(at, "Add pattern")
     assert "Added user pattern my-summary (My summary)." in [s.value for s in at.success]
+    assert _sidebar_pattern_count(at) == before + 1  # the sidebar is fresh right after the add
     at.run()
     at.selectbox(key="browse-pick").set_value("my-summary").run()
     at.checkbox(key="browse-confirm").check().run()
     at.button(key="browse-remove").click().run()
     assert "my-summary" not in at.selectbox(key="browse-pick").options
+    assert "Removed user pattern my-summary (My summary)." in [s.value for s in at.success]  # survives the rerun
+    assert _sidebar_pattern_count(at) == before
+
+
+def _sidebar_pattern_count(at) -> int:
+    caption = next(c.value for c in at.sidebar.caption if "patterns indexed" in c.value)
+    return int(caption.split()[-3])
+
+
+def test_patterns_a_plain_dify_export_is_added_after_naming_and_describing_it(empty_data):
+    from core.config import load_settings
+    from core.patterns import PatternLibrary
+
+    export = (CORPUS_DIR / "SEO Slug Generator.yml").read_bytes()
+    at = open_page("patterns")
+    before = _sidebar_pattern_count(at)
+    at.file_uploader(key="add-upload").set_value(("seo.yml", export, "application/x-yaml")).run()
+    assert any("is a Dify export (workflow)" in i.value for i in at.info)
+    assert at.text_input(key="add-name").value == yaml.safe_load(export)["app"]["name"]
+    at.text_input(key="add-name").input("SEO slugs")
+    at.text_area(key="add-description").input("")
+    click(at, "Add pattern")
+    assert "The pattern needs a description." in [e.value for e in at.error]  # nothing added yet
+    at.text_area(key="add-description").input("Turns an article title into a short SEO-friendly URL slug.")
+    at.text_input(key="add-tags").input("SEO, text, slug")
+    click(at, "Add pattern")
+    assert "Added user pattern seo-slugs (SEO slugs)." in [s.value for s in at.success], [e.value for e in at.error]
+    assert _sidebar_pattern_count(at) == before + 1
+    added = PatternLibrary.open(load_settings()).get("seo-slugs")
+    assert added.source == "user" and added.tags == ["seo", "text", "slug"] and added.mode == "workflow"
+
+
+def test_patterns_an_export_of_a_chat_app_is_refused_with_the_reason(empty_data):
+    export = yaml.safe_dump({"app": {"mode": "completion", "name": "x"}, "workflow": {"graph": {}}}).encode()
+    at = open_page("patterns")
+    at.file_uploader(key="add-upload").set_value(("c.yml", export, "application/x-yaml")).run()
+    assert any("is a Dify 'completion' app" in e.value for e in at.error)
+    assert not [b for b in at.button if b.label == "Add pattern"]
 
 
 def test_patterns_invalid_upload_shows_the_findings(empty_data):
@@ -212,7 +334,8 @@ def test_history_text_filter(populated_data):
     at = open_page("history")
     at.text_input(key="history-text").input("PDF report").run()
     runs = next(f.value for f in at.dataframe if "run_id" in f.value)
-    assert len(runs) >= 1 and runs["requirement"].str.contains("PDF report").all()
+    matched = runs["requirement"].str.contains("PDF report") | runs["requirement"].str.startswith("Refines ")
+    assert len(runs) >= 1 and matched.all()  # a refinement shows its own instruction (see test_history)
 
 
 # -- Analytics ---------------------------------------------------------------------------------------------
@@ -223,7 +346,18 @@ def test_analytics_empty_ledger_invites_and_runs_the_demo_set(empty_data):
     assert any("No runs yet" in i.value for i in at.info)
     click(at, "Run the demo set (offline)")
     assert ledger_runs(empty_data) >= 20
-    assert len(at.get("plotly_chart")) == 8
+    _offline_charts_say_why(at)
+
+
+def _offline_charts_say_why(at) -> None:
+    """Offline runs: four charts drawn; the token and cost charts say in words why they are not."""
+    keys = {c.key for c in at.get("plotly_chart")}
+    assert keys == {"chart-pattern popularity", "chart-success by pattern", "chart-runs over time",
+                    "chart-latency by agent"}, keys
+    notes = [i.value for i in at.info]
+    assert sum(n.startswith("Offline runs use no tokens") for n in notes) == 2, notes  # by agent, by model
+    assert sum(n.startswith("Every workflow here cost $0") for n in notes) == 2, notes  # per workflow, by pattern
+    assert len(at.get("download_button")) == 8  # every chart's data, drawn or not
 
 
 def test_analytics_populated_shows_headline_and_every_chart(populated_data):
@@ -232,8 +366,7 @@ def test_analytics_populated_shows_headline_and_every_chart(populated_data):
     assert labels["Runs"] == "5"
     assert {"Success rate", "Total cost", "Median cost", "p50 duration",
             "p95 duration"} <= set(labels)
-    assert len(at.get("plotly_chart")) == 8
-    assert len(at.get("download_button")) == 8
+    _offline_charts_say_why(at)
 
 
 # -- Batch -------------------------------------------------------------------------------------------------
@@ -248,6 +381,10 @@ def test_batch_csv_runs_every_row_and_one_bad_row_does_not_stop_it(empty_data):
     results = next(f.value for f in at.dataframe if "status" in f.value)
     assert results["status"].tolist() == ["succeeded", "failed", "succeeded"]
     assert results["message"].iloc[1] == "Empty requirement: nothing to generate."
+    assert list(results.columns[:4]) == ["row", "id", "status", "message"]  # the reason next to the outcome
+    assert results.iloc[1][["errors", "warnings", "valid", "cost"]].tolist() == ["—"] * 4  # never "None"
+    assert results.iloc[0]["errors"] == "0" and results.iloc[0]["valid"] == "valid"
+    assert "None" not in results.astype(str).to_numpy().ravel().tolist()
     assert "**3 rows:** 2 succeeded, 1 failed" in texts(at)
     assert at.get("download_button")
     assert ledger_runs(empty_data) == 2
@@ -277,7 +414,7 @@ def test_settings_apply_for_the_session_and_the_sidebar_follows(empty_data):
     at.text_input[3].input("sk-session-only")
     click(at, "Apply for this session")
     assert any("provider openai:llama3" in s.value for s in at.success)
-    at.switch_page("app.py").run()
+    at.switch_page("pages/generate.py").run()
     assert "llama3" in "\n".join(m.value for m in at.sidebar.markdown)
     settings = at.session_state["difyforge.settings"]
     assert settings.provider.api_key == "sk-session-only"
@@ -337,6 +474,15 @@ def test_settings_prompt_version_comes_from_the_prompt_files(empty_data, tmp_pat
     assert at.session_state["difyforge.settings"].prompt_version == "v2"
     assert brain.load_prompt("requirements", "v2") == "A sharper requirements prompt."
     assert brain.load_prompt("quality", "v2") == brain.load_prompt("quality", "v1")  # no v2 file: keeps v1
+
+
+def test_settings_structured_output_mode_applies_for_the_session(empty_data):
+    at = open_page("settings")
+    box = next(s for s in at.selectbox if s.label == "Structured output")
+    assert box.options == ["auto", "json_schema", "json_object", "text"] and box.value == "auto"
+    box.set_value("json_object")
+    click(at, "Apply for this session")
+    assert at.session_state["difyforge.settings"].provider.structured_output == "json_object"
 
 
 @pytest.mark.parametrize("model, cost_shown", [("gpt-4o-mini", "$"), ("house-model-7b", "unknown")])

@@ -94,3 +94,48 @@ def test_target_version_flag(tmp_path):
     codes = lambda r: [f["code"] for f in json.loads(r.stdout)[0]["findings"]]  # noqa: E731
     assert codes(_run(str(path), "--format", "json")) == ["DSL012"]
     assert codes(_run(str(path), "--format", "json", "--target-version", "0.7.0")) == []
+
+
+def test_folder_run_reports_every_file_even_unreadable_fifo_and_symlink_loop(tmp_path):
+    """One bad entry never aborts a folder run: each file gets its own report, named for what it is."""
+    _write(tmp_path, "a_ok.yml", workflow_doc())
+    (tmp_path / "b_tag.yml").write_text("app: !!bool right\n", encoding="utf-8")
+    (tmp_path / "c_stamp.yml").write_text("x: !!timestamp 688\n", encoding="utf-8")
+    os.mkfifo(tmp_path / "d_pipe.yml")
+    (tmp_path / "e_loop.yml").symlink_to(tmp_path / "e_loop.yml")
+    (tmp_path / "f_dangling.yml").symlink_to(tmp_path / "nowhere.yml")
+    _write(tmp_path, "g_ok.yaml", workflow_doc())
+    result = _run(str(tmp_path), "--format", "json")
+    assert "Traceback" not in result.stderr, result.stderr
+    reports = {Path(r["file"]).name: r for r in json.loads(result.stdout)}
+    assert sorted(reports) == ["a_ok.yml", "b_tag.yml", "c_stamp.yml", "d_pipe.yml", "e_loop.yml",
+                               "f_dangling.yml", "g_ok.yaml"]
+    assert reports["a_ok.yml"]["valid"] and reports["g_ok.yaml"]["valid"]
+    assert [f["code"] for f in reports["b_tag.yml"]["findings"]] == ["DSL001"]
+    assert [f["code"] for f in reports["c_stamp.yml"]["findings"]] == ["DSL001"]
+    assert "FIFO" in reports["d_pipe.yml"]["findings"][0]["message"]
+    assert "symlink loop" in reports["e_loop.yml"]["findings"][0]["message"]
+    assert "points to nothing" in reports["f_dangling.yml"]["findings"][0]["message"]
+    assert result.returncode == 2  # some files could not be read: an I/O problem, after reporting all
+
+
+def test_text_folder_run_streams_one_report_per_file(tmp_path):
+    _write(tmp_path, "a.yml", workflow_doc())
+    os.mkfifo(tmp_path / "b.yml")
+    result = _run(str(tmp_path))
+    assert "a.yml: valid" in result.stdout and "b.yml: INVALID" in result.stdout
+    assert "2 file(s) checked" in result.stdout and "Traceback" not in result.stderr
+
+
+def test_size_limit_is_checked_before_reading(tmp_path, monkeypatch):
+    """A file over 10 MB is refused from its size alone: its content is never read."""
+    from core.dsl import MAX_DSL_BYTES
+    from core.dsl.validator import validate_file
+
+    path = tmp_path / "huge.yml"
+    with path.open("wb") as fh:  # sparse: 2 GB on paper, nothing on disk
+        fh.truncate(2 * 1024 ** 3)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: (_ for _ in ()).throw(AssertionError("read the file")))
+    report = validate_file(path)
+    assert [f.code for f in report.findings] == ["DSL002"]
+    assert "2048.0 MB" in report.findings[0].message and MAX_DSL_BYTES < path.stat().st_size

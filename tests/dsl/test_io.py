@@ -93,3 +93,16 @@ def test_error_kinds():
     with pytest.raises(DSLLoadError) as info:
         load_dsl("a: [")
     assert info.value.kind == "syntax"
+
+
+@pytest.mark.parametrize("text", ["x: !!bool right", "x: !!timestamp 688", "x: !!int abc", "x: !!float zz",
+                                  "app: !!bool maybe\nversion: 0.6.0", "a: !!timestamp 2001-99-99",
+                                  "a: [!!bool 'nope']", "a: !!python/name:os.system ''"])
+def test_explicit_tags_whose_value_does_not_fit_are_load_errors(text):
+    with pytest.raises(DSLLoadError) as info:
+        load_dsl(text)
+    assert info.value.kind == "syntax"
+    from core.dsl import validate
+
+    report = validate(text)
+    assert [f.code for f in report.findings] == ["DSL001"], report.findings

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from core.dsl import validate
 from core.dsl.rules import RULES
+from core.dsl.validator import validate_file
 from tests.dsl.fixtures import chat_doc, edge, edges_of, find, node, nodes_of, with_iteration, workflow_doc
 
 
@@ -72,6 +76,9 @@ CASES: dict[str, list[tuple[str, Callable[[], object]]]] = {
     "DSL001": [("not yaml", lambda: "app: {mode: workflow\n  - [")],
     "DSL002": [("over 10 MB", lambda: "a: " + "x" * (10 * 1024 * 1024 + 1))],
     "DSL003": [("alias bomb", lambda: BOMB)],
+    "DSL001.": [("tag misfit", lambda: "app: !!bool right\n"), ("bad timestamp", lambda: "x: !!timestamp 688")],
+    "DSL005": [("fifo", lambda: _special("fifo")), ("symlink loop", lambda: _special("loop")),
+               ("dangling symlink", lambda: _special("dangling")), ("folder", lambda: _special("folder"))],
     "DSL004": [("a list", lambda: "- a\n- b\n"), ("a scalar", lambda: "hello"), ("empty", lambda: "")],
     "DSL010": [("float version", _wf(_set(["version"], 0.6)))],
     "DSL011": [("bad version", _wf(_set(["version"], "latest")))],
@@ -162,8 +169,22 @@ CASES: dict[str, list[tuple[str, Callable[[], object]]]] = {
 }
 
 
+def _special(kind: str) -> Path:
+    """A path that is not a regular file (for DSL005, which only file-based checks report)."""
+    path = Path(tempfile.mkdtemp(prefix="dsl005-")) / "flow.yml"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "loop":
+        path.symlink_to(path)
+    elif kind == "dangling":
+        path.symlink_to(path.with_name("gone.yml"))
+    else:
+        path.mkdir()
+    return path
+
+
 def test_every_rule_has_a_fixture():
-    assert sorted(RULES) == sorted(CASES)
+    assert sorted(RULES) == sorted(code for code in CASES if not code.endswith("."))
 
 
 def test_fixtures_are_clean():
@@ -174,7 +195,9 @@ def test_fixtures_are_clean():
 @pytest.mark.parametrize(("code", "label", "build"),
                          [(code, label, build) for code, cases in CASES.items() for label, build in cases])
 def test_rule_triggers(code, label, build):
-    report = validate(build())
+    code = code.rstrip(".")  # "DSL001." holds more cases of DSL001
+    source = build()
+    report = validate_file(source) if isinstance(source, Path) else validate(source)
     found = [f for f in report.findings if f.code == code]
     assert found, f"{code} ({label}) not reported; got {[(f.code, f.message) for f in report.findings]}"
     assert all(f.severity in ("error", "warning", "info") and f.message and f.path.startswith("$") for f in found)

@@ -21,6 +21,7 @@ Scripting (each helper returns a small dataclass; ``enqueue`` queues them, consu
     server.enqueue(truncated('{"a": '))                   # finish_reason "length"
     server.enqueue(refusal("I can't help with that"))     # message.refusal set, content null
     server.enqueue(cut_stream('{"a": 1}'))                # a stream that breaks off mid-answer
+    server.enqueue(endless('{"steps": ['))                # a generation that never ends (see below)
     server.set_responder(fn)                              # fn(request_json) -> Reply | str, when the queue is empty
 
 ``reply(..., usage=None)`` sends no usage object at all. ``reply(..., model="x")`` overrides the model
@@ -32,7 +33,19 @@ Server flags (attributes, may be changed between requests):
     ``json_schema_supported`` (default True): when False, a request with
         ``response_format.type == "json_schema"`` is answered 400 "response_format json_schema is not
         supported" without consuming the queue (llama.cpp / older vLLM behaviour).
-    ``json_object_supported`` (default True): the same for ``{"type": "json_object"}``.
+    ``json_object_supported`` (default True): the same for ``{"type": "json_object"}`` (with or without
+        a ``schema`` key).
+    ``json_object_schema_supported`` (default True): when False, llama.cpp's grammar form
+        ``{"type": "json_object", "schema": {...}}`` is refused (plain JSON mode still works).
+    ``format_refusal_status`` (default 400): the status of those refusals. ``500`` answers the way
+        llama-cpp-python's server does: HTTP 500 whose message is the pydantic error naming
+        ``response_format`` ("Input should be 'text' or 'json_object'").
+
+``endless(prefix)`` is a generation that never ends on its own (a grammar-constrained answer looping
+until the context is full): a request with ``max_tokens`` (or ``max_completion_tokens``) gets that many
+completion tokens of a JSON answer that never closes, with ``finish_reason: "length"``; a request
+without a cap gets no answer at all until the client gives up (read timeout) and the server still
+counts it as generating, as llama.cpp does: ``server.unfinished`` counts those requests.
 
 Inspection:
     ``server.history``   every request as a ``RecordedRequest(method, path, body, headers)``; the
@@ -105,7 +118,15 @@ class Drop:
     """Close the connection without sending any response."""
 
 
-Action = Reply | Status | Delay | Drop
+@dataclass
+class Endless:
+    """A generation that only a ``max_tokens`` cap ends; see ``endless``."""
+
+    prefix: str = '{"steps": ['
+    prompt_tokens: int = 100
+
+
+Action = Reply | Status | Delay | Drop | Endless
 
 
 def reply(
@@ -160,6 +181,19 @@ def refusal(text: str, usage: Usage | None = (10, 5, 0)) -> Reply:
     return Reply(None, usage=usage, refusal=text)
 
 
+def endless(prefix: str = '{"steps": [', prompt_tokens: int = 100) -> Endless:
+    """A generation that never ends by itself: cut at the request's ``max_tokens``, else never answered."""
+    return Endless(prefix, prompt_tokens)
+
+
+LLAMA_CPP_FORMAT_ERROR = (
+    "[{'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+    "'msg': \"Input should be 'text' or 'json_object'\", 'input': 'json_schema', "
+    "'ctx': {'expected': \"'text' or 'json_object'\"}}]"
+)
+"""What llama-cpp-python's server says (with HTTP 500) to ``response_format: {"type": "json_schema"}``."""
+
+
 def cut_stream(content: str) -> Reply:
     """A stream that breaks off after its first chunks; to a non-streaming request it is a ``drop()``."""
     return Reply(content, usage=None, cut_stream=True)
@@ -182,9 +216,17 @@ Responder = Callable[[dict], "Action | str"]
 class FakeOpenAIServer:
     """An OpenAI-compatible server on a random free loopback port; see the module docstring."""
 
-    def __init__(self, *, json_schema_supported: bool = True, json_object_supported: bool = True) -> None:
+    def __init__(self, *, json_schema_supported: bool = True, json_object_supported: bool = True,
+                 json_object_schema_supported: bool = True, format_refusal_status: int = 400,
+                 echo_key_in_401: bool = False) -> None:
         self.json_schema_supported = json_schema_supported
         self.json_object_supported = json_object_supported
+        self.json_object_schema_supported = json_object_schema_supported
+        self.format_refusal_status = format_refusal_status
+        self.echo_key_in_401 = echo_key_in_401
+        """A 401 whose body repeats the key it refused, as some proxies and local servers do."""
+        self.unfinished = 0
+        """``endless()`` requests without an output cap: generations a real server would still be running."""
         self.models: list[str] = ["gpt-4o-mini", "fallback-model"]
         self.api_key: str | None = None
         """When set, requests without ``Authorization: Bearer <api_key>`` get a 401, as real servers do."""
@@ -256,7 +298,9 @@ class FakeOpenAIServer:
     def _next_action(self, body: dict) -> Action:
         unsupported = _unsupported_format(self, body)
         if unsupported:
-            return Status(400, message=f"response_format {unsupported} is not supported")
+            if self.format_refusal_status == 500:
+                return Status(500, message=LLAMA_CPP_FORMAT_ERROR)
+            return Status(self.format_refusal_status, message=f"response_format {unsupported} is not supported")
         with self._lock:
             if self._queue:
                 return self._queue.popleft()
@@ -275,11 +319,14 @@ def _as_action(action: Action | str) -> Action:
 
 
 def _unsupported_format(server: FakeOpenAIServer, body: dict) -> str | None:
-    kind = (body.get("response_format") or {}).get("type")
+    fmt = body.get("response_format") or {}
+    kind = fmt.get("type")
     if kind == "json_schema" and not server.json_schema_supported:
         return "json_schema"
     if kind == "json_object" and not server.json_object_supported:
         return "json_object"
+    if kind == "json_object" and "schema" in fmt and not server.json_object_schema_supported:
+        return "json_object with a schema"
     return None
 
 
@@ -355,7 +402,11 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
         def _refuse_key(self) -> bool:
             if server.api_key is None or self.headers.get("Authorization") == f"Bearer {server.api_key}":
                 return False
-            self._send_json(401, {"error": {"message": "Incorrect API key provided.", "type": "invalid_request_error"}})
+            message = "Incorrect API key provided."
+            if server.echo_key_in_401:
+                sent = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+                message = f"Incorrect API key provided: {sent}. You can find your API key in your account."
+            self._send_json(401, {"error": {"message": message, "type": "invalid_request_error"}})
             return True
 
         def do_GET(self) -> None:
@@ -389,6 +440,15 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
                 pass  # the client gave up (read timeout); nothing left to answer
 
         def _act(self, action: Action, body: dict) -> None:
+            if isinstance(action, Endless):
+                cap = body.get("max_tokens") or body.get("max_completion_tokens")
+                if not cap:
+                    with server._lock:
+                        server.unfinished += 1
+                    server._stopping.wait()  # "still generating" until the server stops; the client times out
+                    return
+                text = action.prefix + '{"x": 1}, ' * max(1, int(cap) // 6)
+                action = Reply(text, usage=(action.prompt_tokens, int(cap), 0), finish_reason="length")
             if isinstance(action, Delay):
                 if server._stopping.wait(action.seconds):
                     return
@@ -443,6 +503,10 @@ def _make_handler(server: FakeOpenAIServer) -> type[BaseHTTPRequestHandler]:
 
 @pytest.fixture
 def fake_openai():
-    """A started ``FakeOpenAIServer`` for one test; stopped afterwards."""
+    """A started ``FakeOpenAIServer`` for one test; stopped afterwards. The client's process-wide memory
+    of what each endpoint accepts is cleared first (a new server may reuse an old one's port)."""
+    from core.llm.client import forget_structured_levels
+
+    forget_structured_levels()
     with FakeOpenAIServer() as server:
         yield server

@@ -36,6 +36,14 @@ EXPECTED_COLUMNS = {
         "run_id", "calls", "prompt_tokens", "completion_tokens", "cached_tokens", "total_tokens",
         "unknown_cost_calls", "known_cost_usd", "cost_usd",
     ],
+    "comparisons": [
+        "id", "version_a", "version_b", "eval_name", "eval_sha256", "cases", "provider", "model", "concurrency",
+        "status", "started_at", "finished_at", "writer_host", "writer_pid", "writer_started",
+    ],
+    "comparison_runs": [
+        "comparison_id", "arm", "case_id", "run_id", "passed", "valid", "failed", "node_types", "message",
+        "recorded_at",
+    ],
 }
 
 

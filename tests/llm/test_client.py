@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from core.config import ProviderConfig
 from core.errors import BudgetExceeded, ProviderError, UnparseableModelOutput
 from core.llm import ChatClient, ModelRefused, RunBudget, check_provider
+from core.llm.structured import schema_instruction, with_instruction
 from tests.fakes.openai_server import (
     cut_stream,
     delay,
@@ -35,6 +36,8 @@ class Plan(BaseModel):
 
 GOOD = '{"title": "Triage", "steps": ["classify", "answer"]}'
 MESSAGES = [{"role": "system", "content": "You plan workflows."}, {"role": "user", "content": "Plan a triage bot."}]
+SENT = with_instruction(MESSAGES, schema_instruction(Plan))
+"""What a schema call sends in every structured-output mode: the fields are always described."""
 
 
 class Harness:
@@ -152,7 +155,7 @@ def test_malformed_json_is_re_asked_once_with_the_error(h):
     assert h.outcomes() == [(1, "error", "invalid_output"), (2, "ok", None)]
     assert h.sleeps == []  # a repair ask is no retry: no backoff
     repair = h.server.chat_requests[1]["messages"]
-    assert repair[:2] == MESSAGES
+    assert repair[:2] == SENT
     assert repair[2] == {"role": "assistant", "content": "Sure! Here is the plan: {not json at all"}
     assert repair[3]["role"] == "user" and "no JSON object" in repair[3]["content"]
     assert "valid JSON only" in repair[3]["content"]
@@ -175,7 +178,7 @@ def test_invalid_output_twice_moves_on_to_the_fallback_model(fake_openai):
     assert result.model == "fallback-model"
     assert h.models_asked == ["gpt-4o-mini", "gpt-4o-mini", "fallback-model"]
     # the fallback starts from the original conversation, not the primary's repair thread
-    assert fake_openai.chat_requests[2]["messages"] == MESSAGES
+    assert fake_openai.chat_requests[2]["messages"] == SENT
 
 
 def test_schema_invalid_json_is_re_asked_with_the_validation_error(h):
@@ -223,14 +226,15 @@ def test_server_without_json_schema_falls_back_to_json_mode_and_remembers(h):
     first, second = h.server.chat_requests
     assert first["response_format"]["type"] == "json_schema"
     assert first["response_format"]["json_schema"]["name"] == "Plan"
-    assert second["response_format"] == {"type": "json_object"}
-    assert "JSON schema" in second["messages"][0]["content"]  # JSON mode needs the schema in the prompt
+    # llama.cpp's grammar form: JSON mode constrained by the schema
+    assert second["response_format"] == {"type": "json_object", "schema": Plan.model_json_schema()}
+    assert "- steps* (list of string)" in second["messages"][0]["content"]  # the fields, in the prompt
     assert h.outcomes() == [(1, "error", "bad_request"), (2, "ok", None)]
     assert h.sleeps == []
-    assert h.client.structured_mode == "json_object"
-    h.complete()  # the next call goes straight to JSON mode
+    assert h.client.structured_mode == "json_object+schema"
+    h.complete()  # the next call goes straight to the grammar form
     assert len(h.server.chat_requests) == 3
-    assert h.server.chat_requests[2]["response_format"] == {"type": "json_object"}
+    assert h.server.chat_requests[2]["response_format"]["type"] == "json_object"
     h.assert_tokens_match_server()
 
 
@@ -242,8 +246,11 @@ def test_server_without_any_json_mode_gets_plain_text_and_json_is_extracted(h):
     assert result.parsed.steps == ["classify", "answer"]
     last = h.server.chat_requests[-1]
     assert "response_format" not in last
+    assert "- title* (string)" in last["messages"][0]["content"]
     assert h.client.structured_mode == "text"
-    assert len(h.server.chat_requests) == 3
+    formats = [r.get("response_format") for r in h.server.chat_requests]
+    assert [(f or {}).get("type") for f in formats] == ["json_schema", "json_object", "json_object", None]
+    assert "schema" in formats[1] and "schema" not in formats[2]  # grammar form, then plain JSON mode
 
 
 def test_explicit_json_schema_mode_does_not_downgrade(fake_openai):
@@ -338,7 +345,8 @@ def test_call_records_carry_prompt_and_response_text(h):
     h.complete()
     call = h.calls[0]
     assert call.agent == "architecture" and call.provider == "openai" and call.model == "gpt-4o-mini"
-    assert call.prompt_text == "system: You plan workflows.\n\nuser: Plan a triage bot."
+    assert call.prompt_text == (f"system: You plan workflows.\n\n{schema_instruction(Plan)}\n\n"
+                                "user: Plan a triage bot.")
     assert call.response_text == GOOD
     assert call.extra["structured_output"] == "json_schema"
     assert h.server.chat_requests[0]["temperature"] == 0.2

@@ -1,4 +1,5 @@
-"""Bad or odd requirements get a clear answer and a recorded run, never a crash."""
+"""Bad or odd requirements get a clear answer, never a crash; input that cannot be a requirement
+(empty, over the length limit) is refused before a run is created, so it never counts as a failed run."""
 
 from __future__ import annotations
 
@@ -9,19 +10,24 @@ def _run(ledger, run_id):
     return ledger.get_run(run_id)
 
 
-def test_empty_requirement_is_a_recorded_invalid_input(offline_settings, ledger, library):
+def _runs(ledger) -> int:
+    return int(ledger.query("SELECT count(*) AS n FROM runs", [])["n"][0])
+
+
+def test_empty_requirement_is_refused_before_a_run_is_created(offline_settings, ledger, library):
+    before = _runs(ledger)
     result = generate("   ", settings=offline_settings, ledger=ledger, library=library)
     assert result.status == "failed" and result.error_category == "invalid_input"
     assert "empty" in result.error_message
-    row = _run(ledger, result.run_id)
-    assert row["status"] == "failed" and row["error_category"] == "invalid_input"
+    assert result.run_id is None and _runs(ledger) == before
 
 
-def test_oversized_requirement_is_refused_above_the_limit(offline_settings, ledger, library):
+def test_oversized_requirement_is_refused_before_a_run_is_created(offline_settings, ledger, library):
+    before = _runs(ledger)
     result = generate("word " * 20_000, settings=offline_settings, ledger=ledger, library=library)
     assert result.status == "failed" and result.error_category == "invalid_input"
     assert f"{MAX_REQUIREMENT_CHARS:,}" in result.error_message
-    assert _run(ledger, result.run_id)["status"] == "failed"
+    assert result.run_id is None and _runs(ledger) == before
 
 
 def test_other_languages_still_give_a_valid_workflow(offline_settings, ledger, library):

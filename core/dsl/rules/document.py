@@ -75,6 +75,20 @@ def document_not_mapping(ctx: Context) -> Iterator[Issue]:
         )
 
 
+@rule("DSL005", "error")
+def file_unreadable(ctx: Context) -> Iterator[Issue]:
+    """The file cannot be read as a DSL file.
+
+    What it does: reports a path that is not a regular readable file: a FIFO (named pipe), socket or
+    device, a symlink loop or a symlink to nothing, a folder, or a file the operating system refuses
+    to open. Only file-based checks (`python -m core validate PATH`) report it.
+    Why is this bad: there is no DSL to import; reading a FIFO would block forever.
+    Example: `mkfifo flow.yml`; `ln -s loop.yml loop.yml`.
+    Fix: pass regular DSL files (a Dify export saved as `.yml`).
+    """
+    yield from _load_failed(ctx, "unreadable")
+
+
 @rule("DSL010", "error")
 def version_not_string(ctx: Context) -> Iterator[Issue]:
     """`version` is not a string.
