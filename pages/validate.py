@@ -32,7 +32,7 @@ if not sources:
 for index, (name, content) in enumerate(sources):
     with st.container(border=True):
         report = validate(content, target_version=settings.target_dsl_version)
-        findings_tab, run_tab = st.tabs(["Findings", "Test run"])
+        findings_tab, run_tab = st.tabs(["Findings", "Test run"], key=f"v{index}-tabs")  # keeps the tab on a rerun
         with findings_tab:
             render_report(name, report, key=f"v{index}")
         with run_tab:

@@ -139,7 +139,7 @@ def render_result(result, *, agent_costs: pd.DataFrame | None, key: str) -> None
         st.markdown(derived_from(result))
     _render_stage_record(result)
     graph, yaml_tab, checks, run_tab, cost, trace = st.tabs(
-        ["Graph", "YAML", "Validation", "Test run", "Cost and tokens", "Trace"])
+        ["Graph", "YAML", "Validation", "Test run", "Cost and tokens", "Trace"], key=f"{key}-tabs")
     with graph:
         if isinstance(result.dsl, dict):
             marked = {str(f.node_id) for f in (result.report.findings if result.report else []) if f.node_id}

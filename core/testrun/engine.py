@@ -175,6 +175,8 @@ def _execute(graph, titles, inputs, services: Services, *, label, start_id, doc,
                     continue
                 result = event.node_run_result
                 trace.elapsed_ms = (time.perf_counter() - trace.elapsed_ms) * 1000
+                if event.start_at and event.finished_at:  # graphon's own timing of the node
+                    trace.elapsed_ms = (event.finished_at - event.start_at).total_seconds() * 1000
                 trace.inputs = truncate(dict(result.inputs or {}))
                 trace.outputs = truncate(dict(result.outputs or {}))
                 if isinstance(event, NodeRunSucceededEvent):

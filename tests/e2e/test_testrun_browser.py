@@ -18,11 +18,11 @@ def test_test_run_from_the_generate_page_shows_the_trace(app_server, page):
     page.get_by_role("tab", name="Test run").wait_for()
     wait_idle(page)
     page.get_by_role("tab", name="Test run").click()
-    page.get_by_text("Test run succeeded").first.wait_for()  # the pipeline's own test run
-    page.get_by_role("button", name="Run in Dify's engine").click()
-    wait_idle(page)
-    page.get_by_text("Test run succeeded").first.wait_for()
     panel = page.get_by_role("tabpanel", name="Test run")
+    panel.locator("strong", has_text="Test run succeeded").first.wait_for()  # the pipeline's own test run
+    panel.get_by_role("button", name="Run in Dify's engine").click()
+    wait_idle(page)
+    panel.locator("strong", has_text="Test run succeeded").first.wait_for()
     panel.locator("[data-testid='stDataFrame']").first.wait_for()
     panel.locator(".js-plotly-plot").first.wait_for()
     assert panel.get_by_text("Branch run").count() >= 1
