@@ -112,7 +112,8 @@ class OfflineBrain:
 
 
 def render_data(data: dict) -> str:
-    """The user message: the agent's inputs as JSON, the requirement fenced as data."""
+    """The user message: the agent's inputs as compact JSON (indentation costs a small local model
+    seconds of prompt processing per call), the requirement fenced as data."""
     parts = []
     for key, value in data.items():
         if isinstance(value, BaseModel):
@@ -120,7 +121,7 @@ def render_data(data: dict) -> str:
         if key == "requirement":
             parts.append(f"<requirement>\n{value}\n</requirement>")
         else:
-            parts.append(f"<{key}>\n{json.dumps(value, ensure_ascii=False, indent=1)}\n</{key}>")
+            parts.append(f"<{key}>\n{json.dumps(value, ensure_ascii=False, separators=(',', ':'))}\n</{key}>")
     return "\n\n".join(parts)
 
 

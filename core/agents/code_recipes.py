@@ -23,7 +23,8 @@ class CodeRecipe:
 
 TEXT_STATS = CodeRecipe(
     "text_stats", "Count words and sentences", "text",
-    {"word_count": "number", "sentence_count": "number", "character_count": "number", "avg_words_per_sentence": "number"},
+    {"word_count": "number", "sentence_count": "number", "character_count": "number", "line_count": "number",
+     "avg_words_per_sentence": "number"},
     '''import re
 
 
@@ -35,6 +36,7 @@ def main(text: str) -> dict:
         "word_count": len(words),
         "sentence_count": len(sentences),
         "character_count": len(text or ""),
+        "line_count": len((text or "").splitlines()),
         "avg_words_per_sentence": round(len(words) / count, 1),
     }
 ''')

@@ -474,8 +474,9 @@ class WorkflowBuilder:
         if memory is not None:
             if self.mode != "advanced-chat":
                 raise BuilderError("memory is only meaningful in chatflows (advanced-chat)")
-            data["memory"] = {
-                "query_prompt_template": query_template,
+            asks = any("{{#sys.query#}}" in str(p.get("text", "")) for p in prompts)
+            data["memory"] = {  # a prompt that already sends the query: the memory template must not send it again
+                "query_prompt_template": "" if asks else query_template,
                 "role_prefix": {"assistant": "", "user": ""},
                 "window": {"enabled": True, "size": memory},
             }

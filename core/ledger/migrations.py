@@ -202,6 +202,7 @@ def m008_comparisons(db: duckdb.DuckDBPyConnection) -> None:
             valid BOOLEAN NOT NULL,
             failed JSON NOT NULL,            -- the expectations it missed, as text
             node_types JSON NOT NULL,
+            test_run VARCHAR,                -- succeeded | failed | error in Dify's engine; NULL: no workflow
             message VARCHAR,                 -- why the run failed, when it did
             recorded_at TIMESTAMP NOT NULL,
             PRIMARY KEY (comparison_id, arm, case_id)

@@ -394,14 +394,17 @@ class Ledger:
         return comparison_id
 
     def record_comparison_run(self, comparison_id: str, *, arm: str, case_id: str, run_id: str | None, passed: bool,
-                              valid: bool, failed: list[str], node_types: list[str],
+                              valid: bool, failed: list[str], node_types: list[str], test_run: str | None = None,
                               message: str | None = None) -> None:
-        """Store how one case of one arm (``A`` or ``B``) of a comparison scored, and which run made it."""
+        """Store how one case of one arm (``A`` or ``B``) of a comparison scored, and which run made it.
+
+        ``test_run`` is the status of the workflow's test run in Dify's engine (None: no workflow).
+        """
         if arm not in ("A", "B"):
             raise ValueError(f"arm must be 'A' or 'B', not {arm!r}")
         row = [comparison_id, arm, case_id, run_id, bool(passed), bool(valid), json.dumps(failed, ensure_ascii=False),
-               json.dumps(node_types), redact(message), utcnow()]
-        self._write(lambda db: db.execute("INSERT INTO comparison_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row))
+               json.dumps(node_types), test_run, redact(message), utcnow()]
+        self._write(lambda db: db.execute("INSERT INTO comparison_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row))
 
     def finish_comparison(self, comparison_id: str, *, status: str) -> None:
         """Close a running comparison as ``completed`` or ``interrupted`` (a no-op when already closed)."""

@@ -41,8 +41,8 @@ EXPECTED_COLUMNS = {
         "status", "started_at", "finished_at", "writer_host", "writer_pid", "writer_started",
     ],
     "comparison_runs": [
-        "comparison_id", "arm", "case_id", "run_id", "passed", "valid", "failed", "node_types", "message",
-        "recorded_at",
+        "comparison_id", "arm", "case_id", "run_id", "passed", "valid", "failed", "node_types", "test_run",
+        "message", "recorded_at",
     ],
 }
 

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.slow
 
 def test_every_generated_eval_workflow_test_runs_on_every_covered_branch(offline_settings, ledger, library):
     report = run_eval(PUBLIC_FILES, offline_settings, ledger=ledger, library=library)
-    failed = [c.case_id for c in report.cases if c.test_run != "passed" and c.node_types]
+    failed = [c.case_id for c in report.cases if c.test_run not in (None, "succeeded")]
     assert report.test_runs is not None
     passed, tried = report.test_runs
     assert failed == [] and passed == tried >= 100
