@@ -40,7 +40,6 @@ ARMS = ("A", "B")
 SOURCE = "compare"
 MODEL_FAILURES = frozenset(ERROR_CATEGORIES) - {"invalid_output"}
 """Error categories that mean the model endpoint failed (rather than the prompt producing a bad answer)."""
-TEST_RUN_OK = ("succeeded", "passed", "ok")
 
 
 @dataclass(frozen=True)
@@ -75,9 +74,10 @@ class ArmSummary:
     """Met every expectation with no error-level finding."""
     valid: int
     succeeded: int
-    test_runs_ok: int | None
-    """Runs whose latest test run succeeded; None while the ledger records no test runs."""
-    test_runs: int | None
+    test_runs_ok: int
+    """Workflows whose test run in Dify's engine succeeded (every covered branch ran to an end)."""
+    test_runs: int
+    """Workflows that were test-run (runs that produced one)."""
     quality_mean: float | None
     tokens: int
     cost_usd: Decimal | None
@@ -312,8 +312,6 @@ def run_comparison(
             concurrency out of range. Interrupted (KeyboardInterrupt, a stopped page): the comparison
             is closed as ``interrupted`` and the exception propagates; its runs stay recorded.
     """
-    from core.pipeline import generate
-
     check_provider(settings)
     store = PromptStore(settings.data_dir)
     check_versions(store, version_a, version_b)
@@ -332,13 +330,18 @@ def run_comparison(
     done = 0
     total = 2 * len(cases)
 
+    made: dict[str, tuple] = {}  # run id -> (GenerationResult, test-run status), filled by the batch workers
+
     def record(arm: str, version: str, row: BatchRowResult) -> None:
         nonlocal done
         case = cases[row.row - 1]
-        score = score_case(case, _parse(row.yaml_text), valid=bool(row.valid))
+        result, tested = made.pop(row.run_id, (None, None)) if row.run_id else (None, None)
+        dsl = result.dsl if result is not None else _parse(row.yaml_text)
+        score = score_case(case, dsl, valid=bool(row.valid), result=result)
         ledger.record_comparison_run(comparison_id, arm=arm, case_id=case.id, run_id=row.run_id,
                                      passed=score.passed and row.status == "succeeded", valid=bool(row.valid),
-                                     failed=score.failed, node_types=score.node_types, message=row.message)
+                                     failed=score.failed, node_types=score.node_types, test_run=tested,
+                                     message=row.message)
         done += 1
         if on_case:
             on_case(CaseDone(arm, version, case.id, done, total, score.passed and row.status == "succeeded",
@@ -348,13 +351,34 @@ def run_comparison(
     try:
         for arm, version in (("A", version_a), ("B", version_b)):
             arm_settings = replace(settings, prompt_version=version)
-            one = partial(generate, settings=arm_settings, ledger=ledger, library=library, source=SOURCE)
+            one = partial(_generate_and_test, made, settings=arm_settings, ledger=ledger, library=library)
             run_batch(items, one, concurrency=concurrency, on_result=partial(record, arm, version))
     except BaseException:
         ledger.finish_comparison(comparison_id, status="interrupted")
         raise
     ledger.finish_comparison(comparison_id, status="completed")
     return comparison_id
+
+
+def _generate_and_test(made: dict, requirement: str, *, settings: Settings, ledger: Ledger, library):
+    """One case run: generate (source ``compare``), then test-run the workflow in Dify's engine.
+
+    The test run answers LLM nodes with the offline model hook and HTTP nodes with canned responses,
+    so it costs no tokens and makes no request: it checks that the workflow runs, not what a model says.
+    """
+    from core.pipeline import generate
+    from core.testrun import test_run
+
+    result = generate(requirement, settings=settings, ledger=ledger, library=library, source=SOURCE)
+    tested = None
+    if result.dsl:
+        try:
+            tested = test_run(result.dsl).status
+        except InputError:  # not runnable at all (e.g. not loadable): that is a failed test run
+            tested = "error"
+    if result.run_id:
+        made[result.run_id] = (result, tested)
+    return result
 
 
 def _parse(yaml_text: str) -> dict | None:
@@ -409,13 +433,12 @@ def load_comparison(ledger: Ledger, comparison_id: str) -> Comparison:
     c = head.iloc[0].to_dict()
     cases = json.loads(c["cases"])
     results = ledger.query("""
-        SELECT cr.arm, cr.case_id, cr.run_id, cr.passed, cr.valid, cr.failed, cr.node_types, cr.message,
+        SELECT cr.arm, cr.case_id, cr.run_id, cr.passed, cr.valid, cr.failed, cr.node_types, cr.message, cr.test_run,
                r.status, r.error_category, r.quality_score, r.duration_ms, r.total_tokens, r.cost_usd,
                r.prompt_version
         FROM comparison_runs cr LEFT JOIN runs_v r ON r.id = cr.run_id
         WHERE cr.comparison_id = ?
     """, [comparison_id])
-    tests = _test_run_success(ledger, [r for r in results["run_id"].tolist() if isinstance(r, str)])
     by_key: dict[tuple[str, str], dict] = {}
     for rec in results.to_dict("records"):
         run_id = rec["run_id"] if isinstance(rec["run_id"], str) else None
@@ -427,18 +450,18 @@ def load_comparison(ledger: Ledger, comparison_id: str) -> Comparison:
             "duration_ms": _num(rec["duration_ms"]), "tokens": int(_num(rec["total_tokens"]) or 0),
             "cost_usd": None if _isna_any(rec["cost_usd"]) else str(rec["cost_usd"]),
             "prompt_version": _text(rec["prompt_version"]),
-            "test_run_ok": tests.get(run_id) if tests is not None and run_id else None,
+            "test_run": _text(rec["test_run"]),
         }
     rows = [CaseRow(case["id"], case["requirement"], by_key.get(("A", case["id"])), by_key.get(("B", case["id"])))
             for case in cases]
-    arms = {arm: _summarise(arm, c[f"version_{arm.lower()}"], rows, tests is not None) for arm in ARMS}
+    arms = {arm: _summarise(arm, c[f"version_{arm.lower()}"], rows) for arm in ARMS}
     status = _status(c["status"], c["writer_host"], c["writer_pid"], c["writer_started"])
     return Comparison(c["id"], c["version_a"], c["version_b"], c["eval_name"], c["provider"], c["model"],
                       int(c["concurrency"]), status, c["started_at"], None if _isna_any(c["finished_at"])
                       else c["finished_at"], arms, rows)
 
 
-def _summarise(arm: str, version: str, rows: list[CaseRow], has_tests: bool) -> ArmSummary:
+def _summarise(arm: str, version: str, rows: list[CaseRow]) -> ArmSummary:
     results = [r for row in rows for r in [row.a if arm == "A" else row.b] if r is not None]
     with_run = [r for r in results if r["run_id"]]
     costs = [r["cost_usd"] for r in with_run]
@@ -454,11 +477,11 @@ def _summarise(arm: str, version: str, rows: list[CaseRow], has_tests: bool) -> 
     not_run = len(rows) - len(results)
     if not_run:
         failures["not run"] = not_run
-    tested = [r["test_run_ok"] for r in with_run if r["test_run_ok"] is not None]
+    tested = [r["test_run"] for r in with_run if r["test_run"] is not None]
     return ArmSummary(
         arm=arm, version=version, cases=len(rows), ran=len(results), passed=sum(r["passed"] for r in results),
         valid=sum(r["valid"] for r in results), succeeded=sum(r["status"] == "succeeded" for r in results),
-        test_runs_ok=sum(tested) if has_tests else None, test_runs=len(tested) if has_tests else None,
+        test_runs_ok=sum(t == "succeeded" for t in tested), test_runs=len(tested),
         quality_mean=sum(scores) / len(scores) if scores else None,
         tokens=sum(r["tokens"] for r in with_run),
         cost_usd=None if any(c is None for c in costs) else sum((Decimal(c) for c in costs), Decimal(0)),
@@ -475,24 +498,6 @@ def _quantile(sorted_ms: list[float], q: float) -> float | None:
     lo, hi = math.floor(pos), math.ceil(pos)
     value = sorted_ms[lo] + (sorted_ms[hi] - sorted_ms[lo]) * (pos - lo)
     return value / 1000
-
-
-def _test_run_success(ledger: Ledger, run_ids: list[str]) -> dict[str, bool] | None:
-    """Whether each run's latest test run succeeded, from a ``test_runs`` table when the ledger has one.
-
-    The seam for test runs in Dify's engine (``core/testrun``): until the ledger records them this is
-    None and the page says "no test runs recorded". Expected columns: ``run_id``, ``status`` and a time
-    column (``started_at`` or ``finished_at``) to pick the latest.
-    """
-    cols = set(ledger.query("SELECT column_name FROM information_schema.columns WHERE table_name = 'test_runs'")
-               ["column_name"].tolist())
-    if not {"run_id", "status"} <= cols or not run_ids:
-        return None if not {"run_id", "status"} <= cols else {}
-    order = next((c for c in ("finished_at", "started_at", "created_at") if c in cols), None)
-    pick = f"arg_max(status, {order})" if order else "max(status)"
-    frame = ledger.query(f"""SELECT run_id, {pick} AS status FROM test_runs
-                             WHERE run_id IN (SELECT unnest(?::VARCHAR[])) GROUP BY run_id""", [run_ids])
-    return {r: str(s).lower() in TEST_RUN_OK for r, s in zip(frame["run_id"], frame["status"], strict=True)}
 
 
 def case_workflow_diff(ledger: Ledger, row: CaseRow) -> object | None:

@@ -53,6 +53,9 @@ class ProviderConfig:
     structured_output: Literal["auto", "json_schema", "json_object", "text"] = "auto"
     max_output_tokens: tuple[tuple[str, int], ...] = ()
     """(agent, max_tokens) overrides of the agents' own answer limits; ``("*", n)`` applies to every agent."""
+    key_source: str | None = None
+    """Where ``api_key`` came from: ``environment``, ``secrets file`` or ``session`` (what the UI may say
+    about a key instead of showing it)."""
 
     @property
     def label(self) -> str:
@@ -162,6 +165,8 @@ def load_settings(
         return value if value not in (None, "") else None
 
     api_key = get("DIFYFORGE_API_KEY") or get("OPENAI_API_KEY")
+    key_name = next((n for n in ("DIFYFORGE_API_KEY", "OPENAI_API_KEY") if get(n)), None)
+    key_source = None if key_name is None else ("environment" if env.get(key_name) else "secrets file")
     kind = get("DIFYFORGE_PROVIDER") or ("openai" if api_key else "offline")
     if kind not in ("offline", "openai"):
         raise ValueError(f"DIFYFORGE_PROVIDER must be 'offline' or 'openai', not {kind!r}")
@@ -170,6 +175,7 @@ def load_settings(
             kind=kind,  # type: ignore[arg-type]
             base_url=get("DIFYFORGE_BASE_URL") or get("OPENAI_BASE_URL"),
             api_key=api_key,
+            key_source=key_source,
             model=get("DIFYFORGE_MODEL") or ProviderConfig.model,
             fallback_model=get("DIFYFORGE_FALLBACK_MODEL"),
             timeout_s=_float(get("DIFYFORGE_TIMEOUT")) or ProviderConfig.timeout_s,

@@ -26,7 +26,6 @@ import re
 import time
 import unicodedata
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,7 +117,9 @@ class CaseScore:
     rounds: int = 0
     """How many refinement rounds the case has."""
     test_run: str | None = None
-    """``passed`` / ``failed`` when a test run was made, else None (see ``TEST_RUN``)."""
+    """The worst test-run status (``core.testrun``: succeeded / failed / error) over the case's
+    workflows (first and refined), None when none was test-run. Counted apart from ``passed``."""
+    test_run_detail: str = ""
 
     @property
     def failed(self) -> list[str]:
@@ -134,7 +135,7 @@ class CaseScore:
                 "failed": self.failed, "findings": [f.__dict__ for f in self.findings],
                 "failed_keys": sorted(self.failed_keys), "run_id": self.run_id, "status": self.status,
                 "seconds": round(self.seconds, 3), "node_types": self.node_types, "rounds": self.rounds,
-                "test_run": self.test_run}
+                "test_run": self.test_run, "test_run_detail": self.test_run_detail}
 
 
 @dataclass
@@ -159,9 +160,9 @@ class EvalReport:
 
     @property
     def test_runs(self) -> tuple[int, int] | None:
-        """(test-running, tried) when test runs were made, else None."""
+        """(cases whose every workflow test-ran successfully, cases test-run) when test runs were made, else None."""
         tried = [c for c in self.cases if c.test_run is not None]
-        return (sum(c.test_run == "passed" for c in tried), len(tried)) if tried else None
+        return (sum(c.test_run == "succeeded" for c in tried), len(tried)) if tried else None
 
     def key_summary(self) -> dict[str, dict[str, int]]:
         """Per key: how many cases state it and how many failed it (keys that nobody checks are left out)."""
@@ -183,7 +184,7 @@ class EvalReport:
         """The counts, the per-key and per-file summaries and every case's score, ready for JSON."""
         runs = self.test_runs
         return {"total": self.total, "valid": self.valid, "passed": self.passed,
-                "test_runs": None if runs is None else {"passed": runs[0], "tried": runs[1]},
+                "test_runs": None if runs is None else {"succeeded": runs[0], "tried": runs[1]},
                 "files": self.by_source(), "keys": self.key_summary(), "cases": [c.to_dict() for c in self.cases]}
 
 
@@ -499,17 +500,34 @@ def score_case(case: EvalCase, dsl: dict | None, *, valid: bool = True, result=N
 
 # ---------------------------------------------------------------------------------------------- running
 
-TEST_RUN: Callable | None = None
-"""Seam for test runs (``core.testrun`` is not on main yet): when set to ``fn(dsl) -> bool | None``,
-each final workflow is test-run and ``CaseScore.test_run`` / ``EvalReport.test_runs`` report it."""
-
-
 def _problem(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def run_case(case: EvalCase, settings: Settings, *, ledger=None, library=None) -> CaseScore:
-    """Generate one case, refine it through its rounds and score every step; never raises for a crash."""
+_TEST_RUN_RANK = {"succeeded": 0, "failed": 1, "error": 2}
+
+
+def _test_run(score: CaseScore, dsl: dict, step: int) -> None:
+    """Test-run one workflow in Dify's engine (offline model, canned HTTP) and keep the worst status."""
+    from core.testrun import test_run
+
+    try:
+        report = test_run(dsl)
+        status, detail = report.status, report.summary()
+        if report.errors:
+            detail += ": " + "; ".join(f"{f.code} {f.message}" for f in report.errors[:3])
+    except Exception as exc:  # noqa: BLE001 - a test run that cannot start is an error, the eval goes on
+        status, detail = "error", f"test run could not start: {_problem(exc)}"
+    if score.test_run is None or _TEST_RUN_RANK.get(status, 2) > _TEST_RUN_RANK.get(score.test_run, 2):
+        score.test_run = status
+        score.test_run_detail = f"round {step}: {detail}" if step else detail
+
+
+def run_case(case: EvalCase, settings: Settings, *, ledger=None, library=None, test_runs: bool = True) -> CaseScore:
+    """Generate one case, refine it through its rounds and score every step; never raises for a crash.
+
+    With ``test_runs`` every workflow produced (first and refined) is also test-run (``core.testrun``).
+    """
     from core.pipeline import generate, refine
 
     started = time.perf_counter()
@@ -528,6 +546,8 @@ def run_case(case: EvalCase, settings: Settings, *, ledger=None, library=None) -
                 f.message += f" ({result.error_category}: {result.error_message})"
     texts = [case.requirement]
     last, valid = result, score.valid
+    if test_runs and result.dsl:
+        _test_run(score, result.dsl, 0)
     for n, rnd in enumerate(case.rounds, start=1):
         texts.append(str(rnd["instruction"]))
         if last is None or not last.run_id:
@@ -552,14 +572,9 @@ def run_case(case: EvalCase, settings: Settings, *, ledger=None, library=None) -
             score.findings.append(f)
         last = refined
         score.node_types = [d.get("type") for d in _nodes(refined.dsl)]
+        if test_runs:
+            _test_run(score, refined.dsl, n)
     score.valid = valid
-    if TEST_RUN is not None and last is not None and last.dsl:
-        try:
-            ok = TEST_RUN(last.dsl)
-        except Exception as exc:  # noqa: BLE001
-            ok = False
-            score.findings.append(Finding("error", f"test run crashed: {_problem(exc)}"))
-        score.test_run = None if ok is None else ("passed" if ok else "failed")
     score.passed = not score.findings
     score.seconds = time.perf_counter() - started
     return score
@@ -577,13 +592,15 @@ def _count_checked(cases: list[EvalCase]) -> Counter:
     return checked
 
 
-def run_eval(paths: str | Path | list, settings: Settings, *, ledger=None, library=None, on_case=None) -> EvalReport:
+def run_eval(paths: str | Path | list, settings: Settings, *, ledger=None, library=None, on_case=None,
+             test_runs: bool = True) -> EvalReport:
     """Generate every case of one or more eval files (recorded with source ``eval``) and score it.
 
     Args:
         paths: a file or a list of files (``PUBLIC_FILES`` for both public ones).
         ledger: the ledger to record in; opened from ``settings`` when None (rounds need it).
         on_case: called with each ``CaseScore`` as it is ready (progress for the UI).
+        test_runs: also test-run every workflow in Dify's engine (``core.testrun``, offline).
     """
     files = [paths] if isinstance(paths, (str, Path)) else list(paths)
     cases = [c for p in files for c in load_cases(p)]
@@ -599,7 +616,7 @@ def run_eval(paths: str | Path | list, settings: Settings, *, ledger=None, libra
     scores = []
     try:
         for case in cases:
-            score = run_case(case, settings, ledger=ledger, library=library)
+            score = run_case(case, settings, ledger=ledger, library=library, test_runs=test_runs)
             scores.append(score)
             if on_case:
                 on_case(score)

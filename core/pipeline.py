@@ -28,6 +28,7 @@ from core.agents.models import (
     WorkflowPlan,
 )
 from core.agents.quality import QualityInput
+from core.agents.refine import merge as merge_instruction
 from core.agents.requirements import RequirementsInput
 from core.config import Settings
 from core.dsl import ValidationReport, load_dsl, validate
@@ -110,6 +111,8 @@ class GenerationResult:
     drafts: list[str] = field(default_factory=list)
     """Stages whose unusable model answer was replaced by the offline brain's (``requirements``,
     ``architecture``)."""
+    test_run: object | None = None
+    """The returned DSL's test run in Dify's engine (``core.testrun.TestRunReport``), if it was run."""
 
     @property
     def valid(self) -> bool:
@@ -198,6 +201,7 @@ def generate(
     parent_run_id: str | None = None,
     source: str = "cli",
     previous: GenerationResult | None = None,
+    spec: RequirementSpec | None = None,
 ) -> GenerationResult:
     """Generate a Dify workflow for ``requirement`` and record the run.
 
@@ -210,6 +214,8 @@ def generate(
         parent_run_id: set for refinements.
         source: ``app``, ``cli``, ``batch`` or ``eval``.
         previous: the parent's result (refinements with the LLM brain get its plan).
+        spec: an already changed requirement model (offline refinements); the requirements stage
+            then records it instead of reading the text again.
 
     Returns:
         The result; ``status`` is ``failed`` (with ``error_category``) for bad input, budget, provider
@@ -249,7 +255,7 @@ def generate(
     result = GenerationResult(run_id=run.run_id, status="running", usage=run.usage, recorded=run.recorded)
     try:
         _check_daily_budget(settings, ledger)
-        _generate(text, settings, run, result, library, previous)
+        _generate(text, settings, run, result, library, previous, spec)
     except (InputError, ProviderError) as exc:
         category = "invalid_input" if isinstance(exc, InputError) else exc.category
         _fail(run, result, category, str(exc))
@@ -319,7 +325,8 @@ def _patterns(text: str, spec: RequirementSpec, settings: Settings, library) -> 
         return []
 
 
-def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult, library, previous) -> None:
+def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult, library, previous,
+              given: RequirementSpec | None = None) -> None:
     if settings.provider.kind == "offline":
         brain = OfflineBrain(run.on_call, log_content=settings.log_content)
     else:
@@ -328,8 +335,11 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
         budget = RunBudget(max_cost_usd=settings.max_cost_usd_per_run, max_tokens=settings.max_tokens_per_run)
         brain = LLMBrain(settings, run.on_call, budget=budget)
     req_in = RequirementsInput(requirement=text)
-    spec = _stage_or_draft(run, result, "requirements", requirements.run, req_in, brain,
-                           lambda: requirements.run(req_in, OfflineBrain(log_content=settings.log_content)).output)
+    if given is not None and brain.kind == "offline":
+        spec = _stage(run, result, "requirements", requirements.run_given, given, brain)
+    else:
+        spec = _stage_or_draft(run, result, "requirements", requirements.run, req_in, brain,
+                               lambda: requirements.run(req_in, OfflineBrain(log_content=settings.log_content)).output)
     result.spec, result.app_mode = spec, spec.app_mode
     recs = _patterns(text, spec, settings, library)
     result.patterns = recs
@@ -362,17 +372,22 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
         compiled = compile_plan(plan, version=settings.target_dsl_version)
         report = validate(compiled.dsl, target_version=settings.target_dsl_version)
         findings = [{"code": f.code, "severity": f.severity, "message": f.message, "node_id": f.node_id} for f in report.findings]
-        q_in = QualityInput(spec=spec, dsl=compiled.dsl, findings=findings, compile_issues=compiled.issues)
+        tested = _test_run(run, compiled.dsl) if report.valid else None
+        runtime = [f.to_dict() for f in tested.findings] if tested is not None else []
+        q_in = QualityInput(spec=spec, dsl=compiled.dsl, findings=findings, compile_issues=compiled.issues,
+                            runtime_findings=runtime)
         verdict = _stage(run, result, "quality", quality.run, q_in, brain)
-        run.write("record_workflow", run.run_id, yaml_text=compiled.yaml_text, app_mode=plan.app_mode, valid=report.valid,
-                  errors=len(report.errors), warnings=len(report.warnings), name=plan.name)
+        version = run.write("record_workflow", run.run_id, yaml_text=compiled.yaml_text, app_mode=plan.app_mode,
+                            valid=report.valid, errors=len(report.errors), warnings=len(report.warnings), name=plan.name)
+        if tested is not None:
+            run.write("record_test_run", run.run_id, tested, workflow_version=version)
         found = repair.problems(verdict)
-        rank = (report.valid, not found, -len(found.missing), verdict.score)
+        rank = (report.valid, tested is not None and tested.succeeded, not found, -len(found.missing), verdict.score)
         if best_rank is None or rank > best_rank:
             best_rank = rank
             result.dsl, result.yaml_text, result.report, result.quality, result.plan = (
                 compiled.dsl, compiled.yaml_text, report, verdict, plan)
-            result.app_mode = plan.app_mode
+            result.app_mode, result.test_run = plan.app_mode, tested
             best_compile_errors = [i.message for i in compiled.issues if i.severity == "error"]
         if before is not None:
             level = _judge_round(run, result, round_no, level, conf_in.previous, plan, before, found, brain.kind)
@@ -401,6 +416,9 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
         headline = final.headline()
         _fail(run, result, "invalid_output", f"The workflow still has {len(final.errors)} error(s) after "
               f"{settings.repair_rounds} repair round(s): {headline.message if headline else ''}")
+        return
+    if result.test_run is None or not result.test_run.succeeded:
+        _fail(run, result, "invalid_output", _test_run_failure(result.test_run))
         return
     if result.missing:
         _fail(run, result, INCOMPLETE, f"The workflow is valid but does not do everything the requirement asks "
@@ -455,6 +473,23 @@ def _offline_draft(run: _Run, result: GenerationResult, spec: RequirementSpec, a
     return draft_blueprint, ConfigurationInput(spec=spec, blueprint=draft_blueprint, feedback=feedback, previous=draft)
 
 
+def _test_run(run: _Run, dsl: dict):
+    """Run a valid candidate in Dify's own engine (offline stand-ins; every steerable branch)."""
+    from core.testrun import test_run
+
+    report = test_run(dsl)
+    run.event("stage.completed", "testrun", status=report.status, summary=report.summary(),
+              findings=[f.code for f in report.findings])
+    return report
+
+
+def _test_run_failure(report) -> str:
+    if report is None:
+        return "The workflow was not test-run in Dify's engine."
+    first = report.errors[0].message if report.errors else report.summary()
+    return f"The workflow validates but its test run in Dify's engine {report.status}: {first}"
+
+
 def _record_patterns(run: _Run, recs: list, blueprint: Blueprint) -> None:
     if not recs:
         return
@@ -471,8 +506,10 @@ def refine(parent_run_id: str, instruction: str, *, settings: Settings, ledger=N
            previous: GenerationResult | None = None) -> GenerationResult:
     """Continue from a parent run with an instruction ("add a step that translates the answer to French").
 
-    The parent's requirement is extended by the instruction and generated again as a child run (the
-    LLM brain also sees the parent's blueprint and plan when ``previous`` is given).
+    Offline, the instruction changes the parent's requirement model (its inputs and outputs stay unless
+    the instruction replaces them) and the child is built from the changed model; the LLM brain gets the
+    extended requirement with the parent's blueprint and plan. An instruction that changes nothing is
+    reported as not applied.
 
     Raises:
         InputError: the instruction is empty or the parent run is unknown.
@@ -486,15 +523,31 @@ def refine(parent_run_id: str, instruction: str, *, settings: Settings, ledger=N
     parent = ledger.get_run(parent_run_id)
     base = str(parent.get("requirement") or "").strip().rstrip(".")
     requirement = f"{base}. Also: {instruction.strip()}"
+    changed_spec, changed = None, ["(model brain)"]
+    if settings.provider.kind == "offline":
+        parent_spec = (previous.spec if previous is not None and previous.spec is not None
+                       else _stored_spec(ledger, parent_run_id) or requirements.analyse(base))
+        changed_spec, changed = merge_instruction(parent_spec, instruction)
     result = generate(requirement, settings=settings, on_event=on_event, ledger=ledger, library=library,
-                      parent_run_id=parent_run_id, source=source, previous=previous)
-    if result.quality is not None and _same_graph(_last_workflow(ledger, parent_run_id), result.dsl):
+                      parent_run_id=parent_run_id, source=source, previous=previous, spec=changed_spec)
+    if result.quality is not None and not changed:
         result.quality.issues.append(QualityIssue(
             severity="warning", stage="requirements",
-            message=f"The instruction {instruction.strip()!r} did not change the workflow: nothing in it "
-                    "named a step to add or change. Rephrase it as a step (e.g. 'add a step that translates "
-                    "the answer to French'), or use a model provider, which reads free-form instructions."))
+            message=f"The instruction {instruction.strip()!r} did not change the workflow: the offline brain found nothing in it that "
+                    "names an input, an output, a step, a tool or a condition to add or change. Rephrase it (e.g. "
+                    "'also output summary_fr, the summary in French'), or use a model provider, which reads free-form "
+                    "instructions."))
     return result
+
+
+def _stored_spec(ledger, run_id: str) -> RequirementSpec | None:
+    """The requirement model a run's requirements stage recorded (None when content logging was off)."""
+    try:
+        rows = ledger.query("SELECT response_text FROM llm_calls WHERE run_id = ? AND agent = 'requirements' "
+                            "AND response_text IS NOT NULL ORDER BY attempt DESC LIMIT 1", [run_id])
+        return RequirementSpec.model_validate_json(rows.iloc[0]["response_text"]) if not rows.empty else None
+    except Exception:  # noqa: BLE001 - an unreadable record falls back to reading the requirement again
+        return None
 
 
 def _last_workflow(ledger, run_id: str) -> dict | None:

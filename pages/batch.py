@@ -87,6 +87,10 @@ else:
     ok = sum(r.status == "succeeded" for r in results)
     valid = sum(bool(r.valid) for r in results)
     st.markdown(f"**{len(results)} rows:** {ok} succeeded, {len(results) - ok} failed, {valid} valid workflows.")
+    failed = [r for r in results if r.status != "succeeded"]
+    if failed:  # the reasons in words, not only in a table column
+        st.warning("\n".join(f"- Row {r.row}{f' ({r.id})' if r.id else ''}: {r.message or 'failed'}" for r in failed),
+                   icon=":material/warning:")
     st.dataframe(_table(results), hide_index=True, width="stretch", column_config=COLUMNS)
     st.download_button("Download all workflows (ZIP)", workflows_zip(results), file_name="difyforge-batch.zip",
                        mime="application/zip", type="primary", icon=":material/download:")

@@ -67,8 +67,8 @@ def _flash() -> None:
     if not flash:
         return
     (st.success if flash["kind"] == "success" else st.error)(flash["text"], icon=":material/edit:")
-    for line in flash.get("lines", []):
-        st.markdown(f"- {line}")
+    if flash.get("lines"):
+        st.markdown("\n".join(f"- {line}" for line in flash["lines"]))
 
 
 ledger = get_ledger(settings)

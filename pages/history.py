@@ -36,10 +36,9 @@ RUN_TABLE = {"run": st.column_config.TextColumn("run", width="small", help="When
 
 
 def _parents(runs: pd.DataFrame) -> dict[str, str]:
-    """The requirement of each parent run that is not in ``runs`` (to show what a refinement added)."""
-    missing = set(runs["parent_run_id"].dropna()) - set(runs["run_id"])
-    found = {}
-    for parent in sorted(p for p in missing if p):
+    """The requirement of each parent of a run in ``runs`` (to show what a refinement added)."""
+    found = dict(zip(runs["run_id"], runs["requirement"], strict=True))
+    for parent in sorted(p for p in set(runs["parent_run_id"].dropna()) - set(found) if p):
         try:
             found[parent] = ledger.get_run(parent)["requirement"]
         except RunNotFound:
@@ -105,8 +104,8 @@ def _versions(trace: RunTrace) -> None:
     new = b.selectbox("To", versions, index=len(versions) - 1, format_func=lambda v: v.label,
                       key="history-diff-new")
     changes = graph_changes(old.yaml_text, new.yaml_text)
-    for line in changes.lines() or ["No node or connection changed (layout, icons or temperature aside)."]:
-        st.markdown(f"- {line}")
+    lines = changes.lines() or ["No node or connection changed (layout, icons or temperature aside)."]
+    st.markdown("\n".join(f"- {line}" for line in lines))
     diff = diff_versions(old.yaml_text, new.yaml_text, old_label=old.label, new_label=new.label)
     st.caption(f"{old.label} → {new.label}: {diff.summary()}")
     if not diff.identical:

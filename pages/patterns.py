@@ -25,8 +25,7 @@ from ui.resources import get_library
 from ui.usage import render_pattern_usage
 
 settings = page_setup("Patterns", "The proven workflows DifyForge builds from: browse, search, add your own.")
-FLASH = "patterns.flash"
-"""A message for the rerun after an add or remove (the rerun refreshes the sidebar's pattern count)."""
+FLASH = "patterns.flash"  # a message for the rerun after an add or remove (which refreshes the sidebar's count)
 
 
 def _done(message: str) -> None:

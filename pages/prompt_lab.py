@@ -213,8 +213,7 @@ def _side_by_side(c) -> pd.DataFrame:
     rows = {
         "meet every expectation": both(lambda s: f"{s.passed} of {s.cases}"),
         "valid (no error finding)": both(lambda s: f"{s.valid} of {s.cases}"),
-        "test runs succeeded": both(lambda s: "not recorded" if s.test_runs is None else
-                                    f"{s.test_runs_ok} of {s.test_runs}"),
+        "test runs succeeded": both(lambda s: f"{s.test_runs_ok} of {s.test_runs}"),
         "mean quality score": both(lambda s: "—" if s.quality_mean is None else f"{s.quality_mean:.1f}"),
         "tokens": both(lambda s: f"{s.tokens:,}"),
         "cost": both(lambda s: format_cost(s.cost_usd)),
@@ -237,6 +236,8 @@ def _result(c) -> None:
                    + ("…" if len(c.missing) > 20 else "") + ". The runs it made are kept and shown.",
                    icon=":material/warning:")
     st.table(_side_by_side(c).set_index("figure"))
+    st.caption("Test runs execute each workflow in Dify's engine (graphon) with the offline model hook and "
+               "canned HTTP: they check that it runs on every steerable branch, at no token cost.")
     table = pd.DataFrame([{
         "case": r.case_id, "passed by": r.winner,
         "A failed": "; ".join((r.a or {}).get("failed") or []) if r.a else "not run",
@@ -263,7 +264,7 @@ def _case_detail(c) -> None:
                 (result.get("message") or result["status"])
             st.markdown(f"**{arm} · {version}**: {verdict}")
             st.caption(f"nodes: {', '.join(result['node_types']) or 'none'} · {result['tokens']:,} tokens · "
-                       f"cost {format_cost(result['cost_usd'])}")
+                       f"cost {format_cost(result['cost_usd'])} · test run {result['test_run'] or 'not made'}")
             if result["run_id"] and st.button(f"Open {arm}'s run in History", key=f"lab.open.{arm}.{c.id}.{case_id}",
                                               icon=":material/history:"):
                 st.session_state[HISTORY_PICK] = result["run_id"]

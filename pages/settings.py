@@ -40,8 +40,14 @@ def _provider_form(current: Settings) -> Settings | None:
             "Structured output", STRUCTURED_OUTPUT_SETTINGS, index=STRUCTURED_OUTPUT_SETTINGS.index(provider.structured_output),
             help="auto: JSON schema, stepping down to JSON mode (llama.cpp's grammar form, then plain) and then text "
                  "when the server refuses, remembered per endpoint. Fix it for servers that need one mode.")
-        api_key = st.text_input("API key", type="password", value=provider.api_key or "",
-                                help="Kept in this browser session only: never stored, logged or exported.")
+        configured = f"configured ({provider.key_source or 'set'}), kept on the server" if provider.api_key else None
+        entered = st.text_input("API key", type="password", value="",  # a configured key never goes to the browser
+                                placeholder=configured or "sk-...",
+                                help="Leave empty to keep the configured key. A key entered here is used for this "
+                                     "browser session only: never stored, logged or exported.")
+        if provider.api_key:
+            st.caption(f"An API key is configured on the server (from the {provider.key_source or 'settings'}); "
+                       "it is never sent to the browser. Enter one above to override it for this session.")
         versions = prompt_versions()
         prompt_version = st.selectbox(
             "Prompt version", versions,
@@ -61,6 +67,7 @@ def _provider_form(current: Settings) -> Settings | None:
                                   help="Generation is refused once today's spend reaches this.")
         if not st.form_submit_button("Apply for this session", type="primary"):
             return None
+    api_key = entered or provider.api_key
     if kind == "openai" and not api_key and not base_url:
         st.error("The OpenAI endpoint needs an API key.")
         st.caption("Enter a key, give the base URL of a local endpoint that needs none, or choose the offline brain.")
@@ -69,7 +76,8 @@ def _provider_form(current: Settings) -> Settings | None:
         st.error("Enter a model name.")
         return None
     new = current.with_provider(kind=kind, base_url=base_url.strip() or None, model=model.strip(),
-                                fallback_model=fallback.strip() or None, api_key=api_key or None)
+                                fallback_model=fallback.strip() or None, api_key=api_key or None,
+                                key_source="session" if entered else provider.key_source)
     new = new.with_provider(structured_output=structured)
     return replace(new, prompt_version=prompt_version, log_content=log_content, max_cost_usd_per_run=per_run,
                    max_tokens_per_run=int(tokens) if tokens is not None else None,

@@ -86,6 +86,15 @@ def derived_from(result) -> str:
     return f"Derived from the pattern{'s' if len(shown) > 1 else ''} {', '.join(shown)}."
 
 
+def _duration(ms: float) -> str:
+    return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
+
+
+def _stage_ms(stage) -> float:
+    """How long a stage took: its own timing, or the time of its calls when it has none."""
+    return stage.duration_ms or sum(c.latency_ms for c in stage.calls)
+
+
 def stage_record(result) -> list[str]:
     """One line per stage the run went through (repair rounds show as the stages run again)."""
     lines, seen = [], {}
@@ -96,7 +105,7 @@ def stage_record(result) -> list[str]:
         word = "step" if is_offline(result) else "call"
         summary = stage.output.summary() if hasattr(stage.output, "summary") else ""
         lines.append(f"**{STAGE_TITLES.get(stage.stage, stage.stage)}**{again} · {steps} {word}"
-                     f"{'' if steps == 1 else 's'} · {stage.duration_ms / 1000:.2f} s" + (f": {summary}" if summary else ""))
+                     f"{'' if steps == 1 else 's'} · {_duration(_stage_ms(stage))}" + (f": {summary}" if summary else ""))
     return lines
 
 
@@ -105,8 +114,8 @@ def _render_stage_record(result) -> None:
     if not lines:
         return
     rounds = max(0, sum(s.stage == "quality" for s in result.stages) - 1)
-    total = sum(s.duration_ms for s in result.stages) / 1000
-    label = (f"How it was made: {len(lines)} stages in {total:.2f} s"
+    total = sum(_stage_ms(s) for s in result.stages)
+    label = (f"How it was made: {len(lines)} stages in {_duration(total)}"
              + (f", {rounds} repair round{'' if rounds == 1 else 's'}" if rounds else ""))
     with st.expander(label, icon=":material/checklist:"):
         for line in lines:

@@ -11,15 +11,25 @@ import re
 
 from pydantic import BaseModel, Field
 
+from core.agents import lexicon as lx
 from core.agents.brain import Brain
 from core.agents.code_recipes import (
+    FILTER_PREFIX,
     RECIPES,
     is_check,
     payload_keys,
     payload_recipe,
     pick_recipe,
 )
+from core.agents.lexicon import say
 from core.agents.models import Blueprint, BlueprintStep, HttpCall, Link, RequirementSpec, StageResult
+from core.agents.outputs import SEARCH_TOOLS, localize
+from core.agents.outputs import contract as _contract
+from core.agents.outputs import each_file as _each_file
+from core.agents.outputs import facets as _facets
+from core.agents.outputs import gate as _gate
+from core.agents.outputs import plain as _plain
+from core.agents.outputs import search as _search
 from core.agents.rules import numeric_condition, slug, verdict
 
 AGENT = "architecture"
@@ -138,7 +148,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
     spec = inp.spec
     chat = spec.app_mode == "advanced-chat"
     d = _Draft()
-    d.add("start", "Start", "Collect the app's inputs", labels=[i.name for i in spec.inputs], id_="start")
+    d.add("start", say(spec.language, "start"), "Collect the app's inputs", labels=[i.name for i in spec.inputs], id_="start")
     tail: list[Link] = [Link(step="start")]
     text_refs = [f"start.{i.name}" for i in spec.inputs if i.type in ("paragraph", "text-input", "number", "select")]
     main = "sys.query" if chat else (text_refs[0] if text_refs else None)
@@ -160,11 +170,16 @@ def design(inp: ArchitectureInput) -> Blueprint:
     for var in spec.inputs:
         if var.type not in ("file", "file-list"):
             continue
+        if var.type == "file-list" and not spec.iteration_target:
+            tail, out = _each_file(d, spec, var, tail)
+            context_refs.insert(0, out)
+            main = main or out
+            continue
         if "image" in var.file_types:
             vision = f"start.{var.name}"
             continue
-        ex = d.add("document-extractor", f"Read {var.label.lower()}", f"Extract the text of the uploaded {var.label.lower()}",
-                   reads=[f"start.{var.name}"], after=tail)
+        ex = d.add("document-extractor", say(spec.language, "read_file", var.label.lower()),
+                   f"Extract the text of the uploaded {var.label.lower()}", reads=[f"start.{var.name}"], after=tail)
         tail = [Link(step=ex)]
         context_refs.insert(0, f"{ex}.text")
         main = main or f"{ex}.text"
@@ -177,7 +192,11 @@ def design(inp: ArchitectureInput) -> Blueprint:
         tail = [Link(step=h)]
         context_refs = [r for r in context_refs if r != "start.url"] + [f"{h}.body"]
 
-    if spec.tool and not spec.has("agent"):
+    searches = [t for t in spec.tools if t in SEARCH_TOOLS]
+    if searches and not spec.has("agent"):
+        tail, found = _search(d, spec, searches, tail, main)
+        context_refs += found
+    elif spec.tool and not spec.has("agent"):
         t = d.add("tool", "Web search", f"Search the web for: {spec.goal}", reads=[main or "sys.query"], after=tail,
                   labels=[spec.tool])
         tail = [Link(step=t)]
@@ -190,13 +209,12 @@ def design(inp: ArchitectureInput) -> Blueprint:
         kb_context = f"{kr}.result"
 
     if spec.list_filter:
-        recipe = pick_recipe("parse records")
-        parse = d.add("code", recipe.title, "Parse the JSON list into records", reads=[main or "sys.query"], after=tail,
-                      labels=[recipe.key])
+        # Records are objects, and Dify's list operator refuses array[object] (test-run rule DSL704):
+        # one code step parses, filters, sorts and limits them.
         flt = spec.list_filter
         how = f"keep {flt.key} {flt.operator} {flt.value}" if flt.value else "keep every record"
-        lo = d.add("list-operator", "Filter and sort", f"{how}; sort by {flt.sort_key or flt.key}",
-                   reads=[f"{parse}.records"], after=[parse])
+        lo = d.add("code", "Filter and sort", f"Parse the JSON list; {how}; sort by {flt.sort_key or flt.key}",
+                   reads=[main or "sys.query"], after=tail, labels=[FILTER_PREFIX + flt.model_dump_json()])
         tail = [Link(step=lo)]
         context_refs = [r for r in context_refs if r != main] + [f"{lo}.result"]
 
@@ -220,8 +238,18 @@ def design(inp: ArchitectureInput) -> Blueprint:
         context_refs += [ref for _, ref in fields]
         results += fields
 
+    gated = None
+    if spec.gate is not None and not spec.classes:
+        tail, gated = _gate(d, spec, tail, main, context_refs)
+        spec = spec.model_copy(update={"outputs": [o for o in spec.outputs if o.name not in gated[0]], "branches": [],
+                                       "capabilities": [c for c in spec.capabilities if c != "branching"]})
     task = _task(spec)
-    tail, generated = _core(d, spec, task, tail, main, context_refs, kb_context, vision, bool(results))
+    if spec.facets and not (spec.classes or spec.branches or spec.loop):
+        tail, generated = _facets(d, spec, tail, context_refs + ([main] if chat and main else []))
+    elif _plain(spec) and any(o.explicit for o in spec.outputs):
+        generated = []
+    else:
+        tail, generated = _core(d, spec, task, tail, main, context_refs, kb_context, vision, bool(results))
     results += generated
     if spec.review and results:
         name, source = results[-1]
@@ -247,11 +275,23 @@ def design(inp: ArchitectureInput) -> Blueprint:
         tail = [Link(step=c)]
         results += [(name, f"{c}.{name}") for name in recipe.outputs]
 
+    tail, results = _contract(d, spec, tail, results, context_refs)
+    if gated is not None:
+        names, ref, link = gated
+        if names:
+            d.add("end", say(spec.language, "end_named", ", ".join(names))[:40], "Return this case's results",
+                  reads=[ref] * len(names), after=[link], labels=names)
+        elif results:
+            agg = d.add("variable-aggregator", say(spec.language, "merge"), "Pass on the result of whichever path ran",
+                        reads=[ref, results[0][1]], after=[link, *tail])
+            results[0], tail = (results[0][0], f"{agg}.output"), [Link(step=agg)]
     if chat:
-        d.add("answer", "Answer", "Reply to the user", reads=[results[-1][1]] if results else [], after=tail)
+        d.add("answer", say(spec.language, "answer"), "Reply to the user", reads=[results[-1][1]] if results else [], after=tail)
     else:
         names = [name for name, _ in results]
-        d.add("end", "End", "Return the results", reads=[ref for _, ref in results], after=tail, labels=names)
+        d.add("end", say(spec.language, "end"), "Return the results", reads=[ref for _, ref in results], after=tail,
+              labels=names)
+    localize(d.steps, spec)
     used = _patterns_used(d.steps, inp.patterns)
     return Blueprint(app_mode=spec.app_mode, name=spec.name, steps=d.steps, patterns_used=used,
                      rationale=f"Composed from the capabilities {', '.join(spec.capabilities) or 'none (a single LLM step)'}.")
@@ -327,18 +367,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
         return merge(texts, ends)
 
     if spec.loop:
-        first = d.add("llm", "First draft", f"Write the first version. Task: {task}", reads=refs + extra, after=tail, focus=FINAL_ROLE)
-        loop = d.add("loop", "Critique and improve", f"Repeat up to {spec.loop.max_iterations} times until "
-                     f"{spec.loop.until or 'the critique is satisfied'}", reads=[f"{first}.text"], after=[first],
-                     labels=["draft"])
-        critique = d.add("llm", "Critique", f"Critique the current draft against the task ({task}). If it is good, "
-                         "start with the word GOOD; otherwise list concrete improvements.",
-                         reads=[f"{loop}.draft"], after=[Link(step=loop)], parent=loop)
-        improve = d.add("llm", "Improve", f"Rewrite the draft applying the critique. Task: {task}",
-                        reads=[f"{loop}.draft", f"{critique}.text"], after=[critique], parent=loop, focus=FINAL_ROLE)
-        d.add("assigner", "Keep new draft", "Store the improved draft for the next round",
-              reads=[f"{loop}.draft", f"{improve}.text"], after=[improve], parent=loop)
-        return [Link(step=loop)], [("result", f"{loop}.draft")]
+        return _loop(d, spec, task, tail, refs + extra)
 
     if spec.iteration_target:
         return _iteration(d, spec, tail, query)
@@ -385,6 +414,33 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
     llm = d.add("llm", "Write answer" if chat else "Generate", task, reads=refs + ([query] if chat else []) + extra,
                 after=tail, focus=FINAL_ROLE)
     return [Link(step=llm)], [("result", f"{llm}.text")]
+
+
+def _loop(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], reads: list[str]) -> tuple[list[Link], list[tuple[str, str]]]:
+    """Draft, then review and revise inside a loop until the asked stop condition (a word the review
+    contains, or a score read by code) or the round limit."""
+    lang, rule = spec.language, spec.loop
+    goal = task if lang == "en" else spec.goal
+    first = d.add("llm", lx.say(lang, "generate", lx.say(lang, "result")), lx.say(lang, "write_output", goal), reads=reads,
+                  after=tail, focus=FINAL_ROLE)
+    loop = d.add("loop", lx.say(lang, "loop"), rule.until or goal, reads=[f"{first}.text"], after=[first], labels=["draft"])
+    word = rule.stop_word or ("" if rule.stop_operator else "GOOD")
+    verdict_rule = (lx.say(lang, "verdict_first", rule.until or goal, word) if word else
+                    f"{rule.until or goal}. " + lx.say(lang, "write_output", "score: <number>"))
+    critique = d.add("llm", lx.say(lang, "critique"), verdict_rule, reads=[f"{loop}.draft"], after=[Link(step=loop)],
+                     parent=loop, labels=[f"stop:{word}"] if word else [])
+    after = critique
+    if rule.stop_operator or lx.has(spec.requirement, "code"):
+        recipe = "read_score" if rule.stop_operator else pick_recipe(rule.until or spec.requirement).key
+        after = d.add("code", lx.say(lang, "compute", ""), rule.until or goal, reads=[f"{critique}.text"], after=[critique],
+                      parent=loop, labels=[recipe])
+        if rule.stop_operator:
+            d.steps[-1].labels = [recipe, f"stop:{rule.stop_operator} {rule.stop_value}"]
+    improve = d.add("llm", lx.say(lang, "improve"), lx.say(lang, "write_output", goal),
+                    reads=[f"{loop}.draft", f"{critique}.text"], after=[after], parent=loop, focus=FINAL_ROLE)
+    d.add("assigner", lx.say(lang, "keep"), "Store the improved draft for the next round",
+          reads=[f"{loop}.draft", f"{improve}.text"], after=[improve], parent=loop)
+    return [Link(step=loop)], [("result", f"{loop}.draft")]
 
 
 def _delivers(call: HttpCall) -> bool:
@@ -458,8 +514,14 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
                     labels=[target.capitalize()] + [f[:1].upper() + f[1:] for f in spec.extraction_fields])
         output = f"{row}.output"
     else:
-        llm = d.add("llm", f"Handle one {target}"[:40], f"{_task(spec, per_item)} Do it for this one {target}.",
-                    reads=[f"{it}.item"], after=[Link(step=it)], parent=it, focus=FINAL_ROLE)
+        item, first = f"{it}.item", Link(step=it)
+        if re.search(r"\burls?\b|网址|链接|リンク", text, re.I):  # a list of addresses: fetch each one first
+            fetch = d.add("http-request", say(spec.language, "read_file", "URL"), "Fetch this page", reads=[],
+                          after=[first], parent=it, labels=[f"{{{{{item}}}}}"])
+            item, first = f"{fetch}.body", Link(step=fetch)
+        purpose = (f"{_task(spec, per_item)} Do it for this one {target}." if spec.language == "en"
+                   else lx.say(spec.language, "per_item", _per_item_clause(spec)))
+        llm = d.add("llm", f"Handle one {target}"[:40], purpose, reads=[item], after=[first], parent=it, focus=FINAL_ROLE)
         output = f"{llm}.text"
     d.steps[next(i for i, s in enumerate(d.steps) if s.id == it)].labels = [output]
     rest = _task(spec, after_all) if after_all else ""
@@ -468,6 +530,14 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
                       reads=[f"{it}.output"], after=[Link(step=it)], focus=FINAL_ROLE)
         return [Link(step=final)], [("result", f"{final}.text"), ("items", f"{it}.output")]
     return [Link(step=it)], [("results", f"{it}.output")]
+
+
+def _per_item_clause(spec: RequirementSpec) -> str:
+    """The clause of a non-English requirement that says what to do with each item."""
+    for clause in re.split(r"[。；;！？]\s*", spec.requirement):
+        if lx.has(clause, "each"):
+            return clause.strip()
+    return spec.goal
 
 
 def _patterns_used(steps: list[BlueprintStep], patterns: list[PatternBrief]) -> list[str]:

@@ -23,7 +23,8 @@ class CodeRecipe:
 
 TEXT_STATS = CodeRecipe(
     "text_stats", "Count words and sentences", "text",
-    {"word_count": "number", "sentence_count": "number", "character_count": "number", "avg_words_per_sentence": "number"},
+    {"word_count": "number", "sentence_count": "number", "character_count": "number", "line_count": "number",
+     "avg_words_per_sentence": "number"},
     '''import re
 
 
@@ -35,6 +36,7 @@ def main(text: str) -> dict:
         "word_count": len(words),
         "sentence_count": len(sentences),
         "character_count": len(text or ""),
+        "line_count": len((text or "").splitlines()),
         "avg_words_per_sentence": round(len(words) / count, 1),
     }
 ''')
@@ -68,10 +70,15 @@ PARSE_RECORDS = CodeRecipe(
 
 
 def main(data: str) -> dict:
-    value = json.loads(data or "[]")
+    try:
+        value = json.loads(data or "[]")
+    except ValueError:  # not JSON: one record per non-empty line, so the run goes on
+        value = [line.strip() for line in (data or "").splitlines() if line.strip()]
     if isinstance(value, dict):
         lists = [v for v in value.values() if isinstance(v, list)]
         value = lists[0] if lists else [value]
+    if not isinstance(value, list):
+        value = [value]
     records = [item if isinstance(item, dict) else {"value": item} for item in value]
     return {"records": records}
 ''')
@@ -200,6 +207,68 @@ def main({", ".join(f"{n}: str" for n in names)}) -> dict:
 {title}    return {{"payload": json.dumps({{{fields}}}, ensure_ascii=False)}}
 '''
     return CodeRecipe(PAYLOAD_PREFIX + ",".join(keys), "Build the request body", names[0], {"payload": "string"}, code)
+
+
+FILTER_PREFIX = "filter:"
+"""Label prefix of a code step that parses a JSON list of records, filters, sorts and limits it; a
+JSON ``ListFilter`` follows. (Dify's list operator refuses ``array[object]``, so records are
+filtered in code.)"""
+
+
+def filter_recipe(label: str) -> CodeRecipe:
+    """The records filter for a ``filter:{...}`` label: the filter's values become Python literals."""
+    import json
+
+    flt = json.loads(label.removeprefix(FILTER_PREFIX))
+    limit = flt.get("limit")
+    settings = (f"KEY = {str(flt.get('key') or 'value')!r}\nOPERATOR = {str(flt.get('operator') or '>')!r}\n"
+                f"VALUE = {str(flt.get('value') or '')!r}\nSORT_KEY = {flt.get('sort_key') or flt.get('key')!r}\n"
+                f"DESCENDING = {bool(flt.get('descending', True))!r}\n"
+                f"LIMIT = {int(limit) if isinstance(limit, int) and limit > 0 else None!r}\n")
+    code = "import json\n\n" + settings + '''
+
+def _number(value):
+    try:
+        return float(str(value).replace("$", "").replace(",", "").strip())
+    except ValueError:
+        return None
+
+
+def _keep(record: dict) -> bool:
+    if not VALUE:
+        return True
+    have = record.get(KEY)
+    if OPERATOR == "contains":
+        return VALUE.lower() in str(have).lower()
+    a, b = _number(have), _number(VALUE)
+    if a is None or b is None:
+        return OPERATOR == "=" and str(have) == VALUE
+    return {">": a > b, "<": a < b, "=": a == b, "≥": a >= b, "≤": a <= b}.get(OPERATOR, False)
+
+
+def main(data: str) -> dict:
+    try:
+        value = json.loads(data or "[]")
+    except ValueError:  # not JSON: one record per non-empty line
+        value = [line.strip() for line in (data or "").splitlines() if line.strip()]
+    if isinstance(value, dict):
+        lists = [v for v in value.values() if isinstance(v, list)]
+        value = lists[0] if lists else [value]
+    if not isinstance(value, list):
+        value = [value]
+    records = [item if isinstance(item, dict) else {"value": item} for item in value]
+    kept = [r for r in records if _keep(r)]
+    if SORT_KEY:
+        def order(r):
+            n = _number(r.get(SORT_KEY))
+            return n if n is not None else float("-inf")
+
+        kept.sort(key=order, reverse=DESCENDING)
+    if LIMIT:
+        kept = kept[:LIMIT]
+    return {"result": kept, "count": len(kept)}
+'''
+    return CodeRecipe(label, "Filter and sort", "data", {"result": "array[object]", "count": "number"}, code)
 
 
 def pick_recipe(purpose: str) -> CodeRecipe:

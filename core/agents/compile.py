@@ -10,15 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from core.agents.models import ConditionSpec, PlanStep, QualityIssue, WorkflowPlan
+from core.agents.models import Binding, ConditionSpec, PlanStep, QualityIssue, WorkflowPlan
 from core.dsl.builder import BuilderError, Condition, LoopVar, Node, Param, Ref, StartVar, WorkflowBuilder
 from core.dsl.io import dump_dsl
+from core.dsl.rules.references import SYS_BY_MODE
+from core.dsl.validator import validate
 
 TEMPLATE_REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\}\}")
 CONTEXT_SLOT = "{{#context#}}"
 DIFY_TEMPLATE = re.compile(r"\{\{#(.*?)#\}\}", re.S)
 """Dify's own variable syntax (``{{#node.field#}}``, ``{{#context#}}``): in plan prose it is data, never live."""
 CONTAINERS = ("iteration", "loop")
+NEEDS_INPUT = ("knowledge-retrieval", "question-classifier", "parameter-extractor", "list-operator")
 
 
 @dataclass
@@ -58,6 +61,9 @@ class _Compiler:
             if parts[1] in ("query", "conversation_id", "dialogue_count") and not self.chat:
                 self.issue(f"step {step!r}: sys.{parts[1]} exists only in chat apps; used the first input instead", step)
                 return self.fallback_input()
+            if parts[1] not in SYS_BY_MODE[self.plan.app_mode] or len(parts) > 2:
+                self.issue(f"step {step!r}: {text!r} is not a system variable of {self.plan.app_mode} apps", step)
+                return None
             return Ref(tuple(parts))
         if head == "conversation":
             if not self.chat:
@@ -104,7 +110,7 @@ class _Compiler:
         for c in specs:
             ref = self.ref(c.ref, step)
             if ref is not None:
-                out.append(Condition(ref, c.operator, self.literal(c.value)))
+                out.append(Condition(ref, c.operator, self.literal(c.value), _value_type(c)))
         return out
 
     # ------------------------------------------------------------------ nodes
@@ -118,7 +124,7 @@ class _Compiler:
             seen.add(name)
             variables.append(StartVar(name, v.label[:40] or name, v.type, required=v.required, options=tuple(v.options),
                                       allowed_file_types=tuple(v.file_types)))
-        self.nodes["start"] = self.b.start(variables)
+        self.nodes["start"] = self.b.start(variables, title=(self.plan.start_title or "Start")[:40])
         for cv in self.plan.conversation_vars:
             if self.chat:
                 self.b.conversation_var(cv.name, cv.type, "", description=cv.description)
@@ -139,8 +145,12 @@ class _Compiler:
             self.issue(f"step {s.id!r}: a workflow ends in an end node, not an answer; converted", s.id)
             t = "end"
             refs = TEMPLATE_REF.findall(s.answer)
-            s = s.model_copy(update={"outputs": [{"name": "result", "ref": r} for r in refs[:1]]})
+            s = s.model_copy(update={"outputs": [Binding(name="result", ref=r) for r in refs[:1]]})
         query = self.ref(s.query, s.id) if s.query else None
+        if t in NEEDS_INPUT and (query := query or self.fallback_input()) is None:
+            self.issue(f"step {s.id!r} ({t}) needs an input to work on (a 'step.field' query), and the app has "
+                       "no text input to fall back on; dropped", s.id, "error")
+            return None
         match t:
             case "llm":
                 schema = None
@@ -182,7 +192,7 @@ class _Compiler:
             case "tool":
                 return b.tool(s.title, provider_id=s.tool_provider or "duckduckgo", provider_name=s.tool_provider or "duckduckgo",
                               tool_name=s.tool_name or "ddgo_search", tool_label=s.tool_label or "DuckDuckGo Search",
-                              parameters={"query": str(query) if query else ""}, parent=parent)
+                              parameters={s.tool_param or "query": str(query) if query else ""}, parent=parent)
             case "variable-aggregator":
                 refs = [r for text in s.refs if (r := self.ref(text, s.id))]
                 if not refs:
@@ -280,7 +290,10 @@ class _Compiler:
             anchor = parent.start if parent is not None else self.nodes["start"]
             if node.type not in ("iteration-start", "loop-start"):
                 self.issue(f"step {s.id!r} had no incoming link; connected after {'its container start' if parent else 'the start'}", s.id)
-                self.b.connect(anchor, node)
+                try:
+                    self.b.connect(anchor, node)
+                except BuilderError as exc:
+                    self.issue(f"step {s.id!r}: {exc}", s.id, "error")
 
     def _handle(self, source: Node, branch: str | None, target: Node, step: str):
         if source.type in CONTAINERS and target.parent is source:
@@ -326,7 +339,8 @@ class _Compiler:
                 if not children:
                     self.issue(f"iteration {s.id!r} has no steps inside", s.id, "error")
             elif node.type == "loop" and s.break_conditions:
-                conditions = [Condition(node.var(c.ref.split(".", 1)[1]) if c.ref.split(".")[0] == s.id else r, c.operator, c.value)
+                conditions = [Condition(node.var(c.ref.split(".", 1)[1]) if c.ref.split(".")[0] == s.id else r, c.operator, c.value,
+                                        _value_type(c))
                               for c in s.break_conditions if (c.ref.split(".")[0] == s.id or (r := self.ref(c.ref, s.id)))]
                 self.b.set_break(node, conditions)
 
@@ -383,6 +397,12 @@ def _move_secrets(c: _Compiler) -> None:
                 "after importing.")
 
 
+def _value_type(c: ConditionSpec) -> str:
+    """``number`` for a numeric comparison with a number (so Dify compares numbers), else ``string``."""
+    numeric = c.operator in (">", "<", "≥", "≤", "=", "≠") and re.fullmatch(r"-?\d+(?:\.\d+)?", str(c.value or ""))
+    return "number" if numeric else "string"
+
+
 def _ordered(plan: WorkflowPlan) -> list[PlanStep]:
     """Steps in dependency order (links, references, parents); the plan order breaks ties and cycles."""
     ids = {s.id for s in plan.steps}
@@ -408,7 +428,33 @@ def _ordered(plan: WorkflowPlan) -> list[PlanStep]:
 
 
 def compile_plan(plan: WorkflowPlan, *, version: str = "0.6.0") -> CompileResult:
-    """Write the Dify DSL for ``plan``; problems in the plan become issues, never exceptions."""
+    """Write the Dify DSL for ``plan``; problems in the plan become issues, never exceptions.
+
+    A plan the compiler accepts (no error-level issue) validates without an error-level finding:
+    whatever the validator still finds in the compiled workflow is returned as error issues, which
+    the repair loop sends back to the model.
+    """
+    try:
+        result = _compile(plan, version)
+    except Exception as exc:  # noqa: BLE001 - the boundary: a model's plan must never crash the compiler
+        c = _Compiler(plan, version)
+        c.issue(f"the plan could not be compiled ({type(exc).__name__}: {exc}); rewrite its steps", None, "error")
+        c.start()
+        fallback = c.fallback_input()
+        if c.chat:
+            c.b.connect(c.nodes["start"], c.b.answer(str(fallback or "")))
+        elif fallback is not None:
+            c.b.connect(c.nodes["start"], c.b.end({"result": fallback}))
+        doc = c.b.build()
+        result = CompileResult(dsl=doc, yaml_text=dump_dsl(doc), issues=c.issues, node_ids={})
+    if not any(i.severity == "error" for i in result.issues):
+        for finding in validate(result.dsl, target_version=version).errors:
+            result.issues.append(QualityIssue(severity="error", stage="configuration", code=finding.code,
+                                              node_id=finding.node_id, message=f"{finding.code}: {finding.message}"))
+    return result
+
+
+def _compile(plan: WorkflowPlan, version: str) -> CompileResult:
     c = _Compiler(plan, version)
     c.start()
     steps = [s for s in _ordered(plan) if s.type != "start" and s.id != "start"]
@@ -431,12 +477,18 @@ def compile_plan(plan: WorkflowPlan, *, version: str = "0.6.0") -> CompileResult
     c.finish_containers()
     if not any(n.type in ("end", "answer") for n in c.nodes.values()):
         c.issue("the plan has no final step; added one that returns the last result", None, "error")
-        last = list(c.nodes.values())[-1]
+        last = next((n for n in reversed(list(c.nodes.values())) if n.parent is None), c.nodes["start"])
         ref = last.out("text") if last.type in ("llm", "agent") else c.fallback_input()
         final = c.b.answer(str(ref)) if c.chat else (c.b.end({"result": ref}) if ref else None)
         if final is not None:
-            c.b.connect(last, final)
+            try:
+                c.b.connect(last, final)
+            except BuilderError as exc:
+                c.issue(f"the added final step could not be connected: {exc}", None, "error")
     _move_secrets(c)
     doc = c.b.build()
+    plugins = dict.fromkeys(s.plugin for s in plan.steps if s.plugin and s.id in c.nodes)
+    doc["dependencies"] = [{"type": "marketplace", "current_identifier": None,
+                            "value": {"marketplace_plugin_unique_identifier": p, "version": None}} for p in plugins]
     return CompileResult(dsl=doc, yaml_text=dump_dsl(doc), issues=c.issues,
                          node_ids={k: v.id for k, v in c.nodes.items()})

@@ -10,9 +10,17 @@ import re
 
 from pydantic import BaseModel
 
+from core.agents import lexicon as lx
 from core.agents.architecture import FINAL_ROLE
 from core.agents.brain import Brain
-from core.agents.code_recipes import PAYLOAD_PREFIX, RECIPES, payload_recipe, pick_recipe
+from core.agents.code_recipes import (
+    FILTER_PREFIX,
+    PAYLOAD_PREFIX,
+    RECIPES,
+    filter_recipe,
+    payload_recipe,
+    pick_recipe,
+)
 from core.agents.models import (
     AssignSpec,
     Binding,
@@ -29,6 +37,7 @@ from core.agents.models import (
     StartVarPlan,
     WorkflowPlan,
 )
+from core.agents.outputs import catalogue
 from core.agents.rules import numeric_condition, slug, verdict
 
 AGENT = "configuration"
@@ -118,6 +127,9 @@ def _llm(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], fee
     context = next((r for r in step.reads if is_context(r)), None)
     vision = next((r for r in step.reads if _is_image(r, spec)), None)
     chat = spec.app_mode == "advanced-chat"
+    lang = spec.language
+    if lang != "en":
+        return _llm_localized(step, spec, labels, reads, context, vision)
     parts = [_role(step.purpose), f"## Task\n{step.purpose}"]
     rules = []
     if step.focus == FINAL_ROLE or (step.focus and step.focus in spec.languages):
@@ -146,7 +158,40 @@ def _llm(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], fee
     )
 
 
+def _llm_localized(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], reads: list[str],
+                   context: str | None, vision: str | None) -> PlanStep:
+    """An LLM step's prompt in the requirement's language: role, task, inputs by name, rules, output format."""
+    lang, chat = spec.language, spec.app_mode == "advanced-chat"
+    task = step.purpose if lx.detect(step.purpose) == lang else (spec.goal if lx.detect(spec.goal) == lang else step.purpose)
+    parts = [lx.say(lang, "role"), f"## {lx.say(lang, 'task')}\n{_escape(task)}"]
+    rules = []
+    if reads:
+        rules.append(lx.say(lang, "use_inputs", "、".join(_label(r, labels) for r in reads) if lang in ("zh", "ja")
+                            else ", ".join(_label(r, labels) for r in reads)))
+    if step.focus == FINAL_ROLE and spec.constraints:
+        rules.append(lx.say(lang, "limits_rule", "; ".join(spec.constraints)))
+    if context:
+        rules.append(lx.say(lang, "grounded"))
+    parts.append(f"## {lx.say(lang, 'rules')}\n" + "\n".join(f"- {r}" for r in rules)) if rules else None
+    if context:
+        parts.append(f"## {lx.say(lang, 'knowledge_head')}\n{{{{#context#}}}}")
+    parts.append(f"## {lx.say(lang, 'output')}\n{lx.say(lang, 'chat_reply' if chat else 'only_result')}")
+    memory = 10 if chat and step.parent is None and step.focus == FINAL_ROLE else None
+    user = _user_prompt(reads, labels) or ("{{sys.query}}" if chat and not memory else "")
+    return PlanStep(id=step.id, type="llm", title=step.name, after=step.after, parent=step.parent,
+                    system="\n\n".join(parts), user=user, temperature=0.3, context=context, vision=vision,
+                    memory_window=memory)
+
+
+def _escape(text: str) -> str:
+    """User text is data: Dify template syntax in it must not become a live reference."""
+    return text.replace("{{", "{ {").replace("}}", "} }")
+
+
 def _is_image(ref: str, spec: RequirementSpec) -> bool:
+    """An image input, or the item of an iteration over a list of images."""
+    if ref.endswith(".item") and any(i.type == "file-list" and "image" in i.file_types for i in spec.inputs):
+        return True
     return any(ref == f"start.{i.name}" and "image" in i.file_types for i in spec.inputs)
 
 
@@ -166,7 +211,11 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
         case "if-else":
             cases = []
             for label in step.labels:
-                if label == "not empty":
+                typed = re.fullmatch(r"(>|<|≥|≤|=|≠) (-?\d+(?:\.\d+)?)", label)
+                if typed:
+                    cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator=typed.group(1),  # type: ignore[arg-type]
+                                                                                 value=typed.group(2))]))
+                elif label == "not empty":
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator="not empty")]))
                 elif numeric := numeric_condition(label):
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator=numeric[1],
@@ -176,8 +225,11 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                                                                                  value=verdict(label))]))
             return PlanStep(**base, cases=cases)
         case "code":
-            key = step.labels[0] if step.labels else ""
-            if key.startswith(PAYLOAD_PREFIX):
+            key = next((label for label in step.labels if not label.startswith("stop:")), "")
+            if key.startswith(FILTER_PREFIX):
+                recipe = filter_recipe(key)
+                bindings = [Binding(name=recipe.input, ref=query or "")]
+            elif key.startswith(PAYLOAD_PREFIX):
                 recipe = payload_recipe(key.removeprefix(PAYLOAD_PREFIX).split(","), len(step.reads))
                 bindings = [Binding(name=f"part_{i + 1}", ref=r) for i, r in enumerate(step.reads)]
             else:
@@ -185,6 +237,9 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                 bindings = [Binding(name=recipe.input, ref=query or "")]
             return PlanStep(**base, code=recipe.code, bindings=bindings,
                             code_outputs=[CodeOutput(name=k, type=v) for k, v in recipe.outputs.items()])  # type: ignore[arg-type]
+        case "template-transform" if step.labels and step.labels[0].startswith("fixed:"):
+            text = step.labels[0].removeprefix("fixed:")
+            return PlanStep(**base, template=text.replace("{", "{{ '{' }}").replace("}", "{{ '}' }}") if "{" in text else text)
         case "template-transform":
             names = [slug(label) for label in step.labels] or [f"part_{i + 1}" for i in range(len(step.reads))]
             if spec.sections and step.labels == spec.sections:
@@ -195,13 +250,18 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
         case "http-request":
             return _http(step, spec, base)
         case "tool":
-            return PlanStep(**base, query=query, tool_provider="duckduckgo", tool_name="ddgo_search", tool_label="DuckDuckGo Search")
+            tool = catalogue().get(step.labels[0] if step.labels else "") or catalogue()["duckduckgo"]
+            return PlanStep(**base, query=query, tool_provider=tool["provider"], tool_name=tool["tool"],
+                            tool_label=tool["label"], tool_param=tool["param"], plugin=tool["plugin"])
         case "variable-aggregator":
             return PlanStep(**base, refs=step.reads)
         case "assigner":
             pairs = list(zip(step.reads[::2], step.reads[1::2], strict=False))
             return PlanStep(**base, assignments=[AssignSpec(target=t, value=v) for t, v in pairs])
         case "parameter-extractor":
+            if step.labels and all(":" in f for f in step.labels):
+                params = [ParamSpec(name=f.split(":")[0], type=f.split(":")[1], description=step.purpose) for f in step.labels]  # type: ignore[arg-type]
+                return PlanStep(**base, query=query, parameters=params, instruction=step.purpose)
             params = [ParamSpec(name=slug(f), type="number" if re.search(r"\b(amount|total|price|count|number of|score)\b", f, re.I) else "string",
                                 description=f"The {f.replace('_', ' ')}", required=len(step.labels) > 1) for f in step.labels]
             return PlanStep(**base, query=query, parameters=params, instruction=step.purpose)
@@ -210,8 +270,16 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
         case "loop":
             max_rounds = spec.loop.max_iterations if spec.loop else 3
             loop_vars = [LoopVarSpec(name=label, initial=query or "") for label in step.labels[:1]]
-            judge = next((s for s in blueprint.steps if s.parent == step.id and s.type == "llm"), None)
-            stop = [ConditionSpec(ref=f"{judge.id}.text", operator="start with", value="GOOD")] if judge else []
+            stop = []
+            for child in (s for s in blueprint.steps if s.parent == step.id):
+                for label in child.labels:
+                    if not label.startswith("stop:"):
+                        continue
+                    typed = re.fullmatch(r"stop:(>|<|≥|≤|=) (\S+)", label)
+                    if typed:
+                        stop.append(ConditionSpec(ref=f"{child.id}.score", operator=typed.group(1), value=typed.group(2)))  # type: ignore[arg-type]
+                    else:
+                        stop.append(ConditionSpec(ref=f"{child.id}.text", operator="contains", value=label.removeprefix("stop:")))
             return PlanStep(**base, loop_count=max_rounds, loop_vars=loop_vars, break_conditions=stop,
                             instruction=f"Up to {max_rounds} rounds; stop when {spec.loop.until if spec.loop and spec.loop.until else 'the critique says GOOD'}.")
         case "document-extractor":
@@ -266,6 +334,7 @@ def configure(inp: ConfigurationInput) -> WorkflowPlan:
         name=blueprint.name,
         description=spec.goal,
         icon=icon,
+        start_title=next((s.name for s in blueprint.steps if s.type == "start"), "Start"),
         start_vars=[StartVarPlan(name=i.name, label=i.label, type=i.type, required=i.required, options=i.options,
                                  file_types=list(i.file_types)) for i in spec.inputs],
         conversation_vars=spec.conversation_vars,

@@ -45,13 +45,18 @@ class InputVar(BaseModel):
     required: bool = True
     options: list[str] = Field(default_factory=list, description="choices of a select variable")
     file_types: list[Literal["image", "document", "audio", "video"]] = Field(default_factory=list)
+    explicit: bool = Field(default=False, description="the user named it: the name is a contract")
 
 
 class OutputVar(BaseModel):
     """One result the workflow returns."""
 
     name: str
-    description: str = ""
+    description: str = Field(default="", description="what the result is, in the user's words")
+    source: str = Field(default="", description="what produces it: 'llm', 'code', 'template', 'tool:<key>', "
+                        "'translate:<lang>', 'fixed:<text>' or '' (the main result)")
+    branch: str | None = Field(default=None, description="the branch condition it belongs to (its own End)")
+    explicit: bool = False
 
 
 class BranchRule(BaseModel):
@@ -75,6 +80,9 @@ class LoopRule(BaseModel):
 
     max_iterations: int = Field(default=3, ge=1, le=100)
     until: str = Field(default="", description="the stop condition in words")
+    stop_word: str = Field(default="", description="the word whose presence in the review ends the loop ('LGTM')")
+    stop_operator: Literal[">", "<", "≥", "≤", "="] | None = Field(default=None, description="a score comparison that ends it")
+    stop_value: str = ""
 
 
 class ListFilter(BaseModel):
@@ -86,6 +94,19 @@ class ListFilter(BaseModel):
     sort_key: str | None = None
     descending: bool = True
     limit: int | None = None
+
+
+class Gate(BaseModel):
+    """A typed comparison that sends some cases down their own path before the main work
+    ("amounts over 10000 just return a fixed notice"); the other cases continue with the main work."""
+
+    subject: str = Field(description="what is compared, in the user's words ('amount', 'order total', 'lines')")
+    operator: Literal[">", "<", "≥", "≤", "=", "≠"] = ">"
+    value: str = Field(description="the number compared with, as written ('10000')")
+    then_text: str = Field(default="", description="what happens when the comparison holds, in the user's words")
+    then_outputs: list[str] = Field(default_factory=list, description="named outputs only that path returns")
+    no_model: bool = Field(default=False, description="that path must not call a model (fixed text or template)")
+    fixed_text: str = Field(default="", description="the fixed reply of that path, verbatim")
 
 
 class ConversationVar(BaseModel):
@@ -124,6 +145,12 @@ class RequirementSpec(BaseModel):
     parallel_models: int = Field(default=0, description="how many models to ask in parallel (0 = none)")
     tool: str | None = Field(default=None, description="a tool the user names, e.g. 'web search'")
     unsupported: list[str] = Field(default_factory=list, description="asks Dify cannot do, with why")
+    language: str = Field(default="en", description="language of the node titles and prompts (zh, ja, en, de...)")
+    tools: list[str] = Field(default_factory=list, description="tool keys needed: tts, md_exporter_docx/pdf/pptx, "
+                             "tavily, duckduckgo, jina, chart, text2image, wikipedia, yahoo")
+    no_model: bool = Field(default=False, description="the user asked for no LLM (code/template only)")
+    facets: list[str] = Field(default_factory=list, description="independent analyses run in parallel, then joined")
+    gate: Gate | None = None
     notes: list[str] = Field(default_factory=list)
 
     def summary(self) -> str:
@@ -272,6 +299,8 @@ class PlanStep(BaseModel):
     tool_provider: str = ""
     tool_name: str = ""
     tool_label: str = ""
+    tool_param: str = Field(default="query", description="the tool parameter that receives ``query``")
+    plugin: str = Field(default="", description="marketplace plugin of the tool, declared in the DSL's dependencies")
     # aggregator
     refs: list[str] = Field(default_factory=list)
     # assigner
@@ -309,6 +338,7 @@ class WorkflowPlan(BaseModel):
     name: str
     description: str = ""
     icon: str = "🤖"
+    start_title: str = "Start"
     start_vars: list[StartVarPlan] = Field(default_factory=list)
     conversation_vars: list[ConversationVar] = Field(default_factory=list)
     steps: list[PlanStep]

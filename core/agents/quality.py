@@ -42,6 +42,8 @@ class QualityInput(BaseModel):
     dsl: dict
     findings: list[dict] = Field(default_factory=list, description="validator findings (code, severity, message, node_id)")
     compile_issues: list[QualityIssue] = Field(default_factory=list)
+    runtime_findings: list[dict] = Field(default_factory=list,
+                                         description="test-run findings from Dify's engine (DSL7xx, same shape)")
 
 
 def coverage(spec: RequirementSpec, dsl: dict) -> dict[str, bool]:
@@ -72,7 +74,7 @@ def coverage(spec: RequirementSpec, dsl: dict) -> dict[str, bool]:
 def review(inp: QualityInput) -> QualityReport:
     """The deterministic verdict: findings and coverage -> score, issues, feedback."""
     issues = list(inp.compile_issues)
-    for f in inp.findings:
+    for f in [*inp.findings, *inp.runtime_findings]:
         if f.get("severity") in ("error", "warning"):
             issues.append(QualityIssue(severity=f["severity"], stage="compile", code=f.get("code"),
                                        node_id=f.get("node_id"), message=f.get("message", "")))
@@ -110,7 +112,7 @@ def run(inp: QualityInput, brain: Brain) -> StageResult[QualityReport]:
         return StageResult(stage=AGENT, output=report, calls=[])
     data = {"requirement": inp.spec.requirement, "spec": inp.spec,
             "nodes": [n.get("data") for n in inp.dsl.get("workflow", {}).get("graph", {}).get("nodes", [])],
-            "validator_findings": inp.findings}
+            "validator_findings": inp.findings, "test_run_findings": inp.runtime_findings}
     llm_review, calls = brain.think(AGENT, data=data, schema=QualityReview,
                                     offline=lambda: QualityReview(score=report.score))
     return StageResult(stage=AGENT, output=merge_review(report, llm_review), calls=calls)

@@ -22,3 +22,9 @@ def run(inp: RequirementsInput, brain: Brain) -> StageResult[RequirementSpec]:
     if spec.requirement != inp.requirement.strip():
         spec = spec.model_copy(update={"requirement": inp.requirement.strip()})
     return StageResult(stage=AGENT, output=spec, calls=calls)
+
+
+def run_given(spec: RequirementSpec, brain: Brain) -> StageResult[RequirementSpec]:
+    """Record an already built requirement model (a refinement's changed spec) as this stage's output."""
+    spec, calls = brain.think(AGENT, data={"requirement": spec.requirement}, schema=RequirementSpec, offline=lambda: spec)
+    return StageResult(stage=AGENT, output=spec, calls=calls)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from core.agents.ir import enrich
 from core.agents.models import (
     BranchRule,
     ConversationVar,
@@ -526,7 +527,7 @@ def analyse(requirement: str) -> RequirementSpec:
     if INJECTION.search(text):
         notes.append("The requirement contains text addressed to the generator (an instruction override); "
                      "it was treated as data describing the app, not as an instruction.")
-    return RequirementSpec(
+    spec = RequirementSpec(
         requirement=requirement.strip(),
         goal=_first_sentence(text),
         app_mode="advanced-chat" if chat else "workflow",
@@ -554,3 +555,4 @@ def analyse(requirement: str) -> RequirementSpec:
         unsupported=unsupported,
         notes=notes,
     )
+    return enrich(spec, requirement)

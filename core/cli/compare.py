@@ -90,8 +90,7 @@ def _print_text(c) -> None:
         ("version", a.version, b.version),
         ("meet every expectation", f"{a.passed}/{a.cases}", f"{b.passed}/{b.cases}"),
         ("valid", f"{a.valid}/{a.cases}", f"{b.valid}/{b.cases}"),
-        ("test runs succeeded", *(f"{s.test_runs_ok}/{s.test_runs}" if s.test_runs is not None
-                                  else "not recorded" for s in (a, b))),
+        ("test runs succeeded", f"{a.test_runs_ok}/{a.test_runs}", f"{b.test_runs_ok}/{b.test_runs}"),
         ("mean quality score", *("—" if s.quality_mean is None else f"{s.quality_mean:.1f}" for s in (a, b))),
         ("tokens", f"{a.tokens:,}", f"{b.tokens:,}"),
         ("cost", _fmt_cost(a.cost_usd), _fmt_cost(b.cost_usd)),

@@ -46,6 +46,7 @@ def register(subparsers) -> None:
     ev.add_argument("file", nargs="*", help="YAML files like shared/eval/requirements_v2.yaml "
                                             "(default: shared/eval/requirements.yaml and requirements_v2.yaml)")
     _provider_args(ev)
+    ev.add_argument("--no-test-run", action="store_true", help="do not test-run the workflows in Dify's engine")
     ev.add_argument("--format", choices=("text", "json"), default="text")
     ev.set_defaults(func=cmd_eval)
 
@@ -200,11 +201,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
         if args.format == "text":
             mark = "PASS" if score.passed else "FAIL"
             rounds = f", {score.rounds} round(s)" if score.rounds else ""
-            print(f"{mark} {score.case_id} ({score.seconds * 1000:.0f} ms, valid={score.valid}{rounds})", flush=True)
+            ran = f", test run {score.test_run}" if score.test_run else ""
+            print(f"{mark} {score.case_id} ({score.seconds * 1000:.0f} ms, valid={score.valid}{rounds}{ran})", flush=True)
             for finding in score.findings:
                 print(f"     {finding}", flush=True)
+            if score.test_run not in (None, "succeeded"):
+                print(f"     [test run] {score.test_run_detail}", flush=True)
 
-    report = run_eval(files, settings, on_case=progress)
+    report = run_eval(files, settings, on_case=progress, test_runs=not args.no_test_run)
     if args.format == "json":
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2, default=str))
         return 0 if report.passed == report.total else 1
@@ -215,7 +219,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     for key, row in report.key_summary().items():
         print(f"  {key:<18} {row['failed']:>3} of {row['checked']:>3} cases")
     runs = report.test_runs
-    test_runs = f", {runs[0]}/{runs[1]} test-run" if runs else ", test runs: not available (core.testrun missing)"
+    test_runs = f", {runs[0]}/{runs[1]} test-run without error (core.testrun)" if runs else ", no test runs"
     print(f"total: {report.valid}/{report.total} valid (no error-level finding), "
           f"{report.passed}/{report.total} meet every expectation{test_runs}")
     return 0 if report.passed == report.total else 1

@@ -445,6 +445,11 @@ class WorkflowBuilder:
         """An LLM node. ``memory`` is the window size (chatflows); ``vision`` the file to look at."""
         node_id = self._new_id(title, "llm")
         prompts = [{"id": self._uuid(node_id, "system"), "role": "system", "text": system}]
+        query_template = "{{#sys.query#}}"
+        if memory is not None and user is not None and query_template in user:
+            # With memory on, Dify sends query_prompt_template as the user's turn; a user message
+            # holding {{#sys.query#}} as well would send the question twice (test-run rule DSL708).
+            query_template, user = user, None
         if user is not None:
             prompts.append({"id": self._uuid(node_id, "user"), "role": "user", "text": user})
         model_cfg = dict(model or DEFAULT_MODEL)
@@ -469,8 +474,9 @@ class WorkflowBuilder:
         if memory is not None:
             if self.mode != "advanced-chat":
                 raise BuilderError("memory is only meaningful in chatflows (advanced-chat)")
-            data["memory"] = {
-                "query_prompt_template": "{{#sys.query#}}",
+            asks = any("{{#sys.query#}}" in str(p.get("text", "")) for p in prompts)
+            data["memory"] = {  # a prompt that already sends the query: the memory template must not send it again
+                "query_prompt_template": "" if asks else query_template,
                 "role_prefix": {"assistant": "", "user": ""},
                 "window": {"enabled": True, "size": memory},
             }

@@ -164,20 +164,16 @@ class GraphIndex:
 
     def upstream(self, node_id: str) -> set[str]:
         """Nodes whose outputs ``node_id`` may use: edge ancestors in its own scope, its enclosing
-        containers, and everything upstream of those containers."""
+        containers, and everything upstream of those containers. (Whole sets cost O(n) each: rules ask
+        :meth:`is_upstream` for one pair instead.)"""
         cached = self._upstream_cache.get(node_id)
         if cached is not None:
             return cached
         result: set[str] = set()
-        current: str | None = node_id
-        guard = 0
-        while current is not None and guard < 64:  # parentId chains are short; the guard stops loops
+        for current in self._scopes(node_id):
             result |= self.edge_ancestors(current)
-            container = self.parent.get(current)
-            if container is not None and container in self.by_id:
-                result.add(container)
-            current = container if container in self.by_id else None
-            guard += 1
+            if current != node_id:
+                result.add(current)
         self._upstream_cache[node_id] = result
         return result
 
@@ -185,8 +181,93 @@ class GraphIndex:
     def _upstream_cache(self) -> dict[str, set[str]]:
         return {}
 
+    def _scopes(self, node_id: str) -> list[str]:
+        """``node_id`` and its enclosing containers, innermost first (parentId chains are short)."""
+        chain = [node_id]
+        current = self.parent.get(node_id)
+        while current is not None and current in self.by_id and len(chain) < 64 and current not in chain:
+            chain.append(current)
+            current = self.parent.get(current)
+        return chain
+
+    def is_upstream(self, node_id: str, head: str) -> bool:
+        """Whether ``head``'s outputs exist when ``node_id`` runs: ``head in upstream(node_id)``, in time
+        about linear in the graph over all the questions of one document."""
+        for current in self._scopes(node_id):
+            if current != node_id and current == head:
+                return True
+            if self._reaches(head, current):
+                return True
+        return False
+
+    def _reaches(self, head: str, node_id: str) -> bool:
+        """Whether an edge path leads from ``head`` to ``node_id``."""
+        forward = self._forward_cache.get(head)
+        if forward is not None:
+            return node_id in forward
+        asked = self._asked[head] = self._asked.get(head, 0) + 1
+        if asked >= 4:  # a head many nodes read (the start node): one forward walk answers them all
+            forward = self._forward_cache[head] = self._walk(head, self.successors)
+            return node_id in forward
+        order = self._topological
+        floor = order.get(head)
+        seen: set[str] = set()
+        stack = list(self.predecessors.get(node_id, ()))
+        while stack:
+            current = stack.pop()
+            if current == head:
+                return True
+            if current in seen:
+                continue
+            seen.add(current)
+            rank = order.get(current)
+            if floor is not None and rank is not None and rank < floor:
+                continue  # earlier in a topological order than head: head cannot lead to it
+            stack.extend(self.predecessors.get(current, ()))
+        return False
+
+    @staticmethod
+    def _walk(start: str, links: dict[str, list[str]]) -> set[str]:
+        seen: set[str] = set()
+        stack = list(links.get(start, ()))
+        while stack:
+            current = stack.pop()
+            if current not in seen:
+                seen.add(current)
+                stack.extend(links.get(current, ()))
+        return seen
+
+    @cached_property
+    def _forward_cache(self) -> dict[str, set[str]]:
+        return {}
+
+    @cached_property
+    def _asked(self) -> dict[str, int]:
+        return {}
+
+    @cached_property
+    def _topological(self) -> dict[str, int]:
+        """Node id -> rank in a topological order (Kahn); nodes on or after a cycle have none."""
+        indegree = {node_id: 0 for node_id in self.by_id}
+        for targets in self.successors.values():
+            for target in targets:
+                indegree[target] += 1
+        ready = [n for n, d in indegree.items() if d == 0]
+        rank: dict[str, int] = {}
+        while ready:
+            current = ready.pop()
+            rank[current] = len(rank)
+            for target in self.successors.get(current, ()):
+                indegree[target] -= 1
+                if indegree[target] == 0:
+                    ready.append(target)
+        return rank
+
     def descendants(self, container_id: str) -> set[str]:
         """Every node nested (at any depth) in a container."""
+        cached = self._descendant_cache.get(container_id)
+        if cached is not None:
+            return cached
         found: set[str] = set()
         stack = list(self.children.get(container_id, ()))
         while stack:
@@ -195,4 +276,9 @@ class GraphIndex:
                 continue
             found.add(current)
             stack.extend(self.children.get(current, ()))
+        self._descendant_cache[container_id] = found
         return found
+
+    @cached_property
+    def _descendant_cache(self) -> dict[str, set[str]]:
+        return {}

@@ -223,6 +223,47 @@ def success_by_model(led: Ledger, filters: Filters = Filters()) -> pd.DataFrame:
     return success_rate(led, "model", filters)
 
 
+def runs_in_engine(led: Ledger, by: str, filters: Filters = Filters()) -> pd.DataFrame:
+    """Runs in Dify's engine beside validity: per ``pattern``, ``mode`` or ``prompt_version``, the
+    share of finished runs whose final DSL validated and the share whose final test run (the last
+    one recorded for the run) succeeded in graphon.
+
+    Columns: <by>, n, tested, valid, runs_in_engine, valid_rate, engine_rate (rates over n; a run
+    that was never test-run counts as not running in the engine).
+    """
+    if by not in ("pattern", "mode", "prompt_version"):
+        raise ValueError(f"runs_in_engine groups by pattern, mode or prompt_version, not {by!r}")
+    ctes, params = _with_runs(filters)
+    final = """, last_tr AS (
+            SELECT t.run_id, arg_max(t.status, t.id) AS status
+            FROM test_runs t SEMI JOIN fr ON t.run_id = fr.id
+            GROUP BY t.run_id
+        ), last_wf AS (
+            SELECT w.run_id, arg_max(w.valid, w.version) AS valid
+            FROM workflows w SEMI JOIN fr ON w.run_id = fr.id
+            GROUP BY w.run_id
+        )"""
+    counts = """count(*) AS n,
+                count(tr.run_id) AS tested,
+                count(*) FILTER (WHERE wf.valid) AS valid,
+                count(*) FILTER (WHERE tr.status = 'succeeded') AS runs_in_engine"""
+    rates = "valid / n AS valid_rate, runs_in_engine / n AS engine_rate"
+    if by == "pattern":
+        sql = f"""SELECT *, {rates} FROM (
+                  SELECT p.pattern_id, {counts}
+                  FROM fr r JOIN (SELECT DISTINCT run_id, pattern_id FROM pattern_usage WHERE used) p ON p.run_id = r.id
+                  LEFT JOIN last_tr tr ON tr.run_id = r.id LEFT JOIN last_wf wf ON wf.run_id = r.id
+                  WHERE r.status IN {FINISHED}
+                  GROUP BY p.pattern_id) ORDER BY n DESC, pattern_id"""
+    else:
+        sql = f"""SELECT *, {rates} FROM (
+                  SELECT {_GROUPS[by]} AS {by}, {counts}
+                  FROM fr r LEFT JOIN last_tr tr ON tr.run_id = r.id LEFT JOIN last_wf wf ON wf.run_id = r.id
+                  WHERE r.status IN {FINISHED}
+                  GROUP BY 1) ORDER BY n DESC, {by}"""
+    return _df(led, ctes + final + sql, params)
+
+
 # -- costs and tokens ---------------------------------------------------------------------------
 
 

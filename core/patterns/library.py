@@ -4,10 +4,12 @@ Recommendation score (weights kept simple on purpose)::
 
     score = 0.55 * similarity + 0.30 * capability_match + 0.15 * mode_match
 
-``similarity`` is the cosine similarity of the requirement and the pattern's document,
+``similarity`` is the cosine similarity of the requirement and the pattern's document under the
+multilingual E5 model (so a Chinese or Japanese requirement is compared with the English pattern
+text directly; E5 cosines of related texts sit around 0.8-0.9, unrelated ones around 0.75),
 ``capability_match`` the share of the requirement's checkable capabilities the pattern's node types
-cover (see :mod:`core.patterns.capabilities`), ``mode_match`` 1 when the pattern's app mode is the
-wanted one. When the requirement has no checkable capability the capability term is left out and the
+cover (see :mod:`core.patterns.capabilities`; its cue words cover English, Chinese and Japanese),
+``mode_match`` 1 when the pattern's app mode is the wanted one. When the requirement has no checkable capability the capability term is left out and the
 other two weights are rescaled to sum to 1, so scores stay on the same 0..1 scale.
 """
 
@@ -17,9 +19,12 @@ import logging
 import os
 import threading
 from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 from chromadb.api.models.Collection import Collection
+from chromadb.errors import ChromaError
 
 from core.config import PATTERNS_DIR, Settings, load_settings
 from core.errors import InputError, PatternError
@@ -58,8 +63,11 @@ class PatternLibrary:
         user_dir: Path,
         target_version: str = "0.6.0",
         recovered: str | None = None,
+        server_url: str | None = None,
     ) -> None:
         self._collection = collection
+        self.server_url = server_url
+        """The Chroma server's URL when the index lives on one (``None``: a local folder)."""
         self.builtin_dir = builtin_dir
         self.user_dir = user_dir
         self.target_version = target_version
@@ -93,7 +101,18 @@ class PatternLibrary:
             user_dir=settings.user_patterns_dir,
             target_version=settings.target_dsl_version,
             recovered=recovered,
+            server_url=settings.chroma_url or None,
         )
+
+    @contextmanager
+    def _server_calls(self):
+        """A failed or timed-out request to a Chroma server becomes a PatternError saying so."""
+        try:
+            yield
+        except (httpx.HTTPError, ChromaError, OSError, ValueError) as exc:
+            if self.server_url is None:
+                raise
+            raise index.server_error(self.server_url, exc) from exc
 
     # -- sync ---------------------------------------------------------------------------------
 
@@ -128,7 +147,8 @@ class PatternLibrary:
             return report
 
     def _stored_hashes(self) -> dict[str, str]:
-        got = self._collection.get(include=["metadatas"])
+        with self._server_calls():
+            got = self._collection.get(include=["metadatas"])
         return {
             i: str((m or {}).get("content_hash", ""))
             for i, m in zip(got["ids"], got["metadatas"] or [], strict=True)
@@ -178,15 +198,16 @@ class PatternLibrary:
     def _write_index(self, patterns: list[Pattern], removed: list[str]) -> None:
         # delete then add (rather than upsert, which merges metadata and would keep stale flags)
         stale = removed + [p.id for p in patterns]
-        if stale:
-            self._collection.delete(ids=stale)
-        for start in range(0, len(patterns), 256):
-            batch = patterns[start : start + 256]
-            self._collection.add(
-                ids=[p.id for p in batch],
-                documents=[document_text(p) for p in batch],
-                metadatas=[index.record_metadata(p) for p in batch],
-            )
+        with self._server_calls():
+            if stale:
+                self._collection.delete(ids=stale)
+            for start in range(0, len(patterns), 256):
+                batch = patterns[start : start + 256]
+                self._collection.add(
+                    ids=[p.id for p in batch],
+                    documents=[document_text(p) for p in batch],
+                    metadatas=[index.record_metadata(p) for p in batch],
+                )
 
     def _loaded(self) -> dict[str, Pattern]:
         if self._patterns is None:
@@ -261,12 +282,11 @@ class PatternLibrary:
         patterns = self._loaded()
         if not patterns:
             return []
-        result = self._collection.query(
-            query_embeddings=embed([text.strip()]),
-            n_results=min(k, len(patterns)),
-            where=where,
-            include=["distances"],
-        )
+        vector = embed([text.strip()], query=True)
+        with self._server_calls():
+            result = self._collection.query(
+                query_embeddings=vector, n_results=min(k, len(patterns)), where=where, include=["distances"]
+            )
         pairs = zip(result["ids"][0], (result["distances"] or [[]])[0], strict=True)
         return [(patterns[i], 1.0 - float(d)) for i, d in pairs if i in patterns]
 
@@ -389,7 +409,8 @@ class PatternLibrary:
                 )
             if pattern.path is not None:
                 pattern.path.unlink(missing_ok=True)
-            self._collection.delete(ids=[pattern_id])
+            with self._server_calls():
+                self._collection.delete(ids=[pattern_id])
             del self._loaded()[pattern_id]
 
 

@@ -251,8 +251,8 @@ class StandInModel:
         if self._node_id in self._steering.texts:
             return self._steering.texts[self._node_id]
         title = str(self._data.get("title") or "LLM")
-        gist = " ".join(user.split()[:12])
-        return f"[offline answer from {title}] {gist}".strip()
+        # Plausible but never an echo of the prompt (an echo would look like a repeated question).
+        return f"[offline answer from {title}] A short, well-formed reply to {_words(user)} words of input."
 
 
 def _usage(prompt_tokens: int, completion_tokens: int) -> LLMUsage:

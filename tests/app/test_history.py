@@ -141,6 +141,8 @@ def test_the_run_table_leads_with_a_readable_label_and_shows_what_a_refinement_a
     assert all(label.endswith(run_id[:8]) for label, run_id in zip(runs["run"], runs["run_id"], strict=True))
     child = runs[runs["parent_run_id"].astype(str).str.len() > 0].iloc[0]
     assert child["requirement"] == f"Refines {child['parent_run_id'][:8]}: also translate the summary into French"
+    picker = next(s for s in at.selectbox if s.label == "Run")
+    assert picker.format_func(child["run_id"]).split(" · ")[2] == child["requirement"]
     _select_run(at, child["run_id"])
     assert "**Refinement:** also translate the summary into French" in [m.value for m in at.markdown]
 
@@ -181,7 +183,7 @@ def test_the_version_diff_says_first_which_nodes_changed_then_the_raw_diff_on_de
     child = ledger.query("SELECT id FROM runs WHERE parent_run_id IS NOT NULL", []).iloc[0]["id"]
     ledger.close()
     at = _select_run(open_page("history"), child)
-    changes = [m.value for m in at.markdown if m.value.startswith("- ")]
+    changes = [line for m in at.markdown if m.value.startswith("- ") for line in m.value.splitlines()]
     assert changes and changes[0].startswith("- Added: ") and "(llm)" in changes[0]
     assert not any("icon" in c or "position" in c or "temperature" in c for c in changes)
     raw = next(e for e in at.expander if e.label == "Raw YAML diff")

@@ -103,7 +103,7 @@ def test_a_successful_refine_shows_the_child_run_and_what_changed(empty_data):
     child = at.session_state["generate.result"].run_id
     message = next(s.value for s in at.success if s.value.startswith("Refined run"))
     assert parent in message and child in message and "also translate the summary into French" in message
-    changes = [m.value for m in at.markdown if m.value.startswith("- ")]
+    changes = [line for m in at.markdown if m.value.startswith("- ") for line in m.value.splitlines()]
     assert any(line.startswith("- Added: ") and "(llm)" in line for line in changes), changes
 
 
@@ -385,6 +385,7 @@ def test_batch_csv_runs_every_row_and_one_bad_row_does_not_stop_it(empty_data):
     assert results.iloc[1][["errors", "warnings", "valid", "cost"]].tolist() == ["—"] * 4  # never "None"
     assert results.iloc[0]["errors"] == "0" and results.iloc[0]["valid"] == "valid"
     assert "None" not in results.astype(str).to_numpy().ravel().tolist()
+    assert "- Row 2 (empty): Empty requirement: nothing to generate." in [w.value for w in at.warning]
     assert "**3 rows:** 2 succeeded, 1 failed" in texts(at)
     assert at.get("download_button")
     assert ledger_runs(empty_data) == 2
@@ -414,7 +415,7 @@ def test_settings_apply_for_the_session_and_the_sidebar_follows(empty_data):
     at.text_input[3].input("sk-session-only")
     click(at, "Apply for this session")
     assert any("provider openai:llama3" in s.value for s in at.success)
-    at.switch_page("app.py").run()
+    at.switch_page("pages/generate.py").run()
     assert "llama3" in "\n".join(m.value for m in at.sidebar.markdown)
     settings = at.session_state["difyforge.settings"]
     assert settings.provider.api_key == "sk-session-only"

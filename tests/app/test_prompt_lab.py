@@ -100,7 +100,7 @@ def test_compare_two_versions_on_the_scripted_model(empty_data, tmp_path, monkey
     assert "B (thorough) passes 2 more cases than A (v1) (2 vs 0 of 2)" in summary
     row = at.table[0].value
     assert row.loc["meet every expectation"].tolist() == ["0 of 2", "2 of 2"]
-    assert row.loc["test runs succeeded"].tolist() == ["not recorded", "not recorded"]
+    assert row.loc["test runs succeeded"].tolist() == ["2 of 2", "2 of 2"]
     ledger = Ledger.open(load_settings())
     for column, arm in ((1, "A"), (2, "B")):
         tokens = ledger.query("""SELECT sum(r.total_tokens) AS t FROM comparison_runs cr JOIN runs_v r ON r.id = cr.run_id

@@ -120,7 +120,9 @@ def test_built_documents_pass_the_validator_without_errors_or_warnings(factory):
     report = validate(doc)
     assert report.app_mode == doc["app"]["mode"]
     assert not report.errors, report.errors
-    assert not report.warnings, report.warnings
+    # what only the user can settle after importing: pick the knowledge base, install the tool's plugin
+    AFTER_IMPORT = {"DSL111", "DSL112"}
+    assert not [w for w in report.warnings if w.code not in AFTER_IMPORT], report.warnings
 
 
 def test_kitchen_sink_uses_every_workflow_node_type():

@@ -112,6 +112,20 @@ CASES: dict[str, list[tuple[str, Callable[[], object]]]] = {
     "DSL110": [("dup end output", _wf(_add_node(
         node("end2", {"type": "end", "title": "End 2", "outputs": [{"variable": "out", "value_selector": ["llm", "text"]}]}),
         edge("llm", "end2"))))],
+    "DSL111": [("undeclared plugin", _wf(_add_node(
+        node("tool", {"type": "tool", "title": "Search", "provider_id": "duckduckgo", "provider_type": "builtin",
+                      "provider_name": "duckduckgo", "tool_name": "ddgo_search", "tool_label": "Search",
+                      "tool_parameters": {}, "tool_configurations": {}}), edge("llm", "tool"))))],
+    "DSL112": [("placeholder dataset", _wf(_add_node(
+        node("kr", {"type": "knowledge-retrieval", "title": "KB", "query_variable_selector": ["start", "q"],
+                    "dataset_ids": ["your-dataset-id"], "retrieval_mode": "multiple"}), edge("start", "kr"))))],
+    "DSL113": [("number read as string", _wf(_add_node(
+        node("ie", {"type": "if-else", "title": "If", "cases": [{"case_id": "true", "logical_operator": "and",
+             "conditions": [{"id": "c", "variable_selector": ["llm", "text"], "comparison_operator": ">",
+                             "value": "3", "varType": "number"}]}]}), edge("llm", "ie"))))],
+    "DSL114": [("query twice", _chat(lambda d: find(d, "llm")["data"].update(
+        memory={"query_prompt_template": "{{#sys.query#}}", "window": {"enabled": False, "size": 10}},
+        prompt_template=[{"role": "system", "text": "Help."}, {"role": "user", "text": "{{#sys.query#}}"}])))],
     "DSL200": [("int source", _wf(lambda d: edges_of(d).append({"source": 1, "target": "end"}))),
                ("not mapping", _wf(lambda d: edges_of(d).append("edge")))],
     "DSL201": [("ghost source", _wf(lambda d: edges_of(d).append(edge("ghost", "end"))))],

@@ -60,7 +60,7 @@ def test_locked_by_another_program(settings):
         waited = time.monotonic() - started
         message = str(err.value)
         assert f"{settings.ledger_path} is locked by another program" in message and str(holder.pid) in message
-        assert 1.0 <= waited < 5.0  # it retried for the timeout, then gave up
+        assert waited >= 1.0  # it retried for the whole timeout before giving up (how long after: no timing here)
     finally:
         holder.kill()
         holder.wait()

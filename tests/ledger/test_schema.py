@@ -23,6 +23,15 @@ EXPECTED_COLUMNS = {
     "workflows": [
         "run_id", "version", "yaml_text", "sha256", "app_mode", "valid", "errors", "warnings", "name", "created_at",
     ],
+    "test_runs": [
+        "id", "run_id", "workflow_version", "status", "engine", "provider", "live_http", "branch_runs",
+        "nodes_reached", "errors", "warnings", "tokens", "duration_ms", "inputs", "synthesized", "stubbed",
+        "uncovered", "findings", "created_at",
+    ],
+    "test_run_nodes": [
+        "test_run_id", "branch", "seq", "branch_label", "node_id", "node_type", "title", "status", "stub",
+        "parent_id", "elapsed_ms", "inputs", "outputs", "error",
+    ],
     "run_totals": [
         "run_id", "calls", "prompt_tokens", "completion_tokens", "cached_tokens", "total_tokens",
         "unknown_cost_calls", "known_cost_usd", "cost_usd",
@@ -32,8 +41,8 @@ EXPECTED_COLUMNS = {
         "status", "started_at", "finished_at", "writer_host", "writer_pid", "writer_started",
     ],
     "comparison_runs": [
-        "comparison_id", "arm", "case_id", "run_id", "passed", "valid", "failed", "node_types", "message",
-        "recorded_at",
+        "comparison_id", "arm", "case_id", "run_id", "passed", "valid", "failed", "node_types", "test_run",
+        "message", "recorded_at",
     ],
 }
 

@@ -21,15 +21,16 @@ VALID_IDS = ["fixture-doc-summary", "fixture-http-digest", "fixture-support-chat
 
 @pytest.fixture
 def embed_calls(monkeypatch) -> list[int]:
-    """Counts the texts the ONNX model is run on (the real model still runs)."""
+    """Counts the pattern documents sent to be embedded (the real model still runs, or its cache answers)."""
     calls: list[int] = []
-    real = embedding._Runtime.embed_batch
+    real = embedding.embed
 
-    def counting(self, texts):
-        calls.append(len(texts))
-        return real(self, texts)
+    def counting(texts, *, query=False):
+        if not query:
+            calls.append(len(texts))
+        return real(texts, query=query)
 
-    monkeypatch.setattr(embedding._Runtime, "embed_batch", counting)
+    monkeypatch.setattr(embedding, "embed", counting)
     return calls
 
 

@@ -9,7 +9,8 @@ import yaml
 
 import core.pipeline
 from core.cli import main
-from core.evaluation import PUBLIC_FILES, load_cases, run_eval
+from core.config import PATTERNS_DIR
+from core.evaluation import PUBLIC_FILES, CaseScore, _test_run, load_cases, run_eval
 
 CASES = [
     {"id": "summary-rounds", "requirement": "Summarize an uploaded PDF report into an executive summary.",
@@ -57,6 +58,8 @@ def test_rounds_are_refined_and_scored_and_a_crash_does_not_stop_the_eval(tmp_pa
     assert not crash.passed and crash.failed_keys == {"error"} and "injected crash" in crash.failed[0]
 
     assert by_id["printer"].passed, by_id["printer"].failed  # the offline brain says it cannot drive a printer
+    assert rounds.test_run == "succeeded" and crash.test_run is None  # every workflow of the case test-ran
+    assert report.test_runs == (2, 2) and report.to_dict()["test_runs"] == {"succeeded": 2, "tried": 2}
     summary = report.key_summary()
     assert summary["nodes_all"] == {"checked": 2, "failed": 1}
     assert summary["error"]["failed"] == 1 and summary["note"] == {"checked": 1, "failed": 0}
@@ -87,3 +90,17 @@ def test_both_public_files_load():
     v1, v2 = (load_cases(p) for p in PUBLIC_FILES)
     assert len(v1) == 24 and len(v2) == 90
     assert sum(bool(c.note) for c in v2) >= 3 and sum(bool(c.rounds) for c in v2) >= 5
+
+
+def test_a_failing_test_run_is_reported_with_its_step_and_reason():
+    doc = yaml.safe_load((PATTERNS_DIR / "text-stats-code-review.yaml").read_text(encoding="utf-8"))["dsl"]
+    score = CaseScore("x", passed=True, valid=True)
+    _test_run(score, doc, 0)
+    assert score.test_run == "succeeded"
+    for node in doc["workflow"]["graph"]["nodes"]:
+        if node["data"]["type"] == "code":
+            node["data"]["code"] = "def main(**kwargs) -> dict:\n    raise ValueError('boom')\n"
+    _test_run(score, doc, 2)
+    assert score.test_run == "failed" and score.test_run_detail.startswith("round 2: test run failed")
+    assert "ValueError: boom" in score.test_run_detail
+    assert score.passed  # a test run is counted apart from the expectations

@@ -51,7 +51,10 @@ def test_b_wins_and_every_figure_equals_the_ledgers(model_settings, thorough, ev
     assert (a.passed, b.passed, a.cases) == (1, 3, 3)  # the lazy spec only satisfies the plain case
     by_case = {r.case_id: r for r in c.cases}
     assert by_case["email-triage"].winner == "B" and by_case["plain-answer"].winner == "both"
-    assert "no question-classifier node" in by_case["email-triage"].a["failed"]
+    assert "[nodes_all] no question-classifier node" in by_case["email-triage"].a["failed"]
+    assert (a.test_runs, a.test_runs_ok, b.test_runs, b.test_runs_ok) == (3, 3, 3, 3)  # in Dify's engine
+    tested = ledger.query("SELECT test_run FROM comparison_runs WHERE comparison_id = ?", [cid])["test_run"]
+    assert set(tested) == {"succeeded"}
     assert "question-classifier" in by_case["email-triage"].node_diff()[1]
     assert a.failures == {"missed expectations": 2} and b.failures == {}
     for arm, summary, version in (("A", a, "v1"), ("B", b, thorough)):

@@ -160,3 +160,31 @@ def test_synthesized_inputs_include_files_and_the_chat_query():
     assert set(report.synthesized) == {"doc", "docs", "choice", "sys.query"}
     assert report.inputs["doc"]["mime_type"] == "text/plain" and len(report.inputs["docs"]) == 2
     assert report.outputs["answer"].endswith(" a")
+
+
+def _children_of(pid: int) -> list[int]:
+    from pathlib import Path
+
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_sandbox_leaves_no_process_behind_and_survives_its_own_death():
+    from core.testrun import sandbox
+
+    slow = "import time\ndef main(text):\n    time.sleep(30)\n    return {'result': 'x'}"
+    run_in_engine(w.code_workflow(slow), limits=Limits(sandbox=SandboxLimits(timeout_s=0.5)))
+    zygote = sandbox._ZYGOTE._proc
+    assert zygote is not None and zygote.poll() is None
+    assert _children_of(zygote.pid) == []
+    zygote.kill()
+    zygote.wait()
+    report = run_in_engine(w.code_workflow("def main(text):\n    return {'result': 'again'}"))
+    assert report.outputs == {"result": "again"}

@@ -7,7 +7,7 @@ A code never changes meaning.
 
 from __future__ import annotations
 
-from core.dsl.rules import containers, document, edges, graph, modes, nodes, references  # noqa: F401 - registers
+from core.dsl.rules import checks, containers, document, edges, graph, modes, nodes, references  # noqa: F401 - registers
 from core.dsl.rules._context import Context
 from core.dsl.rules._registry import RULES, Issue, Rule, rule
 

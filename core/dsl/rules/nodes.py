@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 
 from pydantic import ValidationError
@@ -307,25 +308,76 @@ def node_config_incomplete(ctx: Context) -> Iterator[Issue]:
 
 @rule("DSL110", "warning")
 def end_output_duplicate(ctx: Context) -> Iterator[Issue]:
-    """Two End outputs share a variable name (across all End nodes).
+    """An End output name is repeated where the outputs can clash.
 
-    What it does: collects `outputs[].variable` of every end node and reports repeats.
+    What it does: reports a `outputs[].variable` name used twice in one End node, or by End nodes that
+    can both run in one execution (they hang off parallel paths). End nodes on exclusive branches
+    (different if-else cases or classifier classes) may share names: only one of them runs. One
+    finding per name, with how many outputs use it.
     Why is this bad: newer editors' checklists refuse it and the workflow result has clashing keys
     (older Dify releases exported such files, so this is a warning).
-    Example: two end nodes both writing `result`.
+    Example: two end nodes both writing `result` after a parallel split.
     Fix: rename one output.
     """
-    seen: set[str] = set()
+    uses: dict[str, list[tuple[int, int, str]]] = defaultdict(list)  # name -> (node index, output index, end id)
     for index, node in ctx.graph.nodes:
         outputs = node["data"].get("outputs") if node["data"].get("type") == "end" else None
         for i, output in enumerate(outputs if isinstance(outputs, list) else ()):
             name = output.get("variable") if isinstance(output, dict) else None
             if isinstance(name, str):
-                if name in seen:
-                    yield Issue(
-                        f"End output name {name!r} is used twice.",
-                        f"$.workflow.graph.nodes[{index}].data.outputs[{i}].variable",
-                        node["id"],
-                        hint="Give each End output its own name.",
-                    )
-                seen.add(name)
+                uses[name].append((index, i, node["id"]))
+    repeated = {name: where for name, where in uses.items() if len(where) > 1}
+    if not repeated:
+        return
+    together = _ends_that_run_together(ctx, {end for where in repeated.values() for *_, end in where})
+    for name, where in repeated.items():
+        clashing = [w for w in where if any(
+            other is not w and (other[2] == w[2] or frozenset((other[2], w[2])) in together) for other in where)]
+        if len(clashing) > 1:
+            index, i, end = clashing[1]
+            yield Issue(
+                f"End output name {name!r} is used by {len(clashing)} End outputs that can run in the same execution.",
+                f"$.workflow.graph.nodes[{index}].data.outputs[{i}].variable",
+                end,
+                hint="Give each End output its own name.",
+            )
+
+
+def _ends_that_run_together(ctx: Context, ends: set[str]) -> set[frozenset[str]]:
+    """Pairs of these End nodes reachable from two edges leaving one node by the same handle (a parallel split)."""
+    order = sorted(ends)
+    bit = {end: 1 << k for k, end in enumerate(order)}
+    succ = ctx.graph.successors
+    reach: dict[str, int] = {}
+
+    def reaches(start: str) -> int:  # iterative DFS, memoised: a bitmask of the End nodes reachable
+        if start in reach:
+            return reach[start]
+        stack, seen, found = [start], {start}, 0
+        while stack:
+            current = stack.pop()
+            if current in reach:
+                found |= reach[current]
+                continue
+            found |= bit.get(current, 0)
+            for nxt in succ.get(current, ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    stack.append(nxt)
+        reach[start] = found
+        return found
+
+    by_handle: dict[tuple[str, object], list[str]] = defaultdict(list)
+    for _, edge in ctx.graph.live_edges:
+        by_handle[(edge["source"], edge.get("sourceHandle") or "source")].append(edge["target"])
+    pairs: set[frozenset[str]] = set()
+    for targets in by_handle.values():
+        if len(targets) < 2:
+            continue
+        masks = [reaches(t) for t in targets]
+        for a in range(len(masks)):
+            for b in range(a + 1, len(masks)):
+                for x in order:
+                    if masks[a] & bit[x]:
+                        pairs |= {frozenset((x, y)) for y in order if y != x and masks[b] & bit[y]}
+    return pairs

@@ -146,7 +146,9 @@ def _selector_fields(data: dict) -> Iterator[tuple[str, object]]:  # noqa: C901 
     elif node_type in ("variable-aggregator", "variable-assigner"):
         for i, selector in enumerate(_list(data.get("variables"))):
             yield f".variables[{i}]", selector
-        for g, group in enumerate(_list(_dict(data.get("advanced_settings")).get("groups"))):
+        advanced = _dict(data.get("advanced_settings"))
+        groups = _list(advanced.get("groups")) if advanced.get("group_enabled") else []  # Dify ignores them when off
+        for g, group in enumerate(groups):
             for i, selector in enumerate(_list(_dict(group).get("variables"))):
                 yield f".advanced_settings.groups[{g}].variables[{i}]", selector
     elif node_type == "assigner":
@@ -290,10 +292,9 @@ def _judge(ctx: Context, ref: Reference) -> tuple[str, str, str] | None:  # noqa
             f"Reference to node {head!r}, which does not exist.",
             "Point it at an existing upstream node.",
         )
-    allowed = graph.upstream(ref.node_id)
-    if graph.type_of(ref.node_id) in ("iteration", "loop"):  # its children, and (loops) its own variables
-        allowed = allowed | graph.descendants(ref.node_id) | {ref.node_id}
-    if head not in allowed:
+    container_own = graph.type_of(ref.node_id) in ("iteration", "loop") and (  # its children, its own variables
+        head == ref.node_id or head in graph.descendants(ref.node_id))
+    if not container_own and not graph.is_upstream(ref.node_id, head):
         return (
             "DSL502",
             f"Reference to node {head!r}, which is not upstream of this node, so its value does not "

@@ -1,0 +1,128 @@
+"""Typed conditions in the requirement: "amounts over 10000 ...", "if it's $50 or less ...",
+"分数达到 70 分及以上的 ...", "younger than 2 years ...". The comparison words come from the lexicons;
+the result is a ``Gate``: what is compared, how, with which number, and what that path does."""
+
+from __future__ import annotations
+
+import re
+
+from core.agents import lexicon as lx
+from core.agents.models import Gate, LoopRule
+
+NUMBER = r"\$?\s*(\d+(?:\.\d+)?)"
+UNIT = r"\s*(?:[元分天年件行字個个%€]|euros?|dollars?|points?|days?|years?|lines?|words?|employees?)?\s*"
+CLAUSE_END = re.compile(r"[;；。]|\.(?:\s|$)")
+PRONOUNS = {"it", "it's", "its", "they", "this", "that", "these", "which", "one", "ones"}
+FILLER = {"and", "or", "but", "so", "is", "are", "was", "the", "a", "an", "if", "when", "any", "anything", "of", "with", "has", "have", "der", "die",
+          "das", "liegt", "le", "la", "si", "el"}
+
+
+def _comparisons(text: str) -> list[tuple[int, int, str, str]]:
+    """(start, end, operator, value) of each comparison with a number, in order."""
+    found = []
+    for kind in ("more_than", "less_than"):
+        for m in lx.all_matches(text, kind):
+            n = re.match(rf"\s*(?:than\s+)?{NUMBER}", text[m.end():])
+            if n:
+                op = ">" if kind == "more_than" else "<"
+                after = text[m.end() + n.end():m.end() + n.end() + 8]
+                word = m.group(0).lower()
+                if lx.has(after, "or_more") or word in ("at least", "达到", "不低于", "以上"):
+                    op = "≥"
+                elif lx.has(after, "or_less") or word in ("at most", "不超过"):
+                    op = "≤"
+                found.append((m.start(), m.end() + n.end(), op, n.group(1)))
+    for m in re.finditer(NUMBER, text):
+        after = text[m.end():m.end() + 14]
+        unit = re.match(UNIT, after)
+        rest = after[unit.end():] if unit else after
+        for kind, op in (("or_more", "≥"), ("or_less", "≤")):
+            cue = lx.find(rest, kind)
+            if cue and cue.start() == 0 and not any(s <= m.start() < e for s, e, _, _ in found):
+                found.append((m.start(), m.end() + (unit.end() if unit else 0) + cue.end(), op, m.group(1)))
+    return sorted(found)
+
+
+def _subject(before: str) -> str:
+    """The words naming what is compared: the noun just before the comparison."""
+    if lx.CJK.search(before[-6:]):
+        m = re.search(r"([\u3400-\u9fff\u30a0-\u30ffA-Za-z_]{1,6})\s*$", before)
+        return m.group(1) if m else ""
+    words = [w for w in re.findall(r"[A-Za-z_][\w'-]*", before)[-4:] if w.lower() not in FILLER]
+    return " ".join(words[-2:])
+
+
+def find_gate(text: str, outputs: list[tuple[str, int]], numbers: tuple[str, ...] = ()) -> Gate | None:
+    """The first comparison that states a condition (not a length limit), with its path's text and outputs.
+
+    ``outputs``: (name, position) of the named outputs in ``text``.
+    """
+    comps = _comparisons(text)
+    for i, (start, end, op, value) in enumerate(comps):
+        clause_start = max([m.end() for m in CLAUSE_END.finditer(text, 0, start)] + [0])
+        lead = text[clause_start:start]
+        sentence_end = CLAUSE_END.search(text, end)
+        stems = {w[:4].lower() for n in numbers for w in n.split("_") if len(w) >= 4}
+        rest = text[end:sentence_end.start() if sentence_end else len(text)]
+        conditional = (lx.has(lead, "cond_word") or lx.has(rest, "else_word")
+                       or any(w[:4].lower() in stems for w in re.findall(r"[A-Za-z]{4,}", lead))
+                       or re.match(r"\s*(?:[元分天年件]\s*)?(?:及以上|以上|及以下|以下)?的", text[end:end + 6]))
+        if not conditional:
+            continue
+        stops = [m.start() for m in CLAUSE_END.finditer(text, end)][:1]
+        stops += [end + m.start() for m in re.finditer(r"[,，]\s*(?=(?:otherwise|else|sonst|sinon|否则)\b)", text[end:])][:1]
+        stops += [c[0] for c in comps[i + 1:i + 2]]
+        other = lx.find(text[end:], "else_word")
+        if other:
+            stops.append(end + other.start())
+        stop = min(stops) if stops else len(text)
+        then_text = re.sub(rf"^{UNIT}(?:及以上|以上|及以下|以下)?的?", "", text[end:stop], flags=re.I).strip(" ,，、:：")
+        subject = _subject(lead)
+        if not subject or any(w in PRONOUNS for w in subject.lower().split()):
+            subject = _previous_noun(text[:clause_start] + lead)
+        unit = re.match(r"\s*(lines?|words?|characters?|行|字)", text[end - 8:end + 8].split(value)[-1]) if value in text[end - 8:end + 8] else None
+        if unit:
+            subject = f"{subject} {unit.group(1)}".strip()
+        fixed = re.findall(r"[“\"「]([^”\"」]{2,80})[”\"」]", then_text)
+        return Gate(subject=subject or "value", operator=op, value=value, then_text=then_text,  # type: ignore[arg-type]
+                    then_outputs=[n for n, pos in outputs if clause_start <= pos < stop],
+                    no_model=lx.has(then_text, "no_model") or lx.has(then_text, "fixed_word") or bool(fixed),
+                    fixed_text=fixed[0] if fixed else "")
+    return None
+
+
+def _previous_noun(text: str) -> str:
+    """``pull out the order total, and if it's ...`` -> ``order total`` (what was extracted or read last)."""
+    found = re.findall(r"\b(?:pull(?:s|ing)? out|extract\w*|read\w*|get\w*|find\w*)\s+(?:the\s+)?([a-z]+(?:\s+[a-z]+)?)", text, re.I)
+    return found[-1] if found else ""
+
+
+ROUNDS = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|一|二|两|三|四|五|六|七|八|九|十)"
+WORD_NUMBERS = {w: i + 1 for i, w in enumerate("one two three four five six seven eight nine ten".split())} | {
+    c: i + 1 for i, c in enumerate("一二三四五六七八九十")} | {"两": 2}
+
+
+def loop_rule(text: str) -> LoopRule | None:
+    """A repeat-until: a loop cue with a round limit ("最多改 4 轮", "最大5回", "after 3 attempts", "cap of
+    6 passes"), and the stop condition: a word the review must contain, or a score comparison."""
+    if not lx.has(text, "loop"):
+        return None
+    limit = (re.search(rf"{ROUNDS}\s*(?:轮|輪|回|次|times|rounds|passes|attempts|tries|rewrites|iterations|revisions)", text, re.I)
+             or re.search(rf"(?:最多|最大|up to|at most|cap of|after)\s*(?:改\s*)?{ROUNDS}\b", text, re.I))
+    if not limit:
+        return None
+    raw = limit.group(1).lower()
+    rounds = int(raw) if raw.isdigit() else WORD_NUMBERS.get(raw, 3)
+    cue = lx.find(text, "loop")
+    sentence_start = max([m.end() for m in CLAUSE_END.finditer(text, 0, cue.start())] + [0])
+    end = CLAUSE_END.search(text, cue.end())
+    until = text[sentence_start:end.start() if end else len(text)]
+    word = re.findall(r"[「“\"]([^」”\"]{2,20})[」”\"]", until) or re.findall(r"(?<![A-Za-z])([A-Z]{3,})(?![A-Za-z])", until)
+    rule = LoopRule(max_iterations=max(1, min(rounds, 100)), until=until.strip(" ,，。"))
+    comps = _comparisons(until)
+    if word:
+        rule.stop_word = word[0]
+    elif comps:
+        _, _, op, value = comps[0]
+        rule.stop_operator, rule.stop_value = op, value  # type: ignore[assignment]
+    return rule

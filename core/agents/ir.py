@@ -1,0 +1,454 @@
+"""The requirement model's contract parts, read from text in any lexicon language.
+
+``enrich(spec, text)`` completes a ``RequirementSpec`` with what the rules in ``rules.py`` (English
+phrasing) cannot see: the language to write in, the variables the user *named* (used exactly, with
+the type the wording implies), the named outputs and what produces each, tools, "no model",
+parallel facets, classes written with CJK quotes, and asks no workflow can fulfil. Cue words come
+from ``core.agents.lexicon``; nothing here knows a particular requirement.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+
+from core.agents import lexicon as lx
+from core.agents.conditions import find_gate, loop_rule
+from core.agents.models import InputVar, OutputVar, RequirementSpec
+
+IDENT = r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*"
+FUNCTION_WORDS = set("""a an the and or of to in on at for with from by as is are be it its this that these those
+their his her our your my me we you they them i if then else not no so but also only just into onto via per each
+every all any some one two three four five six seven eight nine ten up down out over under what which who when where
+how why whether there here do does did done has have had was were will would can could should may might must
+exactly separate second first last new same different either both single simple short long plain text file input
+output inputs outputs result results field variable return returns returned back called named call it
+ist die der das ein eine und le la les de du des un une el los las del y en""".split())
+TECHNICAL = set("""json markdown md html xml csv pdf docx doc txt word http https get post put patch delete api url key
+keys msgtype token bearer yyyy mm dd llm ai gpt sku qty id ok lgtm faq sql python javascript java go""".split())
+"""Lower-case words that are technical terms, not variable names, when they stand next to CJK text."""
+SENTENCE = re.compile(r"[。！？!?；;\n]|\.(?:\s|$)")
+SEPARATOR = re.compile(r"[，,、：:。！？!?；;\n]|\.(?:\s|$)|\s(?:and|or|und|et|y)\s|[和与及或]")
+OPEN, CLOSE = "（(「“\"", "）)」”\""
+
+
+@dataclass
+class Named:
+    """A variable name the user gave, where it appears, and what its wording says about it."""
+
+    name: str
+    start: int
+    end: int
+    role: str = "input"
+    evidence: int = 0
+    group: list[str] = field(default_factory=list)
+
+
+def _blank_quotes(text: str) -> str:
+    """``text`` with JSON-ish literals ({...}, "...") blanked (same length), so their keys are not names."""
+    out, previous = re.sub(r"https?://\S+", lambda m: " " * len(m.group(0)), text), None
+    while out != previous:
+        previous, out = out, re.sub(r"\{[^{}]*\}", lambda m: " " * len(m.group(0)), out)
+    return out
+
+
+@cache
+def _cue_pattern(name: str) -> str:
+    """The cues of ``name`` as one alternation for larger patterns (a Latin cue also matches with a suffix)."""
+    words = sorted({str(c) for c in lx.cues(name)}, key=len, reverse=True)
+    parts = []
+    for w in words:
+        if lx.CJK.search(w):
+            parts.append(re.escape(w))
+        else:
+            parts.append(r"(?<![A-Za-z])" + re.escape(w.rstrip("*")).replace(r"\ ", r"\s+") + r"[a-z]*")
+    return "|".join(parts)
+
+
+@cache
+def _cue_re(name: str) -> re.Pattern:
+    return re.compile(_cue_pattern(name), re.I)
+
+
+def _list_after(text: str, pos: int) -> list[tuple[str, int, int]]:
+    """Identifiers in a list that starts at ``pos`` (``a, b and c`` / ``a、b、c`` / ``a 和 b``)."""
+    items = []
+    sep = r"\s*(?:,|、|，|/|／|\band\b|\bor\b|和|与|及|或|と)\s*"
+    m = re.match(rf"\s*[:：,]?\s*`?({IDENT})`?((?:{sep}`?{IDENT}`?)*)", text[pos:])
+    if not m:
+        return items
+    ticked = m.group(0).lstrip(" :：,").startswith("`")
+    joined = False
+    for im in re.finditer(rf"`?({IDENT})`?", m.group(0)):
+        word = im.group(1)
+        if word.lower() in ("and", "or"):
+            joined = True
+            continue
+        if ticked and not im.group(0).startswith("`"):
+            break
+        after = text[pos + im.end():]
+        if items and re.match(r"\s+[a-z]", after) and not re.match(r"\s+(?:and|or)\b", after):
+            break  # "output, warning, saying ...": a word followed by more words is prose, not a list item
+        if word.lower() in FUNCTION_WORDS or (word[0].isupper() and "_" not in word):
+            if items:
+                break
+            return []
+        items.append((word, pos + im.start(1), pos + im.end(1)))
+        if joined:
+            break  # "a, b and c": the item after the conjunction ends the list
+    return items
+
+
+def find_named(text: str) -> list[Named]:
+    """Variable names the user gave: backticked, snake_case, after a variable/input/output cue, in
+    parentheses after a noun, or standing in CJK text; with their role (input or output)."""
+    clean = _blank_quotes(text)
+    literal = {w for m in re.finditer(r"\{[^{}]*\}", text) if re.search(r"[:\"]", m.group(0))
+               for w in re.findall(IDENT, m.group(0))}
+    found: dict[str, Named] = {}
+
+    def add(name: str, start: int, end: int, evidence: int, force: bool = False) -> None:
+        if name.lower() in FUNCTION_WORDS and evidence < 3 and not force:
+            return
+        if name.isupper() and evidence < 3 or lx.has(text[end:end + 10], "data_field") or name in literal:
+            return  # ENV_VARS are secrets, not inputs; "a `comment` column" is a field of the data
+        if name not in found or found[name].evidence < evidence:
+            keep = found[name].start if name in found else start
+            found[name] = Named(name, min(start, keep), end, evidence=evidence)
+
+    for m in re.finditer(rf"`({IDENT})`", clean):
+        add(m.group(1), m.start(1), m.end(1), 3)
+    for m in re.finditer(r"(?<![A-Za-z0-9_./-])([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?![A-Za-z0-9_(])", clean):
+        add(m.group(1), m.start(1), m.end(1), 3)
+    plain = re.sub(r"[（(][^)）]*[)）]", lambda m: " " * len(m.group(0)), clean)
+    cue = "|".join(x for x in (_cue_pattern("variable_cue"), _cue_pattern("input_named"), _cue_pattern("output_named")) if x)
+    for source in (plain, clean):
+        for m in re.finditer(rf"(?:{cue})", source, re.I):
+            items = _list_after(source, m.end())
+            colon = (re.match(r"[^.;:：。]{0,40}[:：]", source[m.end():])
+                     if not items and not re.match(_cue_pattern("variable_cue"), m.group(0), re.I) else None)
+            for name, s, e in items or (_list_after(source, m.end() + colon.end()) if colon else []):
+                add(name, s, e, 2)
+    for m in re.finditer(rf"[（(]\s*(?:(?i:{cue})\s*[:：]?)?\s*`?([a-z][a-z0-9_]*)`?\s*(?=[)）、，:：]|\s+[（(])", clean):
+        if m.group(1).lower() not in FUNCTION_WORDS:
+            add(m.group(1), m.start(1), m.end(1), 2)
+    for m in re.finditer(r"[（(]((?:\s*[a-z][a-z0-9_]*\s*[,，、])+\s*[a-z][a-z0-9_]*)\s*[)）]", clean):
+        words = [(w.group(0), m.start(1) + w.start()) for w in re.finditer(r"[a-z][a-z0-9_]*", m.group(1))]
+        lead = clean[max(0, m.start() - 30):m.start()]
+        if not any(w.lower() in FUNCTION_WORDS for w, _ in words) and lx.has(lead, "input_word"):
+            for w, s in words:
+                add(w, s, s + len(w), 2)
+    if lx.CJK.search(text):
+        for m in re.finditer(r"(?<![为成])(?<=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。：（])\s*([a-z][a-z0-9_]*)\s*"
+                             r"(?=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。；（]|$)", clean):
+            word = m.group(1)
+            if word not in TECHNICAL and len(word) > 1:
+                add(word, m.start(1), m.end(1), 1, force=True)
+    # siblings: a list in which one item is a name makes its single-word items names too
+    for m in re.finditer(rf"(?:{IDENT}\s*,\s*)+{IDENT},?\s+(?:and|or)\s+{IDENT}", plain):
+        items = [(w.group(0), m.start() + w.start()) for w in re.finditer(IDENT, m.group(0))
+                 if w.group(0).lower() not in ("and", "or")]
+        if any(w in found and found[w].evidence >= 2 for w, _ in items):
+            for w, s in items:
+                if w.lower() not in FUNCTION_WORDS and w.islower():
+                    add(w, s, s + len(w), 2)
+    named = sorted(found.values(), key=lambda n: n.start)
+    for n in named:
+        n.role = _role(text, n)
+    return named
+
+
+def _role(text: str, n: Named) -> str:
+    """Output when an output cue is nearer before the name than an input cue (or right after it)."""
+    sentence_start = max([m.end() for m in SENTENCE.finditer(text, 0, n.start)] or [0])
+    before = text[sentence_start:n.start]
+    after = text[n.end:n.end + 12]
+
+    def last(name: str) -> int:
+        ms = [m.end() for m in _cue_re(name).finditer(before)] if _cue_pattern(name) else []
+        return max(ms) if ms else -1
+
+    out_at, in_at = last("output_word"), last("input_word")
+    if re.match(rf"\s*(?:{_cue_pattern('output_after')})", after, re.I):
+        return "output"
+    if out_at >= 0 and out_at >= in_at:
+        return "output"
+    if re.search(r"\b(?:in|as|into)\s+`?$", before) and not lx.has(before[-25:], "input_word"):
+        return "output"  # "a fixed notice in `notice`", "return it as ad"
+    return "input"
+
+
+def _window(text: str, n: Named, names: list[Named]) -> str:
+    """The words that describe ``n``: from the last separator before it to the next one after it
+    (a parenthesis right after the name and an English apposition ``, a dropdown ...`` included)."""
+    prev_end = max([o.end for o in names if o.end <= n.start] + [0])
+    seps = [m.end() for m in SEPARATOR.finditer(text, prev_end, n.start)]
+    start = max(seps + [prev_end])
+    rest = text[n.end:]
+    paren = re.match(r"\s*`?\s*[（(][^）)]*[）)]", rest)
+    cut = paren.end() if paren else 0
+    nxt = [o.start - n.end for o in names if o.start >= n.end]
+    sep = SEPARATOR.search(rest, cut)
+    end = min([sep.start() if sep else len(rest)] + nxt)
+    if rest[end:end + 1] in (":", "："):
+        stop = re.search(r"[)）。;；]|\.(?:\s|$)", rest[end:])
+        end += stop.start() if stop else len(rest) - end
+    apposition = re.match(r"\s*,\s*(?:a|an)\s+[^.;:]*", rest[end:])
+    if apposition:
+        end += min([apposition.end()] + [o - end for o in nxt if o >= end])
+    return text[start:n.start] + " " + rest[:max(end, cut)]
+
+
+def options(window: str) -> list[str]:
+    """The choices a window lists: quoted items, or a list after ``with``/``options``/``:``/``（``."""
+    quoted = re.findall(r"[「“\"]([^」”\"]{1,20})[」”\"]", window)
+    if len(quoted) >= 2:
+        return quoted
+    for lead in (r"options?", r"[:：]", r"with|whether it'?s|choices?", r"[（(]"):
+        for m in re.finditer(rf"(?:{lead})\s*(?:the\s+)?(?:options\s+)?([^.;。；)）:：]+)", window, re.I):
+            body = re.sub(r"(?:[一二三四五六七八九十\d]+选一|の?\d+択|\s+(?:as|to|so|for)\s.*$)", "", m.group(1))
+            items = [i.strip(" .,'\"") for i in re.split(r"\s*(?:,|、|，|／|/|\bor\b|\band\b|还是|或)\s*", body)
+                     if i.strip(" .,'\"")]
+            if len(items) >= 2 and all(len(i.split()) <= 3 and len(i) <= 20 for i in items):
+                return items
+    return []
+
+
+def infer_type(window: str, role_lang: tuple[str, ...]) -> tuple[str, list[str], list[str]]:
+    """(Dify start-variable type, options, file types) implied by the words around a name."""
+    if lx.has(window, "files"):
+        return "file-list", [], ["image"] if lx.has(window, "image") else ["document"]
+    if lx.has(window, "file") and not lx.has(window, "paragraph"):
+        return "file", [], ["image"] if lx.has(window, "image") and not re.search(r"pdf|doc|文档|文件", window, re.I) else ["document"]
+    if lx.has(window, "select"):
+        opts = options(window)
+        if opts:
+            return "select", opts, []
+    if lx.has(window, "number"):
+        return "number", [], []
+    if lx.has(window, "paragraph"):
+        return "paragraph", [], []
+    return "text-input", [], []
+
+
+def _describe(text: str, n: Named, names: list[Named]) -> str:
+    """The clause around an output name, without the name itself: what the output is."""
+    starts = [m.end() for m in SENTENCE.finditer(text, 0, n.start)]
+    s = max(starts + [0])
+    e_m = SENTENCE.search(text, n.end)
+    clause = text[s:e_m.start() if e_m else len(text)]
+    for o in names:
+        clause = re.sub(rf"`?\b{re.escape(o.name)}\b`?", "", clause) if not lx.CJK.search(clause) else clause.replace(o.name, "")
+    clause = re.sub(r"\s+", " ", re.sub(r"[（(]\s*[）)]", "", clause)).strip(" ,，、:：")
+    return re.sub(rf"[，,、]?\s*(?:{_cue_pattern('output_named')})\s*$", "", clause, flags=re.I).strip(" ,，、:：")
+
+
+def _sentence(text: str, n: Named) -> str:
+    s = max([m.end() for m in SENTENCE.finditer(text, 0, n.start)] + [0])
+    e = SENTENCE.search(text, n.end)
+    return text[s:e.start() if e else len(text)]
+
+
+def _respectively(text: str, outputs: list[Named]) -> dict[str, str]:
+    """``A、B、C，分别放在输出 x、y、z`` / ``A, B and C, respectively as x, y, z``: item i describes output i."""
+    m = lx.find(text, "respectively")
+    if not m or len(outputs) < 2:
+        return {}
+    before = text[:m.start()]
+    s = max([x.end() for x in re.finditer(r"[：:。；;]", before)] + [0])
+    items = [i.strip(" ，,") for i in re.split(r"\s*(?:、|，|,|\band\b|和)\s*", before[s:]) if i.strip(" ，,")]
+    if len(items) >= len(outputs):
+        return {o.name: item for o, item in zip(outputs, items[-len(outputs):], strict=False)}
+    return {}
+
+
+def output_source(description: str, lang: str) -> str:
+    """What produces an output, from its description: an export/tts tool, code, a translation, or an LLM."""
+    if lx.has(description, "tool_export"):
+        kind = "pdf" if re.search(r"pdf", description, re.I) else ("pptx" if re.search(r"ppt|powerpoint|スライド", description, re.I) else "docx")
+        return f"tool:md_exporter_{kind}"
+    if lx.has(description, "tool_tts"):
+        return "tool:tts"
+    if lx.has(description, "translate") or len([c for c in lx.language_in(description) if c != lang]) == 1:
+        langs = lx.language_in(description)
+        if langs:
+            return f"translate:{langs[-1]}"
+    if lx.has(description, "code") or re.search(r"number of words|word count|字数|文字数", description, re.I):
+        return "code"
+    return "llm"
+
+
+def writing_language(text: str) -> str:
+    """The language titles and prompts are written in: one the text asks for, else the text's own."""
+    for sentence in SENTENCE.split(text):
+        if re.search(r"node titles?|titles? and prompts?|prompts?|标题|提示词|タイトル|プロンプト|Knotentitel", sentence, re.I):
+            named = [c for c in lx.language_in(sentence) if c in lx.languages()]
+            if named:
+                return named[0]
+    return lx.detect(text)
+
+
+def impossible(text: str) -> list[str]:
+    """Why parts of the ask are beyond any workflow (physical devices, screens, training, live capture)."""
+    return [lx.reason(key) for key in ("impossible_print", "impossible_screen", "impossible_train", "impossible_live")
+            if lx.has(text, key)]
+
+
+def cjk_classes(text: str) -> list[str]:
+    """Classes in CJK phrasing: 「A」「B」 after a classify cue, or ``是A、B还是C`` / ``A、B、C的N种``."""
+    m = lx.find(text, "classify")
+    if not m:
+        return []
+    s = m.start()
+    end_m = SENTENCE.search(text, m.end())
+    sentence = text[s:end_m.start() if end_m else len(text)]
+    window = text[max(0, s - 60):end_m.start() if end_m else len(text)]
+    quoted = re.findall(r"「([^」]{1,12})」", window)
+    if len(quoted) >= 2:
+        return list(dict.fromkeys(quoted))
+    lm = re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
+    if lm:
+        items = [i.strip() for i in re.split(r"、|还是|或者|或", lm.group(1)) if i.strip()]
+        items = [re.sub(r"(?:中的一种|之一|等)$", "", i) for i in items]
+        if 2 <= len(items) <= 8 and all(len(i) <= 10 for i in items):
+            return items
+    return []
+
+
+def facets(text: str) -> list[str]:
+    """Independent parts to run side by side: the list in the sentence with a parallel cue."""
+    for sentence in SENTENCE.split(text):
+        m = lx.find(sentence, "parallel")
+        if not m or lx.has(sentence, "respectively") and not lx.has(sentence, "parallel", ("en", "fr", "de", "es", "ja")):
+            continue
+        candidates = re.findall(r"[（(:：]\s*([^)）]+)", sentence) + [sentence[m.end():], sentence[:m.start()]]
+        for body in candidates:
+            body = re.sub(r"^.*?(?:extract|analy[sz]e|write|evaluate|评估|分析)\s+(?:the\s+)?", "", body, flags=re.I) if "," in body else body
+            items = [i.strip(" .,'") for i in re.split(r"\s*(?:,|、|・|，|\band\b|\bet\b|\bund\b|\by\b|和)\s*", body) if i.strip(" .,'")]
+            items = [re.sub(r"^(?:the|le|la|les|des|a|an)\s+", "", i, flags=re.I) for i in items]
+            items = [re.sub(r"(?:の\d+つの観点で.*|sections?$|\s+in parallel.*|\s+at once.*)", "", i).strip() for i in items]
+            items = [i for i in items if i and len(i) <= 60 and len(i.split()) <= 8]
+            if 2 <= len(items) <= 6:
+                return items
+    return []
+
+
+def tools(text: str) -> list[str]:
+    """Tool keys the text asks for (a named search tool, tts, export, chart, image generation)."""
+    found = []
+    for key in ("tavily", "duckduckgo", "jina"):
+        if lx.has(text, f"tool_{key}"):
+            found.append(key)
+    if lx.has(text, "tool_tts"):
+        found.append("tts")
+    if lx.has(text, "tool_image"):
+        found.append("text2image")
+    export = lx.find(text, "tool_export")
+    if export and re.search(r"download|export|导出|書き出|word|docx|文档|ファイル", text, re.I):
+        found.append(output_source(text[max(0, export.start() - 20):export.end() + 20], "en").removeprefix("tool:"))
+    if lx.has(text, "tool_chart"):
+        found.append("chart")
+    if re.search(r"wikipedia", text, re.I):
+        found.append("wikipedia")
+    if re.search(r"yahoo", text, re.I):
+        found.append("yahoo")
+    return [t for t in dict.fromkeys(found) if not t.startswith("llm")]
+
+
+def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
+    """Complete ``spec`` (from the English rules) with the contract parts read through the lexicons."""
+    text = " ".join(text.split())
+    lang = writing_language(text)
+    update: dict = {"language": lang, "tools": tools(text), "no_model": lx.has(text, "no_model"),
+                    "facets": facets(text), "unsupported": list(dict.fromkeys(spec.unsupported + impossible(text)))}
+    chat = (lx.has(text, "chat") or spec.app_mode == "advanced-chat") and not lx.has(text, "not_chat")
+    update["app_mode"] = "advanced-chat" if chat else "workflow"
+    named = find_named(text)
+    ins = [n for n in named if n.role == "input"]
+    outs = [n for n in named if n.role == "output"]
+    if ins:
+        inputs = []
+        for n in ins:
+            kind, opts, files = infer_type(_window(text, n, named), (lang,))
+            sentence = _sentence(text, n)
+            if kind == "text-input" and sum(o.name in sentence for o in named) == 1:
+                kind, opts, files = infer_type(sentence, (lang,))
+            old = next((i for i in spec.inputs if i.name == n.name), None)
+            inputs.append(InputVar(name=n.name, label=(old.label if old else n.name.replace("_", " ")), type=kind,  # type: ignore[arg-type]
+                                   options=opts, file_types=files, explicit=True))  # type: ignore[arg-type]
+        _shared_types(text, named, inputs)
+        update["inputs"] = inputs
+    if outs and not chat:
+        mapped = _respectively(text, outs)
+        outputs = []
+        for n in outs:
+            paren = re.match(r"\s*`?\s*[（(]([^）)]{2,40})[）)]", text[n.end:])
+            desc = mapped.get(n.name) or (paren.group(1) if paren and n.role == "output" else _describe(text, n, named))
+            outputs.append(OutputVar(name=n.name, description=desc, source=output_source(desc, lang), explicit=True))
+        update["outputs"] = outputs
+    from core.agents.rules import slug  # rules calls enrich: imported here to avoid a cycle
+
+    numbers = tuple(i.name for i in update.get("inputs", spec.inputs) if i.type == "number")
+    gate = find_gate(text, [(n.name, n.start) for n in outs], numbers) if not spec.classes else None
+    if gate:
+        update["gate"] = gate
+        inputs = update.get("inputs", spec.inputs)
+        typed = re.search(rf"\b(?:type|enter|give|provide|input)s?\s+(?:the|a|an|their|its)?\s*{re.escape(gate.subject)}\b", text, re.I)
+        if typed and not any(i.type == "number" for i in inputs):
+            update["inputs"] = [*inputs, InputVar(name=slug(gate.subject), label=gate.subject, type="number")]
+    _each(spec, text, update)
+    loop = loop_rule(text)
+    if loop and not spec.iteration_target:
+        update["loop"] = loop
+        update["capabilities"] = list(dict.fromkeys([*update.get("capabilities", spec.capabilities), "loop"]))
+        update["gate"] = None  # a score in a loop's stop condition is not a path of its own
+    if not spec.classes and lx.CJK.search(text) and not update.get("iteration_target"):
+        classes = cjk_classes(text)
+        if classes:
+            update["classes"] = classes
+            update["capabilities"] = list(dict.fromkeys([*spec.capabilities, "classification", "aggregation"]))
+    return spec.model_copy(update=update)
+
+
+def _shared_types(text: str, named: list[Named], inputs: list[InputVar]) -> None:
+    """``a and b (both numbers)`` / ``a 和 b（均为数字）``: a type said once for a group of names."""
+    for m in re.finditer(r"[（(]\s*(?:both|all|均为|都是|いずれも)\s*([^)）]*)[)）]", text):
+        kind, _, _ = infer_type(m.group(1), ("en",))
+        if kind == "text-input":
+            continue
+        group = [n for n in named if 0 <= m.start() - n.end <= 40]
+        for var in inputs:
+            if any(var.name == n.name for n in group) and var.type == "text-input":
+                var.type = kind  # type: ignore[assignment]
+
+
+def _each(spec: RequirementSpec, text: str, update: dict) -> None:
+    """Per-item work: several files make a file list; a pasted list (one per line, comma separated...)
+    with an 'each' cue becomes an iteration over its items (the per-item step does any classifying)."""
+    inputs = list(update.get("inputs", spec.inputs))
+    files = [i for i in inputs if i.type in ("file", "file-list")]
+    if files and lx.has(text, "files") and not any(i.explicit and i.type == "file" for i in files):
+        main = files[0]
+        main.type = "file-list"  # type: ignore[assignment]
+        inputs = [i for i in inputs if i is main or i.type not in ("file", "file-list") or i.explicit]
+        update["inputs"] = inputs
+        return
+    if spec.iteration_target or not lx.has(text, "each"):
+        return
+    listed = [i for i in inputs if i.type in ("paragraph", "text-input")]
+    if files and not any(i.explicit for i in listed):
+        listed = []
+        inputs = [i for i in inputs if i.type in ("file", "file-list") or i.explicit]
+        if lx.has(text, "list_cue"):
+            update["iteration_target"] = lx.say(update.get("language", "en"), "item")
+            update["inputs"] = inputs
+            update["capabilities"] = [*update.get("capabilities", spec.capabilities), "iteration", "code"]
+        return
+    if listed and (lx.has(text, "list_cue") or lx.has(text, "each", ("zh", "ja", "ko"))):
+        update["iteration_target"] = lx.say(update.get("language", "en"), "item")
+        listed[0].type = "paragraph"  # type: ignore[assignment]
+        update["inputs"] = inputs
+        update["classes"] = []
+        update["capabilities"] = [c for c in update.get("capabilities", spec.capabilities)
+                                  if c not in ("classification", "aggregation")] + ["iteration", "code"]

@@ -1,0 +1,136 @@
+"""Per-language lexicons: cue words the offline brain looks for, and the phrases it writes.
+
+The data lives in ``<lang>.yaml`` next to this file (``cues``: cue name -> words; ``phrases``:
+phrase key -> text with ``{x}``/``{y}`` slots). Matching works without spaces: a cue containing
+CJK characters matches as a substring; a Latin cue matches as a whole word (``word*`` as a
+prefix), with boundaries that also hold next to CJK characters (unlike ``\\b``).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+HERE = Path(__file__).parent
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef]")
+LANGUAGE_NAMES = {
+    "en": {"en": "English", "zh": "英语", "ja": "英語", "de": "Englisch", "fr": "anglais", "es": "inglés", "ko": "영어"},
+    "zh": {"en": "Chinese", "zh": "中文", "ja": "中国語", "de": "Chinesisch", "fr": "chinois", "es": "chino", "ko": "중국어"},
+    "ja": {"en": "Japanese", "zh": "日语", "ja": "日本語", "de": "Japanisch", "fr": "japonais", "es": "japonés", "ko": "일본어"},
+    "de": {"en": "German", "zh": "德语", "ja": "ドイツ語", "de": "Deutsch", "fr": "allemand", "es": "alemán", "ko": "독일어"},
+    "fr": {"en": "French", "zh": "法语", "ja": "フランス語", "de": "Französisch", "fr": "français", "es": "francés", "ko": "프랑스어"},
+    "es": {"en": "Spanish", "zh": "西班牙语", "ja": "スペイン語", "de": "Spanisch", "fr": "espagnol", "es": "español", "ko": "스페인어"},
+    "it": {"en": "Italian", "zh": "意大利语", "ja": "イタリア語", "de": "Italienisch", "fr": "italien", "es": "italiano", "ko": "이탈리아어"},
+    "ko": {"en": "Korean", "zh": "韩语", "ja": "韓国語", "de": "Koreanisch", "fr": "coréen", "es": "coreano", "ko": "한국어"},
+}
+"""language code -> its name in each phrase language (for "write in ...", "translate to ...")."""
+STOPWORDS = {
+    "en": "the and you of to is a for with in your this that it be are as from on when each then into".split(),
+    "de": "der die das und ist nicht ein eine für mit den dem sie zu auf im des oder liegt sonst".split(),
+    "fr": "le la les et est un une des du pour avec dans que vous en au sur puis ensuite".split(),
+    "es": "el los las y es un una del para con en que por su cuando debe".split(),
+}
+
+
+@cache
+def _load(lang: str) -> dict:
+    path = HERE / f"{lang}.yaml"
+    if not path.exists():
+        return {}
+    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+
+def languages() -> list[str]:
+    """The languages that have a lexicon file."""
+    return sorted(p.stem for p in HERE.glob("*.yaml"))
+
+
+def detect(text: str) -> str:
+    """The language a text is written in: script first (ko, ja, zh), then stop words (en, de, fr, es)."""
+    if re.search(r"[\uac00-\ud7a3]", text):
+        return "ko"
+    if re.search(r"[\u3040-\u30ff]", text):
+        return "ja"
+    if len(re.findall(r"[\u4e00-\u9fff]", text)) >= 2:
+        return "zh"
+    words = re.findall(r"[a-zäöüßéèàçñíóú']+", text.lower())
+    counts = {lang: sum(w in stop for w in words) for lang, stop in STOPWORDS.items()}
+    best = max(counts, key=lambda k: counts[k])
+    return best if counts[best] > counts["en"] else "en"
+
+
+def _source(cue: str) -> str:
+    if CJK.search(cue):
+        return re.escape(cue)
+    body = re.escape(cue.rstrip("*")).replace(r"\ ", r"\s+").replace(r"\*", r"\S*")
+    tail = r"\w*" if cue.endswith("*") else ""
+    return rf"(?<![A-Za-z0-9_]){body}{tail}(?![A-Za-z0-9_])"
+
+
+@cache
+def _pattern(cue: str) -> re.Pattern:
+    return re.compile(_source(cue), re.I)
+
+
+@cache
+def category(name: str, langs: tuple[str, ...] | None = None) -> re.Pattern | None:
+    """One compiled pattern for all cues of ``name`` (longest first), or None when there are none."""
+    words = sorted({str(c) for c in cues(name, langs)}, key=len, reverse=True)
+    return re.compile("|".join(_source(w) for w in words), re.I) if words else None
+
+
+def cues(name: str, langs: tuple[str, ...] | None = None) -> list[str]:
+    """The cue words of ``name`` in ``langs`` (default: every lexicon)."""
+    found: list[str] = []
+    for lang in langs or tuple(languages()):
+        found += (_load(lang).get("cues") or {}).get(name) or []
+    return found
+
+
+def find(text: str, name: str, langs: tuple[str, ...] | None = None) -> re.Match | None:
+    """The first match of any cue of ``name`` in ``text`` (earliest position), or None."""
+    pattern = category(name, langs)
+    return pattern.search(text) if pattern else None
+
+
+def has(text: str, name: str, langs: tuple[str, ...] | None = None) -> bool:
+    """Whether ``text`` contains a cue of ``name``."""
+    return find(text, name, langs) is not None
+
+
+def all_matches(text: str, name: str) -> list[re.Match]:
+    """Every match of the cues of ``name`` in ``text``, in order."""
+    found = [m for cue in cues(name) for m in _pattern(str(cue)).finditer(text)]
+    return sorted(found, key=lambda m: (m.start(), -len(m.group(0))))
+
+
+def say(lang: str, key: str, x: str = "", y: str = "") -> str:
+    """The phrase ``key`` in ``lang`` (English when the language has none), slots filled."""
+    phrase = (_load(lang).get("phrases") or {}).get(key) or (_load("en").get("phrases") or {}).get(key) or key
+    return str(phrase).replace("{x}", x).replace("{y}", y)
+
+
+def reason(key: str) -> str:
+    """Why an impossible ask (cue ``key``) cannot be done."""
+    return str((_load("en").get("reasons") or {}).get(key, ""))
+
+
+def language_name(code: str, in_lang: str) -> str:
+    """``language_name('it', 'zh')`` -> ``'意大利语'``."""
+    names = LANGUAGE_NAMES.get(code) or {}
+    return names.get(in_lang) or names.get("en") or code
+
+
+def language_in(text: str) -> list[str]:
+    """Codes of the languages a text names (in any lexicon language), in order of appearance."""
+    hits = []
+    for code, names in LANGUAGE_NAMES.items():
+        for name in set(names.values()) | ({"Mandarin"} if code == "zh" else set()):
+            m = _pattern(name).search(text)
+            if m:
+                hits.append((m.start(), code))
+                break
+    return [code for _, code in sorted(hits)]

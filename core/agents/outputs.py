@@ -1,0 +1,268 @@
+"""Architecture helpers driven by the requirement model's contract: named outputs and what produces
+each, tools, parallel facets, file lists, and titles in the requirement's language.
+
+``d`` is the architect's step accumulator (``architecture._Draft``): ``d.add(type, name, purpose, ...)``.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+from core.agents import lexicon as lx
+from core.agents.code_recipes import RECIPES, pick_recipe
+from core.agents.models import BlueprintStep, Link, OutputVar, RequirementSpec
+from core.agents.rules import slug
+
+SEARCH_TOOLS = ("tavily", "duckduckgo", "jina", "wikipedia", "yahoo")
+"""Tools that fetch material before the main step (the others act on its result)."""
+TITLE_KEYS = {"start": "start", "end": "end", "answer": "answer", "question-classifier": "classify",
+              "variable-aggregator": "merge", "parameter-extractor": "extract", "loop": "loop",
+              "template-transform": "assemble", "knowledge-retrieval": "knowledge", "document-extractor": "read_file"}
+
+
+@cache
+def catalogue() -> dict[str, dict]:
+    """The tool catalogue (``core/agents/tools.yaml``): key -> provider, tool, param, output, plugin."""
+    return yaml.safe_load((Path(__file__).parent / "tools.yaml").read_text(encoding="utf-8"))
+
+
+def plain(spec: RequirementSpec) -> bool:
+    """No control structure: the named outputs can each be produced by their own step."""
+    return not (spec.classes or spec.branches or spec.loop or spec.iteration_target or spec.parallel_models >= 2
+                or spec.sections or spec.has("agent") or spec.facets or spec.list_filter or spec.extraction_fields
+                or spec.app_mode == "advanced-chat")
+
+
+def _tool(d, spec: RequirementSpec, key: str, source: str, after: list[Link], title: str | None = None) -> str:
+    tool = catalogue()[key]
+    return d.add("tool", title or tool["label"], f"{tool['label']} on {source}", reads=[source], after=after, labels=[key])
+
+
+def search(d, spec: RequirementSpec, keys: list[str], tail: list[Link], main: str | None) -> tuple[list[Link], list[str]]:
+    """The named search/reading tools: one per facet when the facets are searches, else one per tool."""
+    source = next((f"start.{i.name}" for i in spec.inputs if i.name == "url"), main or "sys.query")
+    refs, ends = [], []
+    topics = spec.facets if spec.facets and len(keys) == 1 else [""]
+    for key in keys:
+        for topic in topics:
+            t = _tool(d, spec, key, source, tail, f"{catalogue()[key]['label']}: {topic}"[:40] if topic else None)
+            d.steps[-1].focus = topic or None
+            refs.append(f"{t}.{catalogue()[key]['output']}")
+            ends.append(Link(step=t))
+    if topics != [""]:
+        spec.facets = []  # the facets were searches; one step writes from all of them
+    return ends, refs
+
+
+def facets(d, spec: RequirementSpec, tail: list[Link], refs: list[str]) -> tuple[list[Link], list[tuple[str, str]]]:
+    """One step per independent facet, side by side, then one step (or a template) that joins them."""
+    lang = spec.language
+    texts, ends = [], []
+    for facet in spec.facets:
+        step = d.add("llm", facet[:40], lx.say(lang, "facet_task", facet), reads=refs, after=tail, focus=facet)
+        texts.append(f"{step}.text")
+        ends.append(Link(step=step))
+    if spec.no_model or lx.has(spec.requirement, "template"):
+        join = d.add("template-transform", lx.say(lang, "assemble"), lx.say(lang, "combine"), reads=texts, after=ends,
+                     labels=spec.facets)
+        return [Link(step=join)], [("result", f"{join}.output")]
+    goal = _after_parallel(spec)
+    join = d.add("llm", lx.say(lang, "combine"), lx.say(lang, "combine_task", goal), reads=refs + texts, after=ends,
+                 focus="final")
+    return [Link(step=join)], [("result", f"{join}.text")]
+
+
+def _after_parallel(spec: RequirementSpec) -> str:
+    """What the joining step must do: the sentence after the parallel part (``then combine ... into ...``)."""
+    text = " ".join(spec.requirement.split())
+    m = lx.find(text, "then")
+    tail = text[m.end():] if m else ""
+    return tail.strip(" ,.;:，。") or spec.goal
+
+
+def each_file(d, spec: RequirementSpec, var, tail: list[Link]) -> tuple[list[Link], str]:
+    """An iteration over a file list: read each file, handle it with the per-item ask, collect the results."""
+    lang = spec.language
+    it = d.add("iteration", lx.say(lang, "each", var.name), f"Process every file of {var.name}", reads=[f"start.{var.name}"],
+               after=tail)
+    per = _per_item(spec)
+    if "image" in var.file_types:  # each image goes to a vision-enabled step
+        reads, first = [f"{it}.item"], Link(step=it)
+    else:
+        ex = d.add("document-extractor", lx.say(lang, "read_file", var.name), "Extract the text of this file",
+                   reads=[f"{it}.item"], after=[Link(step=it)], parent=it)
+        reads, first = [f"{ex}.text"], Link(step=ex)
+    llm = d.add("llm", lx.say(lang, "handle_one", lx.say(lang, "item")), lx.say(lang, "per_item", per),
+                reads=reads, after=[first], parent=it, focus="final")
+    d.steps[next(i for i, s in enumerate(d.steps) if s.id == it)].labels = [f"{llm}.text"]
+    return [Link(step=it)], f"{it}.output"
+
+
+def _per_item(spec: RequirementSpec) -> str:
+    """The clause that says what to do with each item (the one holding an 'each' cue)."""
+    for clause in re.split(r"[。；;.!?，,]\s*", spec.requirement):
+        if lx.has(clause, "each"):
+            return clause.strip()
+    return spec.goal
+
+
+def contract(d, spec: RequirementSpec, tail: list[Link], results: list[tuple[str, str]],
+             refs: list[str]) -> tuple[list[Link], list[tuple[str, str]]]:
+    """Bind the named outputs: the main result to the first one, a producing step to each other one;
+    then the tools that act on the result. Returns the new tail and the End's (name, ref) pairs."""
+    named = [o for o in spec.outputs if o.explicit]
+    produced: dict[str, str] = {}
+    main = results[-1][1] if results else None
+    ends = list(tail)
+    for o in named:
+        if not o.source.startswith(("tool:", "translate:", "code")) and main and not produced:
+            produced[o.name] = main
+            continue
+        ref, link = _produce(d, spec, o, produced, main, refs, tail)
+        produced[o.name] = ref
+        if link is not None:
+            ends.append(link)
+        main = main or ref
+    if named:
+        pairs = [(o.name, produced[o.name]) for o in named]
+    else:
+        pairs = list(results)
+    bound = {o.source for o in named}
+    last = pairs[-1][1] if pairs else main
+    for key in spec.tools:
+        if key in SEARCH_TOOLS or f"tool:{key}" in bound or not last:
+            continue
+        t = _tool(d, spec, key, last, ends)
+        ends = [Link(step=t)]
+        pairs.append((slug(key.split("_")[-1]) if not named else f"{key.split('_')[-1]}_file", f"{t}.files"))
+    return _dedupe(ends), pairs
+
+
+def _dedupe(links: list[Link]) -> list[Link]:
+    seen, out = set(), []
+    for link in links:
+        if (link.step, link.branch) not in seen:
+            seen.add((link.step, link.branch))
+            out.append(link)
+    return out
+
+
+def _produce(d, spec: RequirementSpec, o: OutputVar, produced: dict[str, str], main: str | None, refs: list[str],
+             tail: list[Link]) -> tuple[str, Link | None]:
+    """The step that yields output ``o`` (by its source), reading what it is made from."""
+    lang = spec.language
+    basis = _basis(o, produced, spec) or main
+    after = [Link(step=basis.split(".")[0])] if basis and basis.split(".")[0] in {s.id for s in d.steps} else tail
+    if o.source.startswith("tool:") and basis:
+        key = o.source.removeprefix("tool:")
+        step = _tool(d, spec, key, basis, after, lx.say(lang, "export", key.split("_")[-1].upper()) if "export" in key
+                     else None)
+        return f"{step}.{catalogue()[key]['output']}", Link(step=step)
+    if o.source.startswith("translate:") and basis:
+        target = lx.language_name(o.source.removeprefix("translate:"), lang)
+        step = d.add("llm", lx.say(lang, "translate", target), lx.say(lang, "translate_task", _name_of(basis, produced), target),
+                     reads=[basis], after=after, focus="final")
+        return f"{step}.text", Link(step=step)
+    if o.source == "code" and basis:
+        recipe = pick_recipe(o.description) if not re.search(r"word", o.name) else RECIPES["text_stats"]
+        step = d.add("code", lx.say(lang, "compute", o.name), o.description or o.name, reads=[basis], after=after,
+                     labels=[recipe.key])
+        field = next((k for k in recipe.outputs if k == o.name or k.split("_")[0] in o.name), next(iter(recipe.outputs)))
+        return f"{step}.{field}", Link(step=step)
+    reads = refs + ([basis] if basis and basis not in refs else [])
+    step = d.add("llm", lx.say(lang, "generate", o.name), lx.say(lang, "write_output", o.description or o.name),
+                 reads=reads, after=after if basis else tail, focus="final")
+    return f"{step}.text", Link(step=step)
+
+
+def _basis(o: OutputVar, produced: dict[str, str], spec: RequirementSpec) -> str | None:
+    """The earlier output ``o`` is made from: one it names, else (for tools, translations, code) the last one."""
+    for name, ref in produced.items():
+        if re.search(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", o.description):
+            return ref
+    if o.source != "llm" and produced:
+        return list(produced.values())[0]
+    if o.source == "llm" and produced and lx.has(o.description, "then"):
+        return list(produced.values())[-1]
+    return None
+
+
+def _name_of(ref: str, produced: dict[str, str]) -> str:
+    return next((name for name, r in produced.items() if r == ref), lx.say("en", "result"))
+
+
+def localize(steps: list[BlueprintStep], spec: RequirementSpec) -> None:
+    """Titles in the requirement's language: an English title left by a generic rule gets the lexicon's one."""
+    lang = spec.language
+    if lang == "en":
+        return
+    for step in steps:
+        if lx.detect(step.name) == lang and (lang not in ("zh", "ja", "ko") or lx.CJK.search(step.name)):
+            continue
+        key = TITLE_KEYS.get(step.type)
+        if step.type == "llm":
+            step.name = lx.say(lang, "generate", step.focus if step.focus and step.focus != "final" else "")[:40].strip()
+        elif step.type == "if-else":
+            step.name = lx.say(lang, "check", "")
+        elif step.type == "code":
+            step.name = lx.say(lang, "compute", "")
+        elif step.type == "iteration":
+            step.name = lx.say(lang, "each", "")
+        elif step.type == "tool":
+            step.name = lx.say(lang, "search") if (step.labels or [""])[0] in SEARCH_TOOLS else step.name
+        elif step.type == "assigner":
+            step.name = lx.say(lang, "keep")
+        elif key:
+            step.name = lx.say(lang, key, "").strip()
+        if not step.name.strip():
+            step.name = lx.say(lang, "result")
+
+
+def gate(d, spec: RequirementSpec, tail: list[Link], main: str | None, refs: list[str]):
+    """The typed comparison of ``spec.gate`` as an if-else before the main work.
+
+    Returns the tail of the other cases (the if-else's ``otherwise`` path, where the main work goes on),
+    and (then-path outputs, the then-path's result ref, its last link)."""
+    g = spec.gate
+    lang = spec.language
+    subject_ref, tail = _gate_subject(d, spec, tail, main)
+    label = f"{g.operator} {g.value}"
+    check = d.add("if-else", lx.say(lang, "check", g.subject)[:40], f"{g.subject} {label}", reads=[subject_ref],
+                  after=tail, labels=[label])
+    then = Link(step=check, branch=label)
+    if g.no_model:
+        text = g.fixed_text or g.then_text
+        step = d.add("template-transform", lx.say(lang, "fixed", text)[:40], g.then_text, after=[then], labels=[f"fixed:{text}"])
+        ref = f"{step}.output"
+    else:
+        names = ", ".join(g.then_outputs)
+        step = d.add("llm", lx.say(lang, "generate", names or lx.say(lang, "result"))[:40], lx.say(lang, "write_output", g.then_text),
+                     reads=refs, after=[then], focus="final")
+        ref = f"{step}.text"
+    return [Link(step=check, branch="otherwise")], (list(g.then_outputs), ref, Link(step=step))
+
+
+def _gate_subject(d, spec: RequirementSpec, tail: list[Link], main: str | None) -> tuple[str, list[Link]]:
+    """What the comparison reads: a number input it names (or the only one), a count made by code for
+    lines/words, or a number a parameter extractor reads from the main text."""
+    g = spec.gate
+    words = set(re.findall(r"\w+", g.subject.lower()))
+    numbers = [i for i in spec.inputs if i.type == "number"]
+    named = [i for i in numbers if words & set(i.name.lower().split("_")) or i.label.lower() in g.subject.lower()]
+    if named or len(numbers) == 1:
+        return f"start.{(named or numbers)[0].name}", tail
+    source = main or next((f"start.{i.name}" for i in spec.inputs if i.type in ("paragraph", "text-input")), "sys.query")
+    if re.search(r"lines?|words?|characters?|行|字", g.subject):
+        step = d.add("code", lx.say(spec.language, "compute", g.subject)[:40], f"Count the {g.subject}", reads=[source],
+                     after=tail, labels=["text_stats"])
+        field = "line_count" if re.search(r"line|行", g.subject) else ("character_count" if re.search(r"char|字", g.subject)
+                                                                         else "word_count")
+        return f"{step}.{field}", [Link(step=step)]
+    param = slug(g.subject) if re.search(r"[A-Za-z]", g.subject) else "value"
+    step = d.add("parameter-extractor", lx.say(spec.language, "extract"), f"Read the {g.subject} as a number", reads=[source],
+                 after=tail, labels=[f"{param}:number"])
+    return f"{step}.{param}", [Link(step=step)]
