@@ -330,7 +330,7 @@ def run_comparison(
     done = 0
     total = 2 * len(cases)
 
-    made: dict[str, tuple] = {}  # run id -> (GenerationResult, test-run status), filled by the batch workers
+    made: dict[str, tuple] = {}  # run id -> (GenerationResult, its test-run status), filled by the workers
 
     def record(arm: str, version: str, row: BatchRowResult) -> None:
         nonlocal done
@@ -351,7 +351,7 @@ def run_comparison(
     try:
         for arm, version in (("A", version_a), ("B", version_b)):
             arm_settings = replace(settings, prompt_version=version)
-            one = partial(_generate_and_test, made, settings=arm_settings, ledger=ledger, library=library)
+            one = partial(_generate_one, made, settings=arm_settings, ledger=ledger, library=library)
             run_batch(items, one, concurrency=concurrency, on_result=partial(record, arm, version))
     except BaseException:
         ledger.finish_comparison(comparison_id, status="interrupted")
@@ -360,24 +360,14 @@ def run_comparison(
     return comparison_id
 
 
-def _generate_and_test(made: dict, requirement: str, *, settings: Settings, ledger: Ledger, library):
-    """One case run: generate (source ``compare``), then test-run the workflow in Dify's engine.
-
-    The test run answers LLM nodes with the offline model hook and HTTP nodes with canned responses,
-    so it costs no tokens and makes no request: it checks that the workflow runs, not what a model says.
-    """
+def _generate_one(made: dict, requirement: str, *, settings: Settings, ledger: Ledger, library):
+    """One case run (source ``compare``); the pipeline test-runs the workflow in Dify's engine and records it."""
     from core.pipeline import generate
-    from core.testrun import test_run
 
     result = generate(requirement, settings=settings, ledger=ledger, library=library, source=SOURCE)
-    tested = None
-    if result.dsl:
-        try:
-            tested = test_run(result.dsl).status
-        except InputError:  # not runnable at all (e.g. not loadable): that is a failed test run
-            tested = "error"
+    report = getattr(result, "test_run", None)
     if result.run_id:
-        made[result.run_id] = (result, tested)
+        made[result.run_id] = (result, getattr(report, "status", None))
     return result
 
 

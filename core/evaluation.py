@@ -507,12 +507,15 @@ def _problem(exc: BaseException) -> str:
 _TEST_RUN_RANK = {"succeeded": 0, "failed": 1, "error": 2}
 
 
-def _test_run(score: CaseScore, dsl: dict, step: int) -> None:
-    """Test-run one workflow in Dify's engine (offline model, canned HTTP) and keep the worst status."""
+def _test_run(score: CaseScore, dsl: dict, step: int, report=None) -> None:
+    """Test-run one workflow in Dify's engine (offline model, canned HTTP) and keep the worst status.
+
+    ``report`` is the test run the pipeline already made of this workflow (``GenerationResult.test_run``).
+    """
     from core.testrun import test_run
 
     try:
-        report = test_run(dsl)
+        report = report if report is not None else test_run(dsl)
         status, detail = report.status, report.summary()
         if report.errors:
             detail += ": " + "; ".join(f"{f.code} {f.message}" for f in report.errors[:3])
@@ -547,7 +550,7 @@ def run_case(case: EvalCase, settings: Settings, *, ledger=None, library=None, t
     texts = [case.requirement]
     last, valid = result, score.valid
     if test_runs and result.dsl:
-        _test_run(score, result.dsl, 0)
+        _test_run(score, result.dsl, 0, getattr(result, "test_run", None))
     for n, rnd in enumerate(case.rounds, start=1):
         texts.append(str(rnd["instruction"]))
         if last is None or not last.run_id:
@@ -573,7 +576,7 @@ def run_case(case: EvalCase, settings: Settings, *, ledger=None, library=None, t
         last = refined
         score.node_types = [d.get("type") for d in _nodes(refined.dsl)]
         if test_runs:
-            _test_run(score, refined.dsl, n)
+            _test_run(score, refined.dsl, n, getattr(refined, "test_run", None))
     score.valid = valid
     score.passed = not score.findings
     score.seconds = time.perf_counter() - started

@@ -245,6 +245,8 @@ def _result(c) -> None:
         "only in A": ", ".join(r.node_diff()[0]), "only in B": ", ".join(r.node_diff()[1]),
     } for r in c.cases])
     st.dataframe(table, hide_index=True, width="stretch")
+    st.caption("Each case is scored on its first generation; refinement rounds in an eval file are scored by "
+               "`python -m core eval`.")
     _case_detail(c)
 
 

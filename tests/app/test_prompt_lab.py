@@ -31,6 +31,9 @@ def click(at, label: str):
     return at
 
 
+SECRET = "sk-lab-session-key-0123456789"
+
+
 def _store() -> PromptStore:
     return PromptStore(load_settings().data_dir)
 
@@ -94,8 +97,10 @@ def test_compare_two_versions_on_the_scripted_model(empty_data, tmp_path, monkey
     at.selectbox(key="lab.b").set_value("thorough")
     at.text_input(key="lab.base_url").input(model_server.base_url)
     at.text_input(key="lab.model").input("gpt-4o-mini")
+    at.text_input(key="lab.key").input(SECRET)
     click(at, "Run comparison")
     assert not at.error, [e.value for e in at.error]
+    assert model_server.history[-1].headers["authorization"] == "Bearer <redacted>"  # the key was sent...
     summary = next(m.value for m in at.markdown if "passes" in m.value)
     assert "B (thorough) passes 2 more cases than A (v1) (2 vs 0 of 2)" in summary
     row = at.table[0].value
@@ -106,7 +111,10 @@ def test_compare_two_versions_on_the_scripted_model(empty_data, tmp_path, monkey
         tokens = ledger.query("""SELECT sum(r.total_tokens) AS t FROM comparison_runs cr JOIN runs_v r ON r.id = cr.run_id
                                  WHERE cr.arm = ?""", [arm]).iloc[0].t
         assert row.loc["tokens"].iloc[column - 1] == f"{int(tokens):,}"
-    assert "test-key" not in texts(at)
+    assert SECRET not in texts(at)  # ...and is never shown or stored
+    for table in ("comparisons", "comparison_runs", "runs", "llm_calls", "events"):
+        dump = ledger.query(f"SELECT * FROM {table}").to_csv()
+        assert SECRET not in dump, table
     run_b = ledger.query("SELECT run_id FROM comparison_runs WHERE arm = 'B' AND case_id = ?",
                          [at.selectbox(key=next(k for k in _keys(at) if k.startswith("lab.case."))).value]).iloc[0].run_id
     opener = next(b for b in at.button if b.label == "Open B's run in History")
@@ -145,3 +153,31 @@ def test_comparing_a_version_with_itself_is_refused(empty_data, model_server):
     click(at, "Run comparison")  # A and B both v1 (the only version)
     assert any("A and B are both v1" in e.value for e in at.error)
     assert not model_server.chat_requests and not at.get("progress")
+
+
+def test_the_page_renders_on_a_populated_ledger(populated_data):
+    at = open_page("prompt_lab")
+    assert at.title[0].value == "Prompt Lab" and not at.error
+
+
+def test_an_interrupted_comparison_shows_what_is_missing(empty_data, model_server):
+    from core.comparison import run_comparison
+    from core.patterns import PatternLibrary
+
+    settings = load_settings().with_provider(kind="openai", base_url=model_server.base_url, model="gpt-4o-mini")
+    store = _store()
+    store.create("thorough", agent="requirements", parent="v1", text=thorough_prompt(store.prompt("requirements")))
+    evals = empty_data / "two.yaml"
+    evals.write_text(yaml.safe_dump({"cases": CASES[:2]}), encoding="utf-8")
+
+    def stop(done):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_comparison("v1", "thorough", evals, settings=settings, ledger=Ledger.open(settings),
+                       library=PatternLibrary.open(settings), concurrency=1, on_case=stop)
+    at = open_page("prompt_lab")
+    warning = next(w.value for w in at.warning if "missing" in w.value)
+    assert warning.startswith("3 case run(s) are missing (interrupted): ") and "B email-triage" in warning
+    assert "The runs it made are kept" in warning
+    assert "(3 case run(s) missing: the comparison is incomplete)" in texts(at)

@@ -62,11 +62,14 @@ def test_recommend_explains_similarity_capabilities_and_mode(synced_library):
     )
     assert best.pattern.id == "fixture-support-chat"
     assert best.capability_match == 1.0
-    assert best.explanation.startswith(f"similarity {best.similarity:.2f}; covers 2/2 capabilities")
+    assert best.explanation.startswith(f"similarity {best.similarity:.2f} (closeness")
+    assert "; covers 2/2 capabilities" in best.explanation
     assert "(memory, retrieval)" in best.explanation and "mode matches (advanced-chat)" in best.explanation
     assert len(rest) == 2 and all(r.score < best.score for r in rest)
     assert "mode differs (workflow, wanted advanced-chat)" in rest[0].explanation
-    assert best.score == pytest.approx(0.55 * best.similarity + 0.30 + 0.15, abs=1e-3)
+    assert best.score == pytest.approx(0.55 * best.closeness + 0.30 + 0.15, abs=1e-3)
+    assert f"(closeness {best.closeness:.2f} among the candidates)" in best.explanation
+    assert max(r.closeness for r in (best, *rest)) == 1.0 and all(0 <= r.closeness <= 1 for r in rest)
 
 
 def test_recommend_uses_given_capabilities_and_mode(synced_library):
@@ -79,7 +82,7 @@ def test_recommend_uses_given_capabilities_and_mode(synced_library):
 def test_recommend_without_checkable_capabilities_rescales_weights(synced_library):
     (rec,) = synced_library.recommend("write a short poem", k=1, capabilities=set(), mode="workflow")
     assert "no node-level capabilities to match" in rec.explanation
-    expected = (0.55 * rec.similarity + 0.15 * (rec.pattern.mode == "workflow")) / 0.70
+    expected = (0.55 * rec.closeness + 0.15 * (rec.pattern.mode == "workflow")) / 0.70
     assert rec.score == pytest.approx(expected, abs=1e-3)
 
 

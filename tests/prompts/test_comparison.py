@@ -53,8 +53,12 @@ def test_b_wins_and_every_figure_equals_the_ledgers(model_settings, thorough, ev
     assert by_case["email-triage"].winner == "B" and by_case["plain-answer"].winner == "both"
     assert "[nodes_all] no question-classifier node" in by_case["email-triage"].a["failed"]
     assert (a.test_runs, a.test_runs_ok, b.test_runs, b.test_runs_ok) == (3, 3, 3, 3)  # in Dify's engine
-    tested = ledger.query("SELECT test_run FROM comparison_runs WHERE comparison_id = ?", [cid])["test_run"]
-    assert set(tested) == {"succeeded"}
+    tested = ledger.query("""
+        SELECT cr.test_run, arg_max(t.status, t.id) AS ledger_status
+        FROM comparison_runs cr JOIN test_runs t ON t.run_id = cr.run_id
+        WHERE cr.comparison_id = ? GROUP BY cr.arm, cr.case_id, cr.test_run""", [cid])
+    assert len(tested) == 6 and tested["test_run"].tolist() == tested["ledger_status"].tolist()  # the ledger's
+    assert set(tested["test_run"]) == {"succeeded"}
     assert "question-classifier" in by_case["email-triage"].node_diff()[1]
     assert a.failures == {"missed expectations": 2} and b.failures == {}
     for arm, summary, version in (("A", a, "v1"), ("B", b, thorough)):
