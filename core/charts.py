@@ -21,8 +21,8 @@ EDGE_COLOUR = "rgba(140, 140, 140, 0.7)"
 HIGHLIGHT_COLOUR = "#e5484d"
 """The ring around nodes that have findings: red, a hue no node type uses."""
 NODE_COLOURS = {  # one colour per Dify node type in every graph; related types share a hue family, none is red
-    "start": "#2f9e44", "end": "#0b7285", "answer": "#1c7ed6",
-    "llm": "#7048e8", "agent": "#9c36b5", "parameter-extractor": "#be4bdb",
+    "start": "#2f9e44", "end": "#4dabf7", "answer": "#1c7ed6",
+    "llm": "#845ef7", "agent": "#9c36b5", "parameter-extractor": "#be4bdb",
     "question-classifier": "#fcc419", "if-else": "#f08c00",
     "knowledge-retrieval": "#a07e00", "document-extractor": "#8f6a00",
     "code": "#495057", "template-transform": "#868e96",

@@ -90,9 +90,6 @@ def _duration(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
 
 
-def _stage_ms(stage) -> float:
-    """How long a stage took: its own timing, or the time of its calls when it has none."""
-    return stage.duration_ms or sum(c.latency_ms for c in stage.calls)
 
 
 def stage_record(result) -> list[str]:
@@ -105,7 +102,8 @@ def stage_record(result) -> list[str]:
         word = "step" if is_offline(result) else "call"
         summary = stage.output.summary() if hasattr(stage.output, "summary") else ""
         lines.append(f"**{STAGE_TITLES.get(stage.stage, stage.stage)}**{again} · {steps} {word}"
-                     f"{'' if steps == 1 else 's'} · {_duration(_stage_ms(stage))}" + (f": {summary}" if summary else ""))
+                     f"{'' if steps == 1 else 's'}" + (f" · {_duration(stage.duration_ms)}" if stage.duration_ms else "")
+                     + (f": {summary}" if summary else ""))
     return lines
 
 
@@ -114,8 +112,8 @@ def _render_stage_record(result) -> None:
     if not lines:
         return
     rounds = max(0, sum(s.stage == "quality" for s in result.stages) - 1)
-    total = sum(_stage_ms(s) for s in result.stages)
-    label = (f"How it was made: {len(lines)} stages in {_duration(total)}"
+    total = sum(s.duration_ms for s in result.stages)  # 0 when the stages were not timed: then not shown
+    label = (f"How it was made: {len(lines)} stages" + (f" in {_duration(total)}" if total else "")
              + (f", {rounds} repair round{'' if rounds == 1 else 's'}" if rounds else ""))
     with st.expander(label, icon=":material/checklist:"):
         for line in lines:
