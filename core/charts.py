@@ -21,8 +21,8 @@ EDGE_COLOUR = "rgba(140, 140, 140, 0.7)"
 HIGHLIGHT_COLOUR = "#e5484d"
 """The ring around nodes that have findings: red, a hue no node type uses."""
 NODE_COLOURS = {  # one colour per Dify node type in every graph; related types share a hue family, none is red
-    "start": "#2f9e44", "end": "#0b7285", "answer": "#1c7ed6",
-    "llm": "#7048e8", "agent": "#9c36b5", "parameter-extractor": "#be4bdb",
+    "start": "#2f9e44", "end": "#4dabf7", "answer": "#1c7ed6",
+    "llm": "#845ef7", "agent": "#9c36b5", "parameter-extractor": "#be4bdb",
     "question-classifier": "#fcc419", "if-else": "#f08c00",
     "knowledge-retrieval": "#a07e00", "document-extractor": "#8f6a00",
     "code": "#495057", "template-transform": "#868e96",
@@ -234,6 +234,37 @@ def fig_workflow_graph(doc: dict, highlight: set[str] | frozenset[str] | tuple =
     fig.update_yaxes(visible=False, range=[-rows + 0.4, 0.6])
     fig.update_layout(annotations=annotations, height=max(320, min(900, 110 * rows + 120)), margin={"l": 10, "r": 10, "t": 30, "b": 10},
                       legend={"title": "node type", "orientation": "h", "y": 1.08}, hovermode="closest")
+    return fig
+
+
+TEST_RUN_COLOURS = {"succeeded": "#30a46c", "exception": "#f76b15", "failed": HIGHLIGHT_COLOUR,
+                    "running": "#8e4ec6", "not reached": "rgba(160, 160, 160, 0.55)"}
+
+
+def fig_test_run_path(doc: dict, node_status: dict[str, str]) -> go.Figure:
+    """The graph preview of a test run: each node coloured by how it ran (succeeded, failed, not reached).
+
+    Args:
+        doc: the parsed DSL document.
+        node_status: node id -> status in the test run (``TestRunReport.node_status()`` or one branch run's).
+    """
+    fig = fig_workflow_graph(doc)
+    nodes, _ = layout_workflow(doc)
+    if not nodes:
+        return fig
+    fig.data = tuple(t for t in fig.data if t.name == "edges")
+    for status, colour in TEST_RUN_COLOURS.items():
+        group = [n for n in nodes if node_status.get(n.id, "not reached") == status]
+        if not group:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[n.x for n in group], y=[n.y for n in group], mode="markers+text", name=status,
+            text=[_short(n.title) for n in group], textposition="bottom center",
+            customdata=[[n.id, n.type, n.title, status] for n in group],
+            hovertemplate="%{customdata[2]}<br>type: %{customdata[1]}<br>%{customdata[3]}<extra></extra>",
+            marker={"size": 18, "color": colour},
+        ))
+    fig.update_layout(legend={"title": "test run", "orientation": "h", "y": 1.08})
     return fig
 
 

@@ -83,7 +83,9 @@ def render_report(name: str, report: ValidationReport, *, key: str) -> None:
     else:
         for severity, group in frame.groupby("severity", sort=False):
             st.markdown(f"*{severity}* ({len(group)})")
-            st.table(group.drop(columns="severity"), hide_index=True)  # wraps: no message or hint cut off
+            shown = group.drop(columns="severity").assign(  # the graph's path prefix says nothing; it only widens
+                path=group["path"].str.replace("$.workflow.graph.", "", regex=False))
+            st.table(shown, hide_index=True)  # wraps: no message or hint cut off
     if isinstance(report.doc, dict):
         marked = {str(f.node_id) for f in report.findings if f.node_id}
         st.plotly_chart(fig_workflow_graph(report.doc, marked), key=f"graph-{key}", width="stretch")

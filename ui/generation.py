@@ -9,6 +9,7 @@ from core.batch import workflow_filename
 from core.charts import fig_workflow_graph
 from ui.findings import render_report
 from ui.tables import format_cost
+from ui.testrun import render_test_run
 
 STAGE_TITLES = {"requirements": "Requirements agent", "architecture": "Architecture agent",
                 "configuration": "Configuration agent", "quality": "Quality agent"}
@@ -90,9 +91,6 @@ def _duration(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
 
 
-def _stage_ms(stage) -> float:
-    """How long a stage took: its own timing, or the time of its calls when it has none."""
-    return stage.duration_ms or sum(c.latency_ms for c in stage.calls)
 
 
 def stage_record(result) -> list[str]:
@@ -105,7 +103,8 @@ def stage_record(result) -> list[str]:
         word = "step" if is_offline(result) else "call"
         summary = stage.output.summary() if hasattr(stage.output, "summary") else ""
         lines.append(f"**{STAGE_TITLES.get(stage.stage, stage.stage)}**{again} · {steps} {word}"
-                     f"{'' if steps == 1 else 's'} · {_duration(_stage_ms(stage))}" + (f": {summary}" if summary else ""))
+                     f"{'' if steps == 1 else 's'}" + (f" · {_duration(stage.duration_ms)}" if stage.duration_ms else "")
+                     + (f": {summary}" if summary else ""))
     return lines
 
 
@@ -114,8 +113,8 @@ def _render_stage_record(result) -> None:
     if not lines:
         return
     rounds = max(0, sum(s.stage == "quality" for s in result.stages) - 1)
-    total = sum(_stage_ms(s) for s in result.stages)
-    label = (f"How it was made: {len(lines)} stages in {_duration(total)}"
+    total = sum(s.duration_ms for s in result.stages)  # 0 when the stages were not timed: then not shown
+    label = (f"How it was made: {len(lines)} stages" + (f" in {_duration(total)}" if total else "")
              + (f", {rounds} repair round{'' if rounds == 1 else 's'}" if rounds else ""))
     with st.expander(label, icon=":material/checklist:"):
         for line in lines:
@@ -146,7 +145,8 @@ def render_result(result, *, agent_costs: pd.DataFrame | None, key: str) -> None
     if result.blueprint is not None:
         st.markdown(derived_from(result))
     _render_stage_record(result)
-    graph, yaml_tab, checks, cost, trace = st.tabs(["Graph", "YAML", "Validation", "Cost and tokens", "Trace"])
+    graph, yaml_tab, checks, run_tab, cost, trace = st.tabs(
+        ["Graph", "YAML", "Validation", "Test run", "Cost and tokens", "Trace"], key=f"{key}-tabs")
     with graph:
         if isinstance(result.dsl, dict):
             marked = {str(f.node_id) for f in (result.report.findings if result.report else []) if f.node_id}
@@ -168,6 +168,8 @@ def render_result(result, *, agent_costs: pd.DataFrame | None, key: str) -> None
             st.metric("Quality score", f"{result.quality.score}/100")
             if result.quality.issues:
                 st.dataframe(pd.DataFrame([i.model_dump() for i in result.quality.issues]), hide_index=True)
+    with run_tab:
+        render_test_run(result.dsl, key=f"{key}-testrun", initial=getattr(result, "test_run", None))
     with cost:
         usage = result.usage
         a, b, c = st.columns(3)

@@ -30,6 +30,7 @@ from core.agents.outputs import facets as _facets
 from core.agents.outputs import gate as _gate
 from core.agents.outputs import plain as _plain
 from core.agents.outputs import search as _search
+from core.agents.outputs import without_model as _without_model
 from core.agents.rules import numeric_condition, slug, verdict
 
 AGENT = "architecture"
@@ -246,6 +247,9 @@ def design(inp: ArchitectureInput) -> Blueprint:
     task = _task(spec)
     if spec.facets and not (spec.classes or spec.branches or spec.loop):
         tail, generated = _facets(d, spec, tail, context_refs + ([main] if chat and main else []))
+    elif _plain(spec) and not results and (spec.no_model and not spec.code_steps or lx.has(spec.requirement, "code_step")
+                                           and not lx.has(spec.requirement, "model_word") and any(o.explicit for o in spec.outputs)):
+        tail, generated = _without_model(d, spec, tail)
     elif _plain(spec) and any(o.explicit for o in spec.outputs):
         generated = []
     else:
@@ -328,9 +332,19 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 ctx = d.add("knowledge-retrieval", f"{name} knowledge", f"Search the {name.lower()} knowledge base",
                             reads=[query], after=[link])
                 link = Link(step=ctx)
+            own = _class_clause(spec, name)
+            fixed = [q for q in re.findall(r"[“\"「]([^”\"」]{2,80})[”\"」]", own) if q not in spec.classes]
+            if fixed and (lx.has(own, "no_model") or lx.has(own, "fixed_word")):
+                tpl = d.add("template-transform", say(spec.language, "fixed", fixed[0])[:40], own, after=[link],
+                            labels=[f"fixed:{fixed[0]}"])
+                texts.append(f"{tpl}.output")
+                ends.append(Link(step=tpl))
+                continue
             action = _task(spec, actions.get(name) or "answer it")
-            llm = d.add("llm", f"{name}: {action.split()[0].lower()}" if action else f"Reply: {name}",
-                        f"This {noun} was classified as \u201c{name}\u201d. {action}",
+            purpose = (f"This {noun} was classified as \u201c{name}\u201d. {action}" if spec.language == "en"
+                       else lx.say(spec.language, "class_case", name) + (own or spec.goal))
+            title = (f"{name}: {action.split()[0].lower()}" if action else f"Reply: {name}") if spec.language == "en" else name
+            llm = d.add("llm", title, purpose,
                         reads=refs + ([f"{ctx}.result"] if ctx else []) + ([query] if chat else []), after=[link],
                         focus=FINAL_ROLE, labels=[name])
             texts.append(f"{llm}.text")
@@ -411,7 +425,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
 
     if have_results and not re.search(r"\b(write|draft|summar\w*|explain|answer|generate|comment|describe|reply)\b", task, re.I):
         return tail, []
-    llm = d.add("llm", "Write answer" if chat else "Generate", task, reads=refs + ([query] if chat else []) + extra,
+    llm = d.add("llm", "Write answer" if chat else _short_title(task), task, reads=refs + ([query] if chat else []) + extra,
                 after=tail, focus=FINAL_ROLE)
     return [Link(step=llm)], [("result", f"{llm}.text")]
 
@@ -460,7 +474,7 @@ def _http_title(call: HttpCall) -> str:
 
 def _deliver(d: _Draft, call: HttpCall, sources: list[str], after: list[Link]) -> str:
     """A JSON body built by code (so quotes and newlines are escaped) and the request that sends it."""
-    keys = payload_keys(call.purpose)
+    keys = payload_keys(call.purpose) + [f"{k}={v}" for k, v in call.body.items()]
     recipe = payload_recipe(keys, len(sources))
     build = d.add("code", "Build request body", f"Put {' and '.join(keys)} into the JSON body of the request",
                   reads=sources, after=after, labels=[recipe.key])
@@ -530,6 +544,20 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
                       reads=[f"{it}.output"], after=[Link(step=it)], focus=FINAL_ROLE)
         return [Link(step=final)], [("result", f"{final}.text"), ("items", f"{it}.output")]
     return [Link(step=it)], [("results", f"{it}.output")]
+
+
+def _class_clause(spec: RequirementSpec, name: str) -> str:
+    """What the requirement says for one class: the clause about it that is not the list of all classes."""
+    clauses = [c for c in re.split(r"[；;。]|\.\s", spec.requirement) if name in c]
+    own = [c for c in clauses if sum(k in c for k in spec.classes) == 1]
+    return own[-1].strip() if own else ""
+
+
+def _short_title(task: str) -> str:
+    """A node title from the task: its first words (``Comment on readability``), else ``Generate``."""
+    task = re.sub(r"^(?:have|let|ask|use)\s+(?:an?|the|another)\s+(?:llm|model|ai)\s+(?:to\s+)?", "", task, flags=re.I)
+    words = re.sub(r"[.;:,].*$", "", task).split()[:4]
+    return (" ".join(words)[:40][:1].upper() + " ".join(words)[:40][1:]) if words else "Generate"
 
 
 def _per_item_clause(spec: RequirementSpec) -> str:

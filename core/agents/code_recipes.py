@@ -171,7 +171,24 @@ def main(text: str) -> dict:
     return {"score": float(match.group(0)) if match else 0.0}
 ''')
 
+MASK_PII = CodeRecipe(
+    "mask_pii", "Mask emails and phone numbers", "text",
+    {"clean_text": "string", "masked": "number"},
+    '''import re
+
+EMAIL = re.compile(r"[\\w.+-]+@[\\w-]+(?:\\.[\\w-]+)+")
+PHONE = re.compile(r"\\+?\\d[\\d\\s().-]{6,}\\d")
+
+
+def main(text: str) -> dict:
+    text = str(text or "")
+    masked, count_email = EMAIL.subn("[EMAIL]", text)
+    masked, count_phone = PHONE.subn("[PHONE]", masked)
+    return {"clean_text": masked, "masked": count_email + count_phone}
+''')
+
 _RULES: tuple[tuple[str, CodeRecipe], ...] = (
+    (r"\b(mask\w*|redact\w*|pii|anonymi[sz]\w*)\b|脱敏|マスク", MASK_PII),
     (r"\b(sql|select|read-only|query is)\b", SQL_GUARD),
     (r"\b(count|word|sentence|statistic|readab|length)\w*", TEXT_STATS),
     (r"\bjson\b.*\b(valid|check|verify)|\b(valid|check|verify)\w*\b.*\bjson\b", JSON_CHECK),
@@ -197,8 +214,11 @@ def payload_recipe(keys: list[str], inputs: int) -> CodeRecipe:
     """A code step that joins ``inputs`` texts and returns them as a JSON string with ``keys`` (json.dumps escapes them)."""
     names = [f"part_{i + 1}" for i in range(max(inputs, 1))]
     values = {"title": "title", "body": "text", "text": "text"}
-    fields = ", ".join(f'"{key}": {values.get(key, "text")}' for key in keys)
+    fields = ", ".join(f'"{key.split("=")[0]}": {key.split("=", 1)[1]!r}' if "=" in key else f'"{key}": {values.get(key, "text")}'
+                       for key in keys)
     title = '    title = text.splitlines()[0][:80] if text else ""\n' if "title" in keys else ""
+    if not any(values.get(k) == "text" for k in keys if "=" not in k) and any("=" in k for k in keys):
+        fields += ', "content": text'  # constants only ("msgtype=markdown"): the text goes in "content"
     code = f'''import json
 
 
@@ -282,3 +302,23 @@ def pick_recipe(purpose: str) -> CodeRecipe:
 def is_check(purpose: str) -> bool:
     """A check/validation runs on what the workflow produced, not on its input."""
     return bool(re.search(r"\b(check|validate|verify|ensure|make sure|guard)\w*", purpose, re.I))
+
+
+def skeleton(inputs: dict[str, str], outputs: list[str], rule: str) -> str:
+    """Code that reads the typed inputs (numbers as floats, JSON text parsed, ISO dates as dates) and returns
+    ``outputs``; the offline brain cannot derive the calculation itself, so the rule is written above
+    ``main`` and each output starts from the parsed inputs for the author to finish in Dify."""
+    params = ", ".join(f"{name}: str" for name in inputs) or "text: str = ''"
+    lines = ["import datetime", "import json", "", "", f"# Rule to implement (from the requirement): {rule[:300]!r}",
+             f"def main({params}) -> dict:", "    values = {}"]
+    for name, kind in inputs.items():
+        if kind == "number":
+            lines.append(f"    values[{name!r}] = float({name} or 0)")
+        else:
+            lines += ["    try:", f"        values[{name!r}] = json.loads({name})",
+                      "    except (TypeError, ValueError):",
+                      "        try:", f"            values[{name!r}] = datetime.date.fromisoformat(str({name}).strip())",
+                      "        except ValueError:", f"            values[{name!r}] = {name}"]
+    lines.append("    summary = json.dumps(values, ensure_ascii=False, default=str)")
+    lines.append("    return {" + ", ".join(f"{o!r}: summary" for o in outputs) + "}")
+    return "\n".join(lines) + "\n"

@@ -74,7 +74,8 @@ class _Compiler:
                 self.b.conversation_var(parts[1], "string", "")
             return Ref(tuple(parts))
         if head == "env":
-            return Ref(tuple(parts))
+            known = {v.get("name") for v in self.b.environment_variables}
+            return Ref(tuple(parts)) if parts[1] in known else self.b.env_var(parts[1], "secret")
         node = self.nodes.get(head)
         if node is None:
             self.issue(f"step {step!r} refers to {text!r}, but there is no earlier step {head!r}", step)

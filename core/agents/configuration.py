@@ -20,6 +20,7 @@ from core.agents.code_recipes import (
     filter_recipe,
     payload_recipe,
     pick_recipe,
+    skeleton,
 )
 from core.agents.models import (
     AssignSpec,
@@ -224,6 +225,16 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator="contains",
                                                                                  value=verdict(label))]))
             return PlanStep(**base, cases=cases)
+        case "code" if step.labels and step.labels[0].startswith("skeleton:"):
+            outs = step.labels[0].removeprefix("skeleton:").split(",")
+            kinds = {i.name: i.type for i in spec.inputs}
+            names = {r.split(".")[-1]: kinds.get(r.split(".")[-1], "text-input") for r in step.reads}
+            return PlanStep(**base, code=skeleton(names, outs, spec.goal),
+                            bindings=[Binding(name=r.split(".")[-1], ref=r) for r in step.reads],
+                            code_outputs=[CodeOutput(name=o, type="string") for o in outs])
+        case "template-transform" if step.labels and step.labels[0].startswith("format:"):
+            return PlanStep(**base, template=step.labels[0].removeprefix("format:"),
+                            bindings=[Binding(name=r.split(".")[-1], ref=r) for r in step.reads])
         case "code":
             key = next((label for label in step.labels if not label.startswith("stop:")), "")
             if key.startswith(FILTER_PREFIX):
@@ -320,7 +331,11 @@ def _http(step: BlueprintStep, spec: RequirementSpec, base: dict) -> PlanStep:
     headers = [Binding(name="Accept", ref="application/json" if call else "text/html")]
     if payload:
         headers.append(Binding(name="Content-Type", ref="application/json"))
-    return PlanStep(**base, method=call.method if call else "get", url=url, params=[] if payload else params,
+    if call:
+        headers += [Binding(name=k, ref=v) for k, v in call.headers.items()]
+        params += [Binding(name=k, ref=v) for k, v in call.params.items()]
+    return PlanStep(**base, method=call.method if call else "get", url=url,
+                    params=[p for p in params if not payload or "env." in p.ref],
                     headers=headers, body_json=f"{{{{{payload}}}}}" if payload else None)
 
 

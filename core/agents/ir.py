@@ -104,8 +104,8 @@ def find_named(text: str) -> list[Named]:
     """Variable names the user gave: backticked, snake_case, after a variable/input/output cue, in
     parentheses after a noun, or standing in CJK text; with their role (input or output)."""
     clean = _blank_quotes(text)
-    literal = {w for m in re.finditer(r"\{[^{}]*\}", text) if re.search(r"[:\"]", m.group(0))
-               for w in re.findall(IDENT, m.group(0))}
+    literal = {w for m in re.finditer(r"\{[^{}]*\}", text) if re.search(r"[:\",]", m.group(0))
+               for w in re.findall(IDENT, m.group(0))}  # keys of a JSON shape, not a lone {placeholder}
     found: dict[str, Named] = {}
 
     def add(name: str, start: int, end: int, evidence: int, force: bool = False) -> None:
@@ -296,23 +296,18 @@ def impossible(text: str) -> list[str]:
 
 
 def cjk_classes(text: str) -> list[str]:
-    """Classes in CJK phrasing: 「A」「B」 after a classify cue, or ``是A、B还是C`` / ``A、B、C的N种``."""
-    m = lx.find(text, "classify")
-    if not m:
-        return []
-    s = m.start()
-    end_m = SENTENCE.search(text, m.end())
-    sentence = text[s:end_m.start() if end_m else len(text)]
-    window = text[max(0, s - 60):end_m.start() if end_m else len(text)]
-    quoted = re.findall(r"「([^」]{1,12})」", window)
-    if len(quoted) >= 2:
-        return list(dict.fromkeys(quoted))
-    lm = re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
-    if lm:
-        items = [i.strip() for i in re.split(r"、|还是|或者|或", lm.group(1)) if i.strip()]
-        items = [re.sub(r"(?:中的一种|之一|等)$", "", i) for i in items]
-        if 2 <= len(items) <= 8 and all(len(i) <= 10 for i in items):
-            return items
+    """Classes in CJK phrasing: 「A」「B」 in a sentence with a classify cue, or ``是A、B还是C``."""
+    for sentence in SENTENCE.split(text):
+        if not lx.has(sentence, "classify"):
+            continue
+        quoted = re.findall(r"「([^」]{1,12})」", sentence)
+        if len(quoted) >= 2:
+            return list(dict.fromkeys(quoted))
+        lm = re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
+        if lm:
+            items = [re.sub(r"(?:中的一种|之一|等)$", "", i.strip()) for i in re.split(r"、|还是|或者|或", lm.group(1)) if i.strip()]
+            if 2 <= len(items) <= 8 and all(len(i) <= 10 for i in items):
+                return items
     return []
 
 
@@ -387,17 +382,31 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
             desc = mapped.get(n.name) or (paren.group(1) if paren and n.role == "output" else _describe(text, n, named))
             outputs.append(OutputVar(name=n.name, description=desc, source=output_source(desc, lang), explicit=True))
         update["outputs"] = outputs
-    from core.agents.rules import slug  # rules calls enrich: imported here to avoid a cycle
+    from core.agents.rules import (  # rules calls enrich: imported here to avoid a cycle
+        numeric_condition,
+        slug,
+    )
 
     numbers = tuple(i.name for i in update.get("inputs", spec.inputs) if i.type == "number")
     gate = find_gate(text, [(n.name, n.start) for n in outs], numbers) if not spec.classes else None
+    scored = any(numeric_condition(b.condition) for b in spec.branches)
+    if gate and scored and not gate.then_outputs and not numbers:
+        gate = None  # "score it 1-10 ... if the score is above 7": the rules' scoring branch already does this
     if gate:
         update["gate"] = gate
+        if gate.no_model and not lx.has(text.replace(gate.then_text, ""), "no_model"):
+            update["no_model"] = False  # "without a model call" belongs to that path only
         inputs = update.get("inputs", spec.inputs)
         typed = re.search(rf"\b(?:type|enter|give|provide|input)s?\s+(?:the|a|an|their|its)?\s*{re.escape(gate.subject)}\b", text, re.I)
         if typed and not any(i.type == "number" for i in inputs):
             update["inputs"] = [*inputs, InputVar(name=slug(gate.subject), label=gate.subject, type="number")]
     _each(spec, text, update)
+    if spec.http_calls:
+        names = {i.name for i in update.get("inputs", spec.inputs)}
+        calls = [_secrets(call, text) for call in spec.http_calls if call.url or "url" in names]
+        update["http_calls"] = calls
+        if not calls:  # a vague mention ("our CRM webhook sends ...") with no address to call
+            update["capabilities"] = [c for c in update.get("capabilities", spec.capabilities) if c != "http"]
     loop = loop_rule(text)
     if loop and not spec.iteration_target:
         update["loop"] = loop
@@ -452,3 +461,25 @@ def _each(spec: RequirementSpec, text: str, update: dict) -> None:
         update["classes"] = []
         update["capabilities"] = [c for c in update.get("capabilities", spec.capabilities)
                                   if c not in ("classification", "aggregation")] + ["iteration", "code"]
+
+
+def _secrets(call, text: str):
+    """Secrets from environment variables and constants of the body, as the user placed them: a Bearer
+    token, a named header (``X-API-Key``), a query parameter (``key``), or ``field 设为/set to value``."""
+    call = call.model_copy(deep=True)
+    for m in re.finditer(rf"(?:{_cue_pattern('env_word')})\s*`?([A-Z][A-Z0-9_]{{2,}})`?", text, re.I):
+        name, before = m.group(1), text[max(0, m.start() - 80):m.start()]
+        ref = "{{env." + name + "}}"
+        header = re.findall(r"([A-Z][A-Za-z]*(?:-[A-Za-z]+)+)\s+header|header\s+([A-Z][A-Za-z-]+)", before)
+        param = re.search(rf"(?:{_cue_pattern('param_word')})\s*`?([A-Za-z_]\w*)`?", before, re.I)
+        if re.search(r"bearer", before, re.I):
+            call.headers["Authorization"] = "Bearer " + ref
+        elif header:
+            call.headers[next(h for h in header[-1] if h)] = ref
+        elif param:
+            call.params[param.group(1)] = ref
+        else:
+            call.headers["Authorization"] = "Bearer " + ref
+    for m in re.finditer(r"([a-z_]{3,})\s*(?:设为|设置为|set to|=)\s*([A-Za-z_]\w*)", text):
+        call.body[m.group(1)] = m.group(2)
+    return call

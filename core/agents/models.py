@@ -73,6 +73,9 @@ class HttpCall(BaseModel):
     method: Literal["get", "post", "put", "patch", "delete"] = "get"
     purpose: str = Field(default="", description="what the call is for, in the user's words")
     when: str = Field(default="", description="the class or branch condition it runs under ('' = always)")
+    headers: dict[str, str] = Field(default_factory=dict, description="header -> value; secrets as '{{env.NAME}}'")
+    params: dict[str, str] = Field(default_factory=dict, description="query parameter -> value ('{{env.NAME}}' for secrets)")
+    body: dict[str, str] = Field(default_factory=dict, description="constant fields of the JSON body")
 
 
 class LoopRule(BaseModel):

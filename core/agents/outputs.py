@@ -21,7 +21,8 @@ SEARCH_TOOLS = ("tavily", "duckduckgo", "jina", "wikipedia", "yahoo")
 """Tools that fetch material before the main step (the others act on its result)."""
 TITLE_KEYS = {"start": "start", "end": "end", "answer": "answer", "question-classifier": "classify",
               "variable-aggregator": "merge", "parameter-extractor": "extract", "loop": "loop",
-              "template-transform": "assemble", "knowledge-retrieval": "knowledge", "document-extractor": "read_file"}
+              "template-transform": "assemble", "knowledge-retrieval": "knowledge", "document-extractor": "read_file",
+              "http-request": "http"}
 
 
 @cache
@@ -157,6 +158,11 @@ def _produce(d, spec: RequirementSpec, o: OutputVar, produced: dict[str, str], m
     lang = spec.language
     basis = _basis(o, produced, spec) or main
     after = [Link(step=basis.split(".")[0])] if basis and basis.split(".")[0] in {s.id for s in d.steps} else tail
+    if o.source.startswith("tool:") and not produced and not (main and main.split(".")[-1] in ("text", "output")):
+        # nothing written yet to export or speak: write it first from the inputs
+        writer = d.add("llm", lx.say(lang, "generate", lx.say(lang, "result")), lx.say(lang, "write_output", o.description),
+                       reads=refs, after=tail, focus="final")
+        basis, after = f"{writer}.text", [Link(step=writer)]
     if o.source.startswith("tool:") and basis:
         key = o.source.removeprefix("tool:")
         step = _tool(d, spec, key, basis, after, lx.say(lang, "export", key.split("_")[-1].upper()) if "export" in key
@@ -213,7 +219,10 @@ def localize(steps: list[BlueprintStep], spec: RequirementSpec) -> None:
         elif step.type == "iteration":
             step.name = lx.say(lang, "each", "")
         elif step.type == "tool":
-            step.name = lx.say(lang, "search") if (step.labels or [""])[0] in SEARCH_TOOLS else step.name
+            key = (step.labels or [""])[0]
+            step.name = (lx.say(lang, "search") if key in SEARCH_TOOLS else lx.say(lang, "tts") if key == "tts"
+                         else lx.say(lang, "export", key.split("_")[-1].upper()) if key.startswith("md_exporter")
+                         else step.name)
         elif step.type == "assigner":
             step.name = lx.say(lang, "keep")
         elif key:
@@ -266,3 +275,32 @@ def _gate_subject(d, spec: RequirementSpec, tail: list[Link], main: str | None) 
     step = d.add("parameter-extractor", lx.say(spec.language, "extract"), f"Read the {g.subject} as a number", reads=[source],
                  after=tail, labels=[f"{param}:number"])
     return f"{step}.{param}", [Link(step=step)]
+
+
+def without_model(d, spec: RequirementSpec, tail: list[Link]) -> tuple[list[Link], list[tuple[str, str]]]:
+    """"No model": a template when the wording is fixed (the user's own format, placeholders bound to the
+    inputs), else a code step that reads the typed inputs and returns the named outputs."""
+    lang = spec.language
+    names = [o.name for o in spec.outputs if o.explicit] or ["result"]
+    refs = [f"start.{i.name}" for i in spec.inputs]
+    code = lx.has(spec.requirement, "code") or lx.has(spec.requirement, "code_step")
+    if lx.has(spec.requirement, "template") and not lx.has(spec.requirement, "code_step") or not code:
+        step = d.add("template-transform", lx.say(lang, "assemble"), lx.say(lang, "combine"), reads=refs, after=tail,
+                     labels=[f"format:{_user_format(spec)}"])
+        return [Link(step=step)], [(names[0], f"{step}.output")]
+    recipe = pick_recipe(spec.requirement)
+    if recipe.key == "mask_pii" and len(names) == 1:  # a recipe that does exactly this: use it
+        step = d.add("code", recipe.title, spec.goal, reads=refs[:1], after=tail, labels=[recipe.key])
+        return [Link(step=step)], [(names[0], f"{step}.clean_text")]
+    step = d.add("code", lx.say(lang, "compute", ", ".join(names))[:40], spec.goal, reads=refs, after=tail,
+                 labels=[f"skeleton:{','.join(names)}"])
+    return [Link(step=step)], [(n, f"{step}.{n}") for n in names]
+
+
+def _user_format(spec: RequirementSpec) -> str:
+    """The fixed text the user gave (a quoted string with ``{name}`` placeholders), as a Jinja template."""
+    names = {i.name for i in spec.inputs}
+    for quoted in re.findall(r"[「“\"]([^」”\"]{8,400})[」”\"]", spec.requirement):
+        if any("{" + n + "}" in quoted for n in names):
+            return re.sub(r"\{(\w+)\}", lambda m: "{{ " + m.group(1) + " }}" if m.group(1) in names else m.group(0), quoted)
+    return "\n".join(f"{i.label}: {{{{ {i.name} }}}}" for i in spec.inputs)

@@ -86,6 +86,13 @@ def review(inp: QualityInput) -> QualityReport:
     for reason in inp.spec.unsupported:
         issues.append(QualityIssue(severity="warning", stage="requirements", code="UNSUPPORTED",
                                    message=f"Not possible in Dify: {reason} The workflow does what it can."))
+    for node in ((inp.dsl.get("workflow") or {}).get("graph") or {}).get("nodes", []):
+        data = node.get("data") or {} if isinstance(node, dict) else {}
+        if data.get("type") == "code" and "# Rule to implement" in str(data.get("code", "")):
+            issues.append(QualityIssue(severity="info", stage="configuration", node_id=node.get("id"),
+                                       message=f"Code step {data.get('title')!r} reads and types the inputs and returns the named "
+                                               "outputs, but the offline brain cannot write the calculation itself: finish the "
+                                               "rule written above main() in Dify, or generate with a model provider."))
     for note in inp.spec.notes:
         issues.append(QualityIssue(severity="info", stage="requirements", message=note))
     errors = [i for i in issues if i.severity == "error"]

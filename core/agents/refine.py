@@ -46,7 +46,7 @@ def merge(parent: RequirementSpec, instruction: str) -> tuple[RequirementSpec, l
         if added:
             update[key] = list(old) + added
             changed.append(key)
-    for key in ("loop", "iteration_target", "list_filter", "review", "tool"):
+    for key in ("loop", "iteration_target", "list_filter", "review", "tool", "gate"):
         if getattr(delta, key) and not getattr(parent, key):
             update[key] = getattr(delta, key)
             changed.append(key)

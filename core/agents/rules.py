@@ -460,7 +460,7 @@ def analyse(requirement: str) -> RequirementSpec:
             if not any(i.name == slug(name) for i in inputs):
                 inputs.append(InputVar(name=slug(name), label=_title(name.replace("_", " ")), type="text-input"))
                 params.append(slug(name))
-    if not http and re.search(r"\b(http|api|endpoint|web ?page|webhook|url|website|rest)\b", lower) and not re.search(
+    if not http and re.search(r"\b(http|api|endpoint|web ?page|webhook|url|website|rest api)\b", lower) and not re.search(
             r"\bsearch\b", lower):
         fetch = re.search(rf"\b(?:fetch|download|retrieve|read|get|call)\w*\b.+?{END}", text, re.I)
         http = [HttpCall(url="", method="post" if re.search(r"\bpost\b", lower) else "get",

@@ -98,3 +98,33 @@ def test_diff_versions_counts_changes():
     assert diff.summary() == "+2 / -1 lines"
     same = diff_versions(old, old)
     assert same.identical and same.text == "" and same.summary() == "identical"
+
+
+def test_graph_changes_name_nodes_and_ignore_layout_icon_and_temperature_noise():
+    import copy
+
+    import yaml
+
+    from core.versions import graph_changes
+    from tests.conftest import CORPUS_DIR
+
+    old = yaml.safe_load((CORPUS_DIR / "SEO Slug Generator.yml").read_text(encoding="utf-8"))
+    noisy = copy.deepcopy(old)
+    for node in noisy["workflow"]["graph"]["nodes"]:
+        node["position"] = {"x": 1, "y": 2}
+        model = (node.get("data") or {}).get("model")
+        if isinstance(model, dict):
+            model.setdefault("completion_params", {})["temperature"] = 0.123
+    noisy["app"]["icon"] = "🤖"
+    assert graph_changes(old, noisy).none and graph_changes(old, noisy).lines() == []
+    changed = copy.deepcopy(old)
+    nodes = changed["workflow"]["graph"]["nodes"]
+    llm = next(n for n in nodes if n["data"]["type"] == "llm")
+    llm["data"]["prompt_template"] = [{"role": "system", "text": "new"}]
+    gone = next(n for n in nodes if n["data"]["type"] == "end")
+    nodes.remove(gone)
+    changes = graph_changes(yaml.safe_dump(old), yaml.safe_dump(changed))
+    assert [c.title for c in changes.removed] == [gone["data"]["title"]]
+    assert [(c.title, c.fields) for c in changes.changed] == [(llm["data"]["title"], ("prompt_template",))]
+    assert changes.edges_removed and not changes.added
+    assert changes.summary() == "2 node(s): 1 removed, 1 changed"

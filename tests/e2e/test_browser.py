@@ -64,7 +64,7 @@ def test_validate_a_broken_upload_shows_its_findings(app_server, page, tmp_path)
     page.get_by_text("broken.yml").first.wait_for()
     page.get_by_text("not valid").first.wait_for()
     wait_idle(page)
-    page.locator("[data-testid='stDataFrame']").first.wait_for()
+    page.locator("[data-testid='stTable']").first.wait_for()  # findings wrap: no message or hint cut off
     page.get_by_text("Edge target 'no-such-node' is not a node.").first.wait_for(state="attached")
     page.locator(".js-plotly-plot").first.wait_for()
     assert page.locator(".js-plotly-plot").count() == 1
@@ -78,8 +78,12 @@ def test_analytics_after_a_few_runs_shows_every_chart(app_server, page):
     page.goto(f"{app_server.url}/analytics")
     page.get_by_text("Success rate").first.wait_for()
     page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8")
+    page.get_by_text("Offline runs use no tokens").first.wait_for()
     wait_idle(page)
-    assert page.locator(".js-plotly-plot").count() == 8
+    # offline runs: 4 charts drawn; tokens and cost (by agent, by model, per workflow, by pattern) said in words
+    assert page.locator(".js-plotly-plot").count() == 4
+    assert page.get_by_text("Offline runs use no tokens").count() == 2
+    assert page.get_by_text("Every workflow here cost $0").count() == 2
     shot(page, "05-analytics")
 
 

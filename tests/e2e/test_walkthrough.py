@@ -15,7 +15,7 @@ from tests.e2e.harness import ARTIFACTS, shot, start_app, stop_app, wait_idle
 pytestmark = pytest.mark.e2e
 
 RAW_NAMES = ["app", "analytics", "batch", "generate", "history", "patterns", "settings", "validate"]
-MENU = ["Generate", "Validate", "Patterns", "History", "Analytics", "Batch", "Settings"]
+MENU = ["Generate", "Validate", "Patterns", "History", "Analytics", "Batch", "Prompt Lab", "Settings"]
 WATCH_RAW_NAVIGATION = """
 window.__rawNavigation = [];
 const RAW = RAW_NAMES;
@@ -66,11 +66,17 @@ def test_a_fresh_server_never_lists_page_files_and_every_url_gets_the_shell(brow
                 _assert_shell(page, title)
                 assert page.url.rstrip("/") == f"{server.url}/{path}".rstrip("/")
                 assert page.evaluate("window.__rawNavigation") == []
-                shot(page, f"12-01-{scheme}-first-load-{path or 'home'}")
+                _shot(page, f"12-01-{scheme}-first-load-{path or 'home'}")
             finally:
                 context.close()
     finally:
         stop_app(server)
+
+
+def _shot(page, name: str) -> None:
+    """A screenshot of a screen that has drawn without an exception."""
+    assert page.locator('[data-testid="stException"]').count() == 0, name
+    shot(page, name)
 
 
 def _generate(page, url: str, requirement: str) -> None:
@@ -99,7 +105,7 @@ def test_the_fixed_screens_in_light_and_dark(app_server, browser, tmp_path, sche
         page.get_by_text("Added: ").first.wait_for()
         page.get_by_text("Derived from the pattern").wait_for()
         page.get_by_text("How it was made: 4 stages").wait_for()
-        shot(page, f"12-02-{scheme}-generate-refined")
+        _shot(page, f"12-02-{scheme}-generate-refined")
 
         # Validate: a file with sticky notes and a broken edge; notes are not drawn, the edge finding names
         # its nodes, hints are not cut off.
@@ -116,24 +122,27 @@ def test_the_fixed_screens_in_light_and_dark(app_server, browser, tmp_path, sche
         assert "unknown" not in legend and "custom-note" not in legend, legend
         hint = page.get_by_text("Connect the edge to an existing node or remove it.").first
         assert hint.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), "the hint is cut off"
-        shot(page, f"12-03-{scheme}-validate")
+        _shot(page, f"12-03-{scheme}-validate")
 
         # History: the refined run's timeline and its version diff by node.
         page.goto(f"{app_server.url}/history")
         page.get_by_role("tab", name="Timeline").wait_for()
         page.locator(".js-plotly-plot").first.wait_for()
         wait_idle(page)
-        shot(page, f"12-04-{scheme}-history-timeline")
+        _shot(page, f"12-04-{scheme}-history-timeline")
         page.get_by_role("tab", name="Workflow versions").click()
         page.get_by_text("Added: Translate").first.wait_for()
-        shot(page, f"12-05-{scheme}-history-versions")
+        _shot(page, f"12-05-{scheme}-history-versions")
 
         # Analytics after offline runs: reasons in words, no empty axes.
         page.goto(f"{app_server.url}/analytics")
         page.get_by_text("Offline runs use no tokens").first.wait_for()
         page.get_by_text("Every workflow here cost $0").first.wait_for()
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8")
+        page.get_by_text("By prompt version").wait_for()
         wait_idle(page)
-        shot(page, f"12-06-{scheme}-analytics")
+        assert page.locator(".js-plotly-plot").count() == 4  # the other four say why in words
+        _shot(page, f"12-06-{scheme}-analytics")
 
         # Patterns: a plain Dify export asks for its name, description and tags.
         page.goto(f"{app_server.url}/patterns")
@@ -142,7 +151,7 @@ def test_the_fixed_screens_in_light_and_dark(app_server, browser, tmp_path, sche
         page.get_by_text("is a Dify export (workflow)").wait_for()
         page.get_by_label("What it does").wait_for()
         wait_idle(page)
-        shot(page, f"12-07-{scheme}-patterns-add-export")
+        _shot(page, f"12-07-{scheme}-patterns-add-export")
 
         # Batch: a failed row's reason is on screen, next to its status.
         rows = tmp_path / "rows.csv"
@@ -158,7 +167,7 @@ def test_the_fixed_screens_in_light_and_dark(app_server, browser, tmp_path, sche
         box = reason.bounding_box()
         assert 0 <= box["x"] and box["x"] + box["width"] <= 1400, box  # on screen, not off to the right
         page.locator('[data-testid="stDataFrame"]').last.wait_for()
-        shot(page, f"12-08-{scheme}-batch")
+        _shot(page, f"12-08-{scheme}-batch")
     finally:
         context.close()
 
@@ -177,18 +186,19 @@ def test_on_a_phone_the_filters_are_a_collapsed_section(app_server, browser, sch
         desk.close()
     context, page = _context(browser, scheme, **PHONE)
     try:
-        for name in ("history", "analytics"):
+        for name, drawn in (("history", "Requirement:"), ("analytics", "p95 duration")):
             page.goto(f"{app_server.url}/{name}")
             page.locator("h1").first.wait_for()
             section = page.locator('[data-testid="stExpander"]').filter(has_text="Filters").first
             section.wait_for()
+            page.get_by_text(drawn).first.wait_for()
             wait_idle(page)
             assert not section.locator("details").first.evaluate("d => d.open"), "filters open on a phone"
             assert not page.get_by_label("Provider").first.is_visible()
-            shot(page, f"12-09-{scheme}-phone-{name}")
+            _shot(page, f"12-09-{scheme}-phone-{name}")
             section.locator("summary").first.click()
             page.get_by_text("Started between").first.wait_for()
-        shot(page, f"12-10-{scheme}-phone-analytics-filters-open")
+        _shot(page, f"12-10-{scheme}-phone-analytics-filters-open")
     finally:
         context.close()
 
