@@ -341,8 +341,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 ends.append(Link(step=tpl))
                 continue
             action = _task(spec, actions.get(name) or "answer it")
-            purpose = (f"This {noun} was classified as \u201c{name}\u201d. {action}" if spec.language == "en"
-                       else lx.say(spec.language, "class_case", name) + (own or spec.goal))
+            purpose = f"{lx.say(spec.language, 'class_case', name)} {action if spec.language == 'en' else own}".strip()
             title = (f"{name}: {action.split()[0].lower()}" if action else f"Reply: {name}") if spec.language == "en" else name
             llm = d.add("llm", title, purpose,
                         reads=refs + ([f"{ctx}.result"] if ctx else []) + ([query] if chat else []), after=[link],
@@ -372,7 +371,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 texts.append(f"{link.step}.body")
                 ends.append(link)
                 continue
-            case = "None of the special cases applies." if rule.condition == "otherwise" else f"This case applies: {rule.condition}."
+            case = say(spec.language, "other_case") if rule.condition == "otherwise" else say(spec.language, "branch_case", rule.condition)
             llm = d.add("llm", rule.action[:40].capitalize() or "Otherwise", f"{case} {_task(spec, rule.action)}",
                         reads=refs + [f"{judge}.text"] + ([query] if chat else []) + ([kb] if kb else []),
                         after=[link], focus=FINAL_ROLE, labels=[rule.condition])
