@@ -126,7 +126,7 @@ MANGLED = re.compile(r"\(\s*\)|（[^）]{0,3}）|「\s*」|\s[,.;:，。、）)]
 """Signs that a clause lost a name it referred to ("（变量 ）", "Output and.", "が 10 未満") or was doubled ("Write Write")."""
 
 
-CLAUSE = re.compile(r"(\s*[.;!?。；！？，、]\s*|,\s+)")
+CLAUSE = re.compile(r"(\s*[.;!?。；！？，]\s*|,\s+)")
 """Where a purpose splits into clauses; a clause copied at length from the requirement is left out."""
 
 
