@@ -342,6 +342,38 @@ def _latin_language(text: str) -> set[str]:
     return {lang for lang, s in scores.items() if s == best}
 
 
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|(?<=[。！？；])|\n+")
+_LATIN_RUN = re.compile(r"[A-Za-z][\w.'+/-]*(?:\s+[A-Za-z][\w.'+/-]*)*")
+TARGET_SHARE = 0.8
+"""At least this share of a group's sentences (titles, prompts) must be in the expected language."""
+
+
+def sentences(text: str) -> list[str]:
+    """The sentences of ``text`` that have words of their own: references, URLs and quoted literals taken out,
+    and Latin-script sentences of fewer than three words left out (a variable name, "JSON", "Start")."""
+    found = []
+    for raw in _SENTENCE.split(_QUOTED.sub(" ", _URL.sub(" ", _REFERENCE.sub(" ", text or "")))):
+        plain = raw
+        plain = re.sub(r"\b[A-Za-z]+_[A-Za-z0-9_]+\b", " ", plain).strip(" -#*:：·")
+        cjk = sum(_is_cjk(ch) for ch in plain)
+        if cjk:  # a name or a term of one or two Latin words inside CJK text ("生成polished", "JSON") is not English
+            plain = _LATIN_RUN.sub(lambda m: m.group(0) if len(m.group(0).split()) >= 3 else " ", plain).strip()
+        if cjk >= 2 or len(re.findall(r"[^\W\d_]{2,}", plain)) >= 3:
+            found.append(plain)
+    return found
+
+
+def foreign_sentences(text: str, expected: str) -> list[str]:
+    """The sentences of ``text`` (see ``sentences``) that are not in the ``expected`` language."""
+    def foreign(sentence: str) -> bool:
+        if expected == "ja" and re.search(r"[\u3040-\u30ff]", sentence):
+            return False  # kana are Japanese only; a short title like "結果を作成" has too few to weigh
+        found = detect_language(sentence)
+        return bool(found) and expected not in found
+
+    return [s for s in sentences(text) if foreign(s)]
+
+
 def _language_findings(nodes: list[dict], expected: str, req: Requirement) -> list[str]:
     groups = {
         "node titles": [req.strip_copies(str(n.get("title") or "")) for n in nodes],
@@ -355,6 +387,12 @@ def _language_findings(nodes: list[dict], expected: str, req: Requirement) -> li
         seen += 1
         if expected not in found:
             problems.append(f"{name} are in {'/'.join(sorted(found))}, expected {expected}")
+            continue
+        every = [s for t in texts for s in sentences(t)]
+        foreign = [s for t in texts for s in foreign_sentences(t, expected)]
+        if every and len(foreign) > (1 - TARGET_SHARE) * len(every):
+            problems.append(f"{len(foreign)} of {len(every)} sentences of the {name} are not in {expected}, "
+                            f"e.g. \u201c{foreign[0][:60]}\u201d")
     if not seen:
         problems.append(f"no node title or LLM prompt of the workflow's own (not copied from the requirement) "
                         f"to be in {expected}")

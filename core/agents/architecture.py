@@ -61,8 +61,9 @@ class ArchitectureInput(BaseModel):
 class _Draft:
     """Accumulates blueprint steps with unique ids."""
 
-    def __init__(self) -> None:
+    def __init__(self, lang: str = "en") -> None:
         self.steps: list[BlueprintStep] = []
+        self.lang = lang  # the language of the titles it writes
 
     def add(self, type_: str, name: str, purpose: str, *, reads=(), after=(), parent=None, labels=(), focus=None,
             id_: str | None = None) -> str:
@@ -151,7 +152,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
     """The offline architect: a complete blueprint from the spec's capabilities."""
     spec = inp.spec
     chat = spec.app_mode == "advanced-chat"
-    d = _Draft()
+    d = _Draft(spec.language)
     d.add("start", say(spec.language, "start"), "Collect the app's inputs", labels=[i.name for i in spec.inputs], id_="start")
     tail: list[Link] = [Link(step="start")]
     text_refs = [f"start.{i.name}" for i in spec.inputs if i.type in ("paragraph", "text-input", "number", "select")]
@@ -201,7 +202,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
         tail, found = _search(d, spec, searches, tail, main)
         context_refs += found
     elif spec.tool and not spec.has("agent"):
-        t = d.add("tool", "Web search", f"Search the web for: {spec.goal}", reads=[main or "sys.query"], after=tail,
+        t = d.add("tool", say(spec.language, "search"), f"Search the web for: {spec.goal}", reads=[main or "sys.query"], after=tail,
                   labels=[spec.tool])
         tail = [Link(step=t)]
         context_refs.append(f"{t}.text")
@@ -217,7 +218,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
         # one code step parses, filters, sorts and limits them.
         flt = spec.list_filter
         how = f"keep {flt.key} {flt.operator} {flt.value}" if flt.value else "keep every record"
-        lo = d.add("code", "Filter and sort", f"Parse the JSON list; {how}; sort by {flt.sort_key or flt.key}",
+        lo = d.add("code", say(spec.language, "title_filter"), f"Parse the JSON list; {how}; sort by {flt.sort_key or flt.key}",
                    reads=[main or "sys.query"], after=tail, labels=[FILTER_PREFIX + flt.model_dump_json()])
         tail = [Link(step=lo)]
         context_refs = [r for r in context_refs if r != main] + [f"{lo}.result"]
@@ -317,7 +318,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
         return [Link(step=agg)], [("result", f"{agg}.output")]
 
     if spec.classes:
-        qc = d.add("question-classifier", "Classify", f"Classify the {noun} as one of: {', '.join(spec.classes)}",
+        qc = d.add("question-classifier", say(spec.language, "classify"), f"Classify the {noun} as one of: {', '.join(spec.classes)}",
                    reads=[query], after=tail, labels=spec.classes)
         actions = {b.condition: b.action for b in spec.branches}
         texts, ends = [], []
@@ -344,8 +345,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 ends.append(Link(step=tpl))
                 continue
             action = _task(spec, actions.get(name) or "answer it")
-            purpose = (f"This {noun} was classified as \u201c{name}\u201d. {action}" if spec.language == "en"
-                       else lx.say(spec.language, "class_case", name) + (own or spec.goal))
+            purpose = f"{lx.say(spec.language, 'class_case', name)} {action if spec.language == 'en' else own}".strip()
             title = (f"{name}: {action.split()[0].lower()}" if action else f"Reply: {name}") if spec.language == "en" else name
             llm = d.add("llm", title, purpose,
                         reads=refs + ([f"{ctx}.result"] if ctx else []) + ([query] if chat else []), after=[link],
@@ -359,11 +359,11 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
         numeric = [numeric_condition(b.condition) for b in conditions]
         if all(numeric) and len(numeric) == 1:
             return _numeric_branches(d, spec, task, tail, refs + ([query] if chat else []) + extra, noun)
-        judge = d.add("llm", "Assess", f"{task} Then decide which case applies to the {noun}: " + "; ".join(
+        judge = d.add("llm", say(spec.language, "title_assess"), f"{task} Then decide which case applies to the {noun}: " + "; ".join(
             f"{verdict(b.condition)} if {b.condition}" for b in conditions) + "; OTHER if none applies. "
             "Put the verdict on the first line, then one sentence of reasoning.",
             reads=refs + ([query] if chat else []) + extra, after=tail, labels=[b.condition for b in conditions])
-        gate = d.add("if-else", "Route by verdict", "Take the branch the verdict names", reads=[f"{judge}.text"], after=[judge],
+        gate = d.add("if-else", say(spec.language, "title_route"), "Take the branch the verdict names", reads=[f"{judge}.text"], after=[judge],
                      labels=[b.condition for b in conditions])
         texts, ends = [], []
         for rule in spec.branches:
@@ -375,7 +375,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 texts.append(f"{link.step}.body")
                 ends.append(link)
                 continue
-            case = "None of the special cases applies." if rule.condition == "otherwise" else f"This case applies: {rule.condition}."
+            case = say(spec.language, "other_case") if rule.condition == "otherwise" else say(spec.language, "branch_case", rule.condition)
             llm = d.add("llm", rule.action[:40].capitalize() or "Otherwise", f"{case} {_task(spec, rule.action)}",
                         reads=refs + [f"{judge}.text"] + ([query] if chat else []) + ([kb] if kb else []),
                         after=[link], focus=FINAL_ROLE, labels=[rule.condition])
@@ -392,10 +392,10 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
     if spec.parallel_models >= 2:
         texts = []
         for n in range(spec.parallel_models):
-            llm = d.add("llm", f"Model {chr(65 + n)}", f"Answer independently and carefully. Task: {task}",
+            llm = d.add("llm", say(spec.language, "title_models", chr(65 + n)), f"Answer independently and carefully. Task: {task}",
                         reads=refs + ([query] if chat else []) + extra, after=tail, focus=f"model-{n}")
             texts.append(f"{llm}.text")
-        merged = d.add("llm", "Merge answers", f"Compare the {spec.parallel_models} answers and merge them into one best "
+        merged = d.add("llm", say(spec.language, "title_merge_answers"), f"Compare the {spec.parallel_models} answers and merge them into one best "
                        f"answer. Task: {task}", reads=([query] if chat else refs) + texts, after=[Link(step=t.split('.')[0]) for t in texts],
                        focus=FINAL_ROLE)
         return [Link(step=merged)], [("result", f"{merged}.text")]
@@ -466,12 +466,14 @@ def _delivers(call: HttpCall) -> bool:
                                                   call.purpose, re.I)
 
 
-def _http_title(call: HttpCall) -> str:
+def _http_title(call: HttpCall, lang: str = "en") -> str:
     host = re.sub(r"^https?://", "", call.url).split("/")[0]
     if not host:
         what = re.search(r"\b(?:fetch|get|download|retrieve|read)\w*\s+(?:the\s+|its\s+|their\s+|a\s+)?([A-Za-z][\w-]*)",
                          call.purpose, re.I)
-        return f"Fetch {what.group(1)}" if what and what.group(1).lower() not in ("content", "data", "it") else "Fetch page"
+        if lang != "en" or not what or what.group(1).lower() in ("content", "data", "it"):
+            return say(lang, "title_fetch")
+        return f"Fetch {what.group(1)}"
     return f"{call.method.upper()} {host}"[:40]
 
 
@@ -479,9 +481,9 @@ def _deliver(d: _Draft, call: HttpCall, sources: list[str], after: list[Link]) -
     """A JSON body built by code (so quotes and newlines are escaped) and the request that sends it."""
     keys = payload_keys(call.purpose) + [f"{k}={v}" for k, v in call.body.items()]
     recipe = payload_recipe(keys, len(sources))
-    build = d.add("code", "Build request body", f"Put {' and '.join(keys)} into the JSON body of the request",
+    build = d.add("code", say(d.lang, "title_body"), f"Put {' and '.join(keys)} into the JSON body of the request",
                   reads=sources, after=after, labels=[recipe.key])
-    return d.add("http-request", _http_title(call), call.purpose or f"{call.method.upper()} {call.url}",
+    return d.add("http-request", _http_title(call, d.lang), call.purpose or f"{call.method.upper()} {call.url}",
                  reads=[f"{build}.payload"], after=[Link(step=build)], labels=[call.url])
 
 
@@ -491,7 +493,7 @@ def _numeric_branches(d: _Draft, spec: RequirementSpec, task: str, tail: list[Li
     rule = next(b for b in spec.branches if b.condition != "otherwise")
     subject, operator, value = numeric_condition(rule.condition) or ("score", ">", "0")
     label = subject.replace("_", " ")
-    judge = d.add("llm", f"Rate the {noun}"[:40], f"{task} Put the {label} as a plain number on the first line, then "
+    judge = d.add("llm", say(spec.language, "title_rate", noun if spec.language == "en" else say(spec.language, "result"))[:40], f"{task} Put the {label} as a plain number on the first line, then "
                   "explain it in one or two sentences.", reads=reads, after=tail, focus=FINAL_ROLE)
     read = d.add("code", RECIPES["read_score"].title, f"Read the {label} from the rating", reads=[f"{judge}.text"],
                  after=[judge], labels=["read_score"])

@@ -55,7 +55,9 @@ class ConfigurationInput(BaseModel):
 
 
 def _labels(spec: RequirementSpec, blueprint: Blueprint) -> dict[str, str]:
-    names = {f"start.{i.name}": i.label for i in spec.inputs}
+    # in another language than English a label that only spells the variable name is shown as the name itself
+    names = {f"start.{i.name}": i.name if spec.language != "en" and i.label.lower() == i.name.replace("_", " ").lower()
+             else i.label for i in spec.inputs}
     names["sys.query"] = "User message"
     for cv in spec.conversation_vars:
         names[f"conversation.{cv.name}"] = f"Remembered {cv.name.replace('_', ' ')}"
@@ -119,7 +121,124 @@ def _output_format(step: BlueprintStep, chat: bool) -> str:
     return "Reply conversationally in plain text." if chat else "Return only the result, without preamble or closing remarks."
 
 
-def _llm(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], feedback: str | None,
+MANGLED = re.compile(r"\(\s*\)|（[^）]{0,3}）|「\s*」|\s[,.;:，。、）)]|^[\W_]|^[をにがはでとの]|\b(\w+)\s+\1\b"
+                     r"|[\u3040-\u30ff\u4e00-\u9fff]\s+[\u3040-\u30ff\u4e00-\u9fff]", re.I)
+"""Signs that a clause lost a name it referred to ("（变量 ）", "Output and.", "が 10 未満") or was doubled ("Write Write")."""
+
+
+CLAUSE = re.compile(r"(\s*[.;!?。；！？，]\s*|,\s+)")
+"""Where a purpose splits into clauses; a clause copied at length from the requirement is left out."""
+
+
+def step_kind(step: BlueprintStep, spec: RequirementSpec, blueprint: Blueprint) -> str:
+    """The part an LLM step plays in the plan: write, branch, critique, revise, merge, per_item or translate."""
+    by_id = {s.id: s for s in blueprint.steps}
+    parent = by_id.get(step.parent or "")
+    llm_reads = [by_id[r.split(".")[0]] for r in step.reads if by_id.get(r.split(".")[0]) is not None
+                 and by_id[r.split(".")[0]].type == "llm"]
+    if parent is not None and parent.type == "loop":
+        return "revise" if any(s.parent == step.parent for s in llm_reads) else "critique"
+    if step.focus and (step.focus in spec.languages or step.focus.lower() in (lang.lower() for lang in spec.languages)):
+        return "translate"
+    if step.labels and step.labels[0] in spec.classes:
+        return "branch"
+    if len(llm_reads) >= 2:
+        return "merge"
+    if parent is not None and parent.type == "iteration":
+        return "per_item"
+    if step.labels and (step.labels[0] == "otherwise" or any(b.condition == step.labels[0] for b in spec.branches)):
+        return "case"
+    return "write"
+
+
+def clean_action(purpose: str, spec: RequirementSpec) -> str | None:
+    """The step's own action phrase when it is a clean sentence in the spec's language, written for the step
+    (not a long span copied from the requirement, not a clause that lost its names), else None."""
+    from core.evaluation import Requirement  # the eval's copied-span rule: one definition of "copied"
+
+    text = " ".join((purpose or "").split())
+    if len(text) < 3 or lx.detect(text) != spec.language:
+        return None
+    source, plain = Requirement(spec.requirement), Requirement()
+    kept = [c for c in CLAUSE.split(text) if c and not CLAUSE.fullmatch(c)]
+    kept = [re.sub(r"^(?:and|then|also|or)\s+", "", c.strip(), flags=re.I) for c in kept]
+    kept = [c.strip() for c in kept if c.strip() and not MANGLED.search(c.strip())
+            and source.strip_copies(c.strip()) == plain.strip_copies(c.strip())]
+    if not kept:
+        return None
+    stop = "。" if spec.language in ("zh", "ja") else "."
+    return " ".join(c[:1].upper() + c[1:].rstrip(".。") + stop for c in kept) if spec.language not in ("zh", "ja") \
+        else "".join(c.rstrip(".。") + stop for c in kept)
+
+
+def _output_names(step: BlueprintStep, blueprint: Blueprint) -> list[str]:
+    """The End outputs this step's result becomes (through any aggregator/loop in between)."""
+    names = []
+    for end in (s for s in blueprint.steps if s.type in ("end",)):
+        for name, ref in zip(end.labels, end.reads, strict=False):
+            source = ref.split(".")[0]
+            feeders = {source} | {r.split(".")[0] for s in blueprint.steps if s.id == source for r in s.reads}
+            if step.id in feeders and name not in names:
+                names.append(name)
+    return names
+
+
+def step_task(step: BlueprintStep, spec: RequirementSpec, blueprint: Blueprint, labels: dict[str, str],
+              reads: list[str]) -> tuple[str, str, str]:
+    """(role, task, output format) of an LLM step, written for its part in the plan from lexicon templates in the
+    spec's language; the step's own action phrase is used only when it is clean (see ``clean_action``)."""
+    lang, kind = spec.language, step_kind(step, spec, blueprint)
+    action = clean_action(step.purpose, spec)
+    outs = [n for n in _output_names(step, blueprint) if n != "result"]
+    what = ", ".join(outs) or lx.say(lang, "result")
+    source = _label(reads[0], labels) if reads else lx.say(lang, "item")
+    if kind == "critique":
+        word = next((label.removeprefix("stop:") for label in step.labels if label.startswith("stop:")), None)
+        task = action or (lx.say(lang, "task_critique_word", word) if word else lx.say(lang, "task_critique_score"))
+        if not word and "score" not in task:
+            task += " " + lx.say(lang, "task_critique_score")
+    elif kind == "revise":
+        task = lx.say(lang, "task_revise")
+    elif kind == "merge":
+        task = lx.say(lang, "task_merge")
+    elif kind == "translate":
+        language = lx.language_name(step.focus, lang) if step.focus in lx.LANGUAGE_NAMES else (step.focus or "")
+        task = action or lx.say(lang, "translate_task", source, language)
+    elif kind == "branch":
+        head = lx.say(lang, "class_case", step.labels[0])
+        task = head + " " + (action_tail(step, head, spec) or lx.say(lang, "task_branch", what))
+    elif kind == "case":
+        head = (lx.say(lang, "other_case") if step.labels[0] == "otherwise" else lx.say(lang, "branch_case", step.labels[0]))
+        task = head + " " + (action_tail(step, head, spec) or lx.say(lang, "task_branch", what))
+    elif kind == "per_item":
+        task = lx.say(lang, "per_item", action or lx.say(lang, "task_write", what))
+    else:
+        task = action or lx.say(lang, "task_write", what)
+    out = {"critique": "out_critique", "revise": "out_revise", "translate": "out_translation",
+           "branch": "out_message"}.get(kind)
+    role = lx.phrase(lang, f"role_{kind}") or lx.say(lang, "role")
+    return role, task.strip(), lx.say(lang, out) if out else ""
+
+
+def action_tail(step: BlueprintStep, head: str, spec: RequirementSpec) -> str | None:
+    """A branch's own action: its purpose after the sentence naming the case, when clean."""
+    rest = step.purpose.removeprefix(head).strip() if step.purpose.startswith(head) else ""
+    return clean_action(rest, spec) if rest else None
+
+
+def _inputs_section(reads: list[str], labels: dict[str, str], blueprint: Blueprint, lang: str) -> str:
+    """Each input by name and what it is (given by the user, or which step made it)."""
+    names = {s.id: s.name for s in blueprint.steps}
+    lines = []
+    for ref in reads:
+        head = ref.split(".")[0]
+        what = (lx.say(lang, "input_user") if head in ("start", "sys", "conversation")
+                else lx.say(lang, "input_step", names.get(head, head)))
+        lines.append(f"- {_label(ref, labels)}: {what}")
+    return "\n".join(lines)
+
+
+def _llm(step: BlueprintStep, spec: RequirementSpec, blueprint: Blueprint, labels: dict[str, str], feedback: str | None,
          retrieval: set[str]) -> PlanStep:
     def is_context(ref: str) -> bool:
         return ref.split(".")[0] in retrieval
@@ -130,8 +249,12 @@ def _llm(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], fee
     chat = spec.app_mode == "advanced-chat"
     lang = spec.language
     if lang != "en":
-        return _llm_localized(step, spec, labels, reads, context, vision)
-    parts = [_role(step.purpose), f"## Task\n{step.purpose}"]
+        return _llm_localized(step, spec, blueprint, labels, reads, context, vision)
+    role, task, fmt = step_task(step, spec, blueprint, labels, reads)
+    role = _role(task) if step_kind(step, spec, blueprint) == "write" and task == clean_action(step.purpose, spec) else role
+    parts = [role, f"## Task\n{_escape(task)}"]
+    if reads:
+        parts.append(f"## Inputs\n{_inputs_section(reads, labels, blueprint, lang)}")
     rules = []
     if step.focus == FINAL_ROLE or (step.focus and step.focus in spec.languages):
         rules += [line for line in _constraints(spec).split("\n") if line]
@@ -147,9 +270,9 @@ def _llm(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], fee
         parts.append("## Rules\n" + "\n".join(f"- {r}" for r in rules))
     if context:
         parts.append("## Knowledge\n{{#context#}}")
-    parts.append(f"## Output\n{_output_format(step, chat)}")
+    parts.append(f"## Output\n{fmt or _output_format(step, chat)}")
     temperature = 0.2 if re.search(r"\b(extract|classif|decide|check|verdict|assess|translate|score|rate|review|fix)\w*",
-                                   step.purpose, re.I) else 0.7
+                                   task, re.I) else 0.7
     return PlanStep(
         id=step.id, type="llm", title=step.name, after=step.after, parent=step.parent,
         system="\n\n".join(parts), user=_user_prompt(reads, labels) or ("{{sys.query}}" if chat else ""),
@@ -159,12 +282,14 @@ def _llm(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], fee
     )
 
 
-def _llm_localized(step: BlueprintStep, spec: RequirementSpec, labels: dict[str, str], reads: list[str],
-                   context: str | None, vision: str | None) -> PlanStep:
+def _llm_localized(step: BlueprintStep, spec: RequirementSpec, blueprint: Blueprint, labels: dict[str, str],
+                   reads: list[str], context: str | None, vision: str | None) -> PlanStep:
     """An LLM step's prompt in the requirement's language: role, task, inputs by name, rules, output format."""
     lang, chat = spec.language, spec.app_mode == "advanced-chat"
-    task = step.purpose if lx.detect(step.purpose) == lang else (spec.goal if lx.detect(spec.goal) == lang else step.purpose)
-    parts = [lx.say(lang, "role"), f"## {lx.say(lang, 'task')}\n{_escape(task)}"]
+    role, task, fmt = step_task(step, spec, blueprint, labels, reads)
+    parts = [role, f"## {lx.say(lang, 'task')}\n{_escape(task)}"]
+    if reads:
+        parts.append(f"## {lx.say(lang, 'inputs')}\n{_inputs_section(reads, labels, blueprint, lang)}")
     rules = []
     if reads:
         rules.append(lx.say(lang, "use_inputs", "、".join(_label(r, labels) for r in reads) if lang in ("zh", "ja")
@@ -176,7 +301,7 @@ def _llm_localized(step: BlueprintStep, spec: RequirementSpec, labels: dict[str,
     parts.append(f"## {lx.say(lang, 'rules')}\n" + "\n".join(f"- {r}" for r in rules)) if rules else None
     if context:
         parts.append(f"## {lx.say(lang, 'knowledge_head')}\n{{{{#context#}}}}")
-    parts.append(f"## {lx.say(lang, 'output')}\n{lx.say(lang, 'chat_reply' if chat else 'only_result')}")
+    parts.append(f"## {lx.say(lang, 'output')}\n{fmt or lx.say(lang, 'chat_reply' if chat else 'only_result')}")
     memory = 10 if chat and step.parent is None and step.focus == FINAL_ROLE else None
     user = _user_prompt(reads, labels) or ("{{sys.query}}" if chat and not memory else "")
     return PlanStep(id=step.id, type="llm", title=step.name, after=step.after, parent=step.parent,
@@ -203,7 +328,7 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
     match step.type:
         case "llm":
             retrieval = {s.id for s in blueprint.steps if s.type == "knowledge-retrieval"}
-            return _llm(step, spec, labels, feedback, retrieval)
+            return _llm(step, spec, blueprint, labels, feedback, retrieval)
         case "knowledge-retrieval":
             return PlanStep(**base, query=query, top_k=4)
         case "question-classifier":

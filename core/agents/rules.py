@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from core.agents import lexicon as lx
 from core.agents.ir import enrich
 from core.agents.models import (
     BranchRule,
@@ -430,7 +431,24 @@ def _conversation_vars(text: str) -> list[ConversationVar]:
     return found
 
 
+_NAME_LEAD = {
+    "zh": re.compile(r"^(?:请你?|帮我|帮忙|我(?:想要?|需要|要)|需要)?(?:做|搭建|创建|建|写|开发|设计|生成)?(?:一个|一套|个)?(?:把|将)?"),
+}
+"""Lead-ins before the goal of a CJK requirement ("帮我做一个…") that an app name leaves out."""
+
+
 def _app_name(text: str) -> str:
+    """A short app name from the requirement's first clause, in the requirement's language."""
+    lang = lx.detect(text)
+    if lang in ("zh", "ja", "ko"):
+        clause = re.sub(r"（[^）]*）|\([^)]*\)|[「」“”\"『』]", "", text).strip()
+        clause = re.split(r"[，。：；！？、,.:;!?\n]", clause)[0]
+        clause = re.sub(r"\b[a-z_][A-Za-z0-9_]*\b", "", clause)  # variable names; acronyms (PDF, BMI) stay
+        clause = re.sub(r"\s+", "" if lang != "ko" else " ", clause).strip()
+        lead = _NAME_LEAD.get(lang)
+        clause = lead.sub("", clause, count=1) if lead else clause
+        if len(clause) >= 2:
+            return clause[:16]
     words = re.findall(r"[A-Za-z][A-Za-z'-]+", text)
     stop = {"a", "an", "the", "that", "of", "and", "to", "for", "from", "with", "it", "then", "each", "into", "our",
             "using", "in", "as", "is", "on", "by", "about", "given"}

@@ -118,6 +118,12 @@ def say(lang: str, key: str, x: str = "", y: str = "") -> str:
     return str(phrase).replace("{x}", x).replace("{y}", y)
 
 
+def phrase(lang: str, key: str) -> str | None:
+    """The phrase ``key`` of ``lang`` itself (no English fallback), or None when that lexicon has none."""
+    found = (_load(lang).get("phrases") or {}).get(key)
+    return None if found is None else str(found)
+
+
 def reason(key: str) -> str:
     """Why an impossible ask (cue ``key``) cannot be done."""
     return str((_load("en").get("reasons") or {}).get(key, ""))
