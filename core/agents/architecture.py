@@ -334,7 +334,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 link = Link(step=ctx)
             own = _class_clause(spec, name)
             fixed = [q for q in re.findall(r"[“\"「]([^”\"」]{2,80})[”\"」]", own) if q not in spec.classes]
-            if fixed and (lx.has(own, "no_model") or lx.has(own, "fixed_word")):
+            if fixed and (lx.no_model(own) or lx.has(own, "fixed_word")):
                 tpl = d.add("template-transform", say(spec.language, "fixed", fixed[0])[:40], own, after=[link],
                             labels=[f"fixed:{fixed[0]}"])
                 texts.append(f"{tpl}.output")

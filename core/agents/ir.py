@@ -22,12 +22,15 @@ FUNCTION_WORDS = set("""a an the and or of to in on at for with from by as is ar
 their his her our your my me we you they them i if then else not no so but also only just into onto via per each
 every all any some one two three four five six seven eight nine ten up down out over under what which who when where
 how why whether there here do does did done has have had was were will would can could should may might must
-exactly separate second first last new same different either both single simple short long plain text file input
+exactly separate second first last new same different options option well usual needed follows possible such either both single simple short long plain text file input
 output inputs outputs result results field variable return returns returned back called named call it
 ist die der das ein eine und le la les de du des un une el los las del y en""".split())
 TECHNICAL = set("""json markdown md html xml csv pdf docx doc txt word http https get post put patch delete api url key
 keys msgtype token bearer yyyy mm dd llm ai gpt sku qty id ok lgtm faq sql python javascript java go""".split())
 """Lower-case words that are technical terms, not variable names, when they stand next to CJK text."""
+FORMAT_WORDS = set("""bullets bullet table tables list lists lines paragraph paragraphs prose sentences words points
+plain english chinese japanese german french spanish korean italian""".split())
+"""Words after "output it as/in" that are a form or a language, not a name."""
 SENTENCE = re.compile(r"[。！？!?；;\n]|\.(?:\s|$)")
 SEPARATOR = re.compile(r"[，,、：:。！？!?；;\n]|\.(?:\s|$)|\s(?:and|or|und|et|y)\s|[和与及或]")
 OPEN, CLOSE = "（(「“\"", "）)」”\""
@@ -139,6 +142,13 @@ def find_named(text: str) -> list[Named]:
         if not any(w.lower() in FUNCTION_WORDS for w, _ in words) and lx.has(lead, "input_word"):
             for w, s in words:
                 add(w, s, s + len(w), 2)
+    # "output it as memo", "return the rewrite as rewritten", "save the draft into draft_v2": a single
+    # word at the end of the clause, after an output verb and a short object
+    for m in re.finditer(rf"(?i:{_cue_pattern('output_word')}|{_cue_pattern('output_verb')})(?:\s+[\w'-]+){{0,4}}?\s+"
+                         rf"(?:as|into|in|to|called|named)\s+`?([a-z][a-z0-9_]*)`?(?=\s*(?:[,.;:)]|$|\s(?:and|or)\s))", plain):
+        word = m.group(1)
+        if word not in FUNCTION_WORDS and word not in TECHNICAL and word not in FORMAT_WORDS and len(word) > 1:
+            add(word, m.start(1), m.end(1), 2)
     if lx.CJK.search(text):
         for m in re.finditer(r"(?<![为成])(?<=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。：（])\s*([a-z][a-z0-9_]*)\s*"
                              r"(?=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。；（]|$)", clean):
@@ -215,11 +225,32 @@ def options(window: str) -> list[str]:
     return []
 
 
+NAME_SUFFIX = (("file-list", r"_(?:files|pdfs|docs|documents|images|photos|attachments)$"),
+               ("file", r"_(?:file|pdf|doc|docx|document|image|photo|img|attachment|upload)$"),
+               ("number", r"_(?:num|amount|price|qty|quantity|age|cm|kg|km|days|hours|percent|pct|usd|eur|yen|rmb)$"))
+"""A name's own suffix says its type (``minutes_file``, ``height_cm``): stronger than words about other things.
+Suffixes of computed values (``_count``, ``_total``, ``_score``) are left out: those names are often results."""
+
+
+def suffix_type(name: str) -> str | None:
+    """The type a variable name's suffix implies, or None."""
+    return next((kind for kind, pattern in NAME_SUFFIX if re.search(pattern, name, re.I)), None)
+
+
+def _head_is_file(window: str) -> bool:
+    """File cue with no text-like noun, or the file noun after it (the head: ``議事録ファイル``, ``essay PDF``)."""
+    files = lx.all_matches(window, "file")
+    if not files:
+        return False
+    texts = lx.all_matches(window, "paragraph")
+    return not texts or files[-1].start() > texts[-1].start()
+
+
 def infer_type(window: str, role_lang: tuple[str, ...]) -> tuple[str, list[str], list[str]]:
     """(Dify start-variable type, options, file types) implied by the words around a name."""
     if lx.has(window, "files"):
         return "file-list", [], ["image"] if lx.has(window, "image") else ["document"]
-    if lx.has(window, "file") and not lx.has(window, "paragraph"):
+    if _head_is_file(window):
         return "file", [], ["image"] if lx.has(window, "image") and not re.search(r"pdf|doc|文档|文件", window, re.I) else ["document"]
     if lx.has(window, "select"):
         opts = options(window)
@@ -355,7 +386,7 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
     """Complete ``spec`` (from the English rules) with the contract parts read through the lexicons."""
     text = " ".join(text.split())
     lang = writing_language(text)
-    update: dict = {"language": lang, "tools": tools(text), "no_model": lx.has(text, "no_model"),
+    update: dict = {"language": lang, "tools": tools(text), "no_model": lx.no_model(text),
                     "facets": facets(text), "unsupported": list(dict.fromkeys(spec.unsupported + impossible(text)))}
     chat = (lx.has(text, "chat") or spec.app_mode == "advanced-chat") and not lx.has(text, "not_chat")
     update["app_mode"] = "advanced-chat" if chat else "workflow"
@@ -365,10 +396,20 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
     if ins:
         inputs = []
         for n in ins:
-            kind, opts, files = infer_type(_window(text, n, named), (lang,))
+            window = _window(text, n, named)
+            kind, opts, files = infer_type(window, (lang,))
             sentence = _sentence(text, n)
+            lead = SEPARATOR.split(text[max(0, n.start - 60):n.start])[-1]
+            if kind == "text-input" and lx.has(lead, "select"):  # "a dropdown called tone with the options A, B and C"
+                opts = options(text[n.end:n.end + len(sentence)].split("。")[0])
+                kind = "select" if opts else kind
             if kind == "text-input" and sum(o.name in sentence for o in named) == 1:
                 kind, opts, files = infer_type(sentence, (lang,))
+                if kind == "number" and suffix_type(n.name) != "number":
+                    kind = "text-input"  # "count its words" says what is made, not what the user types
+            own = suffix_type(n.name)
+            if own and (own.startswith("file") or kind in ("text-input", "paragraph")):
+                kind, opts, files = own, [], (files or ["document"]) if own.startswith("file") else []
             old = next((i for i in spec.inputs if i.name == n.name), None)
             inputs.append(InputVar(name=n.name, label=(old.label if old else n.name.replace("_", " ")), type=kind,  # type: ignore[arg-type]
                                    options=opts, file_types=files, explicit=True))  # type: ignore[arg-type]
@@ -394,7 +435,7 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         gate = None  # "score it 1-10 ... if the score is above 7": the rules' scoring branch already does this
     if gate:
         update["gate"] = gate
-        if gate.no_model and not lx.has(text.replace(gate.then_text, ""), "no_model"):
+        if gate.no_model and not lx.no_model(text.replace(gate.then_text, "")):
             update["no_model"] = False  # "without a model call" belongs to that path only
         inputs = update.get("inputs", spec.inputs)
         typed = re.search(rf"\b(?:type|enter|give|provide|input)s?\s+(?:the|a|an|their|its)?\s*{re.escape(gate.subject)}\b", text, re.I)
