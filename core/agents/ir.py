@@ -320,24 +320,45 @@ def writing_language(text: str) -> str:
     return lx.detect(text)
 
 
+EFFECTS = ("impossible_physical", "impossible_money", "impossible_post")
+"""Effects no Dify node has: each needs an action (``<key>_act``) and what it acts on (``<key>_obj``) in one
+sentence, so "water the plants" or "振り込み ... 口座" is caught in any wording, and "pay attention" is not."""
+
+
 def impossible(text: str) -> list[str]:
-    """Why parts of the ask are beyond any workflow (physical devices, screens, training, live capture)."""
-    return [lx.reason(key) for key in ("impossible_print", "impossible_screen", "impossible_train", "impossible_live")
-            if lx.has(text, key)]
+    """Why parts of the ask are beyond any workflow: a listed device or capture (printer, screen, training,
+    live capture), or an effect in the world (physical actuation, moving money, paper mail)."""
+    found = [key for key in ("impossible_print", "impossible_screen", "impossible_train", "impossible_live")
+             if lx.has(text, key)]
+    for key in EFFECTS:
+        if any(lx.has(s, f"{key}_act") and lx.has(s, f"{key}_obj") for s in SENTENCE.split(text)) or lx.has(text, key):
+            found.append(key)
+    return [lx.reason(key) for key in dict.fromkeys(found)]
 
 
 def cjk_classes(text: str) -> list[str]:
-    """Classes in CJK phrasing: 「A」「B」 in a sentence with a classify cue, or ``是A、B还是C``."""
+    """Classes enumerated after a classify or decide/judge verb, in any language: quoted items
+    (「A」「B」, "A", "B" or "C") or a list (``是A、B还是C``, ``whether it is a A, a B or a C``,
+    ``A・B・C のどれか``)."""
     for sentence in SENTENCE.split(text):
-        if not lx.has(sentence, "classify"):
+        if not (lx.has(sentence, "classify") or lx.has(sentence, "decide")):
             continue
-        quoted = re.findall(r"「([^」]{1,12})」", sentence)
+        quoted = [q for q in re.findall(r"[「“\"]([^」”\"]{1,30})[」”\"]", sentence)
+                  if len(q) <= 12 or not lx.CJK.search(q) and len(q.split()) <= 3]
         if len(quoted) >= 2:
             return list(dict.fromkeys(quoted))
-        lm = re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
+        lm = (re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
+              or re.search(r"([^\s、。，「」がはを]{1,10}(?:[、・][^\s、。，「」]{1,10})+)\s*の?(?:どれ|いずれ)", sentence))
         if lm:
-            items = [re.sub(r"(?:中的一种|之一|等)$", "", i.strip()) for i in re.split(r"、|还是|或者|或", lm.group(1)) if i.strip()]
+            items = [re.sub(r"(?:中的一种|之一|等|の)$", "", i.strip()) for i in re.split(r"、|・|还是|或者|或", lm.group(1)) if i.strip()]
             if 2 <= len(items) <= 8 and all(len(i) <= 10 for i in items):
+                return items
+        lm = re.search(r"\b(?:whether|if)\s+(?:it|this|the\s+\w+)\s+(?:is|'s)\s+((?:(?:a|an)\s+)?[\w -]+?"
+                       r"(?:,\s*(?:(?:a|an)\s+)?[\w -]+?)*,?\s+or\s+(?:(?:a|an)\s+)?[\w-]+(?:\s[\w-]+)?)\s*(?=[,.;:]|$)", sentence, re.I)
+        if lm:
+            items = [re.sub(r"^(?:a|an)\s+", "", i.strip(), flags=re.I)
+                     for i in re.split(r"\s*,\s*(?:or\s+)?|\s+or\s+", lm.group(1)) if i.strip()]
+            if 2 <= len(items) <= 8 and all(len(i.split()) <= 3 for i in items):
                 return items
     return []
 
@@ -453,7 +474,7 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         update["loop"] = loop
         update["capabilities"] = list(dict.fromkeys([*update.get("capabilities", spec.capabilities), "loop"]))
         update["gate"] = None  # a score in a loop's stop condition is not a path of its own
-    if not spec.classes and lx.CJK.search(text) and not update.get("iteration_target"):
+    if not spec.classes and (lx.CJK.search(text) or not spec.branches) and not update.get("iteration_target"):
         classes = cjk_classes(text)
         if classes:
             update["classes"] = classes

@@ -127,3 +127,44 @@ def test_length_limit_is_not_a_gate():
 def test_counter_morphemes_make_a_file_list(text, name):
     spec = analyse(text)
     assert next(i.type for i in spec.inputs if i.name == name) == "file-list"
+
+
+@pytest.mark.parametrize("text, word", [
+    ("Each evening, feed the cat and then send me a short message that it is done.", "physical"),
+    ("每天早上自动给阳台上的植物浇水，然后拍张照片发给我。", "physical"),
+    ("Transfer my salary from my bank account to savings on the first of every month.", "money"),
+    ("毎月、私の口座から送金して、家賃を支払ってください。", "money"),
+    ("把审批结果打成纸质信件，邮寄给客户。", "paper mail"),
+    ("Send the signed contract on paper to our lawyer by post.", "paper mail"),
+])
+def test_impossible_effects_are_declined_with_a_reason(text, word):
+    spec = analyse(text)
+    assert any(word in reason for reason in spec.unsupported), spec.unsupported
+
+
+@pytest.mark.parametrize("text", [
+    "Summarise the research paper (input paper_text) and send it to me by email.",
+    "Summarise the bank statement (input statement) and list what I pay in fees.",
+    "Write a cover letter (input job_ad); output letter.",
+    "把合同 contract 整理成要点，发邮件给我。",
+])
+def test_data_work_about_money_or_letters_is_not_declined(text):
+    assert analyse(text).unsupported == []
+
+
+@pytest.mark.parametrize("text, classes", [
+    ("Read the message (input message) and determine whether it is a bug report, a feature request or praise, then "
+     "reply accordingly.", ["bug report", "feature request", "praise"]),
+    ('Work out whether the email (input email) is "urgent", "normal" or "spam" and draft a reply.', ["urgent", "normal", "spam"]),
+    ("判定用户反馈 feedback 是表扬、投诉还是建议，并分别回复。", ["表扬", "投诉", "建议"]),
+    ("問い合わせ inquiry が 請求・技術・その他 のどれに当たるかを判断し、それぞれ返信を書く。", ["請求", "技術", "その他"]),
+    ("レビュー review が肯定、否定、中立のいずれかを判別して、出力 label に入れる。", ["肯定", "否定", "中立"]),
+])
+def test_classes_enumerated_after_a_decide_verb(text, classes):
+    spec = analyse(text)
+    assert spec.classes == classes
+    assert "classification" in spec.capabilities
+
+
+def test_a_yes_no_check_is_not_a_classifier():
+    assert analyse("Check whether the text (input text) is safe and output verdict.").classes == []
