@@ -168,3 +168,27 @@ def test_classes_enumerated_after_a_decide_verb(text, classes):
 
 def test_a_yes_no_check_is_not_a_classifier():
     assert analyse("Check whether the text (input text) is safe and output verdict.").classes == []
+
+
+@pytest.mark.parametrize("text, retrieval", [
+    ("Write five FAQs about our new product (input product_info) and output faq.", False),
+    ("商品情報 product からよくある質問と回答を五つ作って出力 faq に入れてください。", False),
+    ("Answer customer questions from our FAQ and the product manual.", True),
+])
+def test_retrieval_needs_a_source_to_read(text, retrieval):
+    assert ("retrieval" in analyse(text).capabilities) == retrieval
+
+
+def test_top_n_in_the_writing_is_not_a_list_filter():
+    spec = analyse("Read each CV (input cvs) and list the top three skills of the candidate; output it as shortlist.")
+    assert spec.list_filter is None
+    assert analyse("Given a JSON array of orders (input orders), keep only the top 5 by amount.").list_filter is not None
+
+
+@pytest.mark.parametrize("text", [
+    "Draft a tagline for a bakery; a critic model reviews it and you revise with the review until it says OK, at most 3 times.",
+    "Write a limerick, have another model rate it from 1 to 5 and rewrite using the feedback until it scores 5, at most 4 rounds.",
+])
+def test_artefacts_a_step_makes_are_not_inputs(text):
+    names = {i.name for i in analyse(text).inputs}
+    assert not names & {"feedback", "review"}
