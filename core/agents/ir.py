@@ -336,6 +336,20 @@ def impossible(text: str) -> list[str]:
     return [lx.reason(key) for key in dict.fromkeys(found)]
 
 
+QUOTE = r"[「“\"]([^」”\"]{1,30})[」”\"]"
+
+
+def _quoted_run(sentence: str) -> list[str]:
+    """The first run of two or more short quoted items next to each other (``「A」「B」``, ``"A", "B" or "C"``):
+    the enumerated classes, not a fixed reply quoted later in the sentence."""
+    run = rf"{QUOTE}(?:\s*(?:[、・,，/]|\bor\b|\band\b|或|还是|と|や)?\s*{QUOTE})+"
+    for m in re.finditer(run, sentence):
+        items = re.findall(QUOTE, m.group(0))
+        if all(len(q) <= 12 or not lx.CJK.search(q) and len(q.split()) <= 3 for q in items):
+            return items
+    return []
+
+
 def cjk_classes(text: str) -> list[str]:
     """Classes enumerated after a classify or decide/judge verb, in any language: quoted items
     (「A」「B」, "A", "B" or "C") or a list (``是A、B还是C``, ``whether it is a A, a B or a C``,
@@ -343,8 +357,7 @@ def cjk_classes(text: str) -> list[str]:
     for sentence in SENTENCE.split(text):
         if not (lx.has(sentence, "classify") or lx.has(sentence, "decide")):
             continue
-        quoted = [q for q in re.findall(r"[「“\"]([^」”\"]{1,30})[」”\"]", sentence)
-                  if len(q) <= 12 or not lx.CJK.search(q) and len(q.split()) <= 3]
+        quoted = _quoted_run(sentence)
         if len(quoted) >= 2:
             return list(dict.fromkeys(quoted))
         lm = (re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
@@ -479,6 +492,15 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         if classes:
             update["classes"] = classes
             update["capabilities"] = list(dict.fromkeys([*spec.capabilities, "classification", "aggregation"]))
+    classes = update.get("classes", spec.classes)
+    if classes and update.get("no_model"):
+        from core.agents.rules import class_clause
+
+        rest = text
+        for name in classes:
+            own = class_clause(text, name, classes)
+            rest = rest.replace(own, "") if own else rest
+        update["no_model"] = lx.no_model(rest)  # "その他はモデルを使わず…": that branch only, not the workflow
     return spec.model_copy(update=update)
 
 

@@ -190,6 +190,28 @@ def _find_branches(text: str) -> list[BranchRule]:
     return []
 
 
+def class_clause(text: str, name: str, classes: list[str]) -> str:
+    """What the requirement says for one class: the sentence about it alone, else the comma-separated
+    parts from the one about it to the next class (``…、その他はモデルを使わず「…」と固定で返します``,
+    ``表扬不用模型，直接回复“…”``, ``…, for compliments reply "…"``)."""
+    def count(part: str) -> int:
+        return sum(k.lower() in part.lower() for k in classes)
+
+    sentences = [c for c in re.split(r"[；;。]|\.\s", text) if name.lower() in c.lower()]
+    own = [c for c in sentences if count(c) == 1]
+    if own:
+        return own[-1].strip()
+    for sentence in reversed(sentences):
+        parts = re.split(r"(?<=[，,、])", sentence)
+        for i, part in enumerate(parts):
+            if name.lower() in part.lower() and count(part) == 1:
+                j = i + 1
+                while j < len(parts) and count(parts[j]) == 0:
+                    j += 1
+                return "".join(parts[i:j]).strip(" ，,、")
+    return ""
+
+
 def _class_actions(text: str, classes: list[str]) -> list[BranchRule]:
     """What to do for each class: ``for bug reports, create an issue ...; otherwise draft a reply``."""
     general = re.search(r"\b(?:and|then)\s+(?:then\s+)?((?:write|draft|send|reply|respond|generate|answer|create|produce|"

@@ -192,3 +192,22 @@ def test_top_n_in_the_writing_is_not_a_list_filter():
 def test_artefacts_a_step_makes_are_not_inputs(text):
     names = {i.name for i in analyse(text).inputs}
     assert not names & {"feedback", "review"}
+
+
+@pytest.mark.parametrize("text, fixed", [
+    ("判断工单 ticket 是咨询、投诉还是表扬。咨询用模型写解答，投诉用模型写道歉，表扬不用模型，直接回复“感谢您的支持”。输出 reply。",
+     "感谢您的支持"),
+    ('Read the review (input review) and decide whether it is "positive", "negative" or "mixed". For positive ones thank '
+     'the customer, for negative ones apologise and offer help, for mixed ones reply with the fixed text "Thanks, we are '
+     'looking into it" without a model. Output reply.', "Thanks, we are looking into it"),
+    ("問い合わせ inquiry を「注文」「返品」「雑談」に分類し、注文と返品にはモデルで返信を書き、雑談はモデルを使わず「ありがとうございます」と返す。"
+     "出力 reply にまとめる。", "ありがとうございます"),
+])
+def test_fixed_reply_inside_a_class_branch_is_a_template(text, fixed, offline_settings, ledger, library):
+    r = generate(text, settings=offline_settings, ledger=ledger, library=library)
+    assert r.valid, r.report.findings if r.report else r.error_message
+    nodes = [n["data"] for n in r.dsl["workflow"]["graph"]["nodes"]]
+    assert any(n["type"] == "question-classifier" for n in nodes)
+    templates = [n for n in nodes if n["type"] == "template-transform"]
+    assert any(fixed in n["template"] for n in templates)
+    assert [n["type"] for n in nodes].count("llm") == 2
