@@ -15,7 +15,7 @@ from functools import cache
 
 from core.agents import lexicon as lx
 from core.agents.conditions import find_gate, loop_rule
-from core.agents.models import InputVar, OutputVar, RequirementSpec
+from core.agents.models import ConversationVar, InputVar, OutputVar, RequirementSpec
 
 IDENT = r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*"
 FUNCTION_WORDS = set("""a an the and or of to in on at for with from by as is are be it its this that these those
@@ -425,6 +425,13 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
     chat = (lx.has(text, "chat") or spec.app_mode == "advanced-chat") and not lx.has(text, "not_chat")
     update["app_mode"] = "advanced-chat" if chat else "workflow"
     named = find_named(text)
+    memory = [n for n in named if chat and lx.has(text[max(0, n.start - 24):n.start], "conv_var")]
+    if memory:  # "用会话变量 user_name 记住", "会話変数 nickname に覚えて", "a conversation variable mood"
+        known = {c.name for c in spec.conversation_vars}
+        update["conversation_vars"] = [*spec.conversation_vars, *(ConversationVar(name=n.name, description=_sentence(text, n).strip())
+                                                                   for n in memory if n.name not in known)]
+        update["capabilities"] = list(dict.fromkeys([*spec.capabilities, "memory"]))
+        named = [n for n in named if n not in memory]
     ins = [n for n in named if n.role == "input"]
     outs = [n for n in named if n.role == "output"]
     if ins:

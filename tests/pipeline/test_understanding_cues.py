@@ -211,3 +211,19 @@ def test_fixed_reply_inside_a_class_branch_is_a_template(text, fixed, offline_se
     templates = [n for n in nodes if n["type"] == "template-transform"]
     assert any(fixed in n["template"] for n in templates)
     assert [n["type"] for n in nodes].count("llm") == 2
+
+
+@pytest.mark.parametrize("text, name", [
+    ("チャットボット：ユーザーが好きな色を言ったら会話変数 fav_color に覚えて、以後の返事で使う。", "fav_color"),
+    ("A chatbot that keeps the user's city in a conversation variable home_city and uses it for weather small talk.",
+     "home_city"),
+    ("做一个聊天机器人：把用户说的预算存到会话变量 budget_limit，之后推荐商品时参考它。", "budget_limit"),
+])
+def test_named_conversation_variable_is_remembered_not_an_input(text, name, offline_settings, ledger, library):
+    spec = analyse(text)
+    assert name in [c.name for c in spec.conversation_vars]
+    assert name not in [i.name for i in spec.inputs]
+    r = generate(text, settings=offline_settings, ledger=ledger, library=library)
+    assert r.valid, r.report.findings if r.report else r.error_message
+    assert name in [v["name"] for v in r.dsl["workflow"]["conversation_variables"]]
+    assert any(n["data"]["type"] == "assigner" for n in r.dsl["workflow"]["graph"]["nodes"])
