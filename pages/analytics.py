@@ -168,3 +168,32 @@ def _by_prompt_version(filters: Filters) -> None:
 
 
 _by_prompt_version(filters)
+
+ENGINE_GROUPS = {"pattern": "pattern", "mode": "app mode", "prompt_version": "prompt version"}
+
+
+def _runs_in_engine(filters: Filters) -> None:
+    """Validity beside 'runs in Dify's engine' (the final test run succeeded), by pattern, mode or version."""
+    st.subheader("Runs in Dify's engine")
+    by = st.radio("Group by", list(ENGINE_GROUPS), format_func=ENGINE_GROUPS.get, horizontal=True,
+                  key="analytics.engine_by")
+    frame = analytics.runs_in_engine(ledger, by, filters)
+    if frame.empty:
+        st.caption("No finished runs match these filters." if by != "pattern" else
+                   "No finished run was derived from a pattern under these filters.")
+        return
+    key = "pattern_id" if by == "pattern" else by
+    rate = lambda v: "—" if pd.isna(v) else f"{float(v):.0%}"  # noqa: E731
+    st.dataframe(pd.DataFrame({
+        ENGINE_GROUPS[by]: frame[key],
+        "runs": frame["n"],
+        "valid": [rate(v) for v in frame["valid_rate"]],
+        "runs in Dify's engine": [rate(v) for v in frame["engine_rate"]],
+        "test-run": frame["tested"],
+    }), hide_index=True, width="stretch")
+    st.caption("Valid: the final workflow passed the validator. Runs in Dify's engine: its final test run "
+               "(graphon, offline stand-ins, every steerable branch) succeeded. A run never test-run counts "
+               "as not running.")
+
+
+_runs_in_engine(filters)

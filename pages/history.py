@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 
 import pandas as pd
 import streamlit as st
@@ -128,6 +129,24 @@ def _timeline(trace: RunTrace) -> None:
               file_name=f"events-{trace.run['id'][:8]}")
 
 
+def _test_runs(ledger: Ledger, trace: RunTrace) -> None:
+    """The run's test runs in Dify's engine, and the node trace of the one picked."""
+    runs = trace.test_runs
+    if runs.empty:
+        st.info("This run has no test runs (its workflow never validated, or it predates test runs).")
+        return
+    shown = runs[["id", "workflow_version", "status", "branch_runs", "nodes_reached", "errors", "warnings",
+                  "duration_ms", "engine", "created_at"]]
+    table(shown, "test runs", key="test-runs", file_name=f"test-runs-{trace.run['id'][:8]}")
+    pick = st.selectbox("Test run", runs["id"].tolist(), index=len(runs) - 1, key="history.test-run",
+                        format_func=lambda i: f"#{i} · version {runs.set_index('id').loc[i, 'workflow_version']} · "
+                                              f"{runs.set_index('id').loc[i, 'status']}")
+    findings = json.loads(runs.set_index("id").loc[pick, "findings"] or "[]")
+    if findings:
+        st.dataframe(pd.DataFrame(findings), hide_index=True, width="stretch")
+    st.dataframe(ledger.test_run_nodes(int(pick)).drop(columns=["test_run_id"]), hide_index=True, width="stretch")
+
+
 def _calls(trace: RunTrace) -> None:
     calls = trace.calls
     if calls.empty:
@@ -195,7 +214,8 @@ with user_errors():
     trace = analytics.run_trace(ledger, selected)
     with st.container(border=True):
         _summary(trace)
-        events, calls, versions, patterns = st.tabs(["Timeline", "Calls", "Workflow versions", "Patterns"])
+        events, calls, versions, patterns, test_runs = st.tabs(
+            ["Timeline", "Calls", "Workflow versions", "Patterns", "Test runs"])
         with events:
             _timeline(trace)
         with calls:
@@ -208,4 +228,6 @@ with user_errors():
             else:
                 table(trace.patterns.drop(columns="run_id", errors="ignore"), "patterns", key="patterns",
                       file_name=f"patterns-{selected[:8]}")
+        with test_runs:
+            _test_runs(ledger, trace)
         _actions(ledger, trace)

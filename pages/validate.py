@@ -7,6 +7,7 @@ import streamlit as st
 from core.dsl import validate
 from ui.findings import render_report
 from ui.layout import page_setup
+from ui.testrun import render_test_run
 
 settings = page_setup("Validate", "Check Dify DSL files before importing them: the same checks Dify runs, and more.")
 
@@ -30,4 +31,9 @@ if not sources:
     st.info("Upload one or more Dify DSL files, or paste YAML, to see their findings.", icon=":material/upload_file:")
 for index, (name, content) in enumerate(sources):
     with st.container(border=True):
-        render_report(name, validate(content, target_version=settings.target_dsl_version), key=f"v{index}")
+        report = validate(content, target_version=settings.target_dsl_version)
+        findings_tab, run_tab = st.tabs(["Findings", "Test run"], key=f"v{index}-tabs")  # keeps the tab on a rerun
+        with findings_tab:
+            render_report(name, report, key=f"v{index}")
+        with run_tab:
+            render_test_run(report.doc, key=f"v{index}-testrun")

@@ -9,6 +9,7 @@ from core.batch import workflow_filename
 from core.charts import fig_workflow_graph
 from ui.findings import render_report
 from ui.tables import format_cost
+from ui.testrun import render_test_run
 
 STAGE_TITLES = {"requirements": "Requirements agent", "architecture": "Architecture agent",
                 "configuration": "Configuration agent", "quality": "Quality agent"}
@@ -144,7 +145,8 @@ def render_result(result, *, agent_costs: pd.DataFrame | None, key: str) -> None
     if result.blueprint is not None:
         st.markdown(derived_from(result))
     _render_stage_record(result)
-    graph, yaml_tab, checks, cost, trace = st.tabs(["Graph", "YAML", "Validation", "Cost and tokens", "Trace"])
+    graph, yaml_tab, checks, run_tab, cost, trace = st.tabs(
+        ["Graph", "YAML", "Validation", "Test run", "Cost and tokens", "Trace"], key=f"{key}-tabs")
     with graph:
         if isinstance(result.dsl, dict):
             marked = {str(f.node_id) for f in (result.report.findings if result.report else []) if f.node_id}
@@ -166,6 +168,8 @@ def render_result(result, *, agent_costs: pd.DataFrame | None, key: str) -> None
             st.metric("Quality score", f"{result.quality.score}/100")
             if result.quality.issues:
                 st.dataframe(pd.DataFrame([i.model_dump() for i in result.quality.issues]), hide_index=True)
+    with run_tab:
+        render_test_run(result.dsl, key=f"{key}-testrun", initial=getattr(result, "test_run", None))
     with cost:
         usage = result.usage
         a, b, c = st.columns(3)

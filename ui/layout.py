@@ -70,6 +70,8 @@ def render_sidebar(settings: Settings, pages: Sequence = ()) -> None:
         if status.ledger is None:
             st.error(f"Ledger unavailable: {status.problem.message if status.problem else 'unknown reason'}",
                      icon=":material/database:")
+            if status.problem is not None and status.problem.hint:
+                st.caption(status.problem.hint)  # what to do (e.g. move a damaged file aside)
         else:
             st.caption(":material/database: Ledger ready")
         try:

@@ -475,8 +475,10 @@ class WorkflowBuilder:
             if self.mode != "advanced-chat":
                 raise BuilderError("memory is only meaningful in chatflows (advanced-chat)")
             asks = any("{{#sys.query#}}" in str(p.get("text", "")) for p in prompts)
-            data["memory"] = {  # a prompt that already sends the query: the memory template must not send it again
-                "query_prompt_template": "" if asks else query_template,
+            if asks and query_template == "{{#sys.query#}}":  # the system prompt sends the query already
+                query_template = ""
+            data["memory"] = {
+                "query_prompt_template": query_template,
                 "role_prefix": {"assistant": "", "user": ""},
                 "window": {"enabled": True, "size": memory},
             }

@@ -489,6 +489,8 @@ class RunTrace:
     patterns: pd.DataFrame = field(repr=False)
     children: list[str] = field(default_factory=list)
     """Runs that refine this one."""
+    test_runs: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    """Its test runs in Dify's engine, oldest first (node traces: ``Ledger.test_run_nodes``)."""
 
 
 def run_trace(led: Ledger, run_id: str) -> RunTrace:
@@ -506,6 +508,7 @@ def run_trace(led: Ledger, run_id: str) -> RunTrace:
         workflows=q("SELECT * FROM workflows WHERE run_id = ? ORDER BY version", [run_id]),
         patterns=q("SELECT * FROM pattern_usage WHERE run_id = ? ORDER BY rank", [run_id]),
         children=q("SELECT id FROM runs WHERE parent_run_id = ? ORDER BY started_at", [run_id])["id"].tolist(),
+        test_runs=led.test_runs(run_id),
     )
 
 
@@ -525,5 +528,8 @@ QUERIES = {
     "in_progress": in_progress,
     "run_list": run_list,
     "by_prompt_version": by_prompt_version,
+    "runs_in_engine_by_pattern": lambda led, filters=Filters(): runs_in_engine(led, "pattern", filters),
+    "runs_in_engine_by_mode": lambda led, filters=Filters(): runs_in_engine(led, "mode", filters),
+    "runs_in_engine_by_prompt_version": lambda led, filters=Filters(): runs_in_engine(led, "prompt_version", filters),
 }
 """Every filterable analytics query by name (the benchmark times each)."""

@@ -56,12 +56,16 @@ def redact(text: str | None) -> str | None:
 
 
 def find_secrets(text: str) -> list[str]:
-    """The key-shaped tokens in ``text`` (the values :func:`redact` would mask), in order, unique."""
+    """The key-shaped tokens in ``text`` (values :func:`redact` masks), in order, unique.
+
+    Stricter than :func:`redact` for ``name: value`` pairs: a value made of letters only
+    (``password: required``) is a word, not a key, and is not returned.
+    """
     found: list[str] = []
     for pattern in _TOKENS:
         found += [m.group(0) for m in pattern.finditer(text)]
     for pattern in _PREFIXED:
-        found += [m.group(0)[len(m.group(1)):] for m in pattern.finditer(text)]
+        found += [value for m in pattern.finditer(text) if not (value := m.group(0)[len(m.group(1)):]).isalpha()]
     return list(dict.fromkeys(found))
 
 

@@ -83,7 +83,6 @@ def test_run(
     Raises:
         InputError: the text is not loadable DSL, or ``inputs`` do not fit the start variables.
     """
-    __tracebackhide__ = True
     started = time.perf_counter()
     doc = _document(dsl)
     limits = limits or Limits()

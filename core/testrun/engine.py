@@ -111,11 +111,13 @@ def _typed(var: Mapping[str, Any]) -> Any:
     return "" if v is None else str(v)
 
 
-def _titles(graph: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+def _titles(graph: Mapping[str, Any]) -> dict[str, tuple[str, str, str | None]]:
+    """Node id -> (type, title, container) for the trace."""
     out = {}
     for n in graph.get("nodes") or []:
         if isinstance(n, Mapping) and isinstance(n.get("data"), Mapping):
-            out[str(n.get("id"))] = (str(n["data"].get("type")), str(n["data"].get("title") or n.get("id")))
+            out[str(n.get("id"))] = (str(n["data"].get("type")), str(n["data"].get("title") or n.get("id")),
+                                     container_of(n))
     return out
 
 
@@ -161,10 +163,9 @@ def _execute(graph, titles, inputs, services: Services, *, label, start_id, doc,
                 services.budget.step()
                 if services.budget.exceeded:
                     engine.request_abort(services.budget.exceeded)
-                kind, title = titles.get(event.node_id, (str(event.node_type), event.node_id))
+                kind, title, parent = titles.get(event.node_id, (str(event.node_type), event.node_id, None))
                 trace = NodeTrace(node_id=event.node_id, node_type=kind, title=title, status="running",
-                                  stub=kind in STUB_TYPES,
-                                  parent_id=event.in_iteration_id or event.in_loop_id or container_of_id(graph, event.node_id))
+                                  stub=kind in STUB_TYPES, parent_id=event.in_iteration_id or event.in_loop_id or parent)
                 trace.elapsed_ms = time.perf_counter()
                 open_nodes[event.id] = trace
                 run.nodes.append(trace)
@@ -174,6 +175,8 @@ def _execute(graph, titles, inputs, services: Services, *, label, start_id, doc,
                     continue
                 result = event.node_run_result
                 trace.elapsed_ms = (time.perf_counter() - trace.elapsed_ms) * 1000
+                if event.start_at and event.finished_at:  # graphon's own timing of the node
+                    trace.elapsed_ms = (event.finished_at - event.start_at).total_seconds() * 1000
                 trace.inputs = truncate(dict(result.inputs or {}))
                 trace.outputs = truncate(dict(result.outputs or {}))
                 if isinstance(event, NodeRunSucceededEvent):
@@ -220,13 +223,3 @@ def _limit_reason(reason: str | None, limits: Limits) -> str:
         return f"time limit: ran longer than {limits.max_time_s:g} s"
     return text or "aborted"
 
-
-_CONTAINER_CACHE: dict[int, dict[str, str | None]] = {}
-
-
-def container_of_id(graph: Mapping[str, Any], node_id: str) -> str | None:
-    nodes = graph.get("nodes") or []
-    for n in nodes:
-        if isinstance(n, Mapping) and n.get("id") == node_id:
-            return container_of(n)
-    return None

@@ -369,6 +369,25 @@ def test_analytics_populated_shows_headline_and_every_chart(populated_data):
     _offline_charts_say_why(at)
 
 
+def test_analytics_shows_runs_in_difys_engine_beside_validity(populated_data):
+    at = open_page("analytics")
+    assert any(s.value == "Runs in Dify's engine" for s in at.subheader)
+
+    def engine_table():
+        return next(d.value for d in at.dataframe if "runs in Dify's engine" in d.value.columns)
+
+    assert set(engine_table()["pattern"]) <= {p.stem for p in Path("patterns").glob("*.yaml")}
+    at.radio(key="analytics.engine_by").set_value("mode").run()
+    by_mode = engine_table()
+    ok_runs = Ledger.open(load_settings()).query(
+        "SELECT count(*) AS n FROM (SELECT arg_max(status, id) AS s FROM test_runs GROUP BY run_id) "
+        "WHERE s = 'succeeded'").iloc[0]["n"]
+    assert by_mode["runs"].sum() == 5 and by_mode["test-run"].sum() == 5
+    shown = sum(round(float(rate.rstrip("%")) / 100 * n)
+                for rate, n in zip(by_mode["runs in Dify's engine"], by_mode["runs"], strict=True))
+    assert shown == int(ok_runs)
+
+
 # -- Batch -------------------------------------------------------------------------------------------------
 
 

@@ -94,8 +94,8 @@ FIELD_VALUES = {  # every PlanStep field -> how to draw a value for it (a test c
     "headers": lambda r: _some(r, _binding), "body_json": lambda r: _maybe(r, TEXTS),
     "tool_provider": lambda r: r.choice(["", "duckduckgo", "google"]), "tool_name": lambda r: r.choice(["", "ddgo_search", "x"]),
     "tool_label": lambda r: r.choice(["", "Search"]),
-    "tool_param": lambda r: r.choice(["query", "text", ""]),
-    "plugin": lambda r: r.choice(["", "langgenius/duckduckgo", "bad id with spaces"]), "refs": lambda r: _some(r, lambda r: r.choice(REFS), 3),
+    "tool_param": lambda r: r.choice(["query", "text", "", "x y"]),
+    "plugin": lambda r: r.choice(["", "langgenius/duckduckgo", "bad id with spaces", "langgenius/time:0.0.1@abc"]), "refs": lambda r: _some(r, lambda r: r.choice(REFS), 3),
     "assignments": lambda r: _some(r, lambda r: AssignSpec(target=r.choice(REFS), value=r.choice(REFS),
                                                            operation=r.choice(["over-write", "append", "clear"]))),
     "output": lambda r: _maybe(r, REFS), "loop_count": lambda r: r.choice([-5, 0, 1, 3, 300]),
@@ -123,6 +123,7 @@ def random_plan(rnd) -> WorkflowPlan:
         options=_some(r, lambda r: r.choice(["a", "b", ""])),
         file_types=_some(r, lambda r: r.choice(["image", "document", "exe"]))), 3)
     return WorkflowPlan(app_mode=rnd.choice(["workflow", "advanced-chat"]), name=rnd.choice(["", "n", "{{#sys.query#}}"]),
+                        start_title=rnd.choice(["Start", "", "开始", "x" * 60]),
                         description=rnd.choice(TEXTS), icon=rnd.choice(["", "🤖"]), start_vars=start_vars,
                         conversation_vars=_some(rnd, lambda r: ConversationVar(name=r.choice(NAMES))),
                         steps=[random_step(rnd) for _ in range(rnd.randint(0, 8))])
@@ -146,6 +147,7 @@ def check(plan: WorkflowPlan) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)  # 10,000 compiles + validations: minutes on a busy 2-core machine, over the 300 s default
 @settings(max_examples=EXAMPLES, derandomize=True, deadline=None, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(plans)

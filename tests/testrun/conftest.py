@@ -30,3 +30,6 @@ def ledger(offline_settings):
     led = Ledger.open(offline_settings)
     yield led
     led.close()
+
+
+from tests.fakes.openai_server import fake_openai  # noqa: E402, F401 - fixture
