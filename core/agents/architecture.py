@@ -32,7 +32,7 @@ from core.agents.outputs import gate as _gate
 from core.agents.outputs import plain as _plain
 from core.agents.outputs import search as _search
 from core.agents.outputs import without_model as _without_model
-from core.agents.rules import numeric_condition, slug, verdict
+from core.agents.rules import class_clause, numeric_condition, slug, verdict
 
 AGENT = "architecture"
 FINAL_ROLE = "final"
@@ -338,7 +338,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 link = Link(step=ctx)
             own = _class_clause(spec, name)
             fixed = [q for q in re.findall(r"[“\"「]([^”\"」]{2,80})[”\"」]", own) if q not in spec.classes]
-            if fixed and (lx.has(own, "no_model") or lx.has(own, "fixed_word")):
+            if fixed and (lx.no_model(own) or lx.has(own, "fixed_word")):
                 tpl = d.add("template-transform", say(spec.language, "fixed", fixed[0])[:40], own, after=[link],
                             labels=[f"fixed:{fixed[0]}"])
                 texts.append(f"{tpl}.output")
@@ -553,9 +553,7 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
 
 def _class_clause(spec: RequirementSpec, name: str) -> str:
     """What the requirement says for one class: the clause about it that is not the list of all classes."""
-    clauses = [c for c in re.split(r"[；;。]|\.\s", spec.requirement) if name in c]
-    own = [c for c in clauses if sum(k in c for k in spec.classes) == 1]
-    return own[-1].strip() if own else ""
+    return class_clause(spec.requirement, name, spec.classes)
 
 
 def _short_title(task: str) -> str:

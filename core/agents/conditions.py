@@ -10,7 +10,7 @@ from core.agents import lexicon as lx
 from core.agents.models import Gate, LoopRule
 
 NUMBER = r"\$?\s*(\d+(?:\.\d+)?)"
-UNIT = r"\s*(?:[元分天年件行字個个%€]|euros?|dollars?|points?|days?|years?|lines?|words?|employees?)?\s*"
+UNIT = r"\s*(?:[元分天年件行字個个%€点円回人歳岁度枚本台℃]|ポイント|kg|cm|km|euros?|dollars?|points?|days?|years?|lines?|words?|employees?)?\s*"
 CLAUSE_END = re.compile(r"[;；。]|\.(?:\s|$)")
 PRONOUNS = {"it", "it's", "its", "they", "this", "that", "these", "which", "one", "ones"}
 FILLER = {"and", "or", "but", "so", "is", "are", "was", "the", "a", "an", "if", "when", "any", "anything", "of", "with", "has", "have", "der", "die",
@@ -36,16 +36,19 @@ def _comparisons(text: str) -> list[tuple[int, int, str, str]]:
         after = text[m.end():m.end() + 14]
         unit = re.match(UNIT, after)
         rest = after[unit.end():] if unit else after
-        for kind, op in (("or_more", "≥"), ("or_less", "≤")):
+        # number first: "80 点以上", "10 未満", "5 万円を超える" (the comparative after the number and its unit)
+        for kind, op in (("or_more", "≥"), ("or_less", "≤"), ("more_after", ">"), ("less_after", "<")):
             cue = lx.find(rest, kind)
             if cue and cue.start() == 0 and not any(s <= m.start() < e for s, e, _, _ in found):
                 found.append((m.start(), m.end() + (unit.end() if unit else 0) + cue.end(), op, m.group(1)))
+                break
     return sorted(found)
 
 
 def _subject(before: str) -> str:
     """The words naming what is compared: the noun just before the comparison."""
-    if lx.CJK.search(before[-6:]):
+    before = re.sub(r"\s*[がはのをもで]\s*$", "", before.rstrip())  # ja particle after the subject: "在庫 stock が"
+    if lx.CJK.search(before[-6:]) or re.search(r"[A-Za-z_]\s*$", before) and lx.CJK.search(before):
         m = re.search(r"([\u3400-\u9fff\u30a0-\u30ffA-Za-z_]{1,6})\s*$", before)
         return m.group(1) if m else ""
     words = [w for w in re.findall(r"[A-Za-z_][\w'-]*", before)[-4:] if w.lower() not in FILLER]
@@ -64,9 +67,9 @@ def find_gate(text: str, outputs: list[tuple[str, int]], numbers: tuple[str, ...
         sentence_end = CLAUSE_END.search(text, end)
         stems = {w[:4].lower() for n in numbers for w in n.split("_") if len(w) >= 4}
         rest = text[end:sentence_end.start() if sentence_end else len(text)]
-        conditional = (lx.has(lead, "cond_word") or lx.has(rest, "else_word")
+        conditional = (lx.has(lead, "cond_word") or lx.has(rest, "else_word") or lx.has(text[end:end + 4], "cond_word")
                        or any(w[:4].lower() in stems for w in re.findall(r"[A-Za-z]{4,}", lead))
-                       or re.match(r"\s*(?:[元分天年件]\s*)?(?:及以上|以上|及以下|以下)?的", text[end:end + 6]))
+                       or re.match(rf"{UNIT}(?:及以上|以上|及以下|以下)?的", text[end:end + 6]))
         if not conditional:
             continue
         stops = [m.start() for m in CLAUSE_END.finditer(text, end)][:1]
@@ -77,6 +80,9 @@ def find_gate(text: str, outputs: list[tuple[str, int]], numbers: tuple[str, ...
             stops.append(end + other.start())
         stop = min(stops) if stops else len(text)
         then_text = re.sub(rf"^{UNIT}(?:及以上|以上|及以下|以下)?的?", "", text[end:stop], flags=re.I).strip(" ,，、:：")
+        cond = lx.find(then_text[:4], "cond_word") or re.match(r"时", then_text)
+        if cond and cond.start() == 0:  # "10 未満なら、…" / "不到 5 件时，…": the path starts after the condition word
+            then_text = then_text[cond.end():].strip(" ,，、:：")
         subject = _subject(lead)
         if not subject or any(w in PRONOUNS for w in subject.lower().split()):
             subject = _previous_noun(text[:clause_start] + lead)
@@ -86,7 +92,7 @@ def find_gate(text: str, outputs: list[tuple[str, int]], numbers: tuple[str, ...
         fixed = re.findall(r"[“\"「]([^”\"」]{2,80})[”\"」]", then_text)
         return Gate(subject=subject or "value", operator=op, value=value, then_text=then_text,  # type: ignore[arg-type]
                     then_outputs=[n for n, pos in outputs if clause_start <= pos < stop],
-                    no_model=lx.has(then_text, "no_model") or lx.has(then_text, "fixed_word") or bool(fixed),
+                    no_model=lx.no_model(then_text) or lx.has(then_text, "fixed_word") or bool(fixed),
                     fixed_text=fixed[0] if fixed else "")
     return None
 

@@ -15,19 +15,22 @@ from functools import cache
 
 from core.agents import lexicon as lx
 from core.agents.conditions import find_gate, loop_rule
-from core.agents.models import InputVar, OutputVar, RequirementSpec
+from core.agents.models import ConversationVar, InputVar, OutputVar, RequirementSpec
 
 IDENT = r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*"
 FUNCTION_WORDS = set("""a an the and or of to in on at for with from by as is are be it its this that these those
 their his her our your my me we you they them i if then else not no so but also only just into onto via per each
 every all any some one two three four five six seven eight nine ten up down out over under what which who when where
 how why whether there here do does did done has have had was were will would can could should may might must
-exactly separate second first last new same different either both single simple short long plain text file input
+exactly separate second first last new same different options option well usual needed follows possible such either both single simple short long plain text file input
 output inputs outputs result results field variable return returns returned back called named call it
 ist die der das ein eine und le la les de du des un une el los las del y en""".split())
 TECHNICAL = set("""json markdown md html xml csv pdf docx doc txt word http https get post put patch delete api url key
 keys msgtype token bearer yyyy mm dd llm ai gpt sku qty id ok lgtm faq sql python javascript java go""".split())
 """Lower-case words that are technical terms, not variable names, when they stand next to CJK text."""
+FORMAT_WORDS = set("""bullets bullet table tables list lists lines paragraph paragraphs prose sentences words points
+plain english chinese japanese german french spanish korean italian""".split())
+"""Words after "output it as/in" that are a form or a language, not a name."""
 SENTENCE = re.compile(r"[。！？!?；;\n]|\.(?:\s|$)")
 SEPARATOR = re.compile(r"[，,、：:。！？!?；;\n]|\.(?:\s|$)|\s(?:and|or|und|et|y)\s|[和与及或]")
 OPEN, CLOSE = "（(「“\"", "）)」”\""
@@ -139,6 +142,13 @@ def find_named(text: str) -> list[Named]:
         if not any(w.lower() in FUNCTION_WORDS for w, _ in words) and lx.has(lead, "input_word"):
             for w, s in words:
                 add(w, s, s + len(w), 2)
+    # "output it as memo", "return the rewrite as rewritten", "save the draft into draft_v2": a single
+    # word at the end of the clause, after an output verb and a short object
+    for m in re.finditer(rf"(?i:{_cue_pattern('output_word')}|{_cue_pattern('output_verb')})(?:\s+[\w'-]+){{0,4}}?\s+"
+                         rf"(?:as|into|in|to|called|named)\s+`?([a-z][a-z0-9_]*)`?(?=\s*(?:[,.;:)]|$|\s(?:and|or)\s))", plain):
+        word = m.group(1)
+        if word not in FUNCTION_WORDS and word not in TECHNICAL and word not in FORMAT_WORDS and len(word) > 1:
+            add(word, m.start(1), m.end(1), 2)
     if lx.CJK.search(text):
         for m in re.finditer(r"(?<![为成])(?<=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。：（])\s*([a-z][a-z0-9_]*)\s*"
                              r"(?=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。；（]|$)", clean):
@@ -215,11 +225,32 @@ def options(window: str) -> list[str]:
     return []
 
 
+NAME_SUFFIX = (("file-list", r"_(?:files|pdfs|docs|documents|images|photos|attachments)$"),
+               ("file", r"_(?:file|pdf|doc|docx|document|image|photo|img|attachment|upload)$"),
+               ("number", r"_(?:num|amount|price|qty|quantity|age|cm|kg|km|days|hours|percent|pct|usd|eur|yen|rmb)$"))
+"""A name's own suffix says its type (``minutes_file``, ``height_cm``): stronger than words about other things.
+Suffixes of computed values (``_count``, ``_total``, ``_score``) are left out: those names are often results."""
+
+
+def suffix_type(name: str) -> str | None:
+    """The type a variable name's suffix implies, or None."""
+    return next((kind for kind, pattern in NAME_SUFFIX if re.search(pattern, name, re.I)), None)
+
+
+def _head_is_file(window: str) -> bool:
+    """File cue with no text-like noun, or the file noun after it (the head: ``議事録ファイル``, ``essay PDF``)."""
+    files = lx.all_matches(window, "file")
+    if not files:
+        return False
+    texts = lx.all_matches(window, "paragraph")
+    return not texts or files[-1].start() > texts[-1].start()
+
+
 def infer_type(window: str, role_lang: tuple[str, ...]) -> tuple[str, list[str], list[str]]:
     """(Dify start-variable type, options, file types) implied by the words around a name."""
     if lx.has(window, "files"):
         return "file-list", [], ["image"] if lx.has(window, "image") else ["document"]
-    if lx.has(window, "file") and not lx.has(window, "paragraph"):
+    if _head_is_file(window):
         return "file", [], ["image"] if lx.has(window, "image") and not re.search(r"pdf|doc|文档|文件", window, re.I) else ["document"]
     if lx.has(window, "select"):
         opts = options(window)
@@ -289,24 +320,58 @@ def writing_language(text: str) -> str:
     return lx.detect(text)
 
 
+EFFECTS = ("impossible_physical", "impossible_money", "impossible_post")
+"""Effects no Dify node has: each needs an action (``<key>_act``) and what it acts on (``<key>_obj``) in one
+sentence, so "water the plants" or "振り込み ... 口座" is caught in any wording, and "pay attention" is not."""
+
+
 def impossible(text: str) -> list[str]:
-    """Why parts of the ask are beyond any workflow (physical devices, screens, training, live capture)."""
-    return [lx.reason(key) for key in ("impossible_print", "impossible_screen", "impossible_train", "impossible_live")
-            if lx.has(text, key)]
+    """Why parts of the ask are beyond any workflow: a listed device or capture (printer, screen, training,
+    live capture), or an effect in the world (physical actuation, moving money, paper mail)."""
+    found = [key for key in ("impossible_print", "impossible_screen", "impossible_train", "impossible_live")
+             if lx.has(text, key)]
+    for key in EFFECTS:
+        if any(lx.has(s, f"{key}_act") and lx.has(s, f"{key}_obj") for s in SENTENCE.split(text)) or lx.has(text, key):
+            found.append(key)
+    return [lx.reason(key) for key in dict.fromkeys(found)]
+
+
+QUOTE = r"[「“\"]([^」”\"]{1,30})[」”\"]"
+
+
+def _quoted_run(sentence: str) -> list[str]:
+    """The first run of two or more short quoted items next to each other (``「A」「B」``, ``"A", "B" or "C"``):
+    the enumerated classes, not a fixed reply quoted later in the sentence."""
+    run = rf"{QUOTE}(?:\s*(?:[、・,，/]|\bor\b|\band\b|或|还是|と|や)?\s*{QUOTE})+"
+    for m in re.finditer(run, sentence):
+        items = re.findall(QUOTE, m.group(0))
+        if all(len(q) <= 12 or not lx.CJK.search(q) and len(q.split()) <= 3 for q in items):
+            return items
+    return []
 
 
 def cjk_classes(text: str) -> list[str]:
-    """Classes in CJK phrasing: 「A」「B」 in a sentence with a classify cue, or ``是A、B还是C``."""
+    """Classes enumerated after a classify or decide/judge verb, in any language: quoted items
+    (「A」「B」, "A", "B" or "C") or a list (``是A、B还是C``, ``whether it is a A, a B or a C``,
+    ``A・B・C のどれか``)."""
     for sentence in SENTENCE.split(text):
-        if not lx.has(sentence, "classify"):
+        if not (lx.has(sentence, "classify") or lx.has(sentence, "decide")):
             continue
-        quoted = re.findall(r"「([^」]{1,12})」", sentence)
+        quoted = _quoted_run(sentence)
         if len(quoted) >= 2:
             return list(dict.fromkeys(quoted))
-        lm = re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
+        lm = (re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
+              or re.search(r"([^\s、。，「」がはを]{1,10}(?:[、・][^\s、。，「」]{1,10})+)\s*の?(?:どれ|いずれ)", sentence))
         if lm:
-            items = [re.sub(r"(?:中的一种|之一|等)$", "", i.strip()) for i in re.split(r"、|还是|或者|或", lm.group(1)) if i.strip()]
+            items = [re.sub(r"(?:中的一种|之一|等|の)$", "", i.strip()) for i in re.split(r"、|・|还是|或者|或", lm.group(1)) if i.strip()]
             if 2 <= len(items) <= 8 and all(len(i) <= 10 for i in items):
+                return items
+        lm = re.search(r"\b(?:whether|if)\s+(?:it|this|the\s+\w+)\s+(?:is|'s)\s+((?:(?:a|an)\s+)?[\w -]+?"
+                       r"(?:,\s*(?:(?:a|an)\s+)?[\w -]+?)*,?\s+or\s+(?:(?:a|an)\s+)?[\w-]+(?:\s[\w-]+)?)\s*(?=[,.;:]|$)", sentence, re.I)
+        if lm:
+            items = [re.sub(r"^(?:a|an)\s+", "", i.strip(), flags=re.I)
+                     for i in re.split(r"\s*,\s*(?:or\s+)?|\s+or\s+", lm.group(1)) if i.strip()]
+            if 2 <= len(items) <= 8 and all(len(i.split()) <= 3 for i in items):
                 return items
     return []
 
@@ -355,20 +420,37 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
     """Complete ``spec`` (from the English rules) with the contract parts read through the lexicons."""
     text = " ".join(text.split())
     lang = writing_language(text)
-    update: dict = {"language": lang, "tools": tools(text), "no_model": lx.has(text, "no_model"),
+    update: dict = {"language": lang, "tools": tools(text), "no_model": lx.no_model(text),
                     "facets": facets(text), "unsupported": list(dict.fromkeys(spec.unsupported + impossible(text)))}
     chat = (lx.has(text, "chat") or spec.app_mode == "advanced-chat") and not lx.has(text, "not_chat")
     update["app_mode"] = "advanced-chat" if chat else "workflow"
     named = find_named(text)
+    memory = [n for n in named if chat and lx.has(text[max(0, n.start - 24):n.start], "conv_var")]
+    if memory:  # "用会话变量 user_name 记住", "会話変数 nickname に覚えて", "a conversation variable mood"
+        known = {c.name for c in spec.conversation_vars}
+        update["conversation_vars"] = [*spec.conversation_vars, *(ConversationVar(name=n.name, description=_sentence(text, n).strip())
+                                                                   for n in memory if n.name not in known)]
+        update["capabilities"] = list(dict.fromkeys([*spec.capabilities, "memory"]))
+        named = [n for n in named if n not in memory]
     ins = [n for n in named if n.role == "input"]
     outs = [n for n in named if n.role == "output"]
     if ins:
         inputs = []
         for n in ins:
-            kind, opts, files = infer_type(_window(text, n, named), (lang,))
+            window = _window(text, n, named)
+            kind, opts, files = infer_type(window, (lang,))
             sentence = _sentence(text, n)
+            lead = SEPARATOR.split(text[max(0, n.start - 60):n.start])[-1]
+            if kind == "text-input" and lx.has(lead, "select"):  # "a dropdown called tone with the options A, B and C"
+                opts = options(text[n.end:n.end + len(sentence)].split("。")[0])
+                kind = "select" if opts else kind
             if kind == "text-input" and sum(o.name in sentence for o in named) == 1:
                 kind, opts, files = infer_type(sentence, (lang,))
+                if kind == "number" and suffix_type(n.name) != "number":
+                    kind = "text-input"  # "count its words" says what is made, not what the user types
+            own = suffix_type(n.name)
+            if own and (own.startswith("file") or kind in ("text-input", "paragraph")):
+                kind, opts, files = own, [], (files or ["document"]) if own.startswith("file") else []
             old = next((i for i in spec.inputs if i.name == n.name), None)
             inputs.append(InputVar(name=n.name, label=(old.label if old else n.name.replace("_", " ")), type=kind,  # type: ignore[arg-type]
                                    options=opts, file_types=files, explicit=True))  # type: ignore[arg-type]
@@ -394,7 +476,7 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         gate = None  # "score it 1-10 ... if the score is above 7": the rules' scoring branch already does this
     if gate:
         update["gate"] = gate
-        if gate.no_model and not lx.has(text.replace(gate.then_text, ""), "no_model"):
+        if gate.no_model and not lx.no_model(text.replace(gate.then_text, "")):
             update["no_model"] = False  # "without a model call" belongs to that path only
         inputs = update.get("inputs", spec.inputs)
         typed = re.search(rf"\b(?:type|enter|give|provide|input)s?\s+(?:the|a|an|their|its)?\s*{re.escape(gate.subject)}\b", text, re.I)
@@ -412,11 +494,20 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         update["loop"] = loop
         update["capabilities"] = list(dict.fromkeys([*update.get("capabilities", spec.capabilities), "loop"]))
         update["gate"] = None  # a score in a loop's stop condition is not a path of its own
-    if not spec.classes and lx.CJK.search(text) and not update.get("iteration_target"):
+    if not spec.classes and (lx.CJK.search(text) or not spec.branches) and not update.get("iteration_target"):
         classes = cjk_classes(text)
         if classes:
             update["classes"] = classes
             update["capabilities"] = list(dict.fromkeys([*spec.capabilities, "classification", "aggregation"]))
+    classes = update.get("classes", spec.classes)
+    if classes and update.get("no_model"):
+        from core.agents.rules import class_clause
+
+        rest = text
+        for name in classes:
+            own = class_clause(text, name, classes)
+            rest = rest.replace(own, "") if own else rest
+        update["no_model"] = lx.no_model(rest)  # "その他はモデルを使わず…": that branch only, not the workflow
     return spec.model_copy(update=update)
 
 

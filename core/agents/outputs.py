@@ -180,6 +180,11 @@ def _produce(d, spec: RequirementSpec, o: OutputVar, produced: dict[str, str], m
         field = next((k for k in recipe.outputs if k == o.name or k.split("_")[0] in o.name), next(iter(recipe.outputs)))
         return f"{step}.{field}", Link(step=step)
     reads = refs + ([basis] if basis and basis not in refs else [])
+    if spec.no_model:  # a hard constraint: a typed code skeleton for the output, never a model call
+        inputs = [f"start.{i.name}" for i in spec.inputs] or reads
+        step = d.add("code", lx.say(lang, "compute", o.name)[:40], o.description or o.name, reads=inputs,
+                     after=tail, labels=[f"skeleton:{o.name}"])
+        return f"{step}.{o.name}", Link(step=step)
     step = d.add("llm", lx.say(lang, "generate", o.name), lx.say(lang, "write_output", o.description or o.name),
                  reads=reads, after=after if basis else tail, focus="final")
     return f"{step}.text", Link(step=step)

@@ -191,6 +191,28 @@ def _find_branches(text: str) -> list[BranchRule]:
     return []
 
 
+def class_clause(text: str, name: str, classes: list[str]) -> str:
+    """What the requirement says for one class: the sentence about it alone, else the comma-separated
+    parts from the one about it to the next class (``…、その他はモデルを使わず「…」と固定で返します``,
+    ``表扬不用模型，直接回复“…”``, ``…, for compliments reply "…"``)."""
+    def count(part: str) -> int:
+        return sum(k.lower() in part.lower() for k in classes)
+
+    sentences = [c for c in re.split(r"[；;。]|\.\s", text) if name.lower() in c.lower()]
+    own = [c for c in sentences if count(c) == 1]
+    if own:
+        return own[-1].strip()
+    for sentence in reversed(sentences):
+        parts = re.split(r"(?<=[，,、])", sentence)
+        for i, part in enumerate(parts):
+            if name.lower() in part.lower() and count(part) == 1:
+                j = i + 1
+                while j < len(parts) and count(parts[j]) == 0:
+                    j += 1
+                return "".join(parts[i:j]).strip(" ，,、")
+    return ""
+
+
 def _class_actions(text: str, classes: list[str]) -> list[BranchRule]:
     """What to do for each class: ``for bug reports, create an issue ...; otherwise draft a reply``."""
     general = re.search(r"\b(?:and|then)\s+(?:then\s+)?((?:write|draft|send|reply|respond|generate|answer|create|produce|"
@@ -318,6 +340,10 @@ def _content_noun(text: str) -> str | None:
             continue
         if re.match(r"\s+(?:the|its|it|them|this|that)\b", text[match.end():], re.I):
             continue  # used as a verb: "review the translation", "post it to Slack"
+        if re.search(r"\bthe\s+$", before) and re.search(
+                r"\b(?:grade|grades|score|scores|review|reviews|critique|critiques|check|checks|judge|judges|assess|assesses|"
+                r"evaluate|evaluates|rate|rates)\s+(?:it|them|the|each|every|this)\b", text[:match.start()], re.I):
+            continue  # "... grade it ... rewrite using the feedback": an artefact an earlier step makes, not an input
         noun = match.group(2).lower()
         noun = {"emails": "email", "reviews": "review", "questions": "question", "comments": "comment",
                 "messages": "message", "tickets": "ticket"}.get(noun, noun)
@@ -350,11 +376,34 @@ def _find_constraints(text: str) -> tuple[list[str], list[str]]:
     return list(dict.fromkeys(constraints)), list(dict.fromkeys(numbers))
 
 
+MAKE_VERBS = re.compile(r"(?:\b(?:write|writes|draft|create|generate|produce|compose|make|build|list|give)\b(?:\s+\S+){0,3}\s*$"
+                        r"|(?:写|生成|编写|撰写|起草|作成|作って|作る|書いて|書く)[^，。、]{0,6}$)", re.I)
+"""A produce verb just before a word: what follows is made by the workflow, not a source it reads."""
+
+
+def _retrieval_source(text: str) -> bool:
+    """A knowledge source the workflow reads from: a retrieval word that is neither a variable name the user
+    gave (``output faq``) nor the object of a produce verb (``write five FAQs``, ``FAQ を作って``)."""
+    for m in RETRIEVAL_WORDS.finditer(text):
+        before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 1]
+        if re.match(r"[A-Za-z0-9_]", after) or re.search(r"[A-Za-z0-9_]$", before):
+            continue
+        if m.group(0).islower() and re.search(r"(?:出力|输出|output|return)\s*$", before, re.I):
+            continue  # a lower-case name after an output cue
+        if MAKE_VERBS.search(before) and not re.search(r"\b(?:from|using|based on|according to)\b|根据|基于|参考|に基づ|を参照", before, re.I):
+            continue
+        return True
+    return False
+
+
 def _find_list_filter(text: str) -> ListFilter | None:
     if not re.search(r"\b(keep only|filter\w*|only (?:the )?\w+ (?:above|over|below|under)|sort\w*|top \w+|rank\w*)\b", text, re.I):
         return None
     if not re.search(r"\b(list|json|array|records|rows|orders|items|entries)\b", text, re.I):
         return None
+    if not re.search(r"\b(?:keep only|filter\w*|sort\w*|rank\w*)\b", text, re.I) and not re.search(
+            r"\b(?:json|array|records|rows|entries)\b", text, re.I):
+        return None  # "list the top three skills": a count in the writing, not a list to filter by a key
     flt = ListFilter()
     match = re.search(r"\b(above|over|more than|greater than|exceeding|at least|below|under|less than|fewer than)\s+\$?(\d+(?:\.\d+)?)",
                       text, re.I)
@@ -513,7 +562,7 @@ def analyse(requirement: str) -> RequirementSpec:
     sections = _find_sections(text)
 
     files = [i for i in inputs if i.type in ("file", "file-list")]
-    cap("retrieval", RETRIEVAL_WORDS.search(text))
+    cap("retrieval", _retrieval_source(text))
     cap("classification", classes)
     cap("branching", branches or decisions)
     cap("http", http)

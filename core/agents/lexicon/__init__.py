@@ -106,6 +106,42 @@ def has(text: str, name: str, langs: tuple[str, ...] | None = None) -> bool:
     return find(text, name, langs) is not None
 
 
+def negated(text: str, name: str) -> bool:
+    """Whether a cue of ``name`` stands negated in ``text``, in any word order: a ``negation`` cue before
+    it or a ``negated_after`` cue after it, with only ``neg_filler`` words (use/call/any, 用/调用/任何,
+    は/を/一切) between them and no clause break. ``不要用大模型``, ``モデルは使わない``, ``no AI needed``,
+    ``without any LLM`` are all "model" negated; ``the model must not invent`` is not."""
+    target, before, after = category(name), category("negation"), category("negated_after")
+    filler = category("neg_filler")
+    if not target or not before:
+        return False
+    for m in target.finditer(text):
+        head = re.split(r"[，,。.；;！!？?\n、：:]", text[max(0, m.start() - 30):m.start()])[-1]
+        tail = re.split(r"[，,。.；;！!？?\n、：:]", text[m.end():m.end() + 30])[0]
+        head, tail = _strip(head, filler, end=True), _strip(tail.lstrip("-"), filler, end=False)
+        if any(b.end() == len(head) for b in before.finditer(head)):
+            return True
+        if after and after.match(tail):
+            return True
+    return False
+
+
+def _strip(text: str, filler: re.Pattern | None, end: bool) -> str:
+    """``text`` without filler words at its end (``end``) or start, and without the spaces around them."""
+    text = text.strip()
+    if not filler:
+        return text
+    edge = re.compile(rf"(?:{filler.pattern})\s*$" if end else rf"^\s*(?:{filler.pattern})", re.I)
+    while (m := edge.search(text)) and m.group(0).strip():
+        text = (text[:m.start()] if end else text[m.end():]).strip()
+    return text
+
+
+def no_model(text: str) -> bool:
+    """Whether the text asks for no model at all (a listed phrase, or a model word under negation)."""
+    return has(text, "no_model") or negated(text, "model_word")
+
+
 def all_matches(text: str, name: str) -> list[re.Match]:
     """Every match of the cues of ``name`` in ``text``, in order."""
     found = [m for cue in cues(name) for m in _pattern(str(cue)).finditer(text)]

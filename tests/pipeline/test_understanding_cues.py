@@ -1,0 +1,229 @@
+"""Understanding by mechanism, not by phrase: negated model words, output names after a verb and its
+object, input types from the name and its own clause. Wordings written for these tests (en/zh/ja)."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.agents import lexicon as lx
+from core.agents.rules import analyse
+from core.pipeline import generate
+
+
+@pytest.mark.parametrize("text", [
+    "Please skip any LLM here: no AI needed, the math is simple.",
+    "Compute it without calling a model.",
+    "An LLM is not required for this step.",
+    "全程无需调用任何大模型，直接算。",
+    "这里别用 AI，用模板拼出来就行。",
+    "LLM は一切使いません。",
+    "AI に頼らず、計算だけで出してください。",
+    "モデル不要です。",
+])
+def test_negated_model_word_means_no_model(text):
+    assert lx.no_model(text)
+
+
+@pytest.mark.parametrize("text", [
+    "Do not let the model invent prices.",
+    "The reply must not mention the model name.",
+    "Use the LLM to draft it.",
+    "如果模型不确定，就如实说明。",
+    "モデルが判断できない場合は「不明」と返す。",
+    "We sell without a business model.",
+])
+def test_model_word_without_negation_is_not_no_model(text):
+    assert not lx.no_model(text)
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Take the complaint (input complaint) and write an apology, then output it as apology_text.", "apology_text"),
+    ("Summarise the ticket (input ticket) and return the digest as digest.", "digest"),
+    ("Read the brief (input brief) and save the outline into outline.", "outline"),
+    ("会議メモ memo を要約して、結果を overview に出力してください。", "overview"),
+    ("把输入的文章 article 压缩成三句话，输出到 short_version。", "short_version"),
+    ("读取 report，把要点保存到 highlights 里。", "highlights"),
+])
+def test_output_name_after_verb_and_object(text, name):
+    spec = analyse(text)
+    assert name in [o.name for o in spec.outputs]
+    assert name not in [i.name for i in spec.inputs]
+
+
+def test_output_as_a_form_or_language_is_not_a_name():
+    spec = analyse("Summarise the memo (input memo) and output it as bullets. Return it in english.")
+    assert {o.name for o in spec.outputs} <= {"result"}
+
+
+@pytest.mark.parametrize("text, name, kind", [
+    ("会議の録音書き起こしファイル（変数 talk_file）を読み、要点を出力 points に入れる。", "talk_file", "file"),
+    ("Read the essay upload (input essay_pdf) and grade it; output grade.", "essay_pdf", "file"),
+    ("Given the variable title, count its characters with code and output length_info.", "title", "text-input"),
+    ("Take the parcel weight (input parcel_kg) and the address (input address); output label.", "parcel_kg", "number"),
+])
+def test_input_type_from_name_suffix_and_own_clause(text, name, kind):
+    spec = analyse(text)
+    assert next(i.type for i in spec.inputs if i.name == name) == kind
+
+
+@pytest.mark.parametrize("text, name, options", [
+    ("Answer the question (input question) for a reader level chosen from a dropdown called level with the options "
+     "Beginner, Expert and Child. Output answer.", "level", ["Beginner", "Expert", "Child"]),
+    ("Write a caption (input photo_topic) in a style picked from a drop-down called style, options: witty, calm. "
+     "Output caption.", "style", ["witty", "calm"]),
+])
+def test_select_options_anywhere_in_the_variables_clause(text, name, options):
+    spec = analyse(text)
+    var = next(i for i in spec.inputs if i.name == name)
+    assert (var.type, var.options) == ("select", options)
+    assert all(i.type != "select" for i in spec.inputs if i.name != name)
+
+
+def _types(result):
+    return [n["data"]["type"] for n in result.dsl["workflow"]["graph"]["nodes"]]
+
+
+@pytest.mark.parametrize("text", [
+    "No AI needed. From the inputs price_usd and quantity (both numbers) use code to work out the order total and "
+    "the tax; output total and tax.",
+    "全程无需调用任何大模型：输入 length_cm 和 width_cm（都是数字），用代码算出面积和周长，输出 area 和 perimeter。",
+    "LLM は一切使いません。数値 distance_km と数値 minutes から、コードで平均速度を計算し、出力 speed と出力 pace に入れてください。",
+])
+def test_no_model_is_a_hard_constraint(text, offline_settings, ledger, library):
+    r = generate(text, settings=offline_settings, ledger=ledger, library=library)
+    assert r.valid, r.report.findings if r.report else r.error_message
+    types = _types(r)
+    assert "llm" not in types
+    assert "code" in types
+
+
+@pytest.mark.parametrize("text, subject, op, value, fixed", [
+    ("在庫 stock が 10 未満なら、出力 warning に「発注が必要です」と出して終了。それ以外はコメントを書く。", "stock", "<", "10",
+     "発注が必要です"),
+    ("気温 temp が 35 度を超えたら「熱中症に注意」と固定で返し、それ以外は天気の説明を書く。", "temp", ">", "35", "熱中症に注意"),
+    ("点数が 80 点以上なら合格メールを書く。", "点数", "≥", "80", ""),
+    ("年龄 age 未满 18 岁的，直接回复“未成年人无法注册”，否则生成欢迎词。", "age", "<", "18", "未成年人无法注册"),
+])
+def test_number_first_comparisons_make_a_gate(text, subject, op, value, fixed):
+    from core.agents.conditions import find_gate
+
+    gate = find_gate(text, [])
+    assert (gate.subject, gate.operator, gate.value, gate.fixed_text) == (subject, op, value, fixed)
+    assert gate.no_model == bool(fixed)
+    assert not gate.then_text.startswith(("なら", "たら", "时"))
+
+
+def test_length_limit_is_not_a_gate():
+    from core.agents.conditions import find_gate
+
+    assert find_gate("用模型写出 300 字以内的中文摘要，放在输出 abstract 里。", []) is None
+
+
+@pytest.mark.parametrize("text, name", [
+    ("用户上传多张发票照片（变量 invoices），逐张识别金额，最后汇总成表格，输出 table。", "invoices"),
+    ("一次上传多篇周报（变量 reports），每篇提炼三条要点，最后合成一份月报，输出 monthly。", "reports"),
+    ("請求書の画像 bills を複数アップロードし、一枚ずつ金額を読み取って、出力 totals にまとめてください。", "bills"),
+])
+def test_counter_morphemes_make_a_file_list(text, name):
+    spec = analyse(text)
+    assert next(i.type for i in spec.inputs if i.name == name) == "file-list"
+
+
+@pytest.mark.parametrize("text, word", [
+    ("Each evening, feed the cat and then send me a short message that it is done.", "physical"),
+    ("每天早上自动给阳台上的植物浇水，然后拍张照片发给我。", "physical"),
+    ("Transfer my salary from my bank account to savings on the first of every month.", "money"),
+    ("毎月、私の口座から送金して、家賃を支払ってください。", "money"),
+    ("把审批结果打成纸质信件，邮寄给客户。", "paper mail"),
+    ("Send the signed contract on paper to our lawyer by post.", "paper mail"),
+])
+def test_impossible_effects_are_declined_with_a_reason(text, word):
+    spec = analyse(text)
+    assert any(word in reason for reason in spec.unsupported), spec.unsupported
+
+
+@pytest.mark.parametrize("text", [
+    "Summarise the research paper (input paper_text) and send it to me by email.",
+    "Summarise the bank statement (input statement) and list what I pay in fees.",
+    "Write a cover letter (input job_ad); output letter.",
+    "把合同 contract 整理成要点，发邮件给我。",
+])
+def test_data_work_about_money_or_letters_is_not_declined(text):
+    assert analyse(text).unsupported == []
+
+
+@pytest.mark.parametrize("text, classes", [
+    ("Read the message (input message) and determine whether it is a bug report, a feature request or praise, then "
+     "reply accordingly.", ["bug report", "feature request", "praise"]),
+    ('Work out whether the email (input email) is "urgent", "normal" or "spam" and draft a reply.', ["urgent", "normal", "spam"]),
+    ("判定用户反馈 feedback 是表扬、投诉还是建议，并分别回复。", ["表扬", "投诉", "建议"]),
+    ("問い合わせ inquiry が 請求・技術・その他 のどれに当たるかを判断し、それぞれ返信を書く。", ["請求", "技術", "その他"]),
+    ("レビュー review が肯定、否定、中立のいずれかを判別して、出力 label に入れる。", ["肯定", "否定", "中立"]),
+])
+def test_classes_enumerated_after_a_decide_verb(text, classes):
+    spec = analyse(text)
+    assert spec.classes == classes
+    assert "classification" in spec.capabilities
+
+
+def test_a_yes_no_check_is_not_a_classifier():
+    assert analyse("Check whether the text (input text) is safe and output verdict.").classes == []
+
+
+@pytest.mark.parametrize("text, retrieval", [
+    ("Write five FAQs about our new product (input product_info) and output faq.", False),
+    ("商品情報 product からよくある質問と回答を五つ作って出力 faq に入れてください。", False),
+    ("Answer customer questions from our FAQ and the product manual.", True),
+])
+def test_retrieval_needs_a_source_to_read(text, retrieval):
+    assert ("retrieval" in analyse(text).capabilities) == retrieval
+
+
+def test_top_n_in_the_writing_is_not_a_list_filter():
+    spec = analyse("Read each CV (input cvs) and list the top three skills of the candidate; output it as shortlist.")
+    assert spec.list_filter is None
+    assert analyse("Given a JSON array of orders (input orders), keep only the top 5 by amount.").list_filter is not None
+
+
+@pytest.mark.parametrize("text", [
+    "Draft a tagline for a bakery; a critic model reviews it and you revise with the review until it says OK, at most 3 times.",
+    "Write a limerick, have another model rate it from 1 to 5 and rewrite using the feedback until it scores 5, at most 4 rounds.",
+])
+def test_artefacts_a_step_makes_are_not_inputs(text):
+    names = {i.name for i in analyse(text).inputs}
+    assert not names & {"feedback", "review"}
+
+
+@pytest.mark.parametrize("text, fixed", [
+    ("判断工单 ticket 是咨询、投诉还是表扬。咨询用模型写解答，投诉用模型写道歉，表扬不用模型，直接回复“感谢您的支持”。输出 reply。",
+     "感谢您的支持"),
+    ('Read the review (input review) and decide whether it is "positive", "negative" or "mixed". For positive ones thank '
+     'the customer, for negative ones apologise and offer help, for mixed ones reply with the fixed text "Thanks, we are '
+     'looking into it" without a model. Output reply.', "Thanks, we are looking into it"),
+    ("問い合わせ inquiry を「注文」「返品」「雑談」に分類し、注文と返品にはモデルで返信を書き、雑談はモデルを使わず「ありがとうございます」と返す。"
+     "出力 reply にまとめる。", "ありがとうございます"),
+])
+def test_fixed_reply_inside_a_class_branch_is_a_template(text, fixed, offline_settings, ledger, library):
+    r = generate(text, settings=offline_settings, ledger=ledger, library=library)
+    assert r.valid, r.report.findings if r.report else r.error_message
+    nodes = [n["data"] for n in r.dsl["workflow"]["graph"]["nodes"]]
+    assert any(n["type"] == "question-classifier" for n in nodes)
+    templates = [n for n in nodes if n["type"] == "template-transform"]
+    assert any(fixed in n["template"] for n in templates)
+    assert [n["type"] for n in nodes].count("llm") == 2
+
+
+@pytest.mark.parametrize("text, name", [
+    ("チャットボット：ユーザーが好きな色を言ったら会話変数 fav_color に覚えて、以後の返事で使う。", "fav_color"),
+    ("A chatbot that keeps the user's city in a conversation variable home_city and uses it for weather small talk.",
+     "home_city"),
+    ("做一个聊天机器人：把用户说的预算存到会话变量 budget_limit，之后推荐商品时参考它。", "budget_limit"),
+])
+def test_named_conversation_variable_is_remembered_not_an_input(text, name, offline_settings, ledger, library):
+    spec = analyse(text)
+    assert name in [c.name for c in spec.conversation_vars]
+    assert name not in [i.name for i in spec.inputs]
+    r = generate(text, settings=offline_settings, ledger=ledger, library=library)
+    assert r.valid, r.report.findings if r.report else r.error_message
+    assert name in [v["name"] for v in r.dsl["workflow"]["conversation_variables"]]
+    assert any(n["data"]["type"] == "assigner" for n in r.dsl["workflow"]["graph"]["nodes"])
