@@ -422,9 +422,13 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
     lang = writing_language(text)
     update: dict = {"language": lang, "tools": tools(text), "no_model": lx.no_model(text),
                     "facets": facets(text), "unsupported": list(dict.fromkeys(spec.unsupported + impossible(text)))}
-    chat = (lx.has(text, "chat") or spec.app_mode == "advanced-chat") and not lx.has(text, "not_chat")
-    update["app_mode"] = "advanced-chat" if chat else "workflow"
     named = find_named(text)
+    # A chat app when the text says chat/conversation; a bot or assistant word alone ("翻译助手",
+    # "アシスタント") makes one only when no output variable is named (named outputs are a workflow's contract).
+    chat = (lx.has(text, "chat") or spec.app_mode == "advanced-chat"
+            or (lx.has(text, "chat_weak") and not any(n.role == "output" for n in named)))
+    chat = chat and not lx.has(text, "not_chat")
+    update["app_mode"] = "advanced-chat" if chat else "workflow"
     memory = [n for n in named if chat and lx.has(text[max(0, n.start - 24):n.start], "conv_var")]
     if memory:  # "用会话变量 user_name 记住", "会話変数 nickname に覚えて", "a conversation variable mood"
         known = {c.name for c in spec.conversation_vars}

@@ -227,3 +227,14 @@ def test_named_conversation_variable_is_remembered_not_an_input(text, name, offl
     assert r.valid, r.report.findings if r.report else r.error_message
     assert name in [v["name"] for v in r.dsl["workflow"]["conversation_variables"]]
     assert any(n["data"]["type"] == "assigner" for n in r.dsl["workflow"]["graph"]["nodes"])
+
+
+@pytest.mark.parametrize(("text", "mode"), [
+    ("摘要助手：输入文章 article，写一段不超过 80 字的摘要，输出 summary。", "workflow"),
+    ("メール作成アシスタント：要点 points を受け取り、丁寧な文面を作って出力 email に入れてください。", "workflow"),
+    ("做一个售后助手，回答用户关于退换货政策的各种问题。", "advanced-chat"),
+    ("社内ヘルプデスク用のアシスタントを作って、社員の質問に答えてください。", "advanced-chat"),
+    ("做一个聊天助手，输出 reply 之前先检查礼貌用语。", "advanced-chat"),  # a chat word outweighs a named output
+])
+def test_a_bot_or_assistant_word_alone_is_a_chat_app_unless_outputs_are_named(text, mode):
+    assert analyse(text).app_mode == mode
