@@ -46,6 +46,7 @@ class Named:
     role: str = "input"
     evidence: int = 0
     group: list[str] = field(default_factory=list)
+    desc: str = ""
 
 
 def _blank_quotes(text: str) -> str:
@@ -110,6 +111,7 @@ def find_named(text: str) -> list[Named]:
     literal = {w for m in re.finditer(r"\{[^{}]*\}", text) if re.search(r"[:\",]", m.group(0))
                for w in re.findall(IDENT, m.group(0))}  # keys of a JSON shape, not a lone {placeholder}
     found: dict[str, Named] = {}
+    described: dict[str, str] = {}  # an output's own noun phrase ("the guest name" as guest)
 
     def add(name: str, start: int, end: int, evidence: int, force: bool = False) -> None:
         if name.lower() in FUNCTION_WORDS and evidence < 3 and not force:
@@ -144,11 +146,19 @@ def find_named(text: str) -> list[Named]:
                 add(w, s, s + len(w), 2)
     # "output it as memo", "return the rewrite as rewritten", "save the draft into draft_v2": a single
     # word at the end of the clause, after an output verb and a short object
-    for m in re.finditer(rf"(?i:{_cue_pattern('output_word')}|{_cue_pattern('output_verb')})(?:\s+[\w'-]+){{0,4}}?\s+"
-                         rf"(?:as|into|in|to|called|named)\s+`?([a-z][a-z0-9_]*)`?(?=\s*(?:[,.;:)]|$|\s(?:and|or)\s))", plain):
-        word = m.group(1)
-        if word not in FUNCTION_WORDS and word not in TECHNICAL and word not in FORMAT_WORDS and len(word) > 1:
-            add(word, m.start(1), m.end(1), 2)
+    # and a list of them: "return the show notes as show_notes and the guest name as guest"
+    verbs = f"{_cue_pattern('output_word')}|{_cue_pattern('output_verb')}|{_cue_pattern('io_produce')}"
+    name_as = r"(?:as|into|in|to|called|named)\s+`?([a-z][a-z0-9_]*)`?(?=\s*(?:[,.;:)]|$|\s(?:and|or)\s))"
+    for m in re.finditer(rf"(?i:{verbs})((?:\s+[\w'-]+){{0,4}}?)\s+{name_as}", plain):
+        pos, word, obj = m.end(), m.group(2), m.group(1)
+        while word:
+            if word not in FUNCTION_WORDS and word not in TECHNICAL and word not in FORMAT_WORDS and len(word) > 1:
+                add(word, pos - len(word) - (1 if plain[pos - 1] == "`" else 0), pos - (1 if plain[pos - 1] == "`" else 0), 2)
+                described.setdefault(word, obj.strip())
+            nxt = re.match(rf"\s*(?:,\s*(?:and\s+)?|\s+and\s+)((?:(?!as\b|and\b)[\w'-]+\s+){{1,5}}?){name_as}", plain[pos:], re.I)
+            if not nxt:
+                break
+            pos, word, obj = pos + nxt.end(), nxt.group(2), nxt.group(1)
     if lx.CJK.search(text):
         for m in re.finditer(r"(?<![为成])(?<=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。：（])\s*([a-z][a-z0-9_]*)\s*"
                              r"(?=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。；（]|$)", clean):
@@ -166,26 +176,57 @@ def find_named(text: str) -> list[Named]:
     named = sorted(found.values(), key=lambda n: n.start)
     for n in named:
         n.role = _role(text, n)
+        n.desc = described.get(n.name, "")
     return named
 
 
+ROLE_CUES = (("io_give", "input"), ("io_return", "output"), ("output_verb", "output"), ("io_compute", "computed"),
+             ("io_produce", "output"))
+"""Cue classes of the verb a name stands with, and the role each gives it (see ``_role``)."""
+CLAUSE_BREAK = re.compile(r"[，,；;。！？!?\n]|\.(?:\s|$)")
+
+
+def _clause_role(before: str, cjk: bool) -> str | None:
+    """The role the nearest role cue before a name gives it within its clause, or None when there is none.
+    A produce verb ("write a postmortem as ...") names an output only when the name closes its object
+    (``as``/``into``/``called`` before it, or directly after the noun in CJK text)."""
+    best, role = -1, None
+    for key, kind in ROLE_CUES:
+        for m in _cue_re(key).finditer(before) if _cue_pattern(key) else ():
+            if kind == "output" and key == "io_produce" and not cjk and not re.search(
+                    r"\b(?:as|into|called|named)\s+`?$|[:：]\s*`?$", before):
+                continue
+            if m.end() > best or m.end() == best and kind == "computed":
+                best, role = m.end(), kind
+    return role
+
+
 def _role(text: str, n: Named) -> str:
-    """Output when an output cue is nearer before the name than an input cue (or right after it)."""
+    """``input``, ``output`` or ``computed`` (a value the workflow works out itself and names): from the
+    nearest role cue before the name in its clause (``用代码算出…天数 days``, ``write a memo as memo``,
+    ``from incident_log``), else in its sentence; an output cue right after the name wins."""
     sentence_start = max([m.end() for m in SENTENCE.finditer(text, 0, n.start)] or [0])
     before = text[sentence_start:n.start]
     after = text[n.end:n.end + 12]
+    if re.match(rf"\s*(?:{_cue_pattern('output_after')})", after, re.I):
+        return "output"
+    clause = CLAUSE_BREAK.split(before)[-1]
+    cjk = bool(lx.CJK.search(clause))
+    paren = re.search(r"[（(]([^（()）]*)$", clause) if cjk else None
+    own = (paren and _clause_role(paren.group(1), cjk)) or _clause_role(clause[:paren.start()] if paren else clause, cjk)
+    if own:
+        return own
+    if re.search(r"\b(?:in|as|into)\s+`?$", before) and not lx.has(before[-25:], "input_word"):
+        return "output"  # "a fixed notice in `notice`", "return it as ad"
 
     def last(name: str) -> int:
-        ms = [m.end() for m in _cue_re(name).finditer(before)] if _cue_pattern(name) else []
+        ms = [m.end() for m in _cue_re(name).finditer(before) if not lx.has(m.group(0), "variable_cue")] \
+            if _cue_pattern(name) else []
         return max(ms) if ms else -1
 
     out_at, in_at = last("output_word"), last("input_word")
-    if re.match(rf"\s*(?:{_cue_pattern('output_after')})", after, re.I):
-        return "output"
     if out_at >= 0 and out_at >= in_at:
         return "output"
-    if re.search(r"\b(?:in|as|into)\s+`?$", before) and not lx.has(before[-25:], "input_word"):
-        return "output"  # "a fixed notice in `notice`", "return it as ad"
     return "input"
 
 
@@ -269,6 +310,14 @@ def _describe(text: str, n: Named, names: list[Named]) -> str:
     s = max(starts + [0])
     e_m = SENTENCE.search(text, n.end)
     clause = text[s:e_m.start() if e_m else len(text)]
+    if lx.CJK.search(clause):  # "…算出天数 days，再写一段提醒 reminder": the comma clause of the name, when it says enough
+        at = n.start - s
+        parts = [(m.start(), m.end()) for m in CLAUSE_BREAK.finditer(clause)]
+        lo = max([b for _, b in parts if b <= at] + [0])
+        hi = min([a for a, _ in parts if a >= at + len(n.name)] + [len(clause)])
+        own = clause[lo:hi]
+        if len(lx.CJK.findall(own.replace(n.name, ""))) >= 4:
+            clause = own
     for o in names:
         clause = re.sub(rf"`?\b{re.escape(o.name)}\b`?", "", clause) if not lx.CJK.search(clause) else clause.replace(o.name, "")
     clause = re.sub(r"\s+", " ", re.sub(r"[（(]\s*[）)]", "", clause)).strip(" ,，、:：")
@@ -438,6 +487,7 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         named = [n for n in named if n not in memory]
     ins = [n for n in named if n.role == "input"]
     outs = [n for n in named if n.role == "output"]
+    computed = [n for n in named if n.role == "computed"]
     if ins:
         inputs = []
         for n in ins:
@@ -465,9 +515,12 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         outputs = []
         for n in outs:
             paren = re.match(r"\s*`?\s*[（(]([^）)]{2,40})[）)]", text[n.end:])
-            desc = mapped.get(n.name) or (paren.group(1) if paren and n.role == "output" else _describe(text, n, named))
+            desc = mapped.get(n.name) or (paren.group(1) if paren and n.role == "output" else n.desc or _describe(text, n, named))
             outputs.append(OutputVar(name=n.name, description=desc, source=output_source(desc, lang), explicit=True))
         update["outputs"] = outputs
+    if computed and not chat:  # "用代码算出…多少天 days": a code step makes it, later steps read it
+        update["outputs"] = [OutputVar(name=n.name, description=_describe(text, n, named), source="code", explicit=True,
+                                       intermediate=True) for n in computed] + update.get("outputs", [])
     from core.agents.rules import (  # rules calls enrich: imported here to avoid a cycle
         numeric_condition,
         slug,

@@ -57,6 +57,8 @@ class OutputVar(BaseModel):
                         "'translate:<lang>', 'fixed:<text>' or '' (the main result)")
     branch: str | None = Field(default=None, description="the branch condition it belongs to (its own End)")
     explicit: bool = False
+    intermediate: bool = Field(default=False, description="a value the workflow computes and names for a later step "
+                               "(not a start input, not an End output unless also returned)")
 
 
 class BranchRule(BaseModel):
@@ -154,6 +156,8 @@ class RequirementSpec(BaseModel):
     no_model: bool = Field(default=False, description="the user asked for no LLM (code/template only)")
     facets: list[str] = Field(default_factory=list, description="independent analyses run in parallel, then joined")
     gate: Gate | None = None
+    literals: list[str] = Field(default_factory=list, description="strings the user quoted or spelled as identifiers "
+                                "(tags, tokens, constants, field names): carried verbatim into the step that uses them")
     notes: list[str] = Field(default_factory=list)
     edits: list[str] = Field(default_factory=list, description="refinement instructions applied, in order (the edit "
                              "log; ``requirement`` stays the original text)")

@@ -118,8 +118,13 @@ def contract(d, spec: RequirementSpec, tail: list[Link], results: list[tuple[str
     named = [o for o in spec.outputs if o.explicit]
     produced: dict[str, str] = {}
     main = results[-1][1] if results else None
+    tail, refs = computed(d, spec, tail, refs, produced)
+    if any(not o.intermediate for o in named):
+        named = [o for o in named if not o.intermediate]
     ends = list(tail)
     for o in named:
+        if o.name in produced:
+            continue
         if not o.source.startswith(("tool:", "translate:", "code")) and main and not produced:
             produced[o.name] = main
             continue
@@ -141,6 +146,24 @@ def contract(d, spec: RequirementSpec, tail: list[Link], results: list[tuple[str
         ends = [Link(step=t)]
         pairs.append((slug(key.split("_")[-1]) if not named else f"{key.split('_')[-1]}_file", f"{t}.files"))
     return _dedupe(ends), pairs
+
+
+def computed(d, spec: RequirementSpec, tail: list[Link], refs: list[str],
+             produced: dict[str, str]) -> tuple[list[Link], list[str]]:
+    """The values the workflow works out and names itself (``算出…天数 days``): a code step each, reading the
+    start inputs, returning the value under its name; the later steps read it."""
+    inputs = [f"start.{i.name}" for i in spec.inputs if i.type not in ("file", "file-list")]
+    for o in (o for o in spec.outputs if o.intermediate):
+        recipe = pick_recipe(o.description) if re.search(r"word|字数|文字数", o.name + o.description) else None
+        if recipe is not None and o.name in recipe.outputs:
+            step = d.add("code", lx.say(spec.language, "compute", o.name)[:40], o.description or o.name,
+                         reads=(refs or inputs)[:1], after=tail, labels=[recipe.key])
+        else:
+            step = d.add("code", lx.say(spec.language, "compute", o.name)[:40], o.description or o.name,
+                         reads=inputs or refs[:1], after=tail, labels=[f"skeleton:{o.name}"])
+        produced[o.name] = f"{step}.{o.name}"
+        tail, refs = [Link(step=step)], [*refs, f"{step}.{o.name}"]
+    return tail, refs
 
 
 def _dedupe(links: list[Link]) -> list[Link]:
