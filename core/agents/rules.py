@@ -316,7 +316,11 @@ def _find_inputs(text: str, chat: bool) -> tuple[list[InputVar], list[str]]:
         noun = match.group(1)
         add(InputVar(name=slug(noun), label=_title(noun), type="text-input"))
         params.append(slug(noun))
-    if not chat:
+    form = _prose_fields(text) if not chat else []
+    for var in form:
+        add(var)
+        params.append(var.name)
+    if not chat and not form:
         for match in re.finditer(r"\babout\s+(?:a|an)\s+([a-z]+)\b", text, re.I):
             noun = match.group(1).lower()
             if noun not in ("few", "couple", "lot", "hundred", "thousand") and not any(i.name == noun for i in inputs):
@@ -327,6 +331,46 @@ def _find_inputs(text: str, chat: bool) -> tuple[list[InputVar], list[str]]:
             label = _title(content.replace("_", " "))
             add(InputVar(name=content, label=label, type="paragraph"))
     return inputs, params
+
+
+GIVE_VERB = r"(?:enters?|provides?|types?|fills? in|gives?|submits?|supplies?|picks?|chooses?|selects?|pastes?|specif(?:y|ies))"
+WHO = r"(?:user|users|customer|customers|teacher|teachers|student|students|employee|employees|applicant|caller|visitor|staff|agent|manager|they|you)"
+POSSESSIVE = r"(?:the|a|an|their|its|his|her|your|our|each)"
+FORM_LEADS = (
+    rf"\b(?:from|given|based on)\s+(?:{POSSESSIVE}\s+)?(?P<list>[^.;:!?()]+)",
+    rf"\b{WHO}\s+{GIVE_VERB}\s+(?:{POSSESSIVE}\s+)?(?P<list>[^.;:!?()]+)",
+    rf"\b(?:form|fields?)\s+(?:asks for|collects|takes|has|with|for)\s+(?:{POSSESSIVE}\s+)?(?P<list>[^.;:!?()]+)",
+    rf"\bfor\s+{POSSESSIVE}\s+(?P<list>[^.;:!?()]+?)\s+(?:that\s+)?(?:the\s+)?\w+\s+{GIVE_VERB}\b",
+)
+"""Where a form is described in prose: a list of fields after a giving phrase ("from the order ID, customer name
+and order total", "the user enters their name and delivery date", "for a grade level and topic the teacher enters")."""
+FIELD_NUMBER = re.compile(r"\b(?:total|amount|price|cost|budget|count|quantity|qty|age|salary|income|score|hours|minutes|"
+                          r"weight|height|distance|percentage|number of \w+|how many \w+)\b", re.I)
+FIELD_TEXT = re.compile(r"\b(?:description|notes|article|essay|transcript|message|feedback|comments?|content|story|details|"
+                        r"bio|review|letter|complaint|body|draft|text)\b", re.I)
+FIELD_STOP = set("""a an the and or of to in on at for with from by as is are be it its this that these those them they
+then it's each every all any some one two three four five six seven eight nine ten what which who when where how into
+per than so but not no also only just via up down out over under word words sentence sentences""".split())
+
+
+def _prose_fields(text: str) -> list[InputVar]:
+    """The fields of a form the user describes in prose, as typed start variables with snake_case names."""
+    best: list[InputVar] = []
+    for lead in FORM_LEADS:
+        for m in re.finditer(lead, text, re.I):
+            body = re.split(rf"\s+(?:that\s+)?(?:the\s+)?\w+\s+{GIVE_VERB}\b", m.group("list"), maxsplit=1, flags=re.I)[0]
+            fields: list[InputVar] = []
+            for item in split_list(body):
+                item = re.sub(rf"^(?:{POSSESSIVE})\s+", "", item.strip(), flags=re.I)
+                words = item.split()
+                if not 1 <= len(words) <= 3 or any(not re.fullmatch(r"[A-Za-z][A-Za-z-]*", w) or w.lower() in FIELD_STOP
+                                                   for w in words) or words[0].lower() in ACTION_VERBS:
+                    break
+                kind = ("number" if FIELD_NUMBER.search(item) else "paragraph" if FIELD_TEXT.search(item) else "text-input")
+                fields.append(InputVar(name=slug(item), label=_title(item), type=kind))  # type: ignore[arg-type]
+            if len(fields) >= 2 and len(fields) > len(best) and len({f.name for f in fields}) == len(fields):
+                best = fields
+    return best
 
 
 def _content_noun(text: str) -> str | None:
