@@ -118,6 +118,7 @@ def _task(spec: RequirementSpec, text: str | None = None) -> str:
     an action clause remains; when nothing is left the whole text is the task.
     """
     text = text if text is not None else spec.requirement
+    text = re.sub(r"\s*https?://[^\s，。；）)]+", "", text)  # an address is the HTTP step's, never a sentence of a prompt
     clauses = _clauses(text)
     kept, skip_next = [], False
     for clause in clauses:

@@ -156,7 +156,7 @@ def clean_action(purpose: str, spec: RequirementSpec) -> str | None:
     (not a long span copied from the requirement, not a clause that lost its names), else None."""
     from core.evaluation import Requirement  # the eval's copied-span rule: one definition of "copied"
 
-    text = " ".join((purpose or "").split())
+    text = " ".join(re.sub(r"https?://[^\s，。；）)]+", "", purpose or "").split())  # addresses belong to HTTP steps
     if len(text) < 3 or lx.detect(text) != spec.language:
         return None
     source, plain = Requirement(spec.requirement), Requirement()

@@ -465,6 +465,11 @@ def tools(text: str) -> list[str]:
     return [t for t in dict.fromkeys(found) if not t.startswith("llm")]
 
 
+def redact_urls(text: str) -> str:
+    """``text`` with the credential query parameters of its URLs removed (descriptions, purposes, goals)."""
+    return re.sub(r"https?://[^\s,;)'\"，。；）]+", lambda m: url_secrets(m.group(0))[0], text)
+
+
 def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
     """Complete ``spec`` (from the English rules) with the contract parts read through the lexicons."""
     text = " ".join(text.split())
@@ -474,8 +479,9 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
     named = find_named(text)
     # A chat app when the text says chat/conversation; a bot or assistant word alone ("翻译助手",
     # "アシスタント") makes one only when no output variable is named (named outputs are a workflow's contract).
-    chat = (lx.has(text, "chat") or spec.app_mode == "advanced-chat"
-            or (lx.has(text, "chat_weak") and not any(n.role == "output" for n in named)))
+    asked = " ".join(s for s in SENTENCE.split(text) if not (re.search(r"https?://", s) or lx.has(s, "io_deliver")))
+    chat = (lx.has(text, "chat") or spec.app_mode == "advanced-chat"  # a bot a webhook posts to is not a chat ask
+            or (lx.has(asked, "chat_weak") and not any(n.role == "output" for n in named)))
     chat = chat and not lx.has(text, "not_chat")
     update["app_mode"] = "advanced-chat" if chat else "workflow"
     memory = [n for n in named if chat and lx.has(text[max(0, n.start - 24):n.start], "conv_var")]
@@ -544,6 +550,7 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         names = {i.name for i in update.get("inputs", spec.inputs)}
         calls = [_secrets(call, text) for call in spec.http_calls if call.url or "url" in names]
         update["http_calls"] = calls
+        update["goal"] = redact_urls(spec.goal)
         if not calls:  # a vague mention ("our CRM webhook sends ...") with no address to call
             update["capabilities"] = [c for c in update.get("capabilities", spec.capabilities) if c != "http"]
     loop = loop_rule(text)
@@ -611,10 +618,39 @@ def _each(spec: RequirementSpec, text: str, update: dict) -> None:
                                   if c not in ("classification", "aggregation")] + ["iteration", "code"]
 
 
+def secret_param(name: str) -> bool:
+    """A query parameter or header whose value is a credential (``access_token``, ``api_key``, ``sign``...)."""
+    words = {str(c).lower() for c in lx.cues("io_secret")}
+    return name.lower() in words or any(part in words for part in re.split(r"[_-]", name.lower()) if part != "key") \
+        or bool(re.search(r"(?:token|secret|password|apikey|api_key)$", name, re.I))
+
+
+def url_secrets(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its credential query parameters, and those parameters as secret environment variable
+    references (``access_token=abc`` -> ``{"access_token": "{{env.ACCESS_TOKEN}}"}``): a secret in a URL is
+    neither a start input nor a literal of the workflow."""
+    base, _, query = url.partition("?")
+    if not query:
+        return url, {}
+    kept, secrets = [], {}
+    for pair in query.split("&"):
+        name = pair.partition("=")[0]
+        if re.fullmatch(r"[A-Za-z_][\w-]*", name) and secret_param(name):
+            secrets[name] = "{{env." + re.sub(r"\W", "_", name).upper() + "}}"
+        else:
+            kept.append(pair)
+    return base + ("?" + "&".join(kept) if kept else ""), secrets
+
+
 def _secrets(call, text: str):
     """Secrets from environment variables and constants of the body, as the user placed them: a Bearer
-    token, a named header (``X-API-Key``), a query parameter (``key``), or ``field 设为/set to value``."""
+    token, a named header (``X-API-Key``), a query parameter (``key``), a credential written into the URL
+    (``?access_token=...``), or ``field 设为/set to value``."""
     call = call.model_copy(deep=True)
+    call.url, moved = url_secrets(call.url)
+    call.params.update(moved)
+    if moved:
+        call.purpose = redact_urls(call.purpose)
     for m in re.finditer(rf"(?:{_cue_pattern('env_word')})\s*`?([A-Z][A-Z0-9_]{{2,}})`?", text, re.I):
         name, before = m.group(1), text[max(0, m.start() - 80):m.start()]
         ref = "{{env." + name + "}}"
@@ -628,6 +664,7 @@ def _secrets(call, text: str):
             call.params[param.group(1)] = ref
         else:
             call.headers["Authorization"] = "Bearer " + ref
-    for m in re.finditer(r"([a-z_]{3,})\s*(?:设为|设置为|set to|=)\s*([A-Za-z_]\w*)", text):
-        call.body[m.group(1)] = m.group(2)
+    for m in re.finditer(r"([a-z_]{3,})\s*(?:设为|设置为|set to|=)\s*([A-Za-z_]\w*)", re.sub(r"https?://\S+", " ", text)):
+        if not secret_param(m.group(1)):  # a credential is never a constant of the body
+            call.body[m.group(1)] = m.group(2)
     return call

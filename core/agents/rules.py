@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from core.agents import lexicon as lx
-from core.agents.ir import enrich
+from core.agents.ir import enrich, secret_param
 from core.agents.models import (
     BranchRule,
     ConversationVar,
@@ -243,7 +243,8 @@ def _find_http_calls(text: str, classes: list[str], branches: list[BranchRule]) 
         method = "get"
         if re.search(r"\b(put|update|replace)\b", before, re.I):
             method = "put"
-        elif re.search(r"\b(post|posts|submit|create|send|notify|webhook|publish|upload|open|file)\b", before, re.I):
+        elif re.search(r"\b(post|posts|submit|create|send|notify|webhook|publish|upload|open|file)\b", before, re.I) \
+                or lx.has(before, "io_deliver"):
             method = "post"
         when = next((c for c in classes if re.search(rf"\bfor\s+(?:the\s+|all\s+)?{re.escape(c.lower())}", clause, re.I)), "")
         if not when:
@@ -568,7 +569,7 @@ def analyse(requirement: str) -> RequirementSpec:
     http = _find_http_calls(text, classes, branches or decisions)
     for call in http:
         for name in re.findall(r"[?&]([A-Za-z_]\w*)=(?:\.\.\.|<[^>]*>|\{[^}]*\}|(?=&|$))", call.url):
-            if not any(i.name == slug(name) for i in inputs):
+            if not any(i.name == slug(name) for i in inputs) and not secret_param(name):
                 inputs.append(InputVar(name=slug(name), label=_title(name.replace("_", " ")), type="text-input"))
                 params.append(slug(name))
     if not http and re.search(r"\b(http|api|endpoint|web ?page|webhook|url|website|rest api)\b", lower) and not re.search(
