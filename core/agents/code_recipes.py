@@ -304,13 +304,15 @@ def is_check(purpose: str) -> bool:
     return bool(re.search(r"\b(check|validate|verify|ensure|make sure|guard)\w*", purpose, re.I))
 
 
-def skeleton(inputs: dict[str, str], outputs: list[str], rule: str) -> str:
+def skeleton(inputs: dict[str, str], outputs: list[str], rule: str, terms: list[str] | tuple[str, ...] = ()) -> str:
     """Code that reads the typed inputs (numbers as floats, JSON text parsed, ISO dates as dates) and returns
     ``outputs``; the offline brain cannot derive the calculation itself, so the rule is written above
     ``main`` and each output starts from the parsed inputs for the author to finish in Dify."""
     params = ", ".join(f"{name}: str" for name in inputs) or "text: str = ''"
-    lines = ["import datetime", "import json", "", "", f"# Rule to implement (from the requirement): {rule[:300]!r}",
-             f"def main({params}) -> dict:", "    values = {}"]
+    lines = ["import datetime", "import json", ""]
+    if terms:  # the exact strings the user gave (tokens, field names, tags): the rule below uses them
+        lines += [f"TERMS = {list(terms)!r}", ""]
+    lines += ["", f"# Rule to implement (from the requirement): {rule[:300]!r}", f"def main({params}) -> dict:", "    values = {}"]
     for name, kind in inputs.items():
         if kind == "number":
             lines.append(f"    values[{name!r}] = float({name} or 0)")

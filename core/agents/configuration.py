@@ -22,6 +22,7 @@ from core.agents.code_recipes import (
     pick_recipe,
     skeleton,
 )
+from core.agents.ir import env_constants
 from core.agents.models import (
     AssignSpec,
     Binding,
@@ -244,6 +245,7 @@ def _llm(step: BlueprintStep, spec: RequirementSpec, blueprint: Blueprint, label
         return ref.split(".")[0] in retrieval
 
     reads = [r for r in step.reads if not is_context(r) and not _is_image(r, spec)]
+    reads += [r for r in env_reads(step, spec) if r not in reads]
     context = next((r for r in step.reads if is_context(r)), None)
     vision = next((r for r in step.reads if _is_image(r, spec)), None)
     chat = spec.app_mode == "advanced-chat"
@@ -260,6 +262,9 @@ def _llm(step: BlueprintStep, spec: RequirementSpec, blueprint: Blueprint, label
         rules += [line for line in _constraints(spec).split("\n") if line]
         if feedback:
             rules.append(f"Make sure the result covers: {feedback}")
+    terms = step_literals(step, spec, blueprint, task)
+    if terms:
+        rules.append(lx.say(lang, "literals_rule", ", ".join(f'"{x}"' for x in terms)))
     if reads:
         rules.append("Work only from the inputs in the user message (" + ", ".join(_label(r, labels) for r in reads) + ").")
     if context:
@@ -296,6 +301,10 @@ def _llm_localized(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluepr
                             else ", ".join(_label(r, labels) for r in reads)))
     if step.focus == FINAL_ROLE and spec.constraints:
         rules.append(lx.say(lang, "limits_rule", "; ".join(spec.constraints)))
+    terms = step_literals(step, spec, blueprint, task)
+    if terms:
+        rules.append(lx.say(lang, "literals_rule", "、".join(f"「{x}」" for x in terms) if lang in ("zh", "ja")
+                            else ", ".join(f'"{x}"' for x in terms)))
     if context:
         rules.append(lx.say(lang, "grounded"))
     parts.append(f"## {lx.say(lang, 'rules')}\n" + "\n".join(f"- {r}" for r in rules)) if rules else None
@@ -307,6 +316,31 @@ def _llm_localized(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluepr
     return PlanStep(id=step.id, type="llm", title=step.name, after=step.after, parent=step.parent,
                     system="\n\n".join(parts), user=user, temperature=0.3, context=context, vision=vision,
                     memory_window=memory)
+
+
+LITERAL_KINDS = ("write", "per_item", "branch", "case", "merge", "critique")
+"""The parts of a plan whose prompt must carry the user's literals (tags, tokens, fixed phrases, stop words)."""
+
+
+def step_literals(step: BlueprintStep, spec: RequirementSpec, blueprint: Blueprint, prompt: str = "") -> list[str]:
+    """The literals of the requirement this LLM step uses and its prompt does not spell yet: every literal for the
+    step that writes a result (the final one, a per-item one, a branch's, a judge's), none for helpers
+    (translations, revisions of a draft). Environment constants are read as references, not spelled."""
+    if not spec.literals or step_kind(step, spec, blueprint) not in LITERAL_KINDS:
+        return []
+    if step.focus != FINAL_ROLE and step.parent is None and step_kind(step, spec, blueprint) == "write" and any(
+            s.focus == FINAL_ROLE for s in blueprint.steps if s.type == "llm"):
+        return []
+    env = set(env_constants(spec.requirement))
+    return [x for x in spec.literals if x not in env and x not in prompt]
+
+
+def env_reads(step: BlueprintStep, spec: RequirementSpec) -> list[str]:
+    """``env.NAME`` for each environment constant the requirement names, read by the step that writes the result."""
+    if step.focus != FINAL_ROLE and step.parent is None:
+        return []
+    used = {v for c in spec.http_calls for v in [*c.headers.values(), *c.params.values()]}
+    return [f"env.{n}" for n in env_constants(spec.requirement) if not any(n in u for u in used)]
 
 
 def _escape(text: str) -> str:
@@ -353,9 +387,12 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
         case "code" if step.labels and step.labels[0].startswith("skeleton:"):
             outs = step.labels[0].removeprefix("skeleton:").split(",")
             kinds = {i.name: i.type for i in spec.inputs}
-            names = {r.split(".")[-1]: kinds.get(r.split(".")[-1], "text-input") for r in step.reads}
-            return PlanStep(**base, code=skeleton(names, outs, spec.goal),
-                            bindings=[Binding(name=r.split(".")[-1], ref=r) for r in step.reads],
+            env = set(env_constants(spec.requirement))
+            reads = list(step.reads) + [f"env.{n}" for n in sorted(env) if f"env.{n}" not in step.reads]
+            names = {r.split(".")[-1].lower(): kinds.get(r.split(".")[-1], "text-input") for r in reads}
+            terms = [x for x in spec.literals if x not in env]
+            return PlanStep(**base, code=skeleton(names, outs, spec.goal, terms),
+                            bindings=[Binding(name=r.split(".")[-1].lower(), ref=r) for r in reads],
                             code_outputs=[CodeOutput(name=o, type="string") for o in outs])
         case "template-transform" if step.labels and step.labels[0].startswith("format:"):
             return PlanStep(**base, template=step.labels[0].removeprefix("format:"),

@@ -289,6 +289,8 @@ def _head_is_file(window: str) -> bool:
 
 def infer_type(window: str, role_lang: tuple[str, ...]) -> tuple[str, list[str], list[str]]:
     """(Dify start-variable type, options, file types) implied by the words around a name."""
+    not_number = lx.category("not_number")
+    window = not_number.sub(" ", window) if not_number else window  # "phone numbers in the draft" is not a number
     if lx.has(window, "files"):
         return "file-list", [], ["image"] if lx.has(window, "image") else ["document"]
     if _head_is_file(window):
@@ -453,9 +455,11 @@ def tools(text: str) -> list[str]:
         found.append("tts")
     if lx.has(text, "tool_image"):
         found.append("text2image")
-    export = lx.find(text, "tool_export")
-    if export and re.search(r"download|export|导出|書き出|word|docx|文档|ファイル", text, re.I):
-        found.append(output_source(text[max(0, export.start() - 20):export.end() + 20], "en").removeprefix("tool:"))
+    # a file type named in a list of what an upload may be ("documents (PDF, DOCX, TXT)") is not an export
+    asked = re.sub(r"[（(]\s*[A-Za-z]{2,5}(?:\s*[,，、/]\s*[A-Za-z]{2,5})+\s*[)）]", " ", text)
+    export = lx.find(asked, "tool_export")
+    if export and re.search(r"download|export|导出|書き出|word|docx|文档|ファイル", asked, re.I):
+        found.append(output_source(asked[max(0, export.start() - 20):export.end() + 20], "en").removeprefix("tool:"))
     if lx.has(text, "tool_chart"):
         found.append("chart")
     if re.search(r"wikipedia", text, re.I):
@@ -463,6 +467,43 @@ def tools(text: str) -> list[str]:
     if re.search(r"yahoo", text, re.I):
         found.append("yahoo")
     return [t for t in dict.fromkeys(found) if not t.startswith("llm")]
+
+
+LITERAL_QUOTE = re.compile(r"“([^”]{1,40})”|「([^」]{1,40})」|『([^』]{1,40})』|\"([^\"]{1,40})\"|(?<![A-Za-z])'([^'\s][^']{0,38}[^'\s]|[^'\s])'(?![A-Za-z])")
+CONSTANT = re.compile(r"(?<![A-Za-z0-9_\[{.-])([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)(?![A-Za-z0-9_\]}-])")
+
+
+def find_literals(text: str, named: list[Named] | None = None) -> list[str]:
+    """Strings the workflow must carry verbatim into the step that uses them: quoted strings (「」“”"" ''),
+    bracket tokens (``[EMAIL]``), ALL_CAPS constants (``HOLIDAYS``, ``LGTM``), the keys of a JSON shape
+    (``{full_name, email}``) and the values of an enumerated choice ("exactly one of pricing, usability ...").
+    Variable names, URLs and technical words are not literals."""
+    names = {n.name for n in named or []}
+    clean = re.sub(r"https?://\S+", " ", text)
+    found: list[str] = []
+    for m in LITERAL_QUOTE.finditer(clean):
+        value = next(g for g in m.groups() if g).strip()
+        if value and "{" not in value:
+            found.append(value)
+    found += re.findall(r"\[[A-Z][A-Z0-9_ ]{1,20}\]|<[A-Z][A-Z0-9_]{1,20}>", clean)
+    for m in CONSTANT.finditer(clean):
+        word = m.group(1)
+        if (len(word) >= 4 or "_" in word) and word.lower() not in TECHNICAL and not re.fullmatch(r"[A-Z]{1,3}\d*", word) \
+                and not re.fullmatch(r"(?:YYYY|MM|DD|HH)(?:[-_/]?(?:MM|DD|HH|SS))*", word):
+            found.append(word)
+    for m in re.finditer(r"\{([^{}]{3,120})\}", clean):
+        keys = re.findall(r"[a-z][a-z0-9_]*", m.group(1))
+        if len(keys) >= 2 and re.search(r",", m.group(1)):
+            found += keys
+    for m in re.finditer(r"\b(?:exactly\s+)?one\s+of\s+((?:[a-z][\w-]*\s*,\s*)+(?:(?:and|or)\s+)?[a-z][\w-]*)\b", clean, re.I):
+        found += [w for w in re.split(r"\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", m.group(1)) if w]
+    return [w for w in dict.fromkeys(found) if w not in names and w.lower() not in FUNCTION_WORDS]
+
+
+def env_constants(text: str) -> list[str]:
+    """``NAME`` of each environment variable the requirement names (``the environment variable HOLIDAYS``)."""
+    return list(dict.fromkeys(m.group(1) for m in re.finditer(
+        rf"(?:{_cue_pattern('env_word')})\s*`?([A-Z][A-Z0-9_]{{2,}})`?", text, re.I)))
 
 
 def redact_urls(text: str) -> str:
@@ -477,6 +518,7 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
     update: dict = {"language": lang, "tools": tools(text), "no_model": lx.no_model(text),
                     "facets": facets(text), "unsupported": list(dict.fromkeys(spec.unsupported + impossible(text)))}
     named = find_named(text)
+    update["literals"] = find_literals(text, named)
     # A chat app when the text says chat/conversation; a bot or assistant word alone ("翻译助手",
     # "アシスタント") makes one only when no output variable is named (named outputs are a workflow's contract).
     asked = " ".join(s for s in SENTENCE.split(text) if not (re.search(r"https?://", s) or lx.has(s, "io_deliver")))

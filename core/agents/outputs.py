@@ -203,6 +203,11 @@ def _produce(d, spec: RequirementSpec, o: OutputVar, produced: dict[str, str], m
         field = next((k for k in recipe.outputs if k == o.name or k.split("_")[0] in o.name), next(iter(recipe.outputs)))
         return f"{step}.{field}", Link(step=step)
     reads = refs + ([basis] if basis and basis not in refs else [])
+    recipe = pick_recipe(spec.requirement)
+    if spec.no_model and o.name in recipe.outputs and recipe.key != "clean_text":  # a recipe that makes exactly this
+        step = d.add("code", recipe.title, o.description or o.name, reads=[f"start.{i.name}" for i in spec.inputs][:1] or reads[:1],
+                     after=tail, labels=[recipe.key])
+        return f"{step}.{o.name}", Link(step=step)
     if spec.no_model:  # a hard constraint: a typed code skeleton for the output, never a model call
         inputs = [f"start.{i.name}" for i in spec.inputs] or reads
         step = d.add("code", lx.say(lang, "compute", o.name)[:40], o.description or o.name, reads=inputs,
