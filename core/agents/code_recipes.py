@@ -291,6 +291,25 @@ def main(data: str) -> dict:
     return CodeRecipe(label, "Filter and sort", "data", {"result": "array[object]", "count": "number"}, code)
 
 
+TOKENS = (("[EMAIL]", r"e-?mail|邮箱|邮件|电子邮|メール"), ("[PHONE]", r"phone|tel\b|电话|手机|電話|携帯"))
+"""Replacement tokens of the recipes, and the words that say which one a user's own token stands for."""
+
+
+def place_tokens(code: str, requirement: str, literals: list[str]) -> str:
+    """``code`` with each recipe token replaced by the user's own (``「[手机号]」`` for ``[PHONE]``): the token a
+    literal stands for is the one whose word comes just before it in the requirement."""
+    for literal in literals:
+        at = requirement.find(literal)
+        if at < 0 or literal in code:
+            continue
+        before = requirement[max(0, at - 16):at]
+        for token, words in TOKENS:
+            if token in code and re.search(words, before, re.I):
+                code = code.replace(f'"{token}"', repr(literal).replace("'", '"'))
+                break
+    return code
+
+
 def pick_recipe(purpose: str) -> CodeRecipe:
     """The recipe that fits ``purpose`` best (a text-cleaning step when nothing more specific fits)."""
     for pattern, recipe in _RULES:

@@ -20,6 +20,7 @@ from core.agents.code_recipes import (
     filter_recipe,
     payload_recipe,
     pick_recipe,
+    place_tokens,
     skeleton,
 )
 from core.agents.ir import env_constants
@@ -408,7 +409,7 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
             else:
                 recipe = RECIPES.get(key) or pick_recipe(step.purpose)
                 bindings = [Binding(name=recipe.input, ref=query or "")]
-            return PlanStep(**base, code=recipe.code, bindings=bindings,
+            return PlanStep(**base, code=place_tokens(recipe.code, spec.requirement, spec.literals), bindings=bindings,
                             code_outputs=[CodeOutput(name=k, type=v) for k, v in recipe.outputs.items()])  # type: ignore[arg-type]
         case "template-transform" if step.labels and step.labels[0].startswith("fixed:"):
             text = step.labels[0].removeprefix("fixed:")

@@ -104,10 +104,14 @@ def _list_after(text: str, pos: int) -> list[tuple[str, int, int]]:
     return items
 
 
+CHOICES = re.compile(r"\b(?:exactly\s+)?one\s+of\s+((?:`?[a-z][\w-]*`?\s*,\s*)+(?:(?:and|or)\s+)?`?[a-z][\w-]*`?)", re.I)
+"""An enumerated choice ("exactly one of billing, outage, feature_request"): its items are values, not variables."""
+
+
 def find_named(text: str) -> list[Named]:
     """Variable names the user gave: backticked, snake_case, after a variable/input/output cue, in
-    parentheses after a noun, or standing in CJK text; with their role (input or output)."""
-    clean = _blank_quotes(text)
+    parentheses after a noun, or standing in CJK text; with their role (input, output or computed)."""
+    clean = CHOICES.sub(lambda m: " " * len(m.group(0)), _blank_quotes(text))
     literal = {w for m in re.finditer(r"\{[^{}]*\}", text) if re.search(r"[:\",]", m.group(0))
                for w in re.findall(IDENT, m.group(0))}  # keys of a JSON shape, not a lone {placeholder}
     found: dict[str, Named] = {}
@@ -160,6 +164,9 @@ def find_named(text: str) -> list[Named]:
                 break
             pos, word, obj = pos + nxt.end(), nxt.group(2), nxt.group(1)
     if lx.CJK.search(text):
+        for m in re.finditer(r"作为\s*`?([a-z][a-z0-9_]*)`?", clean):  # "把亮点作为 highlights 返回"
+            if m.group(1) not in TECHNICAL:
+                add(m.group(1), m.start(1), m.end(1), 2)
         for m in re.finditer(r"(?<![为成])(?<=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。：（])\s*([a-z][a-z0-9_]*)\s*"
                              r"(?=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。；（]|$)", clean):
             word = m.group(1)
@@ -210,6 +217,11 @@ def _role(text: str, n: Named) -> str:
     after = text[n.end:n.end + 12]
     if re.match(rf"\s*(?:{_cue_pattern('output_after')})", after, re.I):
         return "output"
+    if re.search(r"[\u3040-\u30ff]", text):  # Japanese puts the verb after its object: "total をコードで計算し"
+        tail = re.split(r"[、，,；;。！？!?\n]|\s[a-z][a-z0-9_]*(?:\s|$)", text[n.end:n.end + 40])[0]
+        own = _clause_role(tail, True)
+        if own:
+            return own
     clause = CLAUSE_BREAK.split(before)[-1]
     cjk = bool(lx.CJK.search(clause))
     paren = re.search(r"[（(]([^（()）]*)$", clause) if cjk else None
@@ -268,7 +280,7 @@ def options(window: str) -> list[str]:
 
 NAME_SUFFIX = (("file-list", r"_(?:files|pdfs|docs|documents|images|photos|attachments)$"),
                ("file", r"_(?:file|pdf|doc|docx|document|image|photo|img|attachment|upload)$"),
-               ("number", r"_(?:num|amount|price|qty|quantity|age|cm|kg|km|days|hours|percent|pct|usd|eur|yen|rmb)$"))
+               ("number", r"(?:^|_)(?:num|amount|price|qty|quantity|age|cm|kg|km|days|hours|percent|pct|usd|eur|yen|rmb|rate)$"))
 """A name's own suffix says its type (``minutes_file``, ``height_cm``): stronger than words about other things.
 Suffixes of computed values (``_count``, ``_total``, ``_score``) are left out: those names are often results."""
 
@@ -314,7 +326,8 @@ def _describe(text: str, n: Named, names: list[Named]) -> str:
     clause = text[s:e_m.start() if e_m else len(text)]
     if lx.CJK.search(clause):  # "…算出天数 days，再写一段提醒 reminder": the comma clause of the name, when it says enough
         at = n.start - s
-        parts = [(m.start(), m.end()) for m in CLAUSE_BREAK.finditer(clause)]
+        breaks = re.compile(CLAUSE_BREAK.pattern + "|、") if re.search(r"[\u3040-\u30ff]", clause) else CLAUSE_BREAK
+        parts = [(m.start(), m.end()) for m in breaks.finditer(clause)]
         lo = max([b for _, b in parts if b <= at] + [0])
         hi = min([a for a, _ in parts if a >= at + len(n.name)] + [len(clause)])
         own = clause[lo:hi]
@@ -522,7 +535,7 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
     # A chat app when the text says chat/conversation; a bot or assistant word alone ("翻译助手",
     # "アシスタント") makes one only when no output variable is named (named outputs are a workflow's contract).
     asked = " ".join(s for s in SENTENCE.split(text) if not (re.search(r"https?://", s) or lx.has(s, "io_deliver")))
-    chat = (lx.has(text, "chat") or spec.app_mode == "advanced-chat"  # a bot a webhook posts to is not a chat ask
+    chat = (lx.has(re.sub(r"https?://\S+", " ", text), "chat") or spec.app_mode == "advanced-chat"  # a bot a webhook posts to is not a chat ask
             or (lx.has(asked, "chat_weak") and not any(n.role == "output" for n in named)))
     chat = chat and not lx.has(text, "not_chat")
     update["app_mode"] = "advanced-chat" if chat else "workflow"
@@ -564,11 +577,16 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         for n in outs:
             paren = re.match(r"\s*`?\s*[（(]([^）)]{2,40})[）)]", text[n.end:])
             desc = mapped.get(n.name) or (paren.group(1) if paren and n.role == "output" else n.desc or _describe(text, n, named))
-            outputs.append(OutputVar(name=n.name, description=desc, source=output_source(desc, lang), explicit=True))
+            source = output_source(desc, lang)
+            if source == "code" and computed and lx.has(desc, "io_produce") and not lx.has(desc, "code_step"):
+                source = "llm"  # "その合計を使ってお礼メールを書いて": written from a computed value, not computed itself
+            outputs.append(OutputVar(name=n.name, description=desc, source=source, explicit=True))
         update["outputs"] = outputs
     if computed and not chat:  # "用代码算出…多少天 days": a code step makes it, later steps read it
         update["outputs"] = [OutputVar(name=n.name, description=_describe(text, n, named), source="code", explicit=True,
                                        intermediate=True) for n in computed] + update.get("outputs", [])
+        # the code step a clause asks for ("calculate amount_due with code") is that value's own step
+        update["code_steps"] = [c for c in spec.code_steps if not any(re.search(rf"\b{n.name}\b", c) for n in computed)]
     from core.agents.rules import (  # rules calls enrich: imported here to avoid a cycle
         numeric_condition,
         slug,

@@ -213,8 +213,9 @@ def _produce(d, spec: RequirementSpec, o: OutputVar, produced: dict[str, str], m
         step = d.add("code", lx.say(lang, "compute", o.name)[:40], o.description or o.name, reads=inputs,
                      after=tail, labels=[f"skeleton:{o.name}"])
         return f"{step}.{o.name}", Link(step=step)
+    computed_first = any(x.intermediate for x in spec.outputs)  # the computed values run last before this step
     step = d.add("llm", lx.say(lang, "generate", o.name), lx.say(lang, "write_output", o.description or o.name),
-                 reads=reads, after=after if basis else tail, focus="final")
+                 reads=reads, after=after if basis and not computed_first else tail, focus="final")
     return f"{step}.text", Link(step=step)
 
 
@@ -314,6 +315,8 @@ def without_model(d, spec: RequirementSpec, tail: list[Link]) -> tuple[list[Link
     """"No model": a template when the wording is fixed (the user's own format, placeholders bound to the
     inputs), else a code step that reads the typed inputs and returns the named outputs."""
     lang = spec.language
+    if not spec.no_model and any(o.intermediate for o in spec.outputs):
+        return tail, []  # "calculate x with code, then write y": code makes x (see ``computed``), a model writes y
     names = [o.name for o in spec.outputs if o.explicit] or ["result"]
     refs = [f"start.{i.name}" for i in spec.inputs]
     code = lx.has(spec.requirement, "code") or lx.has(spec.requirement, "code_step")

@@ -114,7 +114,7 @@ def _first_sentence(text: str) -> str:
 
 def _find_classes(text: str) -> list[str]:
     patterns = (
-        r"\b(?:classif\w*|categori[sz]\w*|sort\w*|label\w*|tag\w*|triage\w*|bucket\w*)\b[^.;]*?\b(?:as|into)\s+"
+        r"\b(?:classif\w*|categori[sz]\w*|sort\w*|label\w*|tag(?:s|ged|ging)?|triage\w*|bucket\w*)\b[^.;]*?\b(?:as|into)\s+"
         r"(?:one of\s+)?(.+?)(?=\s+and\s+(?:then\s+)?(?:write|draft|send|reply|respond|generate|answer|route|create|"
         r"produce|forward)\b|[.;:]|$)",
         r"\broute\w*\s+(?:\w+\s+){0,4}?(?:about|regarding|on|for|concerning)\s+(.+?)\s+(?:to|into|towards)\b",
@@ -244,7 +244,7 @@ def _find_http_calls(text: str, classes: list[str], branches: list[BranchRule]) 
         if re.search(r"\b(put|update|replace)\b", before, re.I):
             method = "put"
         elif re.search(r"\b(post|posts|submit|create|send|notify|webhook|publish|upload|open|file)\b", before, re.I) \
-                or lx.has(before, "io_deliver"):
+                or lx.has(before, "io_deliver") or lx.has(text[match.end():match.end() + 12], "io_deliver"):
             method = "post"
         when = next((c for c in classes if re.search(rf"\bfor\s+(?:the\s+|all\s+)?{re.escape(c.lower())}", clause, re.I)), "")
         if not when:
@@ -554,7 +554,7 @@ def analyse(requirement: str) -> RequirementSpec:
     """Turn requirement text into a ``RequirementSpec`` with rules only (no model, no network)."""
     text = " ".join(requirement.split())
     lower = text.lower()
-    chat = bool(CHAT_WORDS.search(text))
+    chat = bool(CHAT_WORDS.search(re.sub(r"https?://\S+", " ", text)))  # chat.example.com is an address, not an ask
     caps: list[str] = []
 
     def cap(name: str, condition: object) -> None:
