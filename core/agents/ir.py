@@ -470,9 +470,11 @@ def tools(text: str) -> list[str]:
         found.append("text2image")
     # a file type named in a list of what an upload may be ("documents (PDF, DOCX, TXT)") is not an export
     asked = re.sub(r"[（(]\s*[A-Za-z]{2,5}(?:\s*[,，、/]\s*[A-Za-z]{2,5})+\s*[)）]", " ", text)
-    export = lx.find(asked, "tool_export")
-    if export and re.search(r"download|export|导出|書き出|word|docx|文档|ファイル", asked, re.I):
-        found.append(output_source(asked[max(0, export.start() - 20):export.end() + 20], "en").removeprefix("tool:"))
+    for sentence in SENTENCE.split(asked):  # an export verb with a file format in the same sentence
+        export = lx.find(sentence, "tool_export")
+        if export and re.search(r"download|导出|書き出|word|docx|pdf|pptx|powerpoint|文档|ファイル", sentence, re.I):
+            found.append(output_source(sentence[max(0, export.start() - 20):export.end() + 20], "en").removeprefix("tool:"))
+            break
     if lx.has(text, "tool_chart"):
         found.append("chart")
     if re.search(r"wikipedia", text, re.I):

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from core.agents import lexicon as lx
-from core.agents.code_recipes import RECIPES, pick_recipe
+from core.agents.code_recipes import RECIPES, pick_recipe, place_tokens
 from core.agents.models import BlueprintStep, Link, OutputVar, RequirementSpec
 from core.agents.rules import slug
 
@@ -204,7 +204,8 @@ def _produce(d, spec: RequirementSpec, o: OutputVar, produced: dict[str, str], m
         return f"{step}.{field}", Link(step=step)
     reads = refs + ([basis] if basis and basis not in refs else [])
     recipe = pick_recipe(spec.requirement)
-    if spec.no_model and o.name in recipe.outputs and recipe.key != "clean_text":  # a recipe that makes exactly this
+    covered = all(x in place_tokens(recipe.code, spec.requirement, spec.literals) for x in spec.literals)
+    if spec.no_model and o.name in recipe.outputs and recipe.key != "clean_text" and covered:  # a recipe that makes exactly this
         step = d.add("code", recipe.title, o.description or o.name, reads=[f"start.{i.name}" for i in spec.inputs][:1] or reads[:1],
                      after=tail, labels=[recipe.key])
         return f"{step}.{o.name}", Link(step=step)

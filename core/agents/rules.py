@@ -115,7 +115,7 @@ def _first_sentence(text: str) -> str:
 def _find_classes(text: str) -> list[str]:
     patterns = (
         r"\b(?:classif\w*|categori[sz]\w*|sort\w*|label\w*|tag(?:s|ged|ging)?|triage\w*|bucket\w*)\b[^.;]*?\b(?:as|into)\s+"
-        r"(?:one of\s+)?(.+?)(?=\s+and\s+(?:then\s+)?(?:write|draft|send|reply|respond|generate|answer|route|create|"
+        r"(?:(?:exactly\s+)?one of\s+)?(.+?)(?=\s+and\s+(?:then\s+)?(?:write|draft|send|reply|respond|generate|answer|route|create|explain|"
         r"produce|forward)\b|[.;:]|$)",
         r"\broute\w*\s+(?:\w+\s+){0,4}?(?:about|regarding|on|for|concerning)\s+(.+?)\s+(?:to|into|towards)\b",
         r"\bcategor(?:y|ies)\s*(?:\(|:)\s*(.+?)(?:\)|[.;]|$)",
