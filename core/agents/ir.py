@@ -472,7 +472,8 @@ def tools(text: str) -> list[str]:
     asked = re.sub(r"[（(]\s*[A-Za-z]{2,5}(?:\s*[,，、/]\s*[A-Za-z]{2,5})+\s*[)）]", " ", text)
     for sentence in SENTENCE.split(asked):  # an export verb with a file format in the same sentence
         export = lx.find(sentence, "tool_export")
-        if export and re.search(r"download|导出|書き出|word|docx|pdf|pptx|powerpoint|文档|ファイル", sentence, re.I):
+        verb = re.search(r"export|导出|書き出|エクスポート", sentence, re.I) and re.search(r"word|docx|pdf|pptx|powerpoint", sentence, re.I)
+        if export and (verb or re.search(r"download|下载|ダウンロード|word|docx|文档|ファイル", sentence, re.I)):
             found.append(output_source(sentence[max(0, export.start() - 20):export.end() + 20], "en").removeprefix("tool:"))
             break
     if lx.has(text, "tool_chart"):
