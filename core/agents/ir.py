@@ -219,9 +219,9 @@ def _role(text: str, n: Named) -> str:
         return "output"
     if re.search(r"[\u3040-\u30ff]", text):  # Japanese puts the verb after its object: "total をコードで計算し"
         tail = re.split(r"[、，,；;。！？!?\n]|\s[a-z][a-z0-9_]*(?:\s|$)", text[n.end:n.end + 40])[0]
-        own = _clause_role(tail, True)
-        if own:
-            return own
+        first = [(m.start(), kind) for key, kind in ROLE_CUES if _cue_pattern(key) for m in _cue_re(key).finditer(tail)]
+        if first:  # the verb that governs the name is the first one after it ("keyword を入れると…記事を書いて")
+            return min(first)[1]
     clause = CLAUSE_BREAK.split(before)[-1]
     cjk = bool(lx.CJK.search(clause))
     paren = re.search(r"[（(]([^（()）]*)$", clause) if cjk else None
@@ -232,8 +232,8 @@ def _role(text: str, n: Named) -> str:
         return "output"  # "a fixed notice in `notice`", "return it as ad"
 
     def last(name: str) -> int:
-        ms = [m.end() for m in _cue_re(name).finditer(before) if not lx.has(m.group(0), "variable_cue")] \
-            if _cue_pattern(name) else []
+        ms = [m.end() for m in _cue_re(name).finditer(before)  # "variable" (de/es/fr input cue) is neutral
+              if name != "input_word" or not lx.has(m.group(0), "variable_cue")] if _cue_pattern(name) else []
         return max(ms) if ms else -1
 
     out_at, in_at = last("output_word"), last("input_word")

@@ -354,8 +354,62 @@ then it's each every all any some one two three four five six seven eight nine t
 per than so but not no also only just via up down out over under word words sentence sentences""".split())
 
 
+def _field_name(noun: str, lang: str, tail: bool = False) -> str | None:
+    """``预约日期`` -> ``appointment_date``: a CJK field noun made wholly of the lexicon's ``fields`` pieces (``的``/``の``
+    between them allowed), else None; with ``tail`` the longest such end of ``noun`` ("お客様が名前" -> ``name``)."""
+    pieces = lx.table(lang, "fields")
+    if tail:
+        return next((name for i in range(len(noun)) if (name := _field_name(noun[i:], lang))), None)
+    out, i = [], 0
+    while i < len(noun):
+        if noun[i] in "的の" and out:
+            i += 1
+            continue
+        word = next((w for w in sorted(pieces, key=len, reverse=True) if noun.startswith(w, i)), None)
+        if not word:
+            return None
+        out.append(pieces[word])
+        i += len(word)
+    names = [p for k, p in enumerate(out) if k == 0 or p != out[k - 1]]
+    return "_".join(names) if names else None
+
+
+def _cjk_fields(text: str) -> list[InputVar]:
+    """A form described in Chinese or Japanese prose: the list after a giving verb (``用户填写姓名、电话和预约日期``)
+    or before it (``名前、会社名、希望日を入力``), each item named from the lexicon's field nouns."""
+    lang = lx.detect(text)
+    if lang not in ("zh", "ja") or not lx.table(lang, "fields"):
+        return []
+    sep = r"\s*(?:、|，(?=[^，。]{1,8}(?:和|与|及|、))|以及|和|与|及|跟|と|や|/)\s*"
+    bodies = []
+    if lang == "zh":
+        for m in lx.category("io_give", ("zh",)).finditer(text):
+            body = re.split(r"[，。；！？,;!?\n]|之后|以后|后[，,]?|然后|再|并|来|，", text[m.end():])[0]
+            bodies.append((re.sub(r"^(?:的|自己的|他们的|其)", "", body), False))
+    else:
+        for m in re.finditer(r"(?:を|から|で)(?:入力|受け取|もとに|基に|記入)|から", text):
+            head = re.split(r"[。，,；;！？!?\n]", text[:m.start()])[-1]
+            bodies.append((head, True))
+    best: list[InputVar] = []
+    for body, first_tail in bodies:
+        items = [i for i in re.split(sep, body) if i]
+        fields: list[InputVar] = []
+        for k, item in enumerate(items):
+            name = _field_name(item, lang, tail=first_tail and k == 0)
+            if not name:
+                break
+            kind = "number" if FIELD_NUMBER.search(name.replace("_", " ")) or re.search(r"(?:^|_)(?:headcount|days)$", name) \
+                else "paragraph" if FIELD_TEXT.search(name.replace("_", " ")) else "text-input"
+            fields.append(InputVar(name=name, label=item, type=kind))  # type: ignore[arg-type]
+        if len(fields) >= 2 and len(fields) > len(best) and len({f.name for f in fields}) == len(fields):
+            best = fields
+    return best
+
+
 def _prose_fields(text: str) -> list[InputVar]:
     """The fields of a form the user describes in prose, as typed start variables with snake_case names."""
+    if lx.CJK.search(text):
+        return _cjk_fields(text)
     best: list[InputVar] = []
     for lead in FORM_LEADS:
         for m in re.finditer(lead, text, re.I):

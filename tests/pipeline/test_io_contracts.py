@@ -147,6 +147,14 @@ def test_a_credential_in_a_url_becomes_a_secret_environment_variable(text, param
      {"guest_count": "number", "menu_choice": "text-input", "delivery_address": "text-input"}),
     ("Generate the badge text for a speaker name and talk title the organiser provides.",
      {"speaker_name": "text-input", "talk_title": "text-input"}),
+    ("用户填写姓名、电话和预约日期后，生成一条预约确认短信。",
+     {"name": "text-input", "phone": "text-input", "appointment_date": "text-input"}),
+    ("根据客户的城市、预算和出发日期，推荐三条旅行路线。",
+     {"customer_city": "text-input", "budget": "number", "departure_date": "text-input"}),
+    ("お客様が名前、会社名、希望日を入力すると、丁寧な予約確認メールを作成します。",
+     {"name": "text-input", "company_name": "text-input", "preferred_date": "text-input"}),
+    ("商品名と価格と数量から、見積もりの文面を作ってください。",
+     {"product_name": "text-input", "price": "number", "quantity": "number"}),
 ])
 def test_a_form_described_in_prose_gets_one_typed_variable_per_field(text, inputs, offline_settings, ledger, library):
     r = run(text, offline_settings, ledger, library)

@@ -160,6 +160,11 @@ def phrase(lang: str, key: str) -> str | None:
     return None if found is None else str(found)
 
 
+def table(lang: str, key: str) -> dict[str, str]:
+    """A mapping section of ``lang``'s lexicon (e.g. ``fields``: form nouns -> name pieces), or ``{}``."""
+    return {str(k): str(v) for k, v in ((_load(lang).get(key) or {}).items())}
+
+
 def reason(key: str) -> str:
     """Why an impossible ask (cue ``key``) cannot be done."""
     return str((_load("en").get("reasons") or {}).get(key, ""))
