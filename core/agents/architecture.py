@@ -420,7 +420,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
         return [Link(step=agent)], [("result", f"{agent}.text")]
 
     if spec.sections:
-        keys = [slug(s) for s in spec.sections]
+        keys = [slug(s) if slug(s) != "input" else f"section_{i + 1}" for i, s in enumerate(spec.sections)]  # CJK headings
         llm = d.add("llm", "Draft sections", f"{task} Write the content of each section: {', '.join(spec.sections)}.",
                     reads=refs + ([query] if chat else []) + extra, after=tail, labels=keys, focus=FINAL_ROLE)
         tpl = d.add("template-transform", "Render report", "Render the sections as a markdown report",

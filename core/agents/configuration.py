@@ -311,12 +311,15 @@ def _llm_localized(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluepr
     parts.append(f"## {lx.say(lang, 'rules')}\n" + "\n".join(f"- {r}" for r in rules)) if rules else None
     if context:
         parts.append(f"## {lx.say(lang, 'knowledge_head')}\n{{{{#context#}}}}")
+    sections = any(r.startswith(f"{step.id}.structured_output.") for s in blueprint.steps for r in s.reads)
+    if sections:  # which field holds which heading
+        fmt = lx.say(lang, "sections_out", "、".join(f"{k}（{h}）" for k, h in zip(step.labels, spec.sections, strict=False)))
     parts.append(f"## {lx.say(lang, 'output')}\n{fmt or lx.say(lang, 'chat_reply' if chat else 'only_result')}")
     memory = 10 if chat and step.parent is None and step.focus == FINAL_ROLE else None
     user = _user_prompt(reads, labels) or ("{{sys.query}}" if chat and not memory else "")
     return PlanStep(id=step.id, type="llm", title=step.name, after=step.after, parent=step.parent,
                     system="\n\n".join(parts), user=user, temperature=0.3, context=context, vision=vision,
-                    memory_window=memory)
+                    memory_window=memory, structured_fields=step.labels if sections else [])
 
 
 LITERAL_KINDS = ("write", "per_item", "branch", "case", "merge", "critique")
@@ -415,7 +418,8 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
             text = step.labels[0].removeprefix("fixed:")
             return PlanStep(**base, template=text.replace("{", "{{ '{' }}").replace("}", "{{ '}' }}") if "{" in text else text)
         case "template-transform":
-            names = [slug(label) for label in step.labels] or [f"part_{i + 1}" for i in range(len(step.reads))]
+            names = [slug(label) if slug(label) != "input" else f"section_{i + 1}" for i, label in enumerate(step.labels)] \
+                or [f"part_{i + 1}" for i in range(len(step.reads))]  # a CJK heading has no ASCII slug
             if spec.sections and step.labels == spec.sections:
                 body = f"# {spec.name}\n\n" + "\n\n".join(f"## {label}\n\n{{{{ {name} }}}}" for label, name in zip(step.labels, names, strict=False))
             else:

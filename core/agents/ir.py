@@ -535,6 +535,13 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
                     "facets": facets(text), "unsupported": list(dict.fromkeys(spec.unsupported + impossible(text)))}
     named = find_named(text)
     update["literals"] = find_literals(text, named)
+    for literal in update["literals"]:  # “会议主题 / 参会人 / 决议事项” in a sentence about the layout: the sections
+        items = [i.strip() for i in re.split(r"\s*[/／、・|｜]\s*", literal) if i.strip()]
+        sentence = next((s for s in SENTENCE.split(text) if literal in s), "")
+        if 2 <= len(items) <= 8 and all(len(i) <= 20 for i in items) and lx.has(sentence, "io_sections"):
+            update["sections"] = items
+            update["capabilities"] = list(dict.fromkeys([*spec.capabilities, "template"]))
+            break
     # A chat app when the text says chat/conversation; a bot or assistant word alone ("翻译助手",
     # "アシスタント") makes one only when no output variable is named (named outputs are a workflow's contract).
     asked = " ".join(s for s in SENTENCE.split(text) if not (re.search(r"https?://", s) or lx.has(s, "io_deliver")))
@@ -581,6 +588,9 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
             paren = re.match(r"\s*`?\s*[（(]([^）)]{2,40})[）)]", text[n.end:])
             desc = mapped.get(n.name) or (paren.group(1) if paren and n.role == "output" else n.desc or _describe(text, n, named))
             source = output_source(desc, lang)
+            wide = output_source(_sentence(text, n), lang)
+            if source == "llm" and wide.startswith("tool:"):
+                source = wide  # "导出成 Word 文档，文件通过 minutes_docx 输出": the export makes it
             if source == "code" and computed and lx.has(desc, "io_produce") and not lx.has(desc, "code_step"):
                 source = "llm"  # "その合計を使ってお礼メールを書いて": written from a computed value, not computed itself
             outputs.append(OutputVar(name=n.name, description=desc, source=source, explicit=True))

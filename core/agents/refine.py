@@ -20,7 +20,7 @@ from core.agents.models import OutputVar, RequirementSpec
 from core.agents.outputs import catalogue
 from core.agents.rules import analyse
 
-LISTS = ("classes", "branches", "http_calls", "code_steps", "extraction_fields", "sections", "languages", "constraints",
+LISTS = ("classes", "branches", "http_calls", "code_steps", "extraction_fields", "sections", "literals", "languages", "constraints",
          "conversation_vars", "tools", "facets", "unsupported")
 NAMED_LISTS = ("classes", "sections", "facets", "extraction_fields", "languages")
 """Lists of the spec whose items are named steps or fields an instruction can remove or rename."""

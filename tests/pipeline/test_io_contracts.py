@@ -212,3 +212,22 @@ def test_an_environment_constant_is_read_not_spelled(offline_settings, ledger, l
     writer = next(d for d in _nodes(r) if d["type"] == "llm")
     assert "{{#env.DAILY_ALLOWANCE#}}" in _text(writer)
     assert "DAILY_ALLOWANCE" in {v["name"] for v in r.dsl["workflow"]["environment_variables"]}
+
+
+@pytest.mark.parametrize(("text", "inputs", "output", "headings"), [
+    ("把会议转写稿 transcript 整理成会议纪要 minutes，用模板排成“会议主题 / 参会人 / 决议事项 / 待办事项”四个部分。",
+     ["transcript"], "minutes", ["会议主题", "参会人", "决议事项", "待办事项"]),
+    ("議事録 notes を読み、「概要・決定事項・宿題」の3つの見出しでテンプレートに整えて report に出力してください。",
+     ["notes"], "report", ["概要", "決定事項", "宿題"]),
+    ('Turn the interview notes (input notes) into a brief laid out with the template headings "Background / Findings / '
+     'Next steps", and output it as brief.', ["notes"], "brief", ["Background", "Findings", "Next steps"]),
+])
+def test_quoted_headings_are_the_templates_sections(text, inputs, output, headings, offline_settings, ledger, library):
+    r = run(text, offline_settings, ledger, library)
+    assert list(_inputs(r)) == inputs and _outputs(r) == [output]
+    template = next(d["template"] for d in _nodes(r) if d["type"] == "template-transform")
+    assert [line.removeprefix("## ") for line in template.splitlines() if line.startswith("## ")] == headings
+    draft = next(d for d in _nodes(r) if d["type"] == "llm")
+    fields = list(draft["structured_output"]["schema"]["properties"])
+    assert len(fields) == len(headings) and len(set(fields)) == len(fields)  # one field per heading, none shared
+    assert all(f"{{{{ {f} }}}}" in template for f in fields)
