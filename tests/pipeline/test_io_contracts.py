@@ -12,22 +12,11 @@ import yaml
 
 from core.agents.rules import analyse
 from core.pipeline import generate
-
-
-def _nodes(result):
-    return [n["data"] for n in result.dsl["workflow"]["graph"]["nodes"]]
-
-
-def _types(result):
-    return [d["type"] for d in _nodes(result)]
-
-
-def _inputs(result):
-    start = next(d for d in _nodes(result) if d["type"] == "start")
-    return {v["variable"]: v["type"] for v in start["variables"]}
+from tests.pipeline.test_fresh_requirements import _inputs, _nodes, _types
 
 
 def _outputs(result):
+    """The End outputs in their order (the order the user named them)."""
     return [o["variable"] for d in _nodes(result) if d["type"] == "end" for o in d["outputs"]]
 
 
