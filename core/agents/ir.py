@@ -331,7 +331,8 @@ def _describe(text: str, n: Named, names: list[Named]) -> str:
         lo = max([b for _, b in parts if b <= at] + [0])
         hi = min([a for a, _ in parts if a >= at + len(n.name)] + [len(clause)])
         own = clause[lo:hi]
-        if len(lx.CJK.findall(own.replace(n.name, ""))) >= 4:
+        said = re.sub(rf"(?:{_cue_pattern('io_return')}|{_cue_pattern('output_named')})", "", own.replace(n.name, ""))
+        if len(lx.CJK.findall(said)) >= 4:  # the clause says what the output is, not only "作为 … 输出"
             clause = own
     for o in names:
         clause = re.sub(rf"`?\b{re.escape(o.name)}\b`?", "", clause) if not lx.CJK.search(clause) else clause.replace(o.name, "")
