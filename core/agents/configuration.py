@@ -265,7 +265,7 @@ def _llm(step: BlueprintStep, spec: RequirementSpec, blueprint: Blueprint, label
             rules.append(f"Make sure the result covers: {feedback}")
     terms = step_literals(step, spec, blueprint, task)
     if terms:
-        rules.append(lx.say(lang, "literals_rule", ", ".join(f'"{x}"' for x in terms)))
+        rules.append(lx.say(lang, "literals_rule", ", ".join(quote(x, spec) for x in terms)))
     if reads:
         rules.append("Work only from the inputs in the user message (" + ", ".join(_label(r, labels) for r in reads) + ").")
     if context:
@@ -304,8 +304,7 @@ def _llm_localized(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluepr
         rules.append(lx.say(lang, "limits_rule", "; ".join(spec.constraints)))
     terms = step_literals(step, spec, blueprint, task)
     if terms:
-        rules.append(lx.say(lang, "literals_rule", "、".join(f"「{x}」" for x in terms) if lang in ("zh", "ja")
-                            else ", ".join(f'"{x}"' for x in terms)))
+        rules.append(lx.say(lang, "literals_rule", ("、" if lang in ("zh", "ja") else ", ").join(quote(x, spec) for x in terms)))
     if context:
         rules.append(lx.say(lang, "grounded"))
     parts.append(f"## {lx.say(lang, 'rules')}\n" + "\n".join(f"- {r}" for r in rules)) if rules else None
@@ -337,6 +336,14 @@ def step_literals(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluepri
         return []
     env = set(env_constants(spec.requirement))
     return [x for x in spec.literals if x not in env and x not in prompt]
+
+
+def quote(literal: str, spec: RequirementSpec) -> str:
+    """``literal`` in quote marks of the prompt's language that are not the ones around it in the requirement (the
+    prompt spells the literal; it does not copy the requirement's sentence)."""
+    marks = ("「」", "“”", '""') if spec.language in ("zh", "ja") else ("“”", '""', "「」")
+    pair = next((m for m in marks if f"{m[0]}{literal}{m[1]}" not in spec.requirement), marks[0])
+    return f"{pair[0]}{literal}{pair[1]}"
 
 
 def env_reads(step: BlueprintStep, spec: RequirementSpec) -> list[str]:

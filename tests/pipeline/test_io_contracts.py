@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from core.agents.rules import analyse
+from core.evaluation import check_expect
 from core.pipeline import generate
 from tests.pipeline.test_fresh_requirements import _inputs, _nodes, _types
 
@@ -163,7 +164,7 @@ def test_enumerated_values_are_literals_in_the_routing_not_inputs(offline_settin
     values = ["billing", "outage", "account", "feature_request"]
     assert {c["name"].lower() for c in classifier["classes"]} >= set(values)
     prompts = [_text(d) for d in _nodes(r) if d["type"] == "llm"]
-    assert prompts and all(all(f'"{v}"' in p for v in values) for p in prompts)  # spelled as the user spelled them
+    assert prompts and all(all(f"“{v}”" in p for v in values) for p in prompts)  # spelled as the user spelled them
 
 
 def test_users_own_replacement_tokens_are_in_the_code(offline_settings, ledger, library):
@@ -175,12 +176,19 @@ def test_users_own_replacement_tokens_are_in_the_code(offline_settings, ledger, 
     assert '"[手机号]"' in code and '"[邮箱]"' in code and "[EMAIL]" not in code
 
 
-def test_quoted_labels_reach_the_prompt_of_the_step_that_answers(offline_settings, ledger, library):
-    r = run("問い合わせ文 inquiry を読んで、返信の最後に必ず「お問い合わせありがとうございました」と書き、担当窓口を SUPPORT_DESK "
-            "と明記した返信文を reply に出力してください。", offline_settings, ledger, library)
-    assert _inputs(r) == {"inquiry": "text-input"} and _outputs(r) == ["reply"]
+@pytest.mark.parametrize(("text", "literals"), [
+    ("問い合わせ文 inquiry を読んで、返信の最後に必ず「お問い合わせありがとうございました」と書き、担当窓口を SUPPORT_DESK "
+     "と明記した返信文を reply に出力してください。", ["お問い合わせありがとうございました", "SUPPORT_DESK"]),
+    ('Read the refund request (input request) and write a reply as reply; it must end with "Your case number will follow '
+     'by email." and mention the code REFUND_DESK.', ["Your case number will follow by email.", "REFUND_DESK"]),
+    ("读取用户的投诉 complaint，写一封道歉信 apology，结尾必须是「感谢您的耐心与理解」。", ["感谢您的耐心与理解"]),
+])
+def test_quoted_strings_reach_the_prompt_of_the_step_that_answers(text, literals, offline_settings, ledger, library):
+    r = run(text, offline_settings, ledger, library)
+    assert len(_inputs(r)) == 1 and len(_outputs(r)) == 1
     prompt = next(_text(d) for d in _nodes(r) if d["type"] == "llm")
-    assert "お問い合わせありがとうございました" in prompt and "SUPPORT_DESK" in prompt
+    assert all(x in prompt for x in literals)
+    assert check_expect({"mentions": literals}, r.dsl, text) == []  # the workflow's own text, not a copied sentence
 
 
 def test_json_shape_keys_are_the_code_steps_terms(offline_settings, ledger, library):
