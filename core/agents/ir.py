@@ -222,6 +222,9 @@ def _role(text: str, n: Named) -> str:
         first = [(m.start(), kind) for key, kind in ROLE_CUES if _cue_pattern(key) for m in _cue_re(key).finditer(tail)]
         if first:  # the verb that governs the name is the first one after it ("keyword を入れると…記事を書いて")
             return min(first)[1]
+    bare = re.sub(r"[（(][^（()）]*[)）]", " ", before)
+    if re.search(r"\b(?:as|into)\s+`?$", bare) and not lx.has(bare[-25:], "io_give"):
+        return "output"  # "list the action items (input notes) as action_items"
     clause = CLAUSE_BREAK.split(before)[-1]
     cjk = bool(lx.CJK.search(clause))
     paren = re.search(r"[（(]([^（()）]*)$", clause) if cjk else None
@@ -674,6 +677,9 @@ def _each(spec: RequirementSpec, text: str, update: dict) -> None:
         return
     if spec.iteration_target or not lx.has(text, "each"):
         return
+    clauses = [c for c in CLAUSE_BREAK.split(text) if lx.has(c, "each")]
+    if clauses and all(lx.has(c, "io_shape") for c in clauses):
+        return  # "每条包含事项、负责人和截止日期": what each item of a result holds, not work per item
     listed = [i for i in inputs if i.type in ("paragraph", "text-input")]
     if files and not any(i.explicit for i in listed):
         listed = []

@@ -228,3 +228,15 @@ def test_quoted_headings_are_the_templates_sections(text, inputs, output, headin
     fields = list(draft["structured_output"]["schema"]["properties"])
     assert len(fields) == len(headings) and len(set(fields)) == len(fields)  # one field per heading, none shared
     assert all(f"{{{{ {f} }}}}" in template for f in fields)
+
+
+@pytest.mark.parametrize(("text", "inputs", "outputs"), [
+    ("List the action items from the meeting notes (input notes) as action_items; each one contains an owner, a task "
+     "and a due date.", ["notes"], ["action_items"]),
+    ("从合同文本 contract 中列出所有付款节点，每条包含金额、日期和条件，输出 payments。", ["contract"], ["payments"]),
+    ("議事録 minutes_text から宿題を洗い出し、1件ずつ担当者と期限を含めて tasks に出力してください。", ["minutes_text"], ["tasks"]),
+])
+def test_what_each_item_of_a_result_holds_is_not_an_iteration(text, inputs, outputs, offline_settings, ledger, library):
+    r = run(text, offline_settings, ledger, library)
+    assert list(_inputs(r)) == inputs and _outputs(r) == outputs
+    assert "iteration" not in _types(r)
