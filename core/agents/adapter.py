@@ -26,6 +26,7 @@ discarded: the composed blueprint is returned naming no pattern (derived or noth
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -33,6 +34,8 @@ from pydantic import BaseModel, Field
 
 from core.agents import lexicon as lx
 from core.agents.models import Blueprint, BlueprintStep, Link, RequirementSpec
+
+log = logging.getLogger(__name__)
 
 CONTROL = ("question-classifier", "if-else", "iteration", "loop", "parallel", "knowledge-retrieval", "http-request",
            "agent")
@@ -385,16 +388,15 @@ def _build(spec: RequirementSpec, brief, composed: Blueprint, ordered: bool = Fa
     used = set(image.values())
     rank: dict[str, float] = {img: n for n, img in enumerate(image.values())}
 
-    def handle(q: str, h: str, img: str, j: int | None) -> str | None:
-        """The blueprint branch of pattern handle ``h`` of step ``q`` (bound to ``img``), on lane copy ``j``."""
-        if q == pg.branch:
-            return cg.lanes[j] if j is not None else None
+    def handle(q: str, h: str, img: str, j: int | None) -> list[str]:
+        """The blueprint branches of pattern handle ``h`` of step ``q`` (bound to ``img``), on lane copy ``j``."""
         if pg.type[q] not in BRANCHING or cg.type[img] != pg.type[q] or h not in pattern_nodes[q].handles:
-            return None
+            return []
+        if q == pg.branch and j is not None:
+            return [cg.lanes[j]]
         lanes = _lanes_of(by_id[img])
         wanted = pattern_nodes[q].handles.index(h)
-        picks = [lanes[k] for k, t in enumerate(_template(pg.type[q], len(pattern_nodes[q].handles), lanes)) if t == wanted]
-        return picks[0] if picks else None
+        return [lanes[k] for k, t in enumerate(_template(pg.type[q], len(pattern_nodes[q].handles), lanes)) if t == wanted]
 
     def resolve(q: str, h: str | None, j: int | None, depth: int = 0) -> list[Link]:
         """The links into a step of lane copy ``j`` that the pattern's link from ``q`` becomes
@@ -410,8 +412,8 @@ def _build(spec: RequirementSpec, brief, composed: Blueprint, ordered: bool = Fa
                         links += resolve(q2, h2, k, depth + 1)
             elif h is None or h == "source":
                 links.append(Link(step=img))
-            elif (branch := handle(q, h, img, k if k is not None else j)) is not None:
-                links.append(Link(step=img, branch=branch))
+            else:
+                links += [Link(step=img, branch=b) for b in handle(q, h, img, k if k is not None else j)]
         return links
 
     after: dict[str, list[Link]] = {}
@@ -486,8 +488,8 @@ def _build(spec: RequirementSpec, brief, composed: Blueprint, ordered: bool = Fa
 
 
 def _sound(derived: Blueprint, composed: Blueprint) -> bool:
-    """Nothing of the spec is lost and every step reads only steps that run before it (unless the
-    composed blueprint already read that step so)."""
+    """Nothing of the spec is lost (inputs, classes, outputs, a path for every branch) and every step
+    reads only steps that run before it (unless the composed blueprint already read that step so)."""
     def items(bp: Blueprint) -> tuple:
         start = sorted(label for s in bp.steps if s.type == "start" for label in s.labels)
         classes = sorted(label for s in bp.steps if s.type == "question-classifier" for label in s.labels)
@@ -496,6 +498,12 @@ def _sound(derived: Blueprint, composed: Blueprint) -> bool:
 
     if items(derived) != items(composed):
         return False
+
+    def branches(bp: Blueprint) -> set[tuple[str, str]]:
+        return {(a.step, a.branch) for s in bp.steps for a in s.after if a.branch is not None}
+
+    if not branches(composed) <= branches(derived):
+        return False  # a branch the spec's steps take would lead nowhere
     ids = {s.id for s in derived.steps}
     if any(a.step not in ids for s in derived.steps for a in s.after) or any(not s.after for s in derived.steps if s.type != "start"):
         return False
@@ -559,7 +567,11 @@ def derive(spec: RequirementSpec, patterns: list, composed: Blueprint) -> Bluepr
     """The blueprint derived from the best-ranked pattern when it fits the spec, else ``composed``
     with no pattern named (``patterns`` are ``PatternBrief``s)."""
     best = max(patterns, key=lambda p: p.score, default=None)
-    derived = adapt(spec, best, composed) if best is not None else None
+    try:
+        derived = adapt(spec, best, composed) if best is not None else None
+    except Exception:  # noqa: BLE001 - a pattern file is data: one the adapter cannot walk leaves the composed blueprint
+        log.warning("pattern %s could not be adapted", getattr(best, "id", "?"), exc_info=True)
+        derived = None
     return derived or composed.model_copy(update={"patterns_used": []})
 
 

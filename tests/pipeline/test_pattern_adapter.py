@@ -260,6 +260,22 @@ def test_a_japanese_loop_is_derived_from_the_english_refinement_pattern():
     assert all(CJK.search(d["title"]) for d in nodes(dsl) if d["type"] == "llm")
 
 
+@pytest.mark.parametrize("requirement", [
+    "A chat assistant that remembers the user's favourite colour across turns and answers their questions.",
+    "做一个聊天助手：记住用户在对话中告诉你的城市（会话变量 city），之后回答问题时结合这个城市。",
+])
+def test_a_dropped_check_keeps_every_branch_on_a_path(requirement):
+    """The memory pattern checks two things; the spec remembers one: the second check is dropped and both
+    branches of the first (remembered or not) still reach the reply, as the pattern's else-path does."""
+    spec = analyse(requirement)
+    bp = derive(spec, [brief("chat-memory-user-profile", 0.9)], composed(spec))
+    assert bp.patterns_used == ["chat-memory-user-profile"]
+    assert "dropped: Preference given? (if-else), Remember preference (assigner)" in adaptation(bp)
+    check, reply = step(bp, "if-else"), step(bp, "llm")
+    assert Link(step=check.id, branch="otherwise") in reply.after and Link(step=step(bp, "assigner").id) in reply.after
+    workflow(spec, bp)
+
+
 @pytest.mark.parametrize("requirement, pattern", [
     ("Download the web page at the URL the user gives and write a three-line digest of it.", "web-page-digest"),
     ("Have two models answer the question in parallel and merge what they say into one answer.",
