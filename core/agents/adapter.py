@@ -369,9 +369,122 @@ def _bind(pg: _Graph, cg: _Graph, tmpl: list[int], ordered: bool) -> dict[tuple[
     return image
 
 
+@dataclass
+class _Derivation:
+    """One pattern graph (``pg``, its steps ``nodes``) bound to one pool of spec steps (``cg``, ``by_id``):
+    ``lanes[j]`` is the pattern lane the pool's lane ``j`` takes; ``image`` maps (pattern step, lane copy)
+    to the pool step bound to it."""
+
+    pg: _Graph
+    nodes: dict[str, PatternStep]
+    cg: _Graph
+    by_id: dict[str, BlueprintStep]
+    lanes: list[int]
+    image: dict[tuple[str, int | None], str]
+
+    def branches(self, q: str, h: str, img: str, j: int | None) -> list[str]:
+        """The blueprint branches of pattern handle ``h`` of step ``q`` (bound to ``img``), on lane copy ``j``."""
+        pg = self.pg
+        if pg.type[q] not in BRANCHING or self.cg.type[img] != pg.type[q] or h not in self.nodes[q].handles:
+            return []
+        if q == pg.branch and j is not None:
+            return [self.cg.lanes[j]]
+        lanes = _lanes_of(self.by_id[img])
+        wanted = self.nodes[q].handles.index(h)
+        return [lanes[k] for k, t in enumerate(_template(pg.type[q], len(self.nodes[q].handles), lanes)) if t == wanted]
+
+    def resolve(self, q: str, h: str | None, j: int | None, depth: int = 0) -> list[Link]:
+        """The links into a step of lane copy ``j`` that the pattern's link from ``q`` becomes
+        (through ``q``'s own predecessors when ``q`` was dropped)."""
+        zone = self.pg.zone.get(q, ("pre",))
+        copies = ([j] if j is not None else [k for k, t in enumerate(self.lanes) if t == zone[1]]) if zone[0] == "lane" else [None]
+        links: list[Link] = []
+        for k in copies:
+            img = self.image.get((q, k))
+            if img is None:
+                if depth < len(self.pg.order):
+                    for q2, h2 in self.pg.after[q]:
+                        links += self.resolve(q2, h2, k, depth + 1)
+            elif h is None or h == "source":
+                links.append(Link(step=img))
+            else:
+                links += [Link(step=img, branch=b) for b in self.branches(q, h, img, k if k is not None else j)]
+        return links
+
+    def wire(self) -> tuple[dict[str, list[Link]], dict[str, float]]:
+        """Every pool step's incoming links: the pattern's for the bound steps, then the pool's own for the
+        steps the pattern lacks, spliced in where the composed blueprint had them; and a rank for ordering."""
+        after: dict[str, list[Link]] = {}
+        rank: dict[str, float] = {img: n for n, img in enumerate(self.image.values())}
+        for (p, j), img in self.image.items():
+            links = _dedupe([link for q, h in self.pg.after[p] for link in self.resolve(q, h, j)])
+            after[img] = links if links or self.pg.type[p] == "start" else list(self.by_id[img].after)
+        parent = {s: b.parent for s, b in self.by_id.items()}
+        composed_after = {s: list(b.after) for s, b in self.by_id.items()}
+        for x in self.inserted():
+            after[x] = list(composed_after[x])
+            rank[x] = max((rank.get(a.step, -1) for a in composed_after[x]), default=-1) + 0.5
+        for x in self.inserted():
+            before_x = _ancestors(composed_after, parent, x)
+            for succ in [s for s in self.cg.order if any(a.step == x for a in composed_after[s])]:
+                if x in _ancestors(after, parent, succ):
+                    continue  # already runs after it
+                kept = [a for a in after[succ] if not any(a.step == b.step and a.branch == b.branch for b in composed_after[x])
+                        and not (a.branch is None and a.step in before_x)]
+                after[succ] = _dedupe(kept + [a for a in composed_after[succ] if a.step == x])
+        return after, rank
+
+    def inserted(self) -> list[str]:
+        """The pool steps no pattern step is bound to (the spec needs them; the pattern lacks them)."""
+        used = set(self.image.values())
+        return [c for c in self.cg.order if c not in used]
+
+    def notes(self, spec: RequirementSpec, joined: str) -> tuple[list[str], bool]:
+        """What was done to the pattern, in true statements; and whether enough of it is left to call the
+        result derived from it (two of its steps at least, as many kept as dropped)."""
+        pg, cg, image = self.pg, self.cg, self.image
+        titles = {s: self.nodes[s].title or pg.type[s] for s in pg.order}
+        work = [p for p in pg.order if pg.type[p] not in PLUMBING]
+        kept = [p for p in work if any(q == p for q, _ in image)]
+        trimmed_lanes = [t for t in range(len(pg.lanes)) if t not in self.lanes]
+        trimmed = [p for p in work if pg.zone[p][0] == "lane" and pg.zone[p][1] in trimmed_lanes]
+        dropped = [p for p in work if p not in kept and p not in trimmed]
+        bound = {p: self.by_id[img].name for (p, _), img in reversed(list(image.items()))}  # the first copy's name
+        notes = [f"kept {len(kept)} of its {len(work)} steps besides start and end"
+                 + (" (" + ", ".join(f"{titles[p]} as {bound[p]}" for p in kept) + ")" if kept else "")]
+        if pg.branch and pg.type[pg.branch] == "question-classifier":
+            names = [c.split(":")[0].strip() for c in self.nodes[pg.branch].classes]  # "Shipping: costs, ..." -> "Shipping"
+            renamed = [f"{names[t]} -> {cg.lanes[j]}" for j, t in enumerate(self.lanes)
+                       if j == t and t < len(names) and names[t] != cg.lanes[j]]
+            if renamed:
+                notes.append("classes renamed: " + ", ".join(renamed))
+            extra = [j for j, t in enumerate(self.lanes) if j != t]
+            copied = [cg.lanes[j] for j in extra if any(k[1] == j for k in image)]
+            own = [cg.lanes[j] for j in extra if not any(k[1] == j for k in image)]
+            if copied and names:
+                notes.append(f"branch of {names[-1]} replicated for {', '.join(copied)}")
+            if own:
+                notes.append(f"branch for {', '.join(own)} from the spec alone (no step of the pattern's branch applies)")
+            if trimmed_lanes:
+                notes.append("branches trimmed: " + ", ".join(names[t] for t in trimmed_lanes if t < len(names)))
+        if joined:
+            notes.append(joined)
+        if dropped:
+            notes.append("dropped: " + ", ".join(f"{titles[p]} ({pg.type[p]})" for p in dropped))
+        added = [x for x in self.inserted() if self.by_id[x].type not in PLUMBING]
+        if added:
+            notes.append("added: " + ", ".join(f"{self.by_id[x].name} ({self.by_id[x].type})" for x in added))
+        if spec.inputs:
+            notes.append("inputs bound: " + ", ".join(i.name for i in spec.inputs))
+        if outputs := [o.name for o in spec.outputs if o.explicit]:
+            notes.append("outputs bound: " + ", ".join(outputs))
+        return notes, len(kept) >= max(min(2, len(work)), len(dropped), 1)
+
+
 def _build(spec: RequirementSpec, brief, composed: Blueprint, ordered: bool = False) -> tuple[Blueprint, list[str]] | None:
     """The blueprint built from ``brief``'s graph with the composed steps bound into it, and what was
-    done to the pattern; None when the pattern's graph cannot be walked or the steps cannot be placed."""
+    done to the pattern; None when the pattern's graph cannot be walked, the steps cannot be placed, or
+    too little of the pattern is left to call the result derived from it."""
     walked = _pattern_graph(brief.steps)
     if walked is None:
         return None
@@ -381,110 +494,21 @@ def _build(spec: RequirementSpec, brief, composed: Blueprint, ordered: bool = Fa
     cg = _blueprint_graph(pool, branch_type)
     if cg is None or (branch_type and cg.branch is None):
         return None
-    by_id = {s.id: s for s in pool}
-    tmpl = _template(branch_type or "", len(pg.lanes), cg.lanes)
-
-    image = _bind(pg, cg, tmpl, ordered)
-    used = set(image.values())
-    rank: dict[str, float] = {img: n for n, img in enumerate(image.values())}
-
-    def handle(q: str, h: str, img: str, j: int | None) -> list[str]:
-        """The blueprint branches of pattern handle ``h`` of step ``q`` (bound to ``img``), on lane copy ``j``."""
-        if pg.type[q] not in BRANCHING or cg.type[img] != pg.type[q] or h not in pattern_nodes[q].handles:
-            return []
-        if q == pg.branch and j is not None:
-            return [cg.lanes[j]]
-        lanes = _lanes_of(by_id[img])
-        wanted = pattern_nodes[q].handles.index(h)
-        return [lanes[k] for k, t in enumerate(_template(pg.type[q], len(pattern_nodes[q].handles), lanes)) if t == wanted]
-
-    def resolve(q: str, h: str | None, j: int | None, depth: int = 0) -> list[Link]:
-        """The links into a step of lane copy ``j`` that the pattern's link from ``q`` becomes
-        (through ``q``'s own predecessors when ``q`` was dropped)."""
-        zone = pg.zone.get(q, ("pre",))
-        copies = ([j] if j is not None else [k for k, t in enumerate(tmpl) if t == zone[1]]) if zone[0] == "lane" else [None]
-        links: list[Link] = []
-        for k in copies:
-            img = image.get((q, k))
-            if img is None:
-                if depth < len(pg.order):
-                    for q2, h2 in pg.after[q]:
-                        links += resolve(q2, h2, k, depth + 1)
-            elif h is None or h == "source":
-                links.append(Link(step=img))
-            else:
-                links += [Link(step=img, branch=b) for b in handle(q, h, img, k if k is not None else j)]
-        return links
-
-    after: dict[str, list[Link]] = {}
-    for (p, j), img in image.items():
-        links = _dedupe([link for q, h in pg.after[p] for link in resolve(q, h, j)])
-        after[img] = links if links or pg.type[p] == "start" else list(by_id[img].after)
-    # the spec steps the pattern lacks: where the composed blueprint had them
-    parent = {s.id: s.parent for s in pool}
-    composed_after = {s.id: list(s.after) for s in pool}
-    inserted = [c for c in cg.order if c not in used]
-    for x in inserted:
-        after[x] = list(composed_after[x])
-        rank[x] = max((rank.get(a.step, -1) for a in composed_after[x]), default=-1) + 0.5
-    for x in inserted:
-        before_x = _ancestors(composed_after, parent, x)
-        for succ in [s for s in cg.order if any(a.step == x for a in composed_after[s])]:
-            if x in _ancestors(after, parent, succ):
-                continue
-            kept = [a for a in after[succ] if not any(a.step == b.step and a.branch == b.branch for b in composed_after[x])
-                    and not (a.branch is None and a.step in before_x)]
-            after[succ] = _dedupe(kept + [a for a in composed_after[succ] if a.step == x])
-    links = {s: [(a.step, a.branch) for a in ls] for s, ls in after.items()}
-    order = _topological(list(after), links, rank)
+    lanes = _template(branch_type or "", len(pg.lanes), cg.lanes)
+    d = _Derivation(pg=pg, nodes=pattern_nodes, cg=cg, by_id={s.id: s for s in pool}, lanes=lanes,
+                    image=_bind(pg, cg, lanes, ordered))
+    after, rank = d.wire()
+    order = _topological(list(after), {s: [(a.step, a.branch) for a in ls] for s, ls in after.items()}, rank)
     if order is None:
         return None
-    containers = [s for s in order if parent.get(s) is None]
-    grouped = [c for top in containers for c in [top] + [s for s in order if parent.get(s) == top]]
-    steps = [by_id[s].model_copy(update={"after": after[s]}) for s in grouped if s in by_id]
-    if len(steps) != len(order):
+    tops = [s for s in order if d.by_id[s].parent is None]  # each container's steps right after it
+    grouped = [c for top in tops for c in [top] + [s for s in order if d.by_id[s].parent == top]]
+    if len(grouped) != len(order):
         return None
-
-    # what was done to the pattern, in true statements
-    titles = {s: pattern_nodes[s].title or pg.type[s] for s in pg.order}
-    work = [p for p in pg.order if pg.type[p] not in PLUMBING]
-    kept = [p for p in work if any(q == p for q, _ in image)]
-    trimmed_lanes = [t for t in range(len(pg.lanes)) if t not in tmpl]
-    trimmed = [p for p in work if pg.zone[p][0] == "lane" and pg.zone[p][1] in trimmed_lanes]
-    dropped = [p for p in work if p not in kept and p not in trimmed]
-    notes = [f"kept {len(kept)} of its {len(work)} steps besides start and end"
-             + (" (" + ", ".join(f"{titles[p]} as {by_id[image[next(k for k in image if k[0] == p)]].name}" for p in kept) + ")"
-                if kept else "")]
-    if pg.branch and branch_type == "question-classifier":
-        names = [c.split(":")[0].strip() for c in pattern_nodes[pg.branch].classes]  # "Shipping: costs, ..." -> "Shipping"
-        renamed = [f"{names[t]} -> {cg.lanes[j]}" for j, t in enumerate(tmpl) if j == t and t < len(names) and names[t] != cg.lanes[j]]
-        if renamed:
-            notes.append("classes renamed: " + ", ".join(renamed))
-        extra = [j for j, t in enumerate(tmpl) if j != t]
-        copied = [cg.lanes[j] for j in extra if any(k[1] == j for k in image)]
-        own = [cg.lanes[j] for j in extra if not any(k[1] == j for k in image)]
-        if copied and names:
-            notes.append(f"branch of {names[-1]} replicated for {', '.join(copied)}")
-        if own:
-            notes.append(f"branch for {', '.join(own)} from the spec alone (no step of the pattern's branch applies)")
-        if trimmed_lanes:
-            notes.append("branches trimmed: " + ", ".join(names[t] for t in trimmed_lanes if t < len(names)))
-    if joined:
-        notes.append(joined)
-    if dropped:
-        notes.append("dropped: " + ", ".join(f"{titles[p]} ({pg.type[p]})" for p in dropped))
-    added = [x for x in inserted if by_id[x].type not in PLUMBING]
-    if added:
-        notes.append("added: " + ", ".join(f"{by_id[x].name} ({by_id[x].type})" for x in added))
-    bound = [i.name for i in spec.inputs]
-    if bound:
-        notes.append("inputs bound: " + ", ".join(bound))
-    outputs = [o.name for o in spec.outputs if o.explicit]
-    if outputs:
-        notes.append("outputs bound: " + ", ".join(outputs))
-    if len(kept) <= len(dropped):
-        return None  # too little of the pattern is left to call the result derived from it
-    return composed.model_copy(update={"steps": steps}), notes
+    notes, enough = d.notes(spec, joined)
+    if not enough:
+        return None
+    return composed.model_copy(update={"steps": [d.by_id[s].model_copy(update={"after": after[s]}) for s in grouped]}), notes
 
 
 def _sound(derived: Blueprint, composed: Blueprint) -> bool:
