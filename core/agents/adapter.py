@@ -34,6 +34,7 @@ from pydantic import BaseModel, Field
 
 from core.agents import lexicon as lx
 from core.agents.models import Blueprint, BlueprintStep, Link, RequirementSpec
+from core.agents.outputs import SEARCH_TOOLS
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class PatternStep(BaseModel):
     classes: list[str] = Field(default_factory=list, description="class names of a question classifier")
     handles: list[str] = Field(default_factory=list, description="outgoing branch handles in order: a classifier's "
                                "class ids, an if-else's case ids then 'false' (its else)")
+    tool: str = Field(default="", description="a tool step's 'provider/tool'")
 
 
 class Shape(BaseModel):
@@ -89,7 +91,8 @@ def pattern_steps(dsl: dict) -> list[PatternStep]:
         steps.append(PatternStep(id=str(n.get("id", "")), type=str(data.get("type", "")), title=str(data.get("title", "")),
                                  after=incoming.get(str(n.get("id", "")), []), parent=n.get("parentId"),
                                  classes=[str(c.get("name", "")) for c in data.get("classes") or [] if isinstance(c, dict)],
-                                 handles=_handles(data)))
+                                 handles=_handles(data),
+                                 tool=f"{data.get('provider_id', '')}/{data.get('tool_name', '')}" if data.get("type") == "tool" else ""))
     return steps
 
 
@@ -163,6 +166,8 @@ class _Graph:
     type: dict[str, str]
     parent: dict[str, str | None]
     after: dict[str, list[tuple[str, str | None]]]
+    kind: dict[str, str] = field(default_factory=dict)
+    """what a step is, for binding: its type, and for a tool what the tool does (``tool:search``)"""
     branch: str | None = None
     lanes: list[str] = field(default_factory=list)
     zone: dict[str, tuple] = field(default_factory=dict)
@@ -237,7 +242,8 @@ def _pattern_graph(steps: list[PatternStep]) -> tuple[_Graph, dict[str, PatternS
     order = _topological(list(nodes), after)
     if order is None:
         return None
-    g = _Graph(order=order, type={s: nodes[s].type for s in order}, parent={s: nodes[s].parent for s in order}, after=after)
+    g = _Graph(order=order, type={s: nodes[s].type for s in order}, parent={s: nodes[s].parent for s in order}, after=after,
+               kind={s: _kind(nodes[s].type, nodes[s].tool) for s in order})
     first = next((s for s in order if g.type[s] in BRANCHING and g.parent[s] is None), None)
     g.lanes = list(nodes[first].handles) if first else []
     _zones(g, g.type[first] if first else None)
@@ -250,11 +256,20 @@ def _blueprint_graph(steps: list[BlueprintStep], branch_type: str | None) -> _Gr
     if order is None:
         return None
     by_id = {s.id: s for s in steps}
-    g = _Graph(order=order, type={s: by_id[s].type for s in order}, parent={s: by_id[s].parent for s in order}, after=after)
+    g = _Graph(order=order, type={s: by_id[s].type for s in order}, parent={s: by_id[s].parent for s in order}, after=after,
+               kind={s: _kind(by_id[s].type, (by_id[s].labels or [""])[0]) for s in order})
     first = next((s for s in order if g.type[s] == branch_type and g.parent[s] is None), None) if branch_type else None
     g.lanes = _lanes_of(by_id[first]) if first else []
     _zones(g, branch_type if first else None)
     return g
+
+
+def _kind(type_: str, tool: str) -> str:
+    """A step's kind for binding: tools bind only to tools that do the same (a search to a search)."""
+    if type_ != "tool":
+        return type_
+    tool = tool.lower()
+    return "tool:search" if "search" in tool or any(t in tool for t in SEARCH_TOOLS) else f"tool:{tool.split('/')[-1]}"
 
 
 def _lanes_of(step: BlueprintStep) -> list[str]:
@@ -358,11 +373,11 @@ def _bind(pg: _Graph, cg: _Graph, tmpl: list[int], ordered: bool) -> dict[tuple[
             continue  # its container was dropped
         pool = [c for c in cg.order if cg.zone[c] == zone and cg.parent[c] == parent and c not in image.values()]
         if ordered:
-            for i, k in _align([pg.type[p] for p, _ in group], [cg.type[c] for c in pool]):
+            for i, k in _align([pg.kind[p] for p, _ in group], [cg.kind[c] for c in pool]):
                 image[group[i]] = pool[k]
             continue
         for slot in group:
-            found = next((c for c in pool if cg.type[c] == pg.type[slot[0]]), None)
+            found = next((c for c in pool if cg.kind[c] == pg.kind[slot[0]]), None)
             if found:
                 image[slot] = found
                 pool.remove(found)

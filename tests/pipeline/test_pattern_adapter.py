@@ -260,6 +260,18 @@ def test_a_japanese_loop_is_derived_from_the_english_refinement_pattern():
     assert all(CJK.search(d["title"]) for d in nodes(dsl) if d["type"] == "llm")
 
 
+def test_a_tool_binds_only_to_a_tool_that_does_the_same():
+    """The briefing pattern's first tool tells the date, its second searches: the spec's search is bound
+    to the search, and the date tool, which the spec does not need, is dropped."""
+    spec = analyse("Look up recent news about a company (variable company) on the web and write a one-page briefing.")
+    bp = derive(spec, [brief("web-search-briefing", 0.9)], composed(spec))
+    assert bp.patterns_used == ["web-search-briefing"]
+    note = adaptation(bp)
+    assert "Web search as " in note and "dropped: Current date (tool)" in note and "Current date as" not in note
+    assert [s.type for s in bp.steps] == ["start", "tool", "llm", "end"]
+    workflow(spec, bp)
+
+
 @pytest.mark.parametrize("requirement", [
     "A chat assistant that remembers the user's favourite colour across turns and answers their questions.",
     "做一个聊天助手：记住用户在对话中告诉你的城市（会话变量 city），之后回答问题时结合这个城市。",
