@@ -9,19 +9,24 @@ pattern's graph:
 - its steps are walked in topological order and each is bound to a spec-bound step of the same type
   and role from the composed blueprint (the pool: the steps the spec needs, with their inputs,
   purposes and titles in the requirement's language). A role is where a step sits: before the
-  branching step, on the branch of one class, after the branches join, inside an iteration or loop;
+  branching step, on the branch of one class, after the branches join, inside an iteration or loop
+  (and for a tool, what it does: a search binds to a search);
 - the branching step's lanes are bound to the spec's classes (or conditions): when the spec has more
   classes than the pattern, the pattern's last per-class sub-graph is replicated for the extra ones;
   when it has fewer, the surplus branches are trimmed;
 - the wiring is the pattern's (its order, fan-outs, joins and branch handles). Pattern steps the spec
   does not need are dropped and their neighbours joined up; spec steps the pattern lacks are inserted
   where the composed blueprint had them. Where the pattern joins its branches with an aggregator into
-  one end and the pool ends every branch on its own, the branches are joined the pattern's way.
+  one end and the pool ends every branch on its own (with the same output), the branches are joined
+  the pattern's way. The pattern's order is tried first; when the spec's data flow forbids it (a step
+  would read one that runs later), the pool's order is kept and only the pattern's wiring around it.
 
 The result names the pattern in ``patterns_used`` and its rationale says what was kept, renamed,
-replicated, trimmed, dropped and added. A derivation that loses a spec item (named inputs, outputs,
-classes), has a step read a step that does not run before it, or does not compile to a valid DSL is
-discarded: the composed blueprint is returned naming no pattern (derived or nothing).
+replicated, trimmed, dropped and added (``adaptation`` returns that note; the Generate page and the
+CLI show it). A derivation that keeps too little of the pattern (fewer than two of its steps, or fewer
+kept than dropped), loses a spec item (named inputs, outputs, classes, a path for every branch), has a
+step read a step that does not run before it, or does not compile to a valid DSL is discarded: the
+composed blueprint is returned naming no pattern (derived or nothing).
 """
 
 from __future__ import annotations

@@ -250,6 +250,8 @@ def test_only_the_best_ranked_pattern_can_shape_the_result():
 
 
 def test_a_japanese_loop_is_derived_from_the_english_refinement_pattern():
+    """The pattern saves the verdict before improving; the spec's improve step reads the review, so the
+    pattern's order is impossible and the spec's order is kept inside the pattern's loop."""
     spec = analyse("入力された文章を推敲するワークフロー：下書きを作り、レビューで「OK」と言われるまで最大3回改善を繰り返す。")
     bp = derive(spec, [brief("iterative-refinement-loop", 0.9)], composed(spec))
     assert bp.patterns_used == ["iterative-refinement-loop"]
