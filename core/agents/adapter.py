@@ -2,9 +2,9 @@
 
 A pattern's *control shape* is read from its Dify graph: the app mode and the top-level constructs
 that decide how data flows (a classifier, an if-else gate, an iteration, a loop, a parallel fan-out,
-knowledge retrieval, an HTTP call, an agent). When the best-ranked pattern's shape is the one the
-spec asks for (a classifier's class count may differ), ``derive`` builds the blueprint from the
-pattern's graph:
+knowledge retrieval, an HTTP call, an agent). When the best-ranked pattern's shape is the one of the
+spec's steps as composed (a classifier's class count may differ), ``derive`` builds the blueprint from
+the pattern's graph:
 
 - its steps are walked in topological order and each is bound to a spec-bound step of the same type
   and role from the composed blueprint (the pool: the steps the spec needs, with their inputs,
@@ -134,7 +134,8 @@ def shape_of_blueprint(bp: Blueprint) -> Shape:
 
 
 def shape_of_spec(spec: RequirementSpec) -> Shape:
-    """The shape the spec asks for."""
+    """The shape the spec's wording asks for (the adapter compares patterns with the composed blueprint's
+    shape, the structure of the spec's steps as bound; this one is for reports and tests)."""
     asked = {
         "question-classifier": bool(spec.classes),
         "if-else": bool(spec.branches or spec.gate) and not spec.classes,
@@ -147,15 +148,6 @@ def shape_of_spec(spec: RequirementSpec) -> Shape:
         or (spec.has("translation") and len(spec.languages) >= 2),
     }
     return Shape(mode=spec.app_mode, constructs=[k for k in CONTROL if asked[k]], classes=len(spec.classes))
-
-
-def fits(spec: RequirementSpec, mode: str, steps: list[PatternStep]) -> bool:
-    """Whether a pattern's structure is the one the spec asks for: the same mode and constructs. A
-    classifier pattern fits a spec with another number of classes (its branches are replicated or trimmed)."""
-    if not steps:
-        return False
-    have, want = shape_of_pattern(mode, steps), shape_of_spec(spec)
-    return have.key()[:2] == want.key()[:2] and bool(have.classes) == bool(want.classes)
 
 
 # ------------------------------------------------------------------------------------- derivation
@@ -584,8 +576,8 @@ def adapt(spec: RequirementSpec, brief, composed: Blueprint) -> Blueprint | None
     """The blueprint derived from the pattern ``brief`` (a ``PatternBrief``), or None when the pattern
     does not fit the spec or the derivation is not a sound, valid workflow (then nothing was derived).
 
-    The fit is judged on the composed blueprint's shape: the spec's steps as bound (``fits`` is the
-    same test on the shape the spec's wording suggests)."""
+    The pattern fits when its shape (mode and constructs; a classifier's class count may differ) is the
+    composed blueprint's: the structure of the spec's steps as bound."""
     pg, built_shape = shape_of_pattern(brief.mode, brief.steps), shape_of_blueprint(composed)
     if not brief.steps or pg.key()[:2] != built_shape.key()[:2] or bool(pg.classes) != bool(built_shape.classes):
         return None  # the spec's steps (as composed) do not have the pattern's structure
@@ -624,7 +616,3 @@ def adaptation(blueprint: Blueprint) -> str:
     text = blueprint.rationale or ""
     at = text.find(DERIVED)
     return text[at:] if at >= 0 and blueprint.patterns_used else ""
-
-def skeleton(steps: list[BlueprintStep]) -> list[str]:
-    """The non-plumbing step types, in order (what tests and the Generate page compare)."""
-    return [s.type for s in steps if s.type not in PLUMBING]
