@@ -305,3 +305,20 @@ def test_pipeline_records_used_as_derived_from(requirement, pattern, offline_set
     assert result.test_run is not None and result.test_run.succeeded
     hits = ledger.query("SELECT pattern_id, used FROM pattern_usage WHERE run_id = ?", [result.run_id])
     assert len(hits) >= 2 and set(hits[hits["used"]]["pattern_id"]) == {pattern}
+
+
+def test_the_generate_page_names_the_pattern_and_says_how_it_was_adapted():
+    from types import SimpleNamespace
+
+    from ui.generation import adapted, derived_from
+
+    spec = analyse("社内ヘルプデスク：質問文（変数 question）を「PC」「ネットワーク」の2種類に振り分け、それぞれに合った回答を"
+                   "作成し、結果は answer という1つの出力で返してください。")
+    bp = derive(spec, [brief("email-triage-classifier", 0.9)], composed(spec))
+    pattern = SimpleNamespace(id="email-triage-classifier", name="Email triage classifier")
+    result = SimpleNamespace(blueprint=bp, patterns=[SimpleNamespace(pattern=pattern)])
+    assert derived_from(result) == "Derived from the pattern **Email triage classifier** (`email-triage-classifier`)."
+    assert adapted(result).startswith("Adapted: kept 4 of its 5 steps besides start and end")
+    assert "branches trimmed: General inquiry" in adapted(result)
+    plain = SimpleNamespace(blueprint=composed(spec), patterns=[SimpleNamespace(pattern=pattern)])
+    assert derived_from(plain).startswith("Not derived from a library pattern") and adapted(plain) == ""
