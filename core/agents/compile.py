@@ -19,6 +19,7 @@ from core.dsl.io import dump_dsl
 from core.dsl.rules.checks import FIXED_OUTPUTS, START_TYPES, SYS_TYPES
 from core.dsl.rules.references import SYS_BY_MODE
 from core.dsl.validator import validate
+from core.testrun.inputs import is_url_name
 
 TEMPLATE_REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\}\}")
 CONTEXT_SLOT = "{{#context#}}"
@@ -505,6 +506,50 @@ def _join_branches(c: _Compiler) -> None:
                 else m.group(0), final.data["answer"])
 
 
+def _url_origin(c: _Compiler, ref: Ref, seen: frozenset = frozenset()) -> tuple[str, dict | str] | None:
+    """Where the value a URL reads comes from: ``("start", variable)`` for a start input (directly,
+    or the items of a list split from it by code and iterated), ``("named", name)`` for a value named
+    as a URL, else None (text written by a model or fetched: not known to be a URL)."""
+    node = next((n for n in c.b.nodes if n.id == ref.node_id), None)
+    if node is None or ref.parts in seen or len(ref.parts) < 2:
+        return None
+    seen = seen | {ref.parts}
+    name = ref.parts[1]
+    if node.type == "start":
+        var = next((v for v in node.data.get("variables", []) if v.get("variable") == name), None)
+        return ("start", var) if var else None
+    if node.type == "iteration" and name == "item":
+        return _url_origin(c, Ref(tuple(node.data.get("iterator_selector") or ())), seen)
+    if is_url_name(name):
+        return ("named", name)
+    if node.type == "code" and len(node.data.get("variables", [])) == 1:  # a list split from its one input
+        return _url_origin(c, Ref(tuple(node.data["variables"][0]["value_selector"])), seen)
+    return None
+
+
+def _type_urls(c: _Compiler) -> None:
+    """A URL comes from a URL-typed source: a fixed URL, a start input meant for URLs, or a list of them.
+
+    A request whose URL is a start input (or the items of a list read from one) makes that input a URL
+    input: its label says so when its name does not (the form asks for URLs, the test run gives some).
+    A URL taken from other text (a model's reply, a fetched body) is reported: nothing makes it a URL.
+    """
+    for node in c.b.nodes:
+        if node.type != "http-request":
+            continue
+        url = str(node.data.get("url") or "").strip()
+        match = DIFY_TEMPLATE.match(url)
+        if not match or url.lower().startswith(("http://", "https://")):
+            continue
+        origin = _url_origin(c, Ref(tuple(match.group(1).split("."))))
+        if origin is None:
+            c.issue(f"the request {node.data.get('title')!r} takes its URL from {match.group(1)!r}, which is not known to be "
+                    "a URL (give a fixed URL or a URL input)", None)
+        elif origin[0] == "start" and not is_url_name(f"{origin[1].get('variable')} {origin[1].get('label')}"):
+            var = origin[1]
+            var["label"] = f"{var.get('label') or var.get('variable')} (URL)"[:40]
+
+
 def inert(text: str, *, keep_context: bool = False) -> str:
     """``text`` with every Dify template (``{{#...#}}``) written so that Dify reads it as plain text.
 
@@ -646,6 +691,7 @@ def _compile(plan: WorkflowPlan, version: str) -> CompileResult:
             except BuilderError as exc:
                 c.issue(f"the added final step could not be connected: {exc}", None, "error")
     _join_branches(c)
+    _type_urls(c)
     _move_secrets(c)
     doc = c.b.build()
     plugins = dict.fromkeys(s.plugin for s in plan.steps if s.plugin and s.id in c.nodes)
