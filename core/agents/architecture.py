@@ -283,8 +283,20 @@ def design(inp: ArchitectureInput) -> Blueprint:
         tail = [Link(step=c)]
         results += [(name, f"{c}.{name}") for name in recipe.outputs]
 
+    joined = False
+    named = [o for o in spec.outputs if o.explicit]
+    if gated is not None and not gated[0] and not results and named and not named[0].source.startswith(("tool:", "translate:", "code")):
+        # the main result is written on the other cases' path first, so that it can be joined below
+        tail, results = _contract(d, spec.model_copy(update={"outputs": named[:1], "tools": []}), tail, results, context_refs)
+    if gated is not None and not gated[0] and results:
+        # the gate's case and the other cases give the same result: join them before the named outputs
+        # are bound, so an output made from the result (a subject line, hashtags) is made on every path
+        _, ref, link = gated
+        agg = d.add("variable-aggregator", say(spec.language, "merge"), "Pass on the result of whichever path ran",
+                    reads=[ref, results[-1][1]], after=[link, *tail])
+        results[-1], tail, joined = (results[-1][0], f"{agg}.output"), [Link(step=agg)], True
     tail, results = _contract(d, spec, tail, results, context_refs)
-    if gated is not None:
+    if gated is not None and not joined:
         names, ref, link = gated
         if names:
             d.add("end", say(spec.language, "end_named", ", ".join(names))[:40], "Return this case's results",
