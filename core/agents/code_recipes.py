@@ -56,7 +56,7 @@ def typed(code: str, types: dict[str, str]) -> str:
     """``code`` with ``main``'s parameters annotated by the Dify types of the values bound to them
     (``text: list`` when an iteration's array is bound), so the code says what it is given."""
     match = re.search(r"^def main\(([^)]*)\)", code, re.M)
-    if not match or not types:
+    if not match or not types or re.search(r"[\"'(\[{]", match.group(1)):  # defaults with commas inside: left as written
         return code
 
     def one(param: str) -> str:
