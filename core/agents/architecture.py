@@ -33,6 +33,7 @@ from core.agents.outputs import plain as _plain
 from core.agents.outputs import search as _search
 from core.agents.outputs import without_model as _without_model
 from core.agents.rules import class_clause, numeric_condition, slug, verdict
+from core.testrun.inputs import is_url_name
 
 AGENT = "architecture"
 FINAL_ROLE = "final"
@@ -546,7 +547,7 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
         output = f"{row}.output"
     else:
         item, first = f"{it}.item", Link(step=it)
-        if re.search(r"\burls?\b|网址|链接|リンク", text, re.I):  # a list of addresses: fetch each one first
+        if _items_are_urls(spec, text):  # a list of addresses: fetch each one first
             fetch = d.add("http-request", say(spec.language, "read_file", "URL"), "Fetch this page", reads=[],
                           after=[first], parent=it, labels=[f"{{{{{item}}}}}"])
             item, first = f"{fetch}.body", Link(step=fetch)
@@ -561,6 +562,20 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
                       reads=[f"{it}.output"], after=[Link(step=it)], focus=FINAL_ROLE)
         return [Link(step=final)], [("result", f"{final}.text"), ("items", f"{it}.output")]
     return [Link(step=it)], [("results", f"{it}.output")]
+
+
+def _items_are_urls(spec: RequirementSpec, text: str) -> bool:
+    """Whether the list's items are web addresses, so that each is fetched: its input is named as URLs, or
+    the text says so where it introduces the list (a URL word before the first "each" cue, or right
+    after it: "URLs, one per line", "for each URL"). "Look up each company's website URL" is a list of
+    names: fetching them would pretend."""
+    if any(is_url_name(f"{i.name} {i.label}") for i in spec.inputs if i.type in ("paragraph", "text-input")):
+        return True
+    url = lx.find(text, "url_word")
+    each = lx.find(text, "each")
+    if url is None or each is None or url.start() < each.start():
+        return url is not None
+    return bool(lx.category("url_word").match(text[each.end():].lstrip()))
 
 
 def _class_clause(spec: RequirementSpec, name: str) -> str:

@@ -273,3 +273,15 @@ def test_fresh_url_lists_fetch_each_url(offline_settings, ledger, library):
         assert "http-request" in [d["type"] for d in nodes] and "iteration" in [d["type"] for d in nodes]
         assert result.test_run.status == "succeeded", result.test_run.summary()
 
+
+
+def test_a_list_of_names_is_not_fetched_as_urls(offline_settings, ledger, library):
+    for text in ("公司名称列表（每行一个），为每家公司查找官网链接并总结其业务。",
+                 "产品名称清单（每行一个）：逐个为每个产品找到官方网址，并用一句话介绍它。"):
+        result = generate(text, settings=offline_settings, ledger=ledger, library=library)
+        types = [d["type"] for d in _nodes(result.dsl)]
+        assert "iteration" in types and "http-request" not in types, types  # names are not addresses
+        assert result.test_run.status == "succeeded", result.test_run.summary()
+    urls = generate("For each URL in the list (variable pages), fetch the page and give it a title.",
+                    settings=offline_settings, ledger=ledger, library=library)
+    assert "http-request" in [d["type"] for d in _nodes(urls.dsl)] and urls.test_run.status == "succeeded"
