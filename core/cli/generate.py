@@ -208,10 +208,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             rounds = f", {score.rounds} round(s)" if score.rounds else ""
             ran = f", test run {score.test_run}" if score.test_run else ""
             print(f"{mark} {score.case_id} ({score.seconds * 1000:.0f} ms, valid={score.valid}{rounds}{ran})", flush=True)
-            for finding in score.findings:
+            for finding in score.findings:  # a failed test run is one of them: ``[test run] ...``
                 print(f"     {finding}", flush=True)
-            if score.test_run not in (None, "succeeded"):
-                print(f"     [test run] {score.test_run_detail}", flush=True)
 
     report = run_eval(files, settings, on_case=progress, test_runs=not args.no_test_run)
     if args.format == "json":
