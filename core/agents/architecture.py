@@ -22,6 +22,7 @@ from core.agents.code_recipes import (
     payload_recipe,
     pick_recipe,
 )
+from core.agents.conditions import quoted
 from core.agents.lexicon import say
 from core.agents.models import Blueprint, BlueprintStep, HttpCall, Link, RequirementSpec, StageResult
 from core.agents.outputs import SEARCH_TOOLS, localize
@@ -337,7 +338,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                             reads=[query], after=[link])
                 link = Link(step=ctx)
             own = _class_clause(spec, name)
-            fixed = [q for q in re.findall(r"[“\"「]([^”\"」]{2,80})[”\"」]", own) if q not in spec.classes]
+            fixed = [q for q in quoted(own, 200) if q not in spec.classes and len(q) >= 2]
             if fixed and (lx.no_model(own) or lx.has(own, "fixed_word")):
                 tpl = d.add("template-transform", say(spec.language, "fixed", fixed[0])[:40], own, after=[link],
                             labels=[f"fixed:{fixed[0]}"])

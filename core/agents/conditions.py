@@ -12,6 +12,18 @@ from core.agents.models import Gate, LoopRule
 NUMBER = r"\$?\s*(\d+(?:\.\d+)?)"
 UNIT = r"\s*(?:[元分天年件行字個个%€点円回人歳岁度枚本台℃]|ポイント|kg|cm|km|euros?|dollars?|points?|days?|years?|lines?|words?|employees?)?\s*"
 CLAUSE_END = re.compile(r"[;；。]|\.(?:\s|$)")
+QUOTED = re.compile(r"「([^」]{1,400})」|『([^』]{1,400})』|“([^”]{1,400})”|‘([^’]{1,400})’|\"([^\"]{1,400})\"|(?<![A-Za-z])'([^'\n]{1,400})'(?![A-Za-z])")
+"""Quoted text in any quote style (「」『』“”‘’ "" ''); an apostrophe inside a word (user's) opens no quote."""
+
+
+def quoted(text: str, longest: int = 400) -> list[str]:
+    """The quoted strings of ``text`` in order, in any quote style, each at most ``longest`` characters."""
+    return [next(g for g in m.groups() if g) for m in QUOTED.finditer(text) if len(next(g for g in m.groups() if g)) <= longest]
+
+
+def quoted_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, inner text) of each quoted string of ``text``."""
+    return [(m.start(), m.end(), next(g for g in m.groups() if g)) for m in QUOTED.finditer(text)]
 PRONOUNS = {"it", "it's", "its", "they", "this", "that", "these", "which", "one", "ones"}
 FILLER = {"and", "or", "but", "so", "is", "are", "was", "the", "a", "an", "if", "when", "any", "anything", "of", "with", "has", "have", "der", "die",
           "das", "liegt", "le", "la", "si", "el"}
@@ -89,7 +101,7 @@ def find_gate(text: str, outputs: list[tuple[str, int]], numbers: tuple[str, ...
         unit = re.match(r"\s*(lines?|words?|characters?|行|字)", text[end - 8:end + 8].split(value)[-1]) if value in text[end - 8:end + 8] else None
         if unit:
             subject = f"{subject} {unit.group(1)}".strip()
-        fixed = re.findall(r"[“\"「]([^”\"」]{2,80})[”\"」]", then_text)
+        fixed = [q for q in quoted(then_text, 200) if len(q) >= 2]
         return Gate(subject=subject or "value", operator=op, value=value, then_text=then_text,  # type: ignore[arg-type]
                     then_outputs=[n for n, pos in outputs if clause_start <= pos < stop],
                     no_model=lx.no_model(then_text) or lx.has(then_text, "fixed_word") or bool(fixed),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from core.agents import lexicon as lx
-from core.agents.conditions import find_gate, loop_rule
+from core.agents.conditions import ROUNDS, WORD_NUMBERS, find_gate, loop_rule, quoted_spans
 from core.agents.models import ConversationVar, InputVar, OutputVar, RequirementSpec
 
 IDENT = r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*"
@@ -336,28 +336,47 @@ def impossible(text: str) -> list[str]:
     return [lx.reason(key) for key in dict.fromkeys(found)]
 
 
-QUOTE = r"[「“\"]([^」”\"]{1,30})[」”\"]"
+RUN_GAP = re.compile(r"\s*(?:[、・,，/／]|\bor\b|\band\b|或者?|还是|和|与|及|と|や|か)?\s*(?:\bor\b|\band\b)?\s*")
+"""What may stand between two enumerated quoted items: a list separator or a conjunction, nothing else."""
 
 
-def _quoted_run(sentence: str) -> list[str]:
-    """The first run of two or more short quoted items next to each other (``「A」「B」``, ``"A", "B" or "C"``):
-    the enumerated classes, not a fixed reply quoted later in the sentence."""
-    run = rf"{QUOTE}(?:\s*(?:[、・,，/]|\bor\b|\band\b|或|还是|と|や)?\s*{QUOTE})+"
-    for m in re.finditer(run, sentence):
-        items = re.findall(QUOTE, m.group(0))
-        if all(len(q) <= 12 or not lx.CJK.search(q) and len(q.split()) <= 3 for q in items):
-            return items
-    return []
+def _quoted_run(sentence: str, count: int | None = None) -> list[str]:
+    """The first run of two or more short quoted items next to each other in any quote style (``「A」「B」``,
+    ``"A", 'B' or “C”``): the enumerated classes, not a fixed reply quoted later in the sentence. With a
+    stated ``count`` ("three classes", "三类", "3つ") the run must have that many items."""
+    runs: list[list[str]] = []
+    last_end = -1
+    for start, end, inner in quoted_spans(sentence):
+        short = len(inner) <= 12 or not lx.CJK.search(inner) and len(inner.split()) <= 3
+        if runs and last_end >= 0 and short and RUN_GAP.fullmatch(sentence[last_end:start]):
+            runs[-1].append(inner.strip(" ,.;:，。"))
+        else:
+            runs.append([inner.strip(" ,.;:，。")] if short else [])
+        last_end = end if short else -1
+    runs = [r for r in runs if len(r) >= 2]
+    if count:
+        return next((r for r in runs if len(r) == count), [])
+    return runs[0] if runs else []
+
+
+def class_count(sentence: str) -> int | None:
+    """The number of classes a sentence states: ``three classes``, ``三类``, ``3つのカテゴリ``; None if none."""
+    unit = _cue_pattern("class_unit")
+    m = re.search(rf"(?<![A-Za-z]){ROUNDS}\s*(?:{unit})", sentence, re.I) if unit else None
+    if not m:
+        return None
+    raw = m.group(1).lower()
+    return int(raw) if raw.isdigit() else WORD_NUMBERS.get(raw)
 
 
 def cjk_classes(text: str) -> list[str]:
-    """Classes enumerated after a classify or decide/judge verb, in any language: quoted items
-    (「A」「B」, "A", "B" or "C") or a list (``是A、B还是C``, ``whether it is a A, a B or a C``,
-    ``A・B・C のどれか``)."""
+    """Classes enumerated after a classify or decide/judge verb, in any language: quoted items in any
+    quote style (「A」「B」, "A", 'B' or “C”; with a stated count, the run of that many) or a list
+    (``是A、B还是C``, ``whether it is a A, a B or a C``, ``A・B・C のどれか``)."""
     for sentence in SENTENCE.split(text):
         if not (lx.has(sentence, "classify") or lx.has(sentence, "decide")):
             continue
-        quoted = _quoted_run(sentence)
+        quoted = _quoted_run(sentence, class_count(sentence)) or _quoted_run(sentence)
         if len(quoted) >= 2:
             return list(dict.fromkeys(quoted))
         lm = (re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
@@ -501,7 +520,10 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
     if not spec.classes and (lx.CJK.search(text) or not spec.branches) and not update.get("iteration_target"):
         classes = cjk_classes(text)
         if classes:
+            from core.agents.rules import class_actions
+
             update["classes"] = classes
+            update["branches"] = class_actions(text, classes)
             update["capabilities"] = list(dict.fromkeys([*spec.capabilities, "classification", "aggregation"]))
     classes = update.get("classes", spec.classes)
     if classes and update.get("no_model"):

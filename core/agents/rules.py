@@ -203,7 +203,7 @@ def class_clause(text: str, name: str, classes: list[str]) -> str:
     if own:
         return own[-1].strip()
     for sentence in reversed(sentences):
-        parts = re.split(r"(?<=[，,、])", sentence)
+        parts = re.split(r"(?<=[，,、：:])", sentence)
         for i, part in enumerate(parts):
             if name.lower() in part.lower() and count(part) == 1:
                 j = i + 1
@@ -213,8 +213,9 @@ def class_clause(text: str, name: str, classes: list[str]) -> str:
     return ""
 
 
-def _class_actions(text: str, classes: list[str]) -> list[BranchRule]:
-    """What to do for each class: ``for bug reports, create an issue ...; otherwise draft a reply``."""
+def class_actions(text: str, classes: list[str]) -> list[BranchRule]:
+    """What to do for each class: ``for bug reports, create an issue ...; otherwise draft a reply``, else
+    the clause that names the class alone (``投诉类用模型写道歉``, ``「その他」は…固定で返す``)."""
     general = re.search(r"\b(?:and|then)\s+(?:then\s+)?((?:write|draft|send|reply|respond|generate|answer|create|produce|"
                         rf"compose|suggest)\b.+?){END}", text, re.I)
     fallback = general.group(1) if general else ""
@@ -227,7 +228,8 @@ def _class_actions(text: str, classes: list[str]) -> list[BranchRule]:
         own = re.search(rf"\bfor\s+(?:the\s+|all\s+)?{re.escape(name.lower())}\w*(?:\s+(?:tickets?|emails?|messages?|requests?|"
                         rf"ones?|cases?|questions?))?\s*,?\s*(.+?)(?=\s*,\s*(?:otherwise|else|for)\b|\s*[;]|\.(?:\s|$)|$)",
                         text, re.I)
-        rules.append(BranchRule(condition=name, action=own.group(1).strip(" ,") if own else fallback))
+        clause = "" if own else class_clause(text, name, classes)
+        rules.append(BranchRule(condition=name, action=own.group(1).strip(" ,") if own else clause or fallback))
     return rules
 
 
@@ -520,7 +522,7 @@ def analyse(requirement: str) -> RequirementSpec:
     classes = _find_classes(text)
     branches = _find_branches(text) if not classes else []
     decisions = _find_decisions(text) if not (classes or branches) else []
-    class_rules = _class_actions(text, classes) if classes else []
+    class_rules = class_actions(text, classes) if classes else []
     http = _find_http_calls(text, classes, branches or decisions)
     for call in http:
         for name in re.findall(r"[?&]([A-Za-z_]\w*)=(?:\.\.\.|<[^>]*>|\{[^}]*\}|(?=&|$))", call.url):
