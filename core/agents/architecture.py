@@ -11,6 +11,7 @@ import re
 
 from pydantic import BaseModel, Field
 
+from core.agents import calc
 from core.agents import lexicon as lx
 from core.agents.adapter import PatternStep, derive
 from core.agents.brain import Brain
@@ -225,6 +226,18 @@ def design(inp: ArchitectureInput) -> Blueprint:
         context_refs = [r for r in context_refs if r != main] + [f"{lo}.result"]
 
     post_checks = []
+    computed = calc.plan(spec) if not (spec.classes or spec.loop or spec.iteration_target or spec.facets) else None
+    computed = computed if computed and (spec.no_model or spec.gate or lx.has(spec.requirement, "code")) else None
+    value_ref = None
+    if computed:  # the asked calculation is the code step (thresholds in the code, outputs named as asked)
+        c = d.add("code", say(spec.language, "compute", ", ".join(calc.outputs(computed)))[:40], spec.goal,
+                  reads=[f"start.{n}" for n in computed.inputs], after=tail, labels=[calc.label(computed)])
+        tail, value_ref = [Link(step=c)], f"{c}.{computed.value_name}"
+        computed_results = [(name, f"{c}.{name}") for name in calc.outputs(computed)]
+        if spec.no_model:
+            results_first = computed_results
+        context_refs += [ref for _, ref in computed_results]
+        spec = spec.model_copy(update={"code_steps": [p for p in spec.code_steps if is_check(p)]})
     for purpose in spec.code_steps:
         if is_check(purpose):
             post_checks.append(purpose)
@@ -235,7 +248,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
         tail = [Link(step=c)]
         context_refs += [f"{c}.{name}" for name in recipe.outputs]
 
-    results: list[tuple[str, str]] = []  # (output name, ref)
+    results: list[tuple[str, str]] = list(results_first) if computed and spec.no_model else []  # (output name, ref)
     if spec.extraction_fields and not spec.iteration_target:
         pe = d.add("parameter-extractor", "Extract fields", f"Extract {', '.join(spec.extraction_fields)} as structured fields",
                    reads=[main or "sys.query"], after=tail, labels=spec.extraction_fields)
@@ -245,12 +258,22 @@ def design(inp: ArchitectureInput) -> Blueprint:
         results += fields
 
     gated = None
-    if spec.gate is not None and not spec.classes:
+    if computed and spec.no_model:
+        spec = spec.model_copy(update={"gate": None})
+    if spec.gate is not None and not spec.classes and value_ref:
+        tail, gated, otherwise = _computed_gate(d, spec, tail, value_ref, context_refs)
+        if otherwise:  # the other cases end with the fixed text the user gave: no main work
+            results.append((next((o.name for o in spec.outputs if o.name not in gated[0]), "result"), otherwise))
+        spec = spec.model_copy(update={"outputs": [o for o in spec.outputs if o.name not in gated[0]], "branches": [],
+                                       "capabilities": [c for c in spec.capabilities if c != "branching"]})
+    elif spec.gate is not None and not spec.classes:
         tail, gated = _gate(d, spec, tail, main, context_refs)
         spec = spec.model_copy(update={"outputs": [o for o in spec.outputs if o.name not in gated[0]], "branches": [],
                                        "capabilities": [c for c in spec.capabilities if c != "branching"]})
     task = _task(spec)
-    if spec.facets and not (spec.classes or spec.branches or spec.loop):
+    if computed and spec.no_model or gated is not None and value_ref and results:
+        generated = []  # the code computed every output / the other cases end with their fixed text
+    elif spec.facets and not (spec.classes or spec.branches or spec.loop):
         tail, generated = _facets(d, spec, tail, context_refs + ([main] if chat and main else []))
     elif _plain(spec) and not results and (spec.no_model and not spec.code_steps or lx.has(spec.requirement, "code_step")
                                            and not lx.has(spec.requirement, "model_word") and any(o.explicit for o in spec.outputs)):
@@ -284,7 +307,11 @@ def design(inp: ArchitectureInput) -> Blueprint:
         tail = [Link(step=c)]
         results += [(name, f"{c}.{name}") for name in recipe.outputs]
 
-    tail, results = _contract(d, spec, tail, results, context_refs)
+    named = {o.name for o in spec.outputs if o.explicit}
+    if not (computed and named and named <= {name for name, _ in results}):
+        tail, results = _contract(d, spec, tail, results, context_refs)
+    else:
+        results = [(name, ref) for name, ref in results if name in named]
     if gated is not None:
         names, ref, link = gated
         if names:
@@ -459,6 +486,47 @@ def _loop(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], reads: 
     d.add("assigner", lx.say(lang, "keep"), "Store the improved draft for the next round",
           reads=[f"{loop}.draft", f"{improve}.text"], after=[improve], parent=loop)
     return [Link(step=loop)], [("result", f"{loop}.draft")]
+
+
+def _computed_gate(d: _Draft, spec: RequirementSpec, tail: list[Link], value_ref: str, refs: list[str]):
+    """The asked comparison on a value the code computed (typed as a number): the then-path writes (or
+    returns its fixed text); the other cases get the fixed text their clause quotes, else the main work.
+
+    Returns (the tail, (then-path outputs, its result ref, its last link), the other cases' fixed-text ref or None)."""
+    g, lang = spec.gate, spec.language
+    label = f"{g.operator} {g.value}"
+    subject = "" if lx.has(g.subject, "cond_word") or lx.detect(g.subject) != lang else g.subject
+    check = d.add("if-else", lx.say(lang, "check", subject)[:40],
+                  f"{value_ref} {label}", reads=[value_ref], after=tail, labels=[label])
+    then = Link(step=check, branch=label)
+    if g.no_model:
+        text = g.fixed_text or g.then_text
+        step = d.add("template-transform", lx.say(lang, "fixed", text)[:40], g.then_text, after=[then], labels=[f"fixed:{text}"])
+        ref = f"{step}.output"
+    else:
+        step = d.add("llm", lx.say(lang, "generate", ", ".join(g.then_outputs) or lx.say(lang, "result"))[:40],
+                     lx.say(lang, "write_output", g.then_text), reads=refs, after=[then], focus=FINAL_ROLE)
+        ref = f"{step}.text"
+    other = Link(step=check, branch="otherwise")
+    fixed = _else_fixed(spec.requirement, g.then_text)
+    if fixed:
+        tpl = d.add("template-transform", lx.say(lang, "fixed", fixed)[:40], fixed, after=[other], labels=[f"fixed:{fixed}"])
+        return [Link(step=tpl)], (list(g.then_outputs), ref, Link(step=step)), f"{tpl}.output"
+    return [other], (list(g.then_outputs), ref, Link(step=step)), None
+
+
+def _else_fixed(text: str, then_text: str) -> str:
+    """The fixed text the other cases return (``否则输出固定文本“一切正常”``, ``otherwise reply 'All good'``)."""
+    text = " ".join(text.split())
+    start = text.find(then_text) + len(then_text) if then_text and then_text in text else 0
+    other = lx.find(text[start:], "else_word")
+    if not other:
+        return ""
+    rest = text[start + other.end():]
+    end = re.search(r"[;；。]|\.(?:\s|$)", rest)
+    clause = rest[:end.start()] if end else rest
+    found = [q for q in quoted(clause, 200) if len(q) >= 2]
+    return found[0] if found and (lx.has(clause, "fixed_word") or lx.no_model(clause) or len(found) == 1) else ""
 
 
 def _delivers(call: HttpCall) -> bool:

@@ -10,6 +10,7 @@ import re
 
 from pydantic import BaseModel
 
+from core.agents import calc
 from core.agents import lexicon as lx
 from core.agents.architecture import FINAL_ROLE
 from core.agents.brain import Brain
@@ -360,6 +361,10 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
         case "template-transform" if step.labels and step.labels[0].startswith("format:"):
             return PlanStep(**base, template=step.labels[0].removeprefix("format:"),
                             bindings=[Binding(name=r.split(".")[-1], ref=r) for r in step.reads])
+        case "code" if step.labels and step.labels[0].startswith(calc.CALC_PREFIX):
+            recipe = calc.recipe(step.labels[0])
+            return PlanStep(**base, code=recipe.code, bindings=[Binding(name=n, ref=r) for n, r in calc.bindings(step.labels[0])],
+                            code_outputs=[CodeOutput(name=k, type=v) for k, v in recipe.outputs.items()])  # type: ignore[arg-type]
         case "code":
             key = next((label for label in step.labels if not label.startswith("stop:")), "")
             if key.startswith(FILTER_PREFIX):
