@@ -192,7 +192,10 @@ def design(inp: ArchitectureInput) -> Blueprint:
         main = main or f"{ex}.text"
 
     params = [f"start.{i.name}" for i in spec.inputs if i.type == "text-input" and i.name != "url"]
-    for call in [c for c in spec.http_calls if not c.when and not _delivers(c)]:
+    retry = _retry(spec)
+    if retry == "json":  # the loop's code step checks the JSON
+        spec = spec.model_copy(update={"code_steps": []})
+    for call in [c for c in spec.http_calls if not c.when and not _delivers(c) and retry != "http"]:
         url = call.url or "{{start.url}}"
         h = d.add("http-request", _http_title(call), call.purpose or f"{call.method.upper()} {url}",
                   reads=params if call.url else ["start.url"], after=tail, labels=[url])
@@ -382,6 +385,9 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
             ends.append(Link(step=llm))
         return merge(texts, ends)
 
+    if spec.loop and _retry(spec):
+        return _loop(d, spec, task, tail, refs + extra)
+
     if spec.branches:
         conditions = [b for b in spec.branches if b.condition != "otherwise"]
         numeric = [numeric_condition(b.condition) for b in conditions]
@@ -461,9 +467,56 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
     return [Link(step=llm)], [("result", f"{llm}.text")]
 
 
+def _retry(spec: RequirementSpec) -> str | None:
+    """What a retry loop's body does after the model's attempt, when the loop is one: ``http`` (send the
+    attempt to the asked URL; the response's error goes back to the model) or ``json`` (check the model's
+    JSON in code: it parses and has the asked keys). None: a review-and-revise loop."""
+    if not spec.loop:
+        return None
+    if any(c.url for c in spec.http_calls):
+        return "http"
+    if lx.has(spec.requirement, "json_word") and (lx.has(spec.requirement, "code") or lx.has(spec.requirement, "code_step")):
+        return "json"
+    return None
+
+
+def _retry_loop(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], reads: list[str],
+                kind: str) -> tuple[list[Link], list[tuple[str, str]]]:
+    """The model tries, the asked step checks the attempt (an HTTP call, a JSON check in code), and the
+    problem goes back to the model in the next round; the loop breaks on the asked success condition."""
+    lang, rule = spec.language, spec.loop
+    goal = task if lang == "en" else spec.goal
+    loop = d.add("loop", lx.say(lang, "retry_loop"), rule.until or goal, reads=[], after=tail, labels=["feedback", "attempt"])
+    attempt = d.add("llm", lx.say(lang, "generate", lx.say(lang, "result")), f"{goal} " + lx.say(lang, "retry_task"),
+                    reads=reads + [f"{loop}.feedback"], after=[Link(step=loop)], parent=loop, focus=FINAL_ROLE)
+    if kind == "http":
+        call = next(c for c in spec.http_calls if c.url)
+        keys = calc.body_keys(spec.requirement) or payload_keys(call.purpose)
+        recipe = payload_recipe(keys, 1)
+        build = d.add("code", say(lang, "title_body"), f"Put {' and '.join(keys)} into the JSON body of the request",
+                      reads=[f"{attempt}.text"], after=[Link(step=attempt)], parent=loop, labels=[recipe.key])
+        check = d.add("http-request", _http_title(call, lang), call.purpose or f"{call.method.upper()} {call.url}",
+                      reads=[f"{build}.payload"], after=[Link(step=build)], parent=loop,
+                      labels=[call.url, f"break:body|not contains|{calc.error_marker(spec.requirement)}"])
+        problem = f"{check}.body"
+    else:
+        keys = calc.json_keys(spec.requirement)
+        check = d.add("code", lx.say(lang, "check", "JSON"), f"Check the JSON parses and has {', '.join(keys) or 'the keys'}",
+                      reads=[f"{attempt}.text"], after=[Link(step=attempt)], parent=loop,
+                      labels=[calc.JSON_CHECK_PREFIX + ",".join(keys), "break:ok|=|1"])
+        problem = f"{check}.error"
+    d.add("assigner", lx.say(lang, "keep"), "Keep the attempt and the problem for the next round",
+          reads=[f"{loop}.feedback", problem, f"{loop}.attempt", f"{attempt}.text"], after=[Link(step=check)], parent=loop)
+    return [Link(step=loop)], [("result", f"{loop}.attempt")] + ([("response", f"{loop}.feedback")] if kind == "http" else [])
+
+
 def _loop(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], reads: list[str]) -> tuple[list[Link], list[tuple[str, str]]]:
     """Draft, then review and revise inside a loop until the asked stop condition (a word the review
-    contains, or a score read by code) or the round limit."""
+    contains, or a score read by code) or the round limit; a retry loop when the attempt is checked by
+    an HTTP call or by code."""
+    kind = _retry(spec)
+    if kind:
+        return _retry_loop(d, spec, task, tail, reads, kind)
     lang, rule = spec.language, spec.loop
     goal = task if lang == "en" else spec.goal
     first = d.add("llm", lx.say(lang, "generate", lx.say(lang, "result")), lx.say(lang, "write_output", goal), reads=reads,

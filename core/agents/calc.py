@@ -196,3 +196,58 @@ def bindings(text: str) -> list[tuple[str, str]]:
     calc = Calculation.model_validate(json.loads(text.removeprefix(CALC_PREFIX)))
     pairs = [(n, f"start.{n}") for n in calc.inputs]
     return pairs + ([("holidays", f"env.{calc.holidays_env}")] if calc.holidays_env else [])
+
+
+JSON_CHECK_PREFIX = "jsoncheck:"
+"""Label prefix of a code step that checks a model's JSON: it parses and has the keys that follow (comma-separated)."""
+
+
+def json_keys(text: str) -> list[str]:
+    """The keys a JSON object must have: ``a JSON object with name, price and tags`` / ``包含 name、price 和 tags 的 JSON``."""
+    from core.agents.rules import split_list
+
+    m = (re.search(r"json\b[^.;:]{0,30}?\b(?:with|containing|having|keys?|fields?)\s+([^.;:]+)", text, re.I)
+         or re.search(r"(?:包含|含有|带有|キー)\s*([A-Za-z_][\w、，,和与 ]+)", text))
+    if not m:
+        return []
+    items = re.split(r"\s*(?:,|、|，|和|与|\band\b|\bor\b)\s*", m.group(1))
+    keys = [i.strip() for i in items if re.fullmatch(r"[A-Za-z_]\w*", i.strip() or "-")]
+    return keys if keys else [k for k in split_list(m.group(1)) if re.fullmatch(r"[A-Za-z_]\w*", k)]
+
+
+def body_keys(text: str) -> list[str]:
+    """Keys of a JSON body the user spelled out with placeholders: ``{"sql": "..."}`` -> ``['sql']``."""
+    return re.findall(r'"(\w+)"\s*:\s*"(?:\.\.\.|…|<[^>]*>|\{[^}]*\})"', text)
+
+
+def error_marker(text: str) -> str:
+    """What marks a failed response: the quoted field the user names near an error cue (``an "error" field``)."""
+    from core.agents.conditions import quoted
+
+    found = [q for q in quoted(text, 30) if re.search(r"err|fail|错误|エラー", q, re.I)]
+    return found[0] if found else "error"
+
+
+def json_check(label: str) -> CodeRecipe:
+    """Code that checks a model's JSON answer: ``ok`` 1/0, the ``error`` to send back, the parsed ``json``."""
+    keys = [k for k in label.removeprefix(JSON_CHECK_PREFIX).split(",") if k]
+    code = f'''import json
+import re
+
+KEYS = {keys!r}
+
+
+def main(text: str) -> dict:
+    body = re.sub(r"^```(?:json)?|```$", "", (text or "").strip(), flags=re.MULTILINE).strip()
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        return {{"ok": 0, "error": f"The answer is not valid JSON: {{exc}}", "json": ""}}
+    if not isinstance(value, dict):
+        return {{"ok": 0, "error": "The answer must be one JSON object.", "json": body}}
+    missing = [key for key in KEYS if key not in value]
+    if missing:
+        return {{"ok": 0, "error": "Missing key(s): " + ", ".join(missing), "json": body}}
+    return {{"ok": 1, "error": "", "json": json.dumps(value, ensure_ascii=False)}}
+'''
+    return CodeRecipe(label, "Check the JSON", "text", {"ok": "number", "error": "string", "json": "string"}, code)

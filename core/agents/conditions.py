@@ -122,25 +122,34 @@ WORD_NUMBERS = {w: i + 1 for i, w in enumerate("one two three four five six seve
 
 def loop_rule(text: str) -> LoopRule | None:
     """A repeat-until: a loop cue with a round limit ("最多改 4 轮", "最大5回", "after 3 attempts", "cap of
-    6 passes"), and the stop condition: a word the review must contain, or a score comparison."""
-    if not lx.has(text, "loop"):
+    6 passes"), and the stop condition, wherever it is said (the loop's sentence, else the sentence with a
+    stop or contains cue): a word the review must contain, or the comparison after "until" ("直到得分不低于 8")."""
+    if not (lx.has(text, "loop") or lx.has(text, "loop_more")):
         return None
-    limit = (re.search(rf"{ROUNDS}\s*(?:轮|輪|回|次|times|rounds|passes|attempts|tries|rewrites|iterations|revisions)", text, re.I)
+    limit = (re.search(rf"(?<![A-Za-z]){ROUNDS}\s*(?:轮|輪|回|次|times|rounds|passes|attempts|tries|rewrites|iterations|revisions)", text, re.I)
              or re.search(rf"(?:最多|最大|up to|at most|cap of|after)\s*(?:改\s*)?{ROUNDS}\b", text, re.I))
     if not limit:
         return None
     raw = limit.group(1).lower()
     rounds = int(raw) if raw.isdigit() else WORD_NUMBERS.get(raw, 3)
-    cue = lx.find(text, "loop")
+    cue = lx.find(text, "loop") or lx.find(text, "loop_more")
     sentence_start = max([m.end() for m in CLAUSE_END.finditer(text, 0, cue.start())] + [0])
     end = CLAUSE_END.search(text, cue.end())
     until = text[sentence_start:end.start() if end else len(text)]
-    word = re.findall(r"[「“\"]([^」”\"]{2,20})[」”\"]", until) or re.findall(r"(?<![A-Za-z])([A-Z]{3,})(?![A-Za-z])", until)
     rule = LoopRule(max_iterations=max(1, min(rounds, 100)), until=until.strip(" ,，。"))
-    comps = _comparisons(until)
-    if word:
-        rule.stop_word = word[0]
-    elif comps:
-        _, _, op, value = comps[0]
-        rule.stop_operator, rule.stop_value = op, value  # type: ignore[assignment]
+    stops = [until] + [s for s in CLAUSE_END.split(text) if s != until and (lx.has(s, "loop_stop") or lx.has(s, "contains_word"))]
+    for part in stops:
+        word = ([q for q in quoted(part, 20) if len(q) >= 2 and (lx.has(part, "contains_word") or lx.has(part, "loop_stop"))]
+                or re.findall(r"(?<![A-Za-z])([A-Z]{3,})(?![A-Za-z])", part))
+        if word:
+            rule.stop_word = word[0]
+            return rule
+    for part in stops:
+        after = lx.find(part, "loop_until")
+        comps = _comparisons(part[after.start():] if after else part)
+        comps = [c for c in comps if not any(o is not c and o[0] <= c[0] and c[1] <= o[1] for o in comps)]  # 不低于 ⊃ 低于
+        if comps:
+            _, _, op, value = comps[0]
+            rule.stop_operator, rule.stop_value = op, value  # type: ignore[assignment]
+            return rule
     return rule

@@ -367,7 +367,10 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                             code_outputs=[CodeOutput(name=k, type=v) for k, v in recipe.outputs.items()])  # type: ignore[arg-type]
         case "code":
             key = next((label for label in step.labels if not label.startswith("stop:")), "")
-            if key.startswith(FILTER_PREFIX):
+            if key.startswith(calc.JSON_CHECK_PREFIX):
+                recipe = calc.json_check(key)
+                bindings = [Binding(name=recipe.input, ref=query or "")]
+            elif key.startswith(FILTER_PREFIX):
                 recipe = filter_recipe(key)
                 bindings = [Binding(name=recipe.input, ref=query or "")]
             elif key.startswith(PAYLOAD_PREFIX):
@@ -410,10 +413,17 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
             return PlanStep(**base, query=query, output=step.labels[0] if step.labels else None)
         case "loop":
             max_rounds = spec.loop.max_iterations if spec.loop else 3
-            loop_vars = [LoopVarSpec(name=label, initial=query or "") for label in step.labels[:1]]
+            children = [s for s in blueprint.steps if s.parent == step.id]
+            retry = any(label.startswith("break:") for child in children for label in child.labels)
+            loop_vars = ([LoopVarSpec(name=label, initial="") for label in step.labels] if retry
+                         else [LoopVarSpec(name=label, initial=query or "") for label in step.labels[:1]])
             stop = []
-            for child in (s for s in blueprint.steps if s.parent == step.id):
+            for child in children:
                 for label in child.labels:
+                    if label.startswith("break:"):  # break:<field of this step>|<operator>|<value>
+                        field, op, value = (label.removeprefix("break:").split("|") + ["", ""])[:3]
+                        stop.append(ConditionSpec(ref=f"{child.id}.{field}", operator=op, value=value))  # type: ignore[arg-type]
+                        continue
                     if not label.startswith("stop:"):
                         continue
                     typed = re.fullmatch(r"stop:(>|<|≥|≤|=) (\S+)", label)

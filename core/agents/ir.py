@@ -517,6 +517,11 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         update["loop"] = loop
         update["capabilities"] = list(dict.fromkeys([*update.get("capabilities", spec.capabilities), "loop"]))
         update["gate"] = None  # a score in a loop's stop condition is not a path of its own
+        from core.agents.rules import PASS_THROUGH
+
+        if any(b.action == PASS_THROUGH for b in spec.branches):  # "if it fails, send the error back": the loop's body
+            update["branches"] = []
+            update["capabilities"] = [c for c in update["capabilities"] if c != "branching"]
     if not spec.classes and (lx.CJK.search(text) or not spec.branches) and not update.get("iteration_target"):
         classes = cjk_classes(text)
         if classes:

@@ -157,6 +157,10 @@ def numeric_condition(condition: str) -> tuple[str, str, str] | None:
     return slug(match.group(1)), COMPARISONS[match.group(2).lower()], match.group(3)
 
 
+PASS_THROUGH = "pass the input through unchanged"
+"""The other path of a lone ``if X, Y`` (nothing said for the rest): a weak branch a loop's body may own."""
+
+
 def _find_branches(text: str) -> list[BranchRule]:
     escalation = ESCALATION.search(text)
     if escalation:
@@ -187,7 +191,7 @@ def _find_branches(text: str) -> list[BranchRule]:
     match = re.search(r"\bif\s+(.+?),\s*(?:then\s+)?(.+?)(?:[.;]|$)", text, re.I)
     if match and len(match.group(1).split()) <= 8:
         return [BranchRule(condition=match.group(1).strip(), action=match.group(2).strip()),
-                BranchRule(condition="otherwise", action="pass the input through unchanged")]
+                BranchRule(condition="otherwise", action=PASS_THROUGH)]
     return []
 
 
@@ -245,7 +249,7 @@ def _find_http_calls(text: str, classes: list[str], branches: list[BranchRule]) 
         method = "get"
         if re.search(r"\b(put|update|replace)\b", before, re.I):
             method = "put"
-        elif re.search(r"\b(post|posts|submit|create|send|notify|webhook|publish|upload|open|file)\b", before, re.I):
+        elif re.search(r"\b(post|posts|posting|posted|submit|create|send|notify|webhook|publish|upload|open|file)\b", before, re.I):
             method = "post"
         when = next((c for c in classes if re.search(rf"\bfor\s+(?:the\s+|all\s+)?{re.escape(c.lower())}", clause, re.I)), "")
         if not when:
