@@ -276,7 +276,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
     task = _task(spec)
     if computed and spec.no_model or gated is not None and value_ref and results:
         generated = []  # the code computed every output / the other cases end with their fixed text
-    elif spec.facets and not (spec.classes or spec.branches or spec.loop):
+    elif spec.facets and not (spec.classes or spec.branches or spec.loop or spec.list_step):
         tail, generated = _facets(d, spec, tail, context_refs + ([main] if chat and main else []))
     elif _plain(spec) and not results and (spec.no_model and not spec.code_steps or lx.has(spec.requirement, "code_step")
                                            and not lx.has(spec.requirement, "model_word") and any(o.explicit for o in spec.outputs)):
@@ -292,7 +292,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
         rv = d.add("llm", "Review and fix", f"{spec.review[:1].upper()}{spec.review[1:]}: compare the draft with the "
                    "source, correct every mistake and keep what is right.", reads=sources, after=tail, focus=FINAL_ROLE)
         tail, results[-1] = [Link(step=rv)], (name, f"{rv}.text")
-    if spec.has("translation") and len(spec.languages) == 1 and results and not re.match(r"translat", task, re.I):
+    if spec.has("translation") and len(spec.languages) == 1 and results and not re.match(r"translat", task, re.I) and not spec.list_step:
         language = spec.languages[0]
         name, source = results[-1]
         tr = d.add("llm", f"Translate to {language}", f"Translate the text into {language}, keeping its formatting.",
@@ -420,6 +420,8 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
     if spec.loop:
         return _loop(d, spec, task, tail, refs + extra)
 
+    if spec.iteration_target and spec.list_step:
+        return _made_list(d, spec, tail, query, refs + extra)
     if spec.iteration_target:
         return _iteration(d, spec, tail, query)
 
@@ -632,6 +634,57 @@ def _numeric_branches(d: _Draft, spec: RequirementSpec, task: str, tail: list[Li
                                    reads=reads + [f"{judge}.text"], after=[link], focus=FINAL_ROLE, labels=[branch.condition]))
         ends.append(link)
     return ends, [("result", f"{judge}.text"), (subject, f"{read}.score")]
+
+
+def _made_list(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str,
+               refs: list[str]) -> tuple[list[Link], list[tuple[str, str]]]:
+    """A list the workflow makes itself (a model lists n items, or code splits the text into paragraphs,
+    lines, sentences), an iteration whose inner step does the per-item work on the item, and the results
+    collected (joined back into one text when asked)."""
+    how, _, arg = spec.list_step.partition(":")
+    lang = spec.language
+    target = lx.say(lang, f"unit_{arg}") if how == "split" else spec.iteration_target or lx.say(lang, "item")
+    if how == "model":
+        lister = d.add("llm", lx.say(lang, "list_title", arg, target)[:40], lx.say(lang, "list_task", arg, target),
+                       reads=refs or [query], after=tail, focus="list")
+        split = d.add("code", lx.say(lang, "split"), f"Turn the {target} list into an array, one item per line",
+                      reads=[f"{lister}.text"], after=[Link(step=lister)], labels=["split_lines"])
+    else:
+        split = d.add("code", lx.say(lang, "split"), f"Split the text into {target}s", reads=[query], after=tail,
+                      labels=[calc.SPLIT_PREFIX + arg])
+    it = d.add("iteration", lx.say(lang, "each", target)[:40], f"Process every {target}", reads=[f"{split}.items"],
+               after=[Link(step=split)])
+    clause = _each_clause(spec, split=how == "split")
+    purpose = (f"{_task(spec, clause)} Do it for this one {target}." if lang == "en" else lx.say(lang, "per_item", clause))
+    context = [r for r in refs if r.startswith("start.")][:1] if how == "model" else []
+    language = spec.languages[0] if len(spec.languages) == 1 and lx.has(clause, "translate") else None
+    if language:  # a per-item translation: the target language is the task
+        purpose = lx.say(lang, "translate_task", target, language)
+    llm = d.add("llm", lx.say(lang, "handle_one", target)[:40], purpose, reads=[f"{it}.item"] + context,
+                after=[Link(step=it)], parent=it, focus=language or FINAL_ROLE)
+    d.steps[next(i for i, s in enumerate(d.steps) if s.id == it)].labels = [f"{llm}.text"]
+    if spec.join_results:
+        join = d.add("template-transform", lx.say(lang, "combine"), "Join the results in their original order",
+                     reads=[f"{it}.output"], after=[Link(step=it)], labels=['format:{{ output | join("\n\n") }}'])
+        return [Link(step=join)], [("result", f"{join}.output")]
+    return [Link(step=it)], [("results", f"{it}.output")]
+
+
+def _each_clause(spec: RequirementSpec, split: bool = False) -> str:
+    """The clause that says what to do with each item (after the each cue), without the cue itself; for a
+    split text, the clause after the split one that does not join the results back."""
+    text = " ".join(spec.requirement.split())
+    if split:
+        clauses = [c for part in _clauses(text) for c in re.split(r"[，、]", part) if c.strip()]
+        at = next((i for i, c in enumerate(clauses) if lx.has(c, "split_word")), None)
+        rest = [c for c in clauses[at + 1:] if not lx.has(c, "join_word")] if at is not None else []
+        if rest:
+            return re.sub(r"^(?:\w+\s+by\s+\w+|逐段|每段|逐行|逐句)\s*", "", rest[0].strip())
+    for sentence in re.split(r"(?<=[.!?。！？；;])\s*", text):
+        m = lx.find(sentence, "each") or re.search(r"\b(\w+) by \1\b", sentence)
+        if m and not lx.has(sentence[:m.start()], "split_word"):
+            return re.sub(r"^[\s,，、]+", "", sentence[m.end():]).strip() or sentence
+    return spec.goal
 
 
 def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -> tuple[list[Link], list[tuple[str, str]]]:

@@ -251,3 +251,21 @@ def main(text: str) -> dict:
     return {{"ok": 1, "error": "", "json": json.dumps(value, ensure_ascii=False)}}
 '''
     return CodeRecipe(label, "Check the JSON", "text", {"ok": "number", "error": "string", "json": "string"}, code)
+
+
+SPLIT_PREFIX = "split:"
+"""Label prefix of a code step that splits a text into units (``split:paragraph``, ``split:line``, ``split:sentence``)."""
+
+
+def split_recipe(label: str) -> CodeRecipe:
+    """Code that splits a text into paragraphs (at blank lines), lines or sentences, keeping their order."""
+    unit = label.removeprefix(SPLIT_PREFIX)
+    pattern = {"paragraph": r"\n\s*\n", "line": r"\n", "sentence": r"(?<=[.!?。！？])\s*"}.get(unit, r"\n\s*\n")
+    code = f'''import re
+
+
+def main(text: str) -> dict:
+    parts = [part.strip() for part in re.split({pattern!r}, str(text or "")) if part.strip()]
+    return {{"items": parts or [str(text or "")]}}
+'''
+    return CodeRecipe(label, "Split the text", "text", {"items": "array[string]"}, code)

@@ -367,8 +367,8 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                             code_outputs=[CodeOutput(name=k, type=v) for k, v in recipe.outputs.items()])  # type: ignore[arg-type]
         case "code":
             key = next((label for label in step.labels if not label.startswith("stop:")), "")
-            if key.startswith(calc.JSON_CHECK_PREFIX):
-                recipe = calc.json_check(key)
+            if key.startswith(calc.JSON_CHECK_PREFIX) or key.startswith(calc.SPLIT_PREFIX):
+                recipe = calc.json_check(key) if key.startswith(calc.JSON_CHECK_PREFIX) else calc.split_recipe(key)
                 bindings = [Binding(name=recipe.input, ref=query or "")]
             elif key.startswith(FILTER_PREFIX):
                 recipe = filter_recipe(key)

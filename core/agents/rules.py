@@ -440,6 +440,54 @@ def _find_loop(text: str) -> LoopRule | None:
     return LoopRule(max_iterations=max(1, min(value or 3, 100)), until=until.group(1).strip() if until else "")
 
 
+CJK_COUNT = r"([一二两三四五六七八九十\d]+)"
+
+
+def find_list_source(text: str) -> tuple[str, str] | None:
+    """A list the workflow makes itself and then works through item by item: ``(item noun, list step)``.
+
+    ``come up with six lesson topics ... then, topic by topic, write ...`` / ``先列出 5 个选题，再为每个选题写 ...``
+    / ``テーマを3つ挙げて、テーマごとに ...`` -> a model lists the items (``model:<n>``); ``split the article on
+    blank lines, translate each paragraph ...`` / ``按段落拆分`` -> code splits the text (``split:<unit>``)."""
+    for m in re.finditer(rf"\b(?:come up with|generate|list|brainstorm|propose|suggest|produce|create|pick|choose|think of|"
+                         rf"outline|name)\s+(?:a list of\s+|the\s+)?({NUM})\s+([a-z-]+(?:\s+[a-z-]+){{0,2}})", text, re.I):
+        rest = text[m.end():]
+        for word in reversed(m.group(2).split()):
+            stem = re.sub(r"(?:ies|s)$", lambda e: "y" if e.group(0) == "ies" else "", word.lower())
+            if len(stem) > 2 and re.search(rf"\b(?:for\s+)?(?:each|every)\s+(?:\w+\s+)?{stem}|\b{stem}\s+by\s+{stem}|\bper\s+{stem}|"
+                                           rf"\bone\s+{stem}\s+at\s+a\s+time", rest, re.I):
+                return stem, f"model:{number_value(m.group(1)) or 3}"
+    for m in re.finditer(rf"(?:列出|生成|想出|提出|写出|给出|拟出|拟定|挑出|先出){CJK_COUNT}\s*(?:个|条|篇|道|项|种)\s*([\u4e00-\u9fff]{{1,6}}?)(?=[，,。；、]|然后|再|并)",
+                         text):
+        noun = m.group(2)
+        if re.search(rf"(?:每个|每条|每篇|每道|每项|逐个|逐条|逐篇|一个一个)\s*{re.escape(noun[-2:])}", text[m.end():]):
+            return noun, f"model:{_cjk_number(m.group(1))}"
+    for m in re.finditer(rf"([\u30a0-\u30ff\u4e00-\u9fff]{{1,8}})を\s*{CJK_COUNT}\s*(?:つ|個|本|件|案)", text):
+        noun = m.group(1)
+        if re.search(rf"{re.escape(noun[-2:])}(?:ごとに|ごと|ひとつずつ|1つずつ|一つずつ|それぞれ)", text[m.end():]) and lx.has(text[:m.start() + 40], "list_make"):
+            return noun, f"model:{_cjk_number(m.group(2))}"
+    split = lx.find(text, "split_word")
+    if split:
+        near = text[max(0, split.start() - 40):split.end() + 60]
+        for unit in ("paragraph", "line", "sentence"):
+            if lx.has(near, f"unit_{unit}") or lx.has(text[split.end():], f"unit_{unit}") and lx.has(text, "each"):
+                return unit, f"split:{unit}"
+    return None
+
+
+def _cjk_number(raw: str) -> int:
+    if raw.isdigit():
+        return int(raw)
+    digits = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+    if raw == "十":
+        return 10
+    if raw.startswith("十"):
+        return 10 + digits.get(raw[1:], 0)
+    if raw.endswith("十"):
+        return digits.get(raw[0], 1) * 10
+    return digits.get(raw, 3)
+
+
 def _find_code_steps(text: str) -> list[str]:
     steps = []
     for clause in re.split(r"(?<=[.;])\s+|,\s*then\s+|\bthen\b|,\s*and\s+then\s+", text):
@@ -545,9 +593,13 @@ def analyse(requirement: str) -> RequirementSpec:
     listed = re.search(r"\b(?:a|the)\s+(?:list|csv(?: file)?|spreadsheet|batch|set|collection)\s+of\s+([a-z][\w -]*?)\s*,?\s+"
                        r"(?:and\s+)?(?:for each|each|individually|one by one)", text, re.I)
     iteration_target = iteration.group(1).strip() if iteration else None
+    made = find_list_source(text) if not iteration_target and not chat else None
+    list_step = made[1] if made else ""
+    if made:
+        iteration_target, listed = made[0], None
     if listed and not iteration_target:
         iteration_target = re.sub(r"s$", "", listed.group(1).strip())
-    if iteration_target and not chat:
+    if iteration_target and not chat and not list_step:
         plural = slug(iteration_target) + ("" if iteration_target.endswith("s") else "s")
         inputs = [i for i in inputs if i.name not in ("text", "content")]
         inputs = [i for i in inputs if i.name != slug(iteration_target).split("_")[-1]]
@@ -614,6 +666,8 @@ def analyse(requirement: str) -> RequirementSpec:
         http_calls=http,
         code_steps=code_steps,
         iteration_target=iteration_target,
+        list_step=list_step,
+        join_results=bool(list_step) and lx.has(text, "join_word"),
         loop=loop,
         extraction_fields=fields,
         sections=sections,
