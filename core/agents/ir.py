@@ -361,12 +361,7 @@ def _quoted_run(sentence: str, count: int | None = None) -> list[str]:
 
 def class_count(sentence: str) -> int | None:
     """The number of classes a sentence states: ``three classes``, ``三类``, ``3つのカテゴリ``; None if none."""
-    unit = _cue_pattern("class_unit")
-    m = re.search(rf"(?<![A-Za-z]){ROUNDS}\s*(?:{unit})", sentence, re.I) if unit else None
-    if not m:
-        return None
-    raw = m.group(1).lower()
-    return int(raw) if raw.isdigit() else WORD_NUMBERS.get(raw)
+    return stated_count(sentence, "class_unit")
 
 
 def cjk_classes(text: str) -> list[str]:
@@ -395,6 +390,30 @@ def cjk_classes(text: str) -> list[str]:
     return []
 
 
+def stated_count(sentence: str, unit: str) -> int | None:
+    """The number a sentence states for a unit cue: ``three classes``, ``三类``, ``3つの観点``; None if none."""
+    pattern = _cue_pattern(unit)
+    m = re.search(rf"(?<![A-Za-z]){ROUNDS}\s*(?:つの|个|種類の|種類|different\s+)?\s*(?:{pattern})", sentence, re.I) if pattern else None
+    if not m:
+        return None
+    raw = m.group(1).lower()
+    return int(raw) if raw.isdigit() else WORD_NUMBERS.get(raw)
+
+
+def _counted_list(body: str, count: int) -> list[str]:
+    """``count`` short items in a row joined by list separators (``A・B・C``, ``A、B和C``, ``A, B and C``) in ``body``."""
+    for sep in (r"・", r"、|和|与|及", r"，", r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+"):
+        parts = re.split(rf"\s*(?:{sep})\s*", body)
+        for i in range(len(parts) - count + 1):
+            window = list(parts[i:i + count])
+            window[0] = re.split(r"[、，,:：をはが从对就]|\b(?:for|on|by|from|of|about|angles?)\s", window[0])[-1]
+            window[-1] = re.split(rf"[、，,。]|\s(?:at|in|simultaneous\w*|side)\b|の?(?<![A-Za-z]){ROUNDS}\s*(?:つの|个|種類の)?", window[-1])[0]
+            items = [re.sub(r"^(?:the|a|an)\s+", "", p.strip(" .'\""), flags=re.I) for p in window]
+            if all(0 < len(x) <= (16 if lx.CJK.search(x) else 32) and len(x.split()) <= 4 for x in items):
+                return items
+    return []
+
+
 def facets(text: str) -> list[str]:
     """Independent parts to run side by side: the list in the sentence with a parallel cue."""
     for sentence in SENTENCE.split(text):
@@ -402,6 +421,11 @@ def facets(text: str) -> list[str]:
         if not m or lx.has(sentence, "respectively") and not lx.has(sentence, "parallel", ("en", "fr", "de", "es", "ja")):
             continue
         candidates = re.findall(r"[（(:：]\s*([^)）]+)", sentence) + [sentence[m.end():], sentence[:m.start()]]
+        count = stated_count(sentence, "facet_unit")
+        for body in candidates if count else []:
+            items = _counted_list(body, count)
+            if items:
+                return items
         for body in candidates:
             body = re.sub(r"^.*?(?:extract|analy[sz]e|write|evaluate|评估|分析)\s+(?:the\s+)?", "", body, flags=re.I) if "," in body else body
             items = [i.strip(" .,'") for i in re.split(r"\s*(?:,|、|・|，|\band\b|\bet\b|\bund\b|\by\b|和)\s*", body) if i.strip(" .,'")]
