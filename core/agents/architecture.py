@@ -377,7 +377,8 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 continue
             action = _task(spec, actions.get(name) or "answer it")
             purpose = f"{lx.say(spec.language, 'class_case', name)} {action if spec.language == 'en' else own}".strip()
-            title = (f"{name}: {action.split()[0].lower()}" if action else f"Reply: {name}") if spec.language == "en" else name
+            title = ((f"{name}: {action.split()[0].lower()}" if action else f"Reply: {name}") if spec.language == "en"
+                     else name if lx.detect(name) == spec.language else say(spec.language, "generate", name))
             llm = d.add("llm", title, purpose,
                         reads=refs + ([f"{ctx}.result"] if ctx else []) + ([query] if chat else []), after=[link],
                         focus=FINAL_ROLE, labels=[name])

@@ -466,7 +466,7 @@ def find_list_source(text: str) -> tuple[str, str] | None:
         noun = m.group(1)
         if re.search(rf"{re.escape(noun[-2:])}(?:ごとに|ごと|ひとつずつ|1つずつ|一つずつ|それぞれ)", text[m.end():]) and lx.has(text[:m.start() + 40], "list_make"):
             return noun, f"model:{_cjk_number(m.group(2))}"
-    split = lx.find(text, "split_word")
+    split = lx.find(text, "split_word") or re.search(r"\b(?:break|divide|separate|chop)\b[^.;]{0,40}?\binto\b", text, re.I)
     if split:
         near = text[max(0, split.start() - 40):split.end() + 60]
         for unit in ("paragraph", "line", "sentence"):
