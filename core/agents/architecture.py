@@ -230,14 +230,15 @@ def design(inp: ArchitectureInput) -> Blueprint:
 
     post_checks = []
     computed = calc.plan(spec) if not (spec.classes or spec.loop or spec.iteration_target or spec.facets) else None
-    computed = computed if computed and (spec.no_model or spec.gate or lx.has(spec.requirement, "code")) else None
-    value_ref = None
+    computed = computed if computed and (spec.no_model or spec.gate or computed.kind != "number"
+                                         or lx.has(spec.requirement, "code")) else None
+    value_ref, value_gate = None, bool(computed and spec.gate and not spec.no_model)
     if computed:  # the asked calculation is the code step (thresholds in the code, outputs named as asked)
         c = d.add("code", say(spec.language, "compute", ", ".join(calc.outputs(computed)))[:40], spec.goal,
                   reads=[f"start.{n}" for n in computed.inputs], after=tail, labels=[calc.label(computed)])
         tail, value_ref = [Link(step=c)], f"{c}.{computed.value_name}"
         computed_results = [(name, f"{c}.{name}") for name in calc.outputs(computed)]
-        if spec.no_model:
+        if spec.no_model or not spec.gate:  # the computed values are the results (a model writes only if asked)
             results_first = computed_results
         context_refs += [ref for _, ref in computed_results]
         spec = spec.model_copy(update={"code_steps": [p for p in spec.code_steps if is_check(p)]})
@@ -251,7 +252,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
         tail = [Link(step=c)]
         context_refs += [f"{c}.{name}" for name in recipe.outputs]
 
-    results: list[tuple[str, str]] = list(results_first) if computed and spec.no_model else []  # (output name, ref)
+    results: list[tuple[str, str]] = list(results_first) if computed and not value_gate else []  # (output name, ref)
     if spec.extraction_fields and not spec.iteration_target:
         pe = d.add("parameter-extractor", "Extract fields", f"Extract {', '.join(spec.extraction_fields)} as structured fields",
                    reads=[main or "sys.query"], after=tail, labels=spec.extraction_fields)

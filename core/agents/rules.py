@@ -488,6 +488,22 @@ def _cjk_number(raw: str) -> int:
     return digits.get(raw, 3)
 
 
+def _date_inputs(text: str, inputs: list[InputVar]) -> list[InputVar]:
+    """The dates a date calculation reads when the user names them only in words (``a start date and end
+    date``, ``her hire date``): one text input per date, in order; none when an input already holds a date."""
+    if not any(lx.has(text, key) for key in ("calc_days", "calc_working_days", "calc_years")) or any(
+            re.search(r"date|day", i.name) for i in inputs):
+        return []
+    from core.agents.ir import FUNCTION_WORDS
+
+    found = []
+    for m in re.finditer(r"\b([a-z]+)\s+dates?\b", text, re.I):
+        word = m.group(1).lower()
+        if word not in FUNCTION_WORDS and word not in ("leave", "the", "given", "yyyy-mm-dd", "dd") and len(found) < 2:
+            found.append(InputVar(name=slug(f"{word} date"), label=f"{_title(word)} date (YYYY-MM-DD)", type="text-input"))
+    return list({i.name: i for i in found}.values())
+
+
 def _find_code_steps(text: str) -> list[str]:
     steps = []
     for clause in re.split(r"(?<=[.;])\s+|,\s*then\s+|\bthen\b|,\s*and\s+then\s+", text):
@@ -514,6 +530,21 @@ def _find_extraction(text: str) -> list[str]:
 
 
 def _find_sections(text: str) -> list[str]:
+    """Named sections of a formatted result: ``sections called A, B and C``, or a quoted list next to a
+    section word in any language (``排成“会议主题 / 参会人 / 决议事项”四个部分``, ``「概要」「詳細」「次の一手」の3つの見出し``)."""
+    from core.agents.conditions import quoted
+    from core.agents.ir import _quoted_run
+
+    for sentence in re.split(r"[。；;\n]|\.\s", text):
+        if not lx.has(sentence, "section_unit"):
+            continue
+        for item in quoted(sentence, 160):
+            parts = [p.strip() for p in re.split(r"\s*[/／|｜、・]\s*", item) if p.strip()]
+            if 2 <= len(parts) <= 10 and all(len(p) <= 16 for p in parts):
+                return parts
+        run = _quoted_run(sentence)
+        if len(run) >= 2:
+            return run
     match = re.search(r"\b(?:sections?|headings?|headers?|parts?)\s+(?:called\s+|named\s+|for\s+|:\s*)?(.+?)(?=\s+(?:using|with|in|via|by)\b|[.;]|$)",
                       text, re.I)
     if not match:
@@ -571,6 +602,9 @@ def analyse(requirement: str) -> RequirementSpec:
             caps.append(name)
 
     inputs, params = _find_inputs(text, chat)
+    dates = _date_inputs(text, inputs)
+    if dates:  # "a leave start date and end date ... count the working days": the dates are the inputs
+        inputs = dates + [i for i in inputs if i.name not in ("input", "text", "content")]
     classes = _find_classes(text)
     branches = _find_branches(text) if not classes else []
     decisions = _find_decisions(text) if not (classes or branches) else []
