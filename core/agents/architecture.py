@@ -23,7 +23,7 @@ from core.agents.code_recipes import (
     payload_recipe,
     pick_recipe,
 )
-from core.agents.conditions import quoted
+from core.agents.conditions import contains_test, quoted
 from core.agents.lexicon import say
 from core.agents.models import Blueprint, BlueprintStep, HttpCall, Link, RequirementSpec, StageResult
 from core.agents.outputs import SEARCH_TOOLS, localize
@@ -390,6 +390,9 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
     if spec.loop and _retry(spec):
         return _loop(d, spec, task, tail, refs + extra)
 
+    if spec.branches and _contains_rule(spec):
+        return _contains_paths(d, spec, tail, query, refs + extra, merge)
+
     if spec.branches:
         conditions = [b for b in spec.branches if b.condition != "otherwise"]
         numeric = [numeric_condition(b.condition) for b in conditions]
@@ -543,6 +546,44 @@ def _loop(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], reads: 
     d.add("assigner", lx.say(lang, "keep"), "Store the improved draft for the next round",
           reads=[f"{loop}.draft", f"{improve}.text"], after=[improve], parent=loop)
     return [Link(step=loop)], [("result", f"{loop}.draft")]
+
+
+def _contains_rule(spec: RequirementSpec):
+    """The one contains test of the spec's branches (``('literal', word)`` / ``('pattern', regex)``), or None."""
+    conditions = [b for b in spec.branches if b.condition != "otherwise"]
+    return contains_test(conditions[0].condition) if len(conditions) == 1 else None
+
+
+def _contains_paths(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str, refs: list[str], merge):
+    """Whether the text contains the asked word (if-else ``contains``) or something shaped like the asked
+    example (code finds the pattern, if-else on its number): each path does its own work (a model step, or the
+    fixed text it quotes), and an aggregator joins them into the one result."""
+    lang = spec.language
+    kind, value = _contains_rule(spec)
+    subject, after = query, tail
+    if kind == "pattern":
+        find = d.add("code", lx.say(lang, "check", ""), f"Find text shaped like {value}", reads=[query], after=tail,
+                     labels=[calc.MATCH_PREFIX + value])
+        subject, after, label = f"{find}.found", [Link(step=find)], "= 1"
+    else:
+        label = f"contains:{value}"
+    gate = d.add("if-else", lx.say(lang, "check", value if kind == "literal" else "")[:40], f"{subject} {label}",
+                 reads=[subject], after=after, labels=[label])
+    texts, ends = [], []
+    for rule in spec.branches:
+        link = Link(step=gate, branch="otherwise" if rule.condition == "otherwise" else label)
+        fixed = [q for q in quoted(rule.action, 200) if len(q) >= 2 and q != value]
+        if fixed and (lx.has(rule.action, "fixed_word") or lx.no_model(rule.action)):
+            step = d.add("template-transform", lx.say(lang, "fixed", fixed[0])[:40], rule.action, after=[link],
+                         labels=[f"fixed:{fixed[0]}"])
+            texts.append(f"{step}.output")
+        else:
+            title = rule.action[:40].capitalize() if lang == "en" else lx.say(lang, "generate", lx.say(lang, "result"))
+            step = d.add("llm", title, _task(spec, rule.action) if lang == "en" else rule.action, reads=refs or [query],
+                         after=[link], focus=FINAL_ROLE, labels=[rule.condition])
+            texts.append(f"{step}.text")
+        ends.append(Link(step=step))
+    return merge(texts, ends)
 
 
 def _computed_gate(d: _Draft, spec: RequirementSpec, tail: list[Link], value_ref: str, refs: list[str]):

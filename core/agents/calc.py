@@ -269,3 +269,22 @@ def main(text: str) -> dict:
     return {{"items": parts or [str(text or "")]}}
 '''
     return CodeRecipe(label, "Split the text", "text", {"items": "array[string]"}, code)
+
+
+MATCH_PREFIX = "match:"
+"""Label prefix of a code step that looks for text shaped like a pattern (the regex follows)."""
+
+
+def match_recipe(label: str) -> CodeRecipe:
+    """Code that finds the first match of the pattern: ``found`` 1/0 and the ``match`` itself."""
+    pattern = label.removeprefix(MATCH_PREFIX)
+    code = f'''import re
+
+PATTERN = re.compile({pattern!r})
+
+
+def main(text: str) -> dict:
+    match = PATTERN.search(str(text or ""))
+    return {{"found": 1 if match else 0, "match": match.group(0) if match else ""}}
+'''
+    return CodeRecipe(label, "Find the pattern", "text", {"found": "number", "match": "string"}, code)

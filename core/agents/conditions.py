@@ -153,3 +153,33 @@ def loop_rule(text: str) -> LoopRule | None:
             rule.stop_operator, rule.stop_value = op, value  # type: ignore[assignment]
             return rule
     return rule
+
+
+CONTAINS_PREFIX = "contains "
+"""Condition prefix of a branch that tests whether the text contains something (``contains "URGENT"``,
+``contains a ticket key (like PAY-1234)``); the other path is ``otherwise``."""
+
+
+def example_pattern(example: str) -> str:
+    """A regular expression of the shape of an example: ``PAY-1234`` -> ``[A-Z]+-\\d+``, ``#42`` -> ``#\\d+``."""
+    parts = []
+    for m in re.finditer(r"[A-Z]+|[a-z]+|\d+|.", example):
+        token = m.group(0)
+        parts.append("[A-Z]+" if token.isupper() and token.isalpha() else "[a-z]+" if token.isalpha()
+                     else r"\d+" if token.isdigit() else re.escape(token))
+    return "".join(parts)
+
+
+def contains_test(condition: str) -> tuple[str, str] | None:
+    """``('literal', word)`` or ``('pattern', regex)`` of a ``contains ...`` branch condition, else None."""
+    if not condition.startswith(CONTAINS_PREFIX):
+        return None
+    what = condition.removeprefix(CONTAINS_PREFIX)
+    example = re.search(r"(?:like|e\.g\.?|such as|for example|for instance|如|例如|比如|例えば|たとえば)\s*[:：]?\s*"
+                        r"[「“\"']?([A-Za-z0-9#@][\w#@./-]*[A-Za-z0-9])", what, re.I)
+    if example and re.search(r"\d", example.group(1)):
+        return "pattern", example_pattern(example.group(1))
+    words = quoted(what, 40)
+    if words:
+        return "literal", words[0]
+    return None

@@ -342,6 +342,9 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                 if typed:
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator=typed.group(1),  # type: ignore[arg-type]
                                                                                  value=typed.group(2))]))
+                elif label.startswith("contains:"):
+                    cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator="contains",
+                                                                                 value=label.removeprefix("contains:"))]))
                 elif label == "not empty":
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator="not empty")]))
                 elif numeric := numeric_condition(label):
@@ -367,8 +370,9 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                             code_outputs=[CodeOutput(name=k, type=v) for k, v in recipe.outputs.items()])  # type: ignore[arg-type]
         case "code":
             key = next((label for label in step.labels if not label.startswith("stop:")), "")
-            if key.startswith(calc.JSON_CHECK_PREFIX) or key.startswith(calc.SPLIT_PREFIX):
-                recipe = calc.json_check(key) if key.startswith(calc.JSON_CHECK_PREFIX) else calc.split_recipe(key)
+            if key.startswith((calc.JSON_CHECK_PREFIX, calc.SPLIT_PREFIX, calc.MATCH_PREFIX)):
+                recipe = (calc.json_check(key) if key.startswith(calc.JSON_CHECK_PREFIX) else calc.split_recipe(key)
+                          if key.startswith(calc.SPLIT_PREFIX) else calc.match_recipe(key))
                 bindings = [Binding(name=recipe.input, ref=query or "")]
             elif key.startswith(FILTER_PREFIX):
                 recipe = filter_recipe(key)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from core.agents import lexicon as lx
+from core.agents.conditions import CONTAINS_PREFIX
 from core.agents.ir import enrich
 from core.agents.models import (
     BranchRule,
@@ -161,7 +162,42 @@ PASS_THROUGH = "pass the input through unchanged"
 """The other path of a lone ``if X, Y`` (nothing said for the rest): a weak branch a loop's body may own."""
 
 
+CONTAINS_EN = re.compile(
+    r"\bif\s+(?:it|the\s+[\w ]{1,24}?|this|they)\s+((?:does\s+not|doesn't|do\s+not|don't)\s+)?(?:contain|include|mention|"
+    r"reference|cite|has|have)s?\b\s*((?:[^,;(]|\([^)]*\))+?)\s*,\s*(?:then\s+)?(.+?)" + r"(?=\s*[;]|\.(?:\s|$)|$)", re.I)
+CONTAINS_ZH = re.compile(r"(?:如果|若|假如)[^，,。；]{0,12}?(不|没有?)?(?:包含|含有|提到|出现|带有)\s*(“[^”]+”|「[^」]+」|\"[^\"]+\")"
+                         r"[^，,。；]{0,6}[，,]\s*(?:就|则|那么)?(.+?)(?=[；;。]|$)")
+CONTAINS_JA = re.compile(r"(「[^」]+」|“[^”]+”)\s*(?:という[^、。]{0,6})?が?\s*(含まれていなければ|含まれない場合|含まれていない場合|"
+                         r"含まれていれば|含まれる場合|含まれたら|含む場合|あれば|なければ)\s*(?:は)?[、,]?\s*(.+?)(?=[。；]|$)")
+OPPOSITE = re.compile(r"(?:\bif\s+(?:it|they|so)\s+(?:does|do|is|are|has|have)\b(?:\s+not)?|\bif\s+so\b|\botherwise\b|\belse\b|"
+                      r"否则|不然|其余|それ以外(?:の場合)?は?|そうでなければ|含まれていれば|含まれなければ)\s*[,，、]?\s*(?:就|则)?(.+?)"
+                      r"(?=\s*[;；。]|\.(?:\s|$)|$)", re.I)
+
+
+def _contains_branches(text: str) -> list[BranchRule]:
+    """``If it doesn't reference a ticket key (like PAY-1234), ask ...; if it does, write ...`` /
+    ``如果包含“加急”，就…，否则…`` / ``「至急」が含まれていれば…、それ以外は…``: a contains test and its two paths,
+    the path where the text contains it first."""
+    for pattern, neg_group, what_group, then_group in ((CONTAINS_EN, 1, 2, 3), (CONTAINS_ZH, 1, 2, 3), (CONTAINS_JA, 2, 1, 3)):
+        m = pattern.search(text)
+        if not m:
+            continue
+        negated = bool(m.group(neg_group)) and (pattern is not CONTAINS_JA or "な" in m.group(neg_group))
+        what, then = m.group(what_group).strip(), m.group(then_group).strip(" ,，、")
+        inner = OPPOSITE.search(then) if pattern is not CONTAINS_EN else None  # "…，否则…" in the same clause
+        other = inner or OPPOSITE.search(text, m.end())
+        if inner:
+            then = then[:inner.start()].strip(" ,，、")
+        rest = other.group(1).strip(" ,，、") if other else PASS_THROUGH
+        yes, no = (rest, then) if negated else (then, rest)
+        return [BranchRule(condition=CONTAINS_PREFIX + what, action=yes), BranchRule(condition="otherwise", action=no)]
+    return []
+
+
 def _find_branches(text: str) -> list[BranchRule]:
+    found = _contains_branches(text)
+    if found:
+        return found
     escalation = ESCALATION.search(text)
     if escalation:
         who = f"{escalation.group(2) or 'a '}{escalation.group(3)}".strip()

@@ -254,3 +254,56 @@ def test_stated_views_run_side_by_side_and_are_merged(text, views, offline_setti
     assert all((("start", "source", v) in {(s, h, t) for s, h, t in edges}) for v in views_ids)  # side by side
     prompt = " ".join(m["text"] for m in _nodes(r)[merge_id]["prompt_template"])
     assert all(f"{{{{#{v}.text#}}}}" in prompt for v in views_ids)  # the merge reads every view
+
+
+# ------------------------------------------------------------------ if-else on what the text contains
+
+
+def test_reference_shaped_like_an_example_is_found_by_code_then_branched(offline_settings, ledger, library):
+    r = run("Support bot input: a customer message (customer_text). If it does not mention an order number (e.g. ORD-20931), "
+            "ask the customer for it politely. If it does, write a short status update. Return the outcome as one output, "
+            "answer.", offline_settings, ledger, library)
+    find_id, find = _one(r, "code")
+    assert _run_code(find, text="where is ORD-20931?")["found"] == 1 and _run_code(find, text="where is it?")["found"] == 0
+    gate_id, gate = _one(r, "if-else")
+    condition = gate["cases"][0]["conditions"][0]
+    assert (condition["variable_selector"], condition["comparison_operator"], condition["value"], condition["varType"]) == (
+        [find_id, "found"], "=", "1", "number")
+    agg_id, agg = _one(r, "variable-aggregator")
+    paths = {h: t for s, h, t in _edges(r) if s == gate_id}
+    assert {v[0] for v in agg["variables"]} == set(paths.values()) and len(paths) == 2
+    assert _outputs(r) == {"answer": [agg_id, "output"]}
+
+
+@pytest.mark.parametrize(("text", "word", "fixed"), [
+    ("如果工单内容 ticket 包含“加急”，就让模型写一段加急处理说明，否则直接回复“已收到，我们会尽快处理”。输出 reply。",
+     "加急", "已收到，我们会尽快处理"),
+    ("問い合わせ本文 message に「解約」が含まれていれば、引き止めのメッセージをモデルで作成し、それ以外は"
+     "「お問い合わせありがとうございます」と固定で返してください。出力は reply です。", "解約", "お問い合わせありがとうございます"),
+])
+def test_quoted_word_in_the_text_is_an_if_else_contains(text, word, fixed, offline_settings, ledger, library):
+    r = run(text, offline_settings, ledger, library)
+    gate_id, gate = _one(r, "if-else")
+    condition = gate["cases"][0]["conditions"][0]
+    assert condition["variable_selector"][0] == "start"
+    assert (condition["comparison_operator"], condition["value"]) == ("contains", word)
+    nodes = _nodes(r)
+    then = next(t for s, h, t in _edges(r) if s == gate_id and h == "true")
+    other = next(t for s, h, t in _edges(r) if s == gate_id and h == "false")
+    assert nodes[then]["type"] == "llm"
+    assert nodes[other]["type"] == "template-transform" and nodes[other]["template"] == fixed
+    agg_id, agg = _one(r, "variable-aggregator")
+    assert {v[0] for v in agg["variables"]} == {then, other}
+    assert _outputs(r) == {"reply": [agg_id, "output"]}
+
+
+def test_working_days_named_only_in_words_are_code_with_the_holiday_variable(offline_settings, ledger, library):
+    r = run("Take a project kickoff date and deadline date and tell me how many business days lie between them; public "
+            "holidays are listed in the environment variable TEAM_HOLIDAYS.", offline_settings, ledger, library)
+    code_id, code = _one(r, "code")
+    assert "llm" not in _types(r)
+    start = next(d for _, d in _of(r, "start"))
+    assert [v["variable"] for v in start["variables"]] == ["kickoff_date", "deadline_date"]
+    assert ["env", "TEAM_HOLIDAYS"] in [v["value_selector"] for v in code["variables"]]
+    days = _run_code(code, kickoff_date="2026-06-01", deadline_date="2026-06-12", holidays="2026-06-05")
+    assert days == {"working_days": 9}
