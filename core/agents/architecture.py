@@ -262,6 +262,12 @@ def design(inp: ArchitectureInput) -> Blueprint:
         results += fields
 
     gated = None
+    if any(b.condition.startswith("file:") for b in spec.branches):
+        tail, gated, joined = _file_router(d, spec, tail, context_refs)
+        results.append((next((o.name for o in spec.outputs if o.name not in gated[0]), "result"), joined))
+        spec = spec.model_copy(update={"outputs": [o for o in spec.outputs if o.name not in gated[0]], "branches": [],
+                                       "capabilities": [c for c in spec.capabilities if c != "branching"]})
+        value_ref = value_ref or joined  # the paths did the work: no main step after them
     if computed and spec.no_model:
         spec = spec.model_copy(update={"gate": None})
     if spec.gate is not None and not spec.classes and value_ref:
@@ -546,6 +552,41 @@ def _loop(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], reads: 
     d.add("assigner", lx.say(lang, "keep"), "Store the improved draft for the next round",
           reads=[f"{loop}.draft", f"{improve}.text"], after=[improve], parent=loop)
     return [Link(step=loop)], [("result", f"{loop}.draft")]
+
+
+def _file_router(d: _Draft, spec: RequirementSpec, tail: list[Link], refs: list[str]):
+    """Branch on the uploaded file's type: each kind its own work (an image to a vision step, a document read
+    then handled), joined by an aggregator; the other kinds end on their own with the output their clause names.
+
+    Returns (the joined paths' tail, (other-kinds outputs, their ref, their link), the joined result ref)."""
+    lang = spec.language
+    upload = next(i for i in spec.inputs if i.type == "file")
+    ref = f"start.{upload.name}"
+    kinds = [b for b in spec.branches if b.condition.startswith("file:")]
+    gate = d.add("if-else", lx.say(lang, "check", lx.say(lang, "file_type")), f"{ref}.type",
+                 reads=[ref], after=tail, labels=[b.condition for b in kinds])
+    texts, ends = [], []
+    others = [r for r in refs if r != ref]
+    for rule in kinds:
+        link, kind = Link(step=gate, branch=rule.condition), rule.condition.removeprefix("file:")
+        reads = [ref]
+        if kind != "image":
+            ex = d.add("document-extractor", say(lang, "read_file", upload.label.lower()), f"Extract the text of the {kind}",
+                       reads=[ref], after=[link])
+            link, reads = Link(step=ex), [f"{ex}.text"]
+        llm = d.add("llm", rule.action[:40].capitalize() if lang == "en" else lx.say(lang, "generate", lx.say(lang, f"kind_{kind}")),
+                    _task(spec, rule.action) if lang == "en" else rule.action, reads=reads + others, after=[link],
+                    focus=FINAL_ROLE, labels=[rule.condition])
+        texts.append(f"{llm}.text")
+        ends.append(Link(step=llm))
+    agg = d.add("variable-aggregator", say(lang, "merge"), "Pass on the result of whichever file type ran", reads=texts, after=ends)
+    rest = next((b for b in spec.branches if b.condition == "otherwise"), None)
+    clause = rest.action if rest else ""
+    names = [o.name for o in spec.outputs if o.explicit and re.search(rf"(?<![A-Za-z0-9_]){re.escape(o.name)}(?![A-Za-z0-9_])", clause)]
+    fixed = next(iter(q for q in quoted(clause, 200) if q not in names), "") or lx.say(lang, "unsupported_file")
+    tpl = d.add("template-transform", lx.say(lang, "fixed", fixed)[:40], clause or fixed,
+                after=[Link(step=gate, branch="otherwise")], labels=[f"fixed:{fixed}"])
+    return [Link(step=agg)], (names or ["error"], f"{tpl}.output", Link(step=tpl)), f"{agg}.output"
 
 
 def _contains_rule(spec: RequirementSpec):

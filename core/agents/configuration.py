@@ -342,6 +342,9 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                 if typed:
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator=typed.group(1),  # type: ignore[arg-type]
                                                                                  value=typed.group(2))]))
+                elif label.startswith("file:"):  # the uploaded file's type (a file attribute)
+                    cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=f"{query}.type", operator="is",
+                                                                                 value=label.removeprefix("file:"))]))
                 elif label.startswith("contains:"):
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator="contains",
                                                                                  value=label.removeprefix("contains:"))]))

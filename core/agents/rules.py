@@ -752,4 +752,36 @@ def analyse(requirement: str) -> RequirementSpec:
         unsupported=unsupported,
         notes=notes,
     )
-    return enrich(spec, requirement)
+    return _route_files(enrich(spec, requirement))
+
+
+FILE_KINDS = ("image", "document", "audio", "video")
+
+
+def _route_files(spec: RequirementSpec) -> RequirementSpec:
+    """One uploaded file with work said per kind (``images get a description; documents get summarized;
+    anything else ends with error``): branches on the file's type, ``file:<kind>`` and ``otherwise``; the
+    upload accepts every kind named."""
+    files = [i for i in spec.inputs if i.type == "file"]
+    if len(files) != 1 or spec.classes or spec.loop or spec.iteration_target:
+        return spec
+    clauses = [c.strip() for c in re.split(r"[;；。]|\.(?:\s|$)", spec.requirement) if c.strip()]
+    parts = [p.strip() for c in clauses for p in re.split(r"[、，]", c) if p.strip()]  # "画像なら…、文書なら…"
+    rules = []
+    for kind in FILE_KINDS:
+        own = [c for pieces in (clauses, parts) for c in pieces if lx.has(c, f"file_kind_{kind}") and not any(
+            lx.has(c, f"file_kind_{k}") for k in FILE_KINDS if k != kind)]
+        if own:
+            rules.append(BranchRule(condition=f"file:{kind}", action=own[0]))
+    if len(rules) < 2:
+        return spec
+    other = next((c for c in clauses if (lx.has(c, "else_word") or lx.has(c, "other_kind"))
+                  and not any(r.action == c for r in rules)), "")
+    rules.append(BranchRule(condition="otherwise", action=other))
+    var = files[0].model_copy(update={"file_types": [r.condition.removeprefix("file:") for r in rules[:-1]]})
+    rest = spec.requirement
+    for rule in rules[:-1]:
+        rest = rest.replace(rule.action, " ")
+    tools = [t for t in spec.tools if not t.startswith("md_exporter") or lx.has(rest, "tool_export")]  # "PDF, DOCX" name kinds
+    return spec.model_copy(update={"branches": rules, "inputs": [var if i is files[0] else i for i in spec.inputs], "tools": tools,
+                                   "gate": None, "capabilities": list(dict.fromkeys([*spec.capabilities, "branching"]))})

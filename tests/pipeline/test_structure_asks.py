@@ -307,3 +307,34 @@ def test_working_days_named_only_in_words_are_code_with_the_holiday_variable(off
     assert ["env", "TEAM_HOLIDAYS"] in [v["value_selector"] for v in code["variables"]]
     days = _run_code(code, kickoff_date="2026-06-01", deadline_date="2026-06-12", holidays="2026-06-05")
     assert days == {"working_days": 9}
+
+
+# ------------------------------------------------------------------ if-else on the uploaded file's type
+
+
+@pytest.mark.parametrize(("text", "upload", "joined", "rejected", "fixed"), [
+    ("A single upload field called attachment. Photos get a caption and three hashtags; PDFs get a one-paragraph "
+     "summary. Both come back as summary. Any other file ends immediately with a `rejected` message saying we only take "
+     "photos and PDFs.", "attachment", "summary", "rejected", None),
+    ("用户上传一份附件 file_in。图片就生成一段图片描述；文档就提取文字后总结要点；两种结果都作为 result 输出。其他类型的文件直接结束，"
+     "输出 error，内容为“暂不支持该文件类型”。", "file_in", "result", "error", "暂不支持该文件类型"),
+    ("ファイル upload_file を1つアップロードします。画像なら内容を説明し、PDFなどの文書なら要約してください。どちらも result として"
+     "出力。それ以外の形式は「未対応の形式です」を error として返して終了します。", "upload_file", "result", "error", "未対応の形式です"),
+])
+def test_upload_is_routed_by_file_type(text, upload, joined, rejected, fixed, offline_settings, ledger, library):
+    r = run(text, offline_settings, ledger, library)
+    start = next(d for _, d in _of(r, "start"))
+    [var] = start["variables"]
+    assert var["variable"] == upload and var["type"] == "file" and set(var["allowed_file_types"]) >= {"image", "document"}
+    gate_id, gate = _one(r, "if-else")
+    assert [(c["conditions"][0]["variable_selector"], c["conditions"][0]["value"]) for c in gate["cases"]] == [
+        (["start", upload, "type"], "image"), (["start", upload, "type"], "document")]
+    nodes, edges = _nodes(r), _edges(r)
+    image, document, other = (next(t for s, h, t in edges if s == gate_id and h == handle)
+                              for handle in (gate["cases"][0]["case_id"], gate["cases"][1]["case_id"], "false"))
+    assert nodes[image]["type"] == "llm" and nodes[image]["vision"]["enabled"]
+    assert nodes[document]["type"] == "document-extractor"
+    assert nodes[other]["type"] == "template-transform" and (fixed is None or nodes[other]["template"] == fixed)
+    agg_id, _ = _one(r, "variable-aggregator")
+    assert _outputs(r) == {joined: [agg_id, "output"], rejected: [other, "output"]}
+    assert len(_of(r, "end")) == 2 and "tool" not in _types(r)
