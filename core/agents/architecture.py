@@ -355,7 +355,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
         agg = d.add("variable-aggregator", "Merge branches", "Pass on the reply of whichever branch ran", reads=texts, after=after)
         return [Link(step=agg)], [("result", f"{agg}.output")]
 
-    if spec.classes:
+    if spec.classes and not spec.iteration_target:  # (with an iteration, each item is classified inside it)
         qc = d.add("question-classifier", say(spec.language, "classify"), f"Classify the {noun} as one of: {', '.join(spec.classes)}",
                    reads=[query], after=tail, labels=spec.classes)
         actions = {b.condition: b.action for b in spec.branches}
@@ -395,6 +395,9 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
 
     if spec.loop and _retry(spec):
         return _loop(d, spec, task, tail, refs + extra)
+
+    if spec.classes and spec.iteration_target and not spec.list_step:  # each item gets one of the classes
+        return _iteration(d, spec, tail, query)
 
     if spec.branches and _contains_rule(spec):
         return _contains_paths(d, spec, tail, query, refs + extra, merge)
@@ -780,10 +783,18 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
     per_item = text[: each.end() + then.start()] if then else text
     after_all = text[each.end() + then.end():] if then else ""
     csv = any("csv" in i.label.lower() for i in spec.inputs)
-    split = d.add("code", "Read the CSV rows" if csv else "Split the list", f"Turn the {target}s into a list, one item per "
+    lang = spec.language
+    split = d.add("code", "Read the CSV rows" if csv and lang == "en" else lx.say(lang, "split"), f"Turn the {target}s into a list, one item per "
                   f"{'row' if csv else 'line'}", reads=[query], after=tail, labels=["csv_rows" if csv else "split_lines"])
-    it = d.add("iteration", f"For each {target}"[:40], f"Process every {target}", reads=[f"{split}.items"], after=[split])
-    if spec.extraction_fields:
+    it = d.add("iteration", lx.say(lang, "each", target)[:40], f"Process every {target}", reads=[f"{split}.items"], after=[split])
+    if spec.classes:  # tag each item with exactly one of the classes: a classifier per item, the item with its tag
+        qc = d.add("question-classifier", say(spec.language, "classify"), f"Give this {target} exactly one of the classes: "
+                   f"{', '.join(spec.classes)}", reads=[f"{it}.item"], after=[Link(step=it)], parent=it, labels=spec.classes)
+        row = d.add("template-transform", say(spec.language, "assemble"), f"The {target} with its class",
+                    reads=[f"{it}.item", f"{qc}.class_name"], after=[Link(step=qc, branch=c) for c in spec.classes], parent=it,
+                    labels=["format:{{ item }} → {{ class_name }}"])
+        output = f"{row}.output"
+    elif spec.extraction_fields:
         fields = [slug(f) for f in spec.extraction_fields]
         pe = d.add("parameter-extractor", "Extract fields", f"Extract {', '.join(spec.extraction_fields)} from this {target}",
                    reads=[f"{it}.item"], after=[Link(step=it)], parent=it, labels=spec.extraction_fields)
@@ -799,7 +810,7 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
             item, first = f"{fetch}.body", Link(step=fetch)
         purpose = (f"{_task(spec, per_item)} Do it for this one {target}." if spec.language == "en"
                    else lx.say(spec.language, "per_item", _per_item_clause(spec)))
-        llm = d.add("llm", f"Handle one {target}"[:40], purpose, reads=[item], after=[first], parent=it, focus=FINAL_ROLE)
+        llm = d.add("llm", lx.say(lang, "handle_one", target)[:40], purpose, reads=[item], after=[first], parent=it, focus=FINAL_ROLE)
         output = f"{llm}.text"
     d.steps[next(i for i, s in enumerate(d.steps) if s.id == it)].labels = [output]
     rest = _task(spec, after_all) if after_all else ""

@@ -605,6 +605,7 @@ def _each(spec: RequirementSpec, text: str, update: dict) -> None:
         listed[0].type = "paragraph"  # type: ignore[assignment]
         update["inputs"] = inputs
         update["classes"] = []
+        update["branches"] = [b for b in spec.branches if b.condition not in spec.classes]  # their rules go too
         update["capabilities"] = [c for c in update.get("capabilities", spec.capabilities)
                                   if c not in ("classification", "aggregation")] + ["iteration", "code"]
 

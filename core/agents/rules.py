@@ -120,6 +120,8 @@ def _find_classes(text: str) -> list[str]:
         r"produce|forward)\b|[.;:]|$)",
         r"\broute\w*\s+(?:\w+\s+){0,4}?(?:about|regarding|on|for|concerning)\s+(.+?)\s+(?:to|into|towards)\b",
         r"\bcategor(?:y|ies)\s*(?:\(|:)\s*(.+?)(?:\)|[.;]|$)",
+        r"\b(?:classif\w*|categori[sz]\w*|sort\w*|label\w*|tag\w*|triage\w*|bucket\w*)\b[^.;]*?\bwith\s+(?:exactly\s+)?one\s+of\s+"
+        r"(?:the\s+)?(.+?)(?=,?\s+and\s+(?:then\s+)?(?:return|write|draft|send|reply|generate|output|produce|give)\b|[.;:]|$)",
     )
     for pattern in patterns:
         match = re.search(pattern, text, re.I)
@@ -253,6 +255,13 @@ def class_clause(text: str, name: str, classes: list[str]) -> str:
     return ""
 
 
+def _own_clause(text: str, name: str, classes: list[str]) -> str:
+    """The last sentence (or part after a colon) that names this class and no other: its own action."""
+    parts = [p.strip() for p in re.split(r"[；;。：:]|\.\s", text) if p.strip()]
+    own = [p for p in parts if name.lower() in p.lower() and sum(k.lower() in p.lower() for k in classes) == 1]
+    return own[-1] if own else ""
+
+
 def class_actions(text: str, classes: list[str]) -> list[BranchRule]:
     """What to do for each class: ``for bug reports, create an issue ...; otherwise draft a reply``, else
     the clause that names the class alone (``投诉类用模型写道歉``, ``「その他」は…固定で返す``)."""
@@ -268,7 +277,7 @@ def class_actions(text: str, classes: list[str]) -> list[BranchRule]:
         own = re.search(rf"\bfor\s+(?:the\s+|all\s+)?{re.escape(name.lower())}\w*(?:\s+(?:tickets?|emails?|messages?|requests?|"
                         rf"ones?|cases?|questions?))?\s*,?\s*(.+?)(?=\s*,\s*(?:otherwise|else|for)\b|\s*[;]|\.(?:\s|$)|$)",
                         text, re.I)
-        clause = "" if own else class_clause(text, name, classes)
+        clause = "" if own else _own_clause(text, name, classes)
         rules.append(BranchRule(condition=name, action=own.group(1).strip(" ,") if own else clause or fallback))
     return rules
 

@@ -338,3 +338,16 @@ def test_upload_is_routed_by_file_type(text, upload, joined, rejected, fixed, of
     agg_id, _ = _one(r, "variable-aggregator")
     assert _outputs(r) == {joined: [agg_id, "output"], rejected: [other, "output"]}
     assert len(_of(r, "end")) == 2 and "tool" not in _types(r)
+
+
+def test_each_row_gets_exactly_one_class_inside_the_iteration(offline_settings, ledger, library):
+    r = run("Our agents upload a CSV file of support tickets, one ticket per row. Label every row with exactly one of refund, "
+            "shipping, account, and give back every row with its label.", offline_settings, ledger, library)
+    it_id, it = _one(r, "iteration")
+    qc_id, qc = _one(r, "question-classifier")
+    assert qc["iteration_id"] == it_id and [c["name"].lower() for c in qc["classes"]] == ["refund", "shipping", "account"]
+    assert qc["query_variable_selector"] == [it_id, "item"]
+    row_id, row = _one(r, "template-transform")
+    assert row["iteration_id"] == it_id and it["output_selector"] == [row_id, "output"]
+    assert {h for s, h, t in _edges(r) if s == qc_id and t == row_id} == {c["id"] for c in qc["classes"]}
+    assert "llm" not in _types(r)
