@@ -635,26 +635,13 @@ def _computed_gate(d: _Draft, spec: RequirementSpec, tail: list[Link], value_ref
     returns its fixed text); the other cases get the fixed text their clause quotes, else the main work.
 
     Returns (the tail, (then-path outputs, its result ref, its last link), the other cases' fixed-text ref or None)."""
-    g, lang = spec.gate, spec.language
-    label = f"{g.operator} {g.value}"
-    subject = "" if lx.has(g.subject, "cond_word") or lx.detect(g.subject) != lang else g.subject
-    check = d.add("if-else", lx.say(lang, "check", subject)[:40],
-                  f"{value_ref} {label}", reads=[value_ref], after=tail, labels=[label])
-    then = Link(step=check, branch=label)
-    if g.no_model:
-        text = g.fixed_text or g.then_text
-        step = d.add("template-transform", lx.say(lang, "fixed", text)[:40], g.then_text, after=[then], labels=[f"fixed:{text}"])
-        ref = f"{step}.output"
-    else:
-        step = d.add("llm", lx.say(lang, "generate", ", ".join(g.then_outputs) or lx.say(lang, "result"))[:40],
-                     lx.say(lang, "write_output", g.then_text), reads=refs, after=[then], focus=FINAL_ROLE)
-        ref = f"{step}.text"
-    other = Link(step=check, branch="otherwise")
-    fixed = _else_fixed(spec.requirement, g.then_text)
+    tail, gated = _gate(d, spec, tail, None, refs, subject_ref=value_ref)
+    other, lang = tail[0], spec.language
+    fixed = _else_fixed(spec.requirement, spec.gate.then_text)
     if fixed:
         tpl = d.add("template-transform", lx.say(lang, "fixed", fixed)[:40], fixed, after=[other], labels=[f"fixed:{fixed}"])
-        return [Link(step=tpl)], (list(g.then_outputs), ref, Link(step=step)), f"{tpl}.output"
-    return [other], (list(g.then_outputs), ref, Link(step=step)), None
+        return [Link(step=tpl)], gated, f"{tpl}.output"
+    return tail, gated, None
 
 
 def _else_fixed(text: str, then_text: str) -> str:
