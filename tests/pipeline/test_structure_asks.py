@@ -53,6 +53,18 @@ def _run_code(data, **kwargs):
     return namespace["main"](**kwargs)
 
 
+def _model_or_fixed_text_joined(result, gate_id, fixed, output):
+    """The if-else's true path is a model step, its else path the fixed text verbatim, both joined into ``output``."""
+    nodes = _nodes(result)
+    then = next(t for s, h, t in _edges(result) if s == gate_id and h == "true")
+    other = next(t for s, h, t in _edges(result) if s == gate_id and h == "false")
+    assert nodes[then]["type"] == "llm"
+    assert nodes[other]["type"] == "template-transform" and nodes[other]["template"] == fixed
+    agg_id, agg = _one(result, "variable-aggregator")
+    assert {v[0] for v in agg["variables"]} == {then, other}
+    assert _outputs(result) == {output: [agg_id, "output"]}
+
+
 # ------------------------------------------------------------------ routing by quoted classes
 
 
@@ -139,14 +151,7 @@ def test_comparison_on_a_computed_number_branches_and_joins(text, value, fixed, 
     condition = gate["cases"][0]["conditions"][0]
     assert (condition["variable_selector"], condition["comparison_operator"], condition["value"], condition["varType"]) == (
         [code_id, "days"], ">", value, "number")
-    nodes = _nodes(r)
-    then = next(t for s, h, t in _edges(r) if s == gate_id and h == "true")
-    other = next(t for s, h, t in _edges(r) if s == gate_id and h == "false")
-    assert nodes[then]["type"] == "llm"
-    assert nodes[other]["type"] == "template-transform" and nodes[other]["template"] == fixed
-    agg_id, agg = _one(r, "variable-aggregator")
-    assert {v[0] for v in agg["variables"]} == {then, other}
-    assert _outputs(r) == {output: [agg_id, "output"]}
+    _model_or_fixed_text_joined(r, gate_id, fixed, output)
 
 
 # ------------------------------------------------------------------ loops: the asked body, the asked break
@@ -287,14 +292,7 @@ def test_quoted_word_in_the_text_is_an_if_else_contains(text, word, fixed, offli
     condition = gate["cases"][0]["conditions"][0]
     assert condition["variable_selector"][0] == "start"
     assert (condition["comparison_operator"], condition["value"]) == ("contains", word)
-    nodes = _nodes(r)
-    then = next(t for s, h, t in _edges(r) if s == gate_id and h == "true")
-    other = next(t for s, h, t in _edges(r) if s == gate_id and h == "false")
-    assert nodes[then]["type"] == "llm"
-    assert nodes[other]["type"] == "template-transform" and nodes[other]["template"] == fixed
-    agg_id, agg = _one(r, "variable-aggregator")
-    assert {v[0] for v in agg["variables"]} == {then, other}
-    assert _outputs(r) == {"reply": [agg_id, "output"]}
+    _model_or_fixed_text_joined(r, gate_id, fixed, "reply")
 
 
 def test_working_days_named_only_in_words_are_code_with_the_holiday_variable(offline_settings, ledger, library):
