@@ -398,9 +398,8 @@ Out = TypeVar("Out")
 
 @dataclass
 class StageResult(Generic[Out]):
-    """One agent's output, the calls it made and how long it took."""
+    """One agent's output and the calls it made (their latencies are in the calls)."""
 
     stage: str
     output: Out
     calls: list[CallRecord] = field(default_factory=list)
-    duration_ms: float = 0.0
