@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from core.agents import lexicon as lx
-from core.agents.conditions import CONTAINS_PREFIX
+from core.agents.conditions import CONTAINS_PREFIX, contains_test
 from core.agents.ir import enrich
 from core.agents.models import (
     BranchRule,
@@ -192,7 +192,10 @@ def _contains_branches(text: str) -> list[BranchRule]:
             then = then[:inner.start()].strip(" ,，、")
         rest = other.group(1).strip(" ,，、") if other else PASS_THROUGH
         yes, no = (rest, then) if negated else (then, rest)
-        return [BranchRule(condition=CONTAINS_PREFIX + what, action=yes), BranchRule(condition="otherwise", action=no)]
+        condition = CONTAINS_PREFIX + what
+        if not contains_test(condition):  # "mentions a refund": a judgement, said as the user said it
+            condition, yes, no = re.sub(r"^if\s+", "", text[m.start():m.start(then_group)], flags=re.I).strip(" ,"), then, rest
+        return [BranchRule(condition=condition, action=yes), BranchRule(condition="otherwise", action=no)]
     return []
 
 
