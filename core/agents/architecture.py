@@ -371,7 +371,8 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 continue
             ctx = None
             if spec.has("retrieval"):
-                ctx = d.add("knowledge-retrieval", f"{name} knowledge", f"Search the {name.lower()} knowledge base",
+                ctx = d.add("knowledge-retrieval", f"{name} knowledge" if spec.language == "en" else say(spec.language, "knowledge", name),
+                            f"Search the {name.lower()} knowledge base",
                             reads=[query], after=[link])
                 link = Link(step=ctx)
             own = _class_clause(spec, name)

@@ -43,7 +43,7 @@ CHAT_WORDS = re.compile(
 )
 RETRIEVAL_WORDS = re.compile(
     r"\b(knowledge ?bases?|knowledge|manuals?|documentation|docs|faqs?|handbook|wiki|rag|retriev\w*|"
-    r"internal documents|policy documents)\b|知识库|Wissensdatenbank|Handbuch",
+    r"internal documents|policy documents)\b|知识库|ナレッジ|知識ベース|Wissensdatenbank|Handbuch",
     re.I,
 )
 IMAGE_WORDS = re.compile(r"\b(images?|photos?|pictures?|screenshots?|scans?|diagrams?)\b|图片|Bild", re.I)
@@ -233,6 +233,27 @@ def _find_branches(text: str) -> list[BranchRule]:
     if match and len(match.group(1).split()) <= 8:
         return [BranchRule(condition=match.group(1).strip(), action=match.group(2).strip()),
                 BranchRule(condition="otherwise", action=PASS_THROUGH)]
+    return []
+
+
+TOPIC_ROUTE = (
+    re.compile(r"\b([A-Za-z][\w-]*(?:\s[A-Za-z][\w-]*)?)\s+(?:questions|requests|tickets|messages|issues|queries|topics)\s+"
+               r"(?:should|must|will|are to|go|get|are)\b[^.;]{0,80}?\b(?:from|to|by|through|with)\b", re.I),
+    re.compile(r"(?:关于|涉及|有关)?([\u4e00-\u9fff]{2,6}?)(?:相关的|类的|方面的|的)?(?:问题|咨询|请求)[^，。；]{0,12}?(?:用|由|从|交给|走|转到)"),
+    re.compile(r"([\u30a0-\u30ff\u4e00-\u9fff]{2,8}?)(?:に関する|についての|関連の|の)(?:質問|問い合わせ|相談)は"),
+)
+
+
+def _topic_routes(text: str) -> list[str]:
+    """``Billing questions should be answered from the Billing knowledge base; everything else stays ...`` /
+    ``账单相关的问题用账单知识库回答，其他问题…`` / ``請求に関する質問は請求ナレッジで回答し、それ以外は…``: routing by
+    topic, the named topic and the rest (the other class)."""
+    if not (lx.has(text, "else_word") or lx.has(text, "other_kind")):
+        return []
+    for pattern in TOPIC_ROUTE:
+        m = pattern.search(text)
+        if m and m.group(1).lower() not in {"the", "all", "other", "these", "those", "such", "any", "some"}:
+            return [_title(m.group(1).strip()), lx.say(lx.detect(text), "other_class")]
     return []
 
 
@@ -653,7 +674,7 @@ def analyse(requirement: str) -> RequirementSpec:
     dates = _date_inputs(text, inputs)
     if dates:  # "a leave start date and end date ... count the working days": the dates are the inputs
         inputs = dates + [i for i in inputs if i.name not in ("input", "text", "content")]
-    classes = _find_classes(text)
+    classes = _find_classes(text) or _topic_routes(text)
     branches = _find_branches(text) if not classes else []
     decisions = _find_decisions(text) if not (classes or branches) else []
     class_rules = class_actions(text, classes) if classes else []

@@ -349,3 +349,23 @@ def test_each_row_gets_exactly_one_class_inside_the_iteration(offline_settings, 
     assert row["iteration_id"] == it_id and it["output_selector"] == [row_id, "output"]
     assert {h for s, h, t in _edges(r) if s == qc_id and t == row_id} == {c["id"] for c in qc["classes"]}
     assert "llm" not in _types(r)
+
+
+# ------------------------------------------------------------------ routing by topic to their own knowledge
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("A chatbot for our shop that answers from the product knowledge base. Warranty questions should be answered from "
+     "the separate warranty knowledge base; everything else stays on the product one.", "Warranty"),
+    ("做一个客服聊天机器人，基于产品知识库回答问题。账单相关的问题用单独的账单知识库回答，其他问题仍然用产品知识库。", "账单"),
+    ("社内ヘルプデスクのチャットボット。人事に関する質問は人事規程のナレッジで回答し、それ以外は総務ナレッジで回答してください。", "人事"),
+])
+def test_topic_questions_are_routed_to_their_own_knowledge_base(text, topic, offline_settings, ledger, library):
+    r = run(text, offline_settings, ledger, library)
+    assert r.dsl["app"]["mode"] == "advanced-chat"
+    qc_id, qc = _one(r, "question-classifier")
+    assert [c["name"] for c in qc["classes"]][0] == topic and len(qc["classes"]) == 2
+    nodes, edges = _nodes(r), _edges(r)
+    first = [t for s, _, t in edges if s == qc_id]
+    assert len(first) == 2 and all(nodes[t]["type"] == "knowledge-retrieval" for t in first)  # one knowledge base per path
+    assert len(_of(r, "knowledge-retrieval")) == 2
