@@ -369,20 +369,23 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 texts.append(f"{link.step}.body")
                 ends.append(link)
                 continue
+            own = _class_clause(spec, name)
+            fixed = [q for q in quoted(own, 200) if q not in spec.classes and len(q) >= 2]
+            if not fixed and lx.no_model(own):  # "skip the AI, send our fixed message with the code STAY20": a text to edit
+                codes = re.findall(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9]*\d[A-Z0-9]*(?![A-Za-z0-9])", own)
+                fixed = [lx.say(spec.language, "fixed_placeholder", " ".join(codes)).strip()]
+            if fixed and (lx.no_model(own) or lx.has(own, "fixed_word")):  # the fixed text: no model, no search
+                tpl = d.add("template-transform", say(spec.language, "fixed", fixed[0])[:40], own, after=[link],
+                            labels=[f"fixed:{fixed[0]}"])
+                texts.append(f"{tpl}.output")
+                ends.append(Link(step=tpl))
+                continue
             ctx = None
             if spec.has("retrieval"):
                 ctx = d.add("knowledge-retrieval", f"{name} knowledge" if spec.language == "en" else say(spec.language, "knowledge", name),
                             f"Search the {name.lower()} knowledge base",
                             reads=[query], after=[link])
                 link = Link(step=ctx)
-            own = _class_clause(spec, name)
-            fixed = [q for q in quoted(own, 200) if q not in spec.classes and len(q) >= 2]
-            if fixed and (lx.no_model(own) or lx.has(own, "fixed_word")):
-                tpl = d.add("template-transform", say(spec.language, "fixed", fixed[0])[:40], own, after=[link],
-                            labels=[f"fixed:{fixed[0]}"])
-                texts.append(f"{tpl}.output")
-                ends.append(Link(step=tpl))
-                continue
             action = _task(spec, actions.get(name) or "answer it")
             purpose = f"{lx.say(spec.language, 'class_case', name)} {action if spec.language == 'en' else own}".strip()
             title = ((f"{name}: {action.split()[0].lower()}" if action else f"Reply: {name}") if spec.language == "en"

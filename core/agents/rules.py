@@ -257,6 +257,27 @@ def _topic_routes(text: str) -> list[str]:
     return []
 
 
+INTENT_ROUTE = (
+    re.compile(r"\b(?:when|if|whenever|once)\s+(?:a|an|the)?\s*(?:customer|user|caller|visitor|client|guest|member|someone|"
+               r"they|people)s?\s+(?:says?|asks?|mentions?|tells?\s+(?:us|you)|writes?|indicates?)\s+(?:that\s+)?(?:they\s+|he\s+|she\s+)?"
+               r"(?:want|wants|would like|need|needs|plan|plans|intend|intends)\s+to\s+([a-z]+(?:\s+(?:my|their|the|a|an|his|her))?"
+               r"(?:\s+[a-z]+)?)", re.I),
+    re.compile(r"(?:当|如果|若)(?:用户|客户|顾客|会员)(?:说|表示|提出|提到)?(?:要|想要?|希望)([\u4e00-\u9fff]{2,4}?)(?:时|的时候|的话|，|,)"),
+    re.compile(r"(?:ユーザー|お客様|顧客|会員)が\s*「?([\u30a0-\u30ff\u4e00-\u9fff]{2,6}?)(?:したい|希望)"),
+)
+
+
+def _intent_routes(text: str) -> list[str]:
+    """``when a customer says they want to cancel, send ...`` / ``当用户说要退订时…`` / ``お客様が解約したいと言ったら…``: a
+    chat's special intent and the rest (everything else the bot normally does)."""
+    for pattern in INTENT_ROUTE:
+        m = pattern.search(text)
+        if m:
+            intent = re.sub(r"\s+(?:my|their|the|a|an|his|her)$", "", m.group(1).strip())  # the user's words
+            return [_title(intent), lx.say(lx.detect(text), "other_class")]
+    return []
+
+
 def class_clause(text: str, name: str, classes: list[str]) -> str:
     """What the requirement says for one class: the sentence about it alone, else the comma-separated
     parts from the one about it to the next class (``…、その他はモデルを使わず「…」と固定で返します``,
@@ -309,7 +330,10 @@ def class_actions(text: str, classes: list[str]) -> list[BranchRule]:
 def _find_http_calls(text: str, classes: list[str], branches: list[BranchRule]) -> list[HttpCall]:
     """Each URL with the method its clause asks for, its purpose and the class/branch it belongs to."""
     calls = []
+    fixed_texts = [(m.start(), m.end()) for m in re.finditer(r"「[^」]*」|“[^”]*”", text)]  # a URL inside a quoted reply is text
     for match in re.finditer(r"https?://[^\s,;)'\"]+", text):
+        if any(s < match.start() < e for s, e in fixed_texts):
+            continue
         url = match.group(0).rstrip(".,)")
         start = max(text.rfind(sep, 0, match.start()) for sep in (";", ". ", ", ", " and if ", " if "))
         end = min([i for i in (text.find(sep, match.end()) for sep in (";", ". ", ", ")) if i >= 0] or [len(text)])
@@ -461,8 +485,8 @@ def _retrieval_source(text: str) -> bool:
     gave (``output faq``) nor the object of a produce verb (``write five FAQs``, ``FAQ を作って``)."""
     for m in RETRIEVAL_WORDS.finditer(text):
         before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 1]
-        if re.match(r"[A-Za-z0-9_]", after) or re.search(r"[A-Za-z0-9_]$", before):
-            continue
+        if not lx.CJK.search(m.group(0)) and (re.match(r"[A-Za-z0-9_]", after) or re.search(r"[A-Za-z0-9_]$", before)):
+            continue  # part of a name (faq_bot); a CJK word next to Latin letters ("FAQナレッジ") is not
         if m.group(0).islower() and re.search(r"(?:出力|输出|output|return)\s*$", before, re.I):
             continue  # a lower-case name after an output cue
         if MAKE_VERBS.search(before) and not re.search(r"\b(?:from|using|based on|according to)\b|根据|基于|参考|に基づ|を参照", before, re.I):
@@ -674,10 +698,12 @@ def analyse(requirement: str) -> RequirementSpec:
     dates = _date_inputs(text, inputs)
     if dates:  # "a leave start date and end date ... count the working days": the dates are the inputs
         inputs = dates + [i for i in inputs if i.name not in ("input", "text", "content")]
-    classes = _find_classes(text) or _topic_routes(text)
+    classes = _find_classes(text) or _topic_routes(text) or _intent_routes(text)
     branches = _find_branches(text) if not classes else []
     decisions = _find_decisions(text) if not (classes or branches) else []
     class_rules = class_actions(text, classes) if classes else []
+    if classes and classes[-1] == lx.say(lx.detect(text), "other_class") and class_rules:  # a route's rest: the usual work
+        class_rules[-1] = BranchRule(condition=classes[-1], action=_own_clause(text, classes[-1], classes))
     http = _find_http_calls(text, classes, branches or decisions)
     for call in http:
         for name in re.findall(r"[?&]([A-Za-z_]\w*)=(?:\.\.\.|<[^>]*>|\{[^}]*\}|(?=&|$))", call.url):

@@ -369,3 +369,27 @@ def test_topic_questions_are_routed_to_their_own_knowledge_base(text, topic, off
     first = [t for s, _, t in edges if s == qc_id]
     assert len(first) == 2 and all(nodes[t]["type"] == "knowledge-retrieval" for t in first)  # one knowledge base per path
     assert len(_of(r, "knowledge-retrieval")) == 2
+
+
+@pytest.mark.parametrize(("text", "intent", "fixed"), [
+    ("Chat assistant for a gym. Usually it answers members from the FAQ knowledge base, but when a member says they want "
+     "to freeze their membership, do not use the model and send our fixed pause notice with the promo code PAUSE30.",
+     "Freeze their membership", "PAUSE30"),
+    ("做一个健身房会员客服聊天机器人，平时根据知识库回答问题；当会员说要退卡时，不要调用模型，直接回复“很遗憾听到这个消息，回复 KEEP50 "
+     "可享五折续卡优惠”。", "退卡", "很遗憾听到这个消息，回复 KEEP50 可享五折续卡优惠"),
+    ("ホテル予約のチャットボットです。普段はFAQナレッジで回答しますが、お客様がキャンセルしたいと言ったら、AIは使わずに"
+     "「キャンセル規定はこちらです：https://example.com/cancel」と固定で返してください。", "キャンセル",
+     "キャンセル規定はこちらです：https://example.com/cancel"),
+])
+def test_chat_intent_gets_its_fixed_reply_without_a_model(text, intent, fixed, offline_settings, ledger, library):
+    r = run(text, offline_settings, ledger, library)
+    assert r.dsl["app"]["mode"] == "advanced-chat"
+    qc_id, qc = _one(r, "question-classifier")
+    assert [c["name"] for c in qc["classes"]][0] == intent and len(qc["classes"]) == 2
+    nodes, edges = _nodes(r), _edges(r)
+    handle = qc["classes"][0]["id"]
+    [special] = [t for s, h, t in edges if s == qc_id and h == handle]
+    assert nodes[special]["type"] == "template-transform" and fixed in nodes[special]["template"]
+    [usual] = [t for s, h, t in edges if s == qc_id and h != handle]
+    assert nodes[usual]["type"] == "knowledge-retrieval"  # the usual path still answers from the knowledge base
+    assert "http-request" not in _types(r)  # a URL inside the fixed reply is text, not a call
