@@ -398,8 +398,9 @@ Out = TypeVar("Out")
 
 @dataclass
 class StageResult(Generic[Out]):
-    """One agent's output and the calls it made (their latencies are in the calls)."""
+    """One agent's output, the calls it made and how long the stage took (set by the pipeline)."""
 
     stage: str
     output: Out
     calls: list[CallRecord] = field(default_factory=list)
+    duration_ms: float = 0.0
