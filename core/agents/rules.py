@@ -248,11 +248,16 @@ def _topic_routes(text: str) -> list[str]:
     """``Billing questions should be answered from the Billing knowledge base; everything else stays ...`` /
     ``账单相关的问题用账单知识库回答，其他问题…`` / ``請求に関する質問は請求ナレッジで回答し、それ以外は…``: routing by
     topic, the named topic and the rest (the other class)."""
-    if not (lx.has(text, "else_word") or lx.has(text, "other_kind")):
-        return []
+    generic = {"the", "all", "other", "these", "those", "such", "any", "some", "customer", "customers", "user", "users",
+               "employee", "employees", "student", "students", "visitor", "visitors", "our", "your", "their", "common",
+               "general", "simple", "follow-up", "new", "incoming", "most", "many", "用户", "客户", "员工", "学生", "お客様", "社員"}
     for pattern in TOPIC_ROUTE:
         m = pattern.search(text)
-        if m and m.group(1).lower() not in {"the", "all", "other", "these", "those", "such", "any", "some"}:
+        if not m or m.group(1).lower().split()[-1] in generic or m.group(1).lower() in generic:
+            continue
+        end = re.search(r"[.;。；]\s*[^.;。；]*[.;。；]?", text[m.end():])  # the route's sentence and the next one
+        near = text[m.start():m.end() + (end.end() if end else len(text))]
+        if lx.has(near, "else_word") or lx.has(near, "other_kind"):
             return [_title(m.group(1).strip()), lx.say(lx.detect(text), "other_class")]
     return []
 
