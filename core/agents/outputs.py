@@ -154,6 +154,11 @@ def computed(d, spec: RequirementSpec, tail: list[Link], refs: list[str],
     start inputs, returning the value under its name; the later steps read it."""
     inputs = [f"start.{i.name}" for i in spec.inputs if i.type not in ("file", "file-list")]
     for o in (o for o in spec.outputs if o.intermediate):
+        made = next((s for s in d.steps if s.type == "code" and any(f'"{o.name}"' in label for label in s.labels)), None)
+        if made is not None:  # an earlier code step already computes it (an asked calculation): read that one
+            produced[o.name] = f"{made.id}.{o.name}"
+            refs = [*refs, produced[o.name]] if produced[o.name] not in refs else refs
+            continue
         recipe = pick_recipe(o.description) if re.search(r"word|字数|文字数", o.name + o.description) else None
         if recipe is not None and o.name in recipe.outputs:
             step = d.add("code", lx.say(spec.language, "compute", o.name)[:40], o.description or o.name,
