@@ -208,7 +208,21 @@ def _clause_role(before: str, cjk: bool) -> str | None:
     return role
 
 
+ARGUMENT_BEFORE = re.compile(r"\b(?:since|from|of|between|for|on|in|by|with|using|given|per|until|till|to)\s+(?:the\s+|a\s+|an\s+)?`?$", re.I)
+ARGUMENT_AFTER = re.compile(r"\s*(?:[距到至与和跟及、的（(]|から|まで|と|の|より|以来)")
+"""Around a name after a compute verb: words that make it what the value is computed *from* ("days since last_login",
+"sign_date 距今多少天", "start_date から"), so it is given, not computed."""
+
+
 def _role(text: str, n: Named) -> str:
+    role = _plain_role(text, n)
+    if role == "computed" and (ARGUMENT_BEFORE.search(text[max(0, n.start - 30):n.start])
+                               or ARGUMENT_AFTER.match(text[n.end:n.end + 4])):
+        return "input"
+    return role
+
+
+def _plain_role(text: str, n: Named) -> str:
     """``input``, ``output`` or ``computed`` (a value the workflow works out itself and names): from the
     nearest role cue before the name in its clause (``用代码算出…天数 days``, ``write a memo as memo``,
     ``from incident_log``), else in its sentence; an output cue right after the name wins."""

@@ -240,3 +240,15 @@ def test_what_each_item_of_a_result_holds_is_not_an_iteration(text, inputs, outp
     r = run(text, offline_settings, ledger, library)
     assert list(_inputs(r)) == inputs and _outputs(r) == outputs
     assert "iteration" not in _types(r)
+
+
+@pytest.mark.parametrize(("text", "given", "computed"), [
+    ("Work out with code how many weeks remain until deadline_date and write a status line as status.", "deadline_date", None),
+    ("用代码计算 birth_date 到今天的年龄 age，再写一句生日祝福 wish。", "birth_date", "age"),
+    ("入社日 join_date から今日までの勤続年数 years_served をコードで計算し、お祝いメッセージ message を作成してください。",
+     "join_date", "years_served"),
+])
+def test_what_a_value_is_computed_from_is_given(text, given, computed):
+    spec = analyse(text)
+    assert given in [i.name for i in spec.inputs]
+    assert [o.name for o in spec.outputs if o.intermediate] == ([computed] if computed else [])
