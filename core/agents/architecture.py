@@ -11,6 +11,7 @@ import re
 
 from pydantic import BaseModel, Field
 
+from core.agents import chat_state
 from core.agents import lexicon as lx
 from core.agents.adapter import PatternStep, derive
 from core.agents.brain import Brain
@@ -161,16 +162,9 @@ def design(inp: ArchitectureInput) -> Blueprint:
     vision = None
     kb_context = None
 
-    for cv in spec.conversation_vars:
-        label = cv.name.replace("_", " ")
-        pe = d.add("parameter-extractor", f"Capture {label}", f"Find the {label} in the user's message, if they gave it",
-                   reads=[main or "sys.query"], after=tail, labels=[cv.name])
-        check = d.add("if-else", f"Mentioned {label}?", f"Only remember the {label} when the user gave it",
-                      reads=[f"{pe}.{cv.name}"], after=[pe], labels=["not empty"])
-        remember = d.add("assigner", f"Remember {label}", f"Store the {label} in the conversation variable",
-                         reads=[f"conversation.{cv.name}", f"{pe}.{cv.name}"], after=[Link(step=check, branch="not empty")])
-        tail = [Link(step=remember), Link(step=check, branch="otherwise")]
-        context_refs.append(f"conversation.{cv.name}")
+    if chat:  # the conversation state of the turn: limit, reset, counting, capture (core/agents/chat_state.py)
+        tail, remembered = chat_state.turn(d, spec, tail)
+        context_refs += remembered
 
     for var in spec.inputs:
         if var.type not in ("file", "file-list"):
@@ -294,7 +288,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
                         reads=[ref, results[0][1]], after=[link, *tail])
             results[0], tail = (results[0][0], f"{agg}.output"), [Link(step=agg)]
     if chat:
-        d.add("answer", say(spec.language, "answer"), "Reply to the user", reads=[results[-1][1]] if results else [], after=tail)
+        _answers(d, spec, tail, results)
     else:
         names = [name for name, _ in results]
         d.add("end", say(spec.language, "end"), "Return the results", reads=[ref for _, ref in results], after=tail,
@@ -303,6 +297,21 @@ def design(inp: ArchitectureInput) -> Blueprint:
     composed = Blueprint(app_mode=spec.app_mode, name=spec.name, steps=d.steps,
                          rationale=f"Composed from the capabilities {', '.join(spec.capabilities) or 'none (a single LLM step)'}.")
     return derive(inp.spec, inp.patterns, composed)
+
+
+def _answers(d: _Draft, spec: RequirementSpec, tail: list[Link], results: list[tuple[str, str]]) -> None:
+    """The chat's replies: one answer per branch where the branches were only merged to be answered (a chat
+    streams each branch's reply itself), else one answer; each carries the reply line a counter asks for."""
+    line = chat_state.reply_line(spec)
+    labels = [f"text:{line}"] if line else []
+    merged = next((s for s in d.steps if len(tail) == 1 and s.id == tail[0].step and s.type == "variable-aggregator"), None)
+    if merged is not None and results and results[-1][1] == f"{merged.id}.output" and len(merged.reads) == len(merged.after):
+        d.steps.remove(merged)
+        for ref, link in zip(merged.reads, merged.after, strict=True):
+            d.add("answer", say(spec.language, "answer"), "Reply to the user", reads=[ref], after=[link], labels=labels)
+        return
+    d.add("answer", say(spec.language, "answer"), "Reply to the user", reads=[results[-1][1]] if results else [], after=tail,
+          labels=labels)
 
 
 def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: str | None, refs: list[str],

@@ -113,11 +113,26 @@ class Gate(BaseModel):
 
 
 class ConversationVar(BaseModel):
-    """A conversation variable of a chat app (remembered across turns)."""
+    """A conversation variable of a chat app (remembered across turns): what is remembered, how each turn
+    changes it, and what reads it (the reply always; a limit on a counter routes the turn)."""
 
     name: str
     type: Literal["string", "number", "object", "array[string]"] = "string"
     description: str = ""
+    label: str = Field(default="", description="the user's own word for it ('水平', 'fecha'), for prompts")
+    kind: Literal["attribute", "counter", "list"] = Field(
+        default="attribute", description="a stated attribute (level, name), a counter (questions, warnings) or a list "
+        "(cart items, orders)")
+    initial: str = Field(default="", description="the value a new conversation starts with ('0' for a counter)")
+    update: Literal["over-write", "+=", "append", "extend", "clear", "none"] = Field(
+        default="over-write", description="how each turn changes it: over-write from the extracted value, += 1, "
+        "extend with the extracted items")
+    when: str = Field(default="", description="the condition on the user's message under which it changes, in the "
+                      "user's words ('' = every turn), e.g. 'abusive'")
+    reset: str = Field(default="", description="what the user says to clear it ('checkout', '结账'); '' = never")
+    limit: Gate | None = Field(default=None, description="a threshold on a counter that routes the turn ('after 3 "
+                               "warnings reply \"...\"'); subject is the variable name, fixed_text the reply")
+    explicit: bool = Field(default=False, description="the user named it: the name is a contract")
 
 
 class RequirementSpec(BaseModel):
@@ -261,8 +276,8 @@ class LoopVarSpec(BaseModel):
 
 class AssignSpec(BaseModel):
     target: str = Field(description="'conversation.name' or '<loop step id>.<loop var>'")
-    operation: Literal["over-write", "append", "clear"] = "over-write"
-    value: str = Field(description="a 'step.field' reference")
+    operation: Literal["over-write", "append", "extend", "clear", "+=", "-=", "set"] = "over-write"
+    value: str = Field(default="", description="a 'step.field' reference, or a constant ('1' for += 1; '' for clear)")
 
 
 class PlanStep(BaseModel):
