@@ -28,22 +28,30 @@ FILLER_INPUTS = ("input", "topic")
 
 
 def _sentences(text: str) -> list[tuple[int, str]]:
-    """(offset, sentence) pairs; a quoted reply stays inside its sentence."""
-    out, pos = [], 0
-    for part in SENTENCE.split(text):
-        start = text.find(part, pos)
-        pos = start + len(part)
-        if part.strip():
-            out.append((start, part))
+    """(offset, sentence) pairs; a quoted reply ("You are muted. Ask a moderator.") stays inside its sentence."""
+    quoted = [q.span() for q in QUOTE.finditer(text)]
+    cuts = [m.end() for m in SENTENCE.finditer(text) if not any(a < m.start() < b for a, b in quoted)]
+    out, start = [], 0
+    for cut in [*cuts, len(text)]:
+        if text[start:cut].strip():
+            out.append((start, text[start:cut]))
+        start = cut
     return out
 
 
-def _things(sentence: str, family: str) -> list[tuple[int, int, str, str]]:
+def _langs(lang: str) -> tuple[str, ...]:
+    """The lexicons whose thing words count in a text of ``lang`` (it, English, and both CJK ones), so that a word
+    of another language (Spanish ``nombre`` in French ``le nombre de``) is not read as a thing."""
+    return tuple(dict.fromkeys([lang, "en", *(("zh", "ja") if lang in ("zh", "ja") else ())]))
+
+
+def _things(sentence: str, family: str, lang: str) -> list[tuple[int, int, str, str]]:
     """The remembered things of ``family`` (attr, count, list) a sentence names: (start, end, name, word), in order,
     longest match first where they overlap; a word used as a quantifier (``each time``, ``每次``) is not one."""
     hits = []
     for key in lx.cue_names(f"memo_{family}_"):
-        for m in lx.all_matches(sentence, key):
+        pattern = lx.category(key, _langs(lang))
+        for m in pattern.finditer(sentence) if pattern else ():
             before = re.findall(r"[A-Za-zÀ-ÿ]+|[^\sA-Za-z]", sentence[:m.start()])
             stop = lx.category("memo_not_before")
             if before and stop is not None and stop.fullmatch(before[-1]):
@@ -63,7 +71,7 @@ def _number(sentence: str) -> tuple[int, int] | None:
 
     words = {w: n for w, n in {**NUMBER_WORDS, **ORDINALS}.items() if w != "once"}  # "once they reach": a conjunction
     pattern = (r"(\d+)(?:st|nd|rd|th)?|(?<![A-Za-z])(" + "|".join(words) + r")(?![A-Za-z])"
-               r"|第\s*([一二两三四五六七八九十])|([一二两三四五六七八九十])\s*(?=[次回个個度条問问])")
+               r"|第\s*([一二两三四五六七八九十])|([一二两三四五六七八九十])\s*(?=[次回度条問问])|([二两三四五六七八九十])\s*(?=[个個]))")
     m = re.search(pattern, sentence, re.I)
     if not m:
         return None
@@ -71,7 +79,7 @@ def _number(sentence: str) -> tuple[int, int] | None:
         return int(m.group(1)), m.end()
     if m.group(2):
         return words[m.group(2).lower()], m.end()
-    return CJK_DIGITS[m.group(3) or m.group(4)], m.end()
+    return CJK_DIGITS[m.group(3) or m.group(4) or m.group(5)], m.end()  # "一个" is "a", "三个" is three
 
 
 def _var(name: str, kind: str, description: str, label: str = "") -> ConversationVar:
@@ -82,6 +90,14 @@ def _var(name: str, kind: str, description: str, label: str = "") -> Conversatio
         return ConversationVar(name=name, type="array[string]", kind="list", update="extend", description=description,
                                label=label)
     return ConversationVar(name=name, description=description, label=label)
+
+
+def _english(word: str, *, singular: bool = False) -> str:
+    """The snake_case name of an English cue word (``strikes`` -> ``strike``, ``shopping list`` -> ``shopping_list``)."""
+    name = re.sub(r"[^a-z0-9]+", "_", word.lower()).strip("_")
+    if singular and len(name) > 3 and name.endswith("s") and not name.endswith("ss"):
+        name = name[:-1]
+    return name or "item"
 
 
 def _describe(lang: str, kind: str, word: str) -> str:
@@ -100,21 +116,28 @@ def _found(text: str, lang: str) -> list[tuple[int, ConversationVar]]:
     for offset, sentence in _sentences(text):
         if not any(lx.has(sentence, cue) for cue in ("conv_var", "memo_keep", "memo_counter")):
             continue
+        things = _things(sentence, "count", lang)
         counter = lx.find(sentence, "memo_counter")
+        if counter is None:  # "the number of questions", "le nombre de questions"
+            counted = [h for h in things if lx.has(sentence[max(0, h[0] - 16):h[0]], "memo_number_of")]
+            things = counted
+            counter = re.search(re.escape(counted[0][3]), sentence) if counted else None
         if counter:
-            things = _things(sentence, "count")
-            thing = min(things, key=lambda h: abs(h[0] - counter.start()))[2] if things else "turn"
+            near = min(things, key=lambda h: abs(h[0] - counter.start())) if things else None
             speaks = lx.has(sentence, "conv_var") or lx.has(sentence, "memo_keep")
-            if not any(cv.kind == "counter" for _, cv in found) or things and speaks:  # "add one to the counter": the same one
-                add(offset + counter.start(), _var(f"{thing}_count" if thing != "score" else "score", "counter",
-                                                   _describe(lang, "counter", things[0][3] if things else thing)))
+            if not any(cv.kind == "counter" for _, cv in found) or near and speaks:  # "add one to the counter": the same one
+                name = (_english(near[3], singular=True) if near and lang == "en" else near[2] if near else "turn")
+                word = near[3] if near else lx.say(lang, "memo_turns")
+                add(offset + counter.start(), _var(name if name == "score" else f"{name}_count", "counter",
+                                                   _describe(lang, "counter", word), word))
         if lx.has(sentence, "memo_list"):
-            things = _things(sentence, "list")
+            lists = _things(sentence, "list", lang)
             where = lx.find(sentence, "memo_list")
-            add(offset + (things[0][0] if things else where.start()),
-                _var(things[0][2] if things else "items", "list", _describe(lang, "list", things[0][3] if things else "items"),
-                     things[0][3] if things else ""))
-        for start, _, name, word in _things(sentence, "attr"):
+            first = lists[0] if lists else None
+            name = (_english(first[3]) if lang == "en" else first[2]) if first else "items"
+            add(offset + (first[0] if first else where.start()),
+                _var(name, "list", _describe(lang, "list", first[3] if first else name), first[3] if first else ""))
+        for start, _, name, word in _things(sentence, "attr", lang):
             add(offset + start, _var(name, "attribute", _describe(lang, "attribute", word), word))
     if not found:
         m = re.search(r"\bremember\w*\s+(?:the\s+)?(?:user'?s?|their|customer'?s?|his|her)\s+([a-z]+)", text, re.I)
@@ -148,17 +171,18 @@ def _named(text: str, spec: RequirementSpec, found: list[tuple[int, Conversation
 
 def _limit(text: str, cv: ConversationVar, lang: str) -> Gate | None:
     """``once they reach the third warning, reply "..."``: a threshold on a counter with a fixed reply."""
-    thing = cv.name.removesuffix("_count")
     for _, sentence in _sentences(text):
-        about = lx.has(sentence, f"memo_count_{thing}") or cv.name in sentence or lx.has(sentence, "memo_counter")
+        about = (lx.has(sentence, "memo_counter") or cv.name in sentence or bool(_things(sentence, "count", lang))
+                 or bool(cv.label) and cv.label.lower() in sentence.lower())
         if not about or not (lx.has(sentence, "memo_reach") or lx.has(sentence, "memo_close")):
             continue
         reach = lx.find(sentence, "memo_reach")
-        number = _number(sentence[reach.start():] if reach else sentence)
+        after = _number(sentence[reach.start():]) if reach else None  # "after 3 warnings"; else "5問正解したら"
+        number = (after[0], after[1] + reach.start()) if after and reach else _number(sentence)
         if not number:
             continue
-        number = (number[0], number[1] + (reach.start() if reach else 0))
-        quoted = [q for q in QUOTE.finditer(sentence) if q.start() >= number[1] - 12] or list(QUOTE.finditer(sentence))
+        replies = [q for q in QUOTE.finditer(sentence) if not PLACEHOLDER.search(q.group(1))]  # not a line with the count
+        quoted = [q for q in replies if q.start() >= number[1] - 12] or replies
         text_ = quoted[0].group(1).strip() if quoted else (lx.say(lang, "memo_closed") if lx.has(sentence, "memo_close") else "")
         if not text_:
             continue
@@ -208,8 +232,13 @@ def analyse(spec: RequirementSpec, requirement: str) -> RequirementSpec:
         caps.append("tool")
     caps += ["memory"] + (["conversation_vars"] if out else [])
     inputs = [i for i in spec.inputs if i.explicit or i.name not in FILLER_INPUTS or i.type in ("file", "file-list")]
-    return spec.model_copy(update={"conversation_vars": out, "capabilities": list(dict.fromkeys(caps)), "tools": tools,
-                                   "tool": tool, "inputs": inputs})
+    update = {"conversation_vars": out, "tools": tools, "tool": tool, "inputs": inputs}
+    if spec.iteration_target and not any(i.type in ("paragraph", "file-list") for i in inputs):
+        # "answer each question", "質問ごとに": in a chat every message is its own turn, not a list to iterate
+        update["iteration_target"] = None
+        caps = [c for c in caps if c != "iteration" and (c != "code" or spec.code_steps or spec.list_filter)]
+    update["capabilities"] = list(dict.fromkeys(caps))
+    return spec.model_copy(update=update)
 
 
 def reply_line(spec: RequirementSpec) -> str:
@@ -269,7 +298,7 @@ def turn(d, spec: RequirementSpec, tail: list[Link]) -> tuple[list[Link], list[s
                    after=tail, labels=[flagged, other])
         count = d.add("assigner", lx.say(lang, "memo_count", cv.name)[:40], f"{cv.name} += 1",
                       reads=[f"conversation.{cv.name}"], after=[Link(step=qc, branch=flagged)], labels=["+=:1"])
-        warn = d.add("llm", lx.say(lang, "memo_warn"), lx.say(lang, "memo_warn_task", cv.when),
+        warn = d.add("llm", lx.say(lang, "memo_warn"), lx.say(lang, "memo_flag_task", cv.when),
                      reads=[f"conversation.{cv.name}", "sys.query"], after=[Link(step=count)], focus="final")
         d.add("answer", lx.say(lang, "answer"), "Send the warning", reads=[f"{warn}.text"], after=[Link(step=warn)])
         tail = [Link(step=qc, branch=other)]
