@@ -71,7 +71,7 @@ def _number(sentence: str) -> tuple[int, int] | None:
 
     words = {w: n for w, n in {**NUMBER_WORDS, **ORDINALS}.items() if w != "once"}  # "once they reach": a conjunction
     pattern = (r"(\d+)(?:st|nd|rd|th)?|(?<![A-Za-z])(" + "|".join(words) + r")(?![A-Za-z])"
-               r"|第\s*([一二两三四五六七八九十])|([一二两三四五六七八九十])\s*(?=[次回度条問问])|([二两三四五六七八九十])\s*(?=[个個]))")
+               r"|第\s*([一二两三四五六七八九十])|([一二两三四五六七八九十])\s*(?=[次回度条問问])|([二两三四五六七八九十])\s*(?=[个個])")
     m = re.search(pattern, sentence, re.I)
     if not m:
         return None
