@@ -308,10 +308,33 @@ def _answers(d: _Draft, spec: RequirementSpec, tail: list[Link], results: list[t
     if merged is not None and results and results[-1][1] == f"{merged.id}.output" and len(merged.reads) == len(merged.after):
         d.steps.remove(merged)
         for ref, link in zip(merged.reads, merged.after, strict=True):
+            fixed = _fixed_reply(d, spec, link.step)
+            if fixed is not None:  # the branch's own reply is a fixed text: answered as written, no model
+                step, text = fixed
+                d.steps.remove(step)
+                after = step.after
+                feeder = next((s for s in d.steps if len(after) == 1 and s.id == after[0].step), None)
+                if feeder is not None and feeder.type == "knowledge-retrieval" and not any(
+                        r.startswith(f"{feeder.id}.") for s in d.steps for r in s.reads):
+                    d.steps.remove(feeder)  # the branch's knowledge search fed only that model
+                    after = feeder.after
+                d.add("answer", lx.say(spec.language, "fixed_reply"), step.purpose, after=after, labels=[f"fixed:{text}"])
+                continue
             d.add("answer", say(spec.language, "answer"), "Reply to the user", reads=[ref], after=[link], labels=labels)
         return
     d.add("answer", say(spec.language, "answer"), "Reply to the user", reads=[results[-1][1]] if results else [], after=tail,
           labels=labels)
+
+
+def _fixed_reply(d: _Draft, spec: RequirementSpec, step_id: str):
+    """(the LLM step, the text) when a branch's step would only send a fixed text ("reply with the fixed text "...",
+    "skip the AI and send our fixed message with the code STAY20"), else None."""
+    step = next((s for s in d.steps if s.id == step_id), None)
+    if step is None or step.type != "llm" or not step.labels:
+        return None
+    action = next((b.action for b in spec.branches if b.condition == step.labels[0]), "")
+    text = chat_state.fixed_text(action, spec.requirement, spec.language)
+    return (step, text) if text else None
 
 
 def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: str | None, refs: list[str],

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 
 from core.agents import lexicon as lx
-from core.agents.models import ConversationVar, Gate, Link, RequirementSpec
+from core.agents.models import BranchRule, ConversationVar, Gate, Link, RequirementSpec
 
 SENTENCE = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；\n])")
 QUOTE = re.compile(r"[“\"「『«]([^”\"」』»]{1,160})[”\"」』»]")
@@ -208,6 +208,68 @@ def _reset(text: str, out: list[ConversationVar]) -> None:
             cv.reset = trigger
 
 
+CODE_TOKEN = re.compile(r"(?<![A-Za-z0-9_])[A-Z][A-Z0-9_-]*\d[A-Z0-9_-]*(?![A-Za-z0-9_])")
+"""A literal the user wants in a reply verbatim: an upper-case code with a digit (``STAY20``, ``VIP-2024``)."""
+
+
+def _intent(sentence: str, says: re.Match, lang: str) -> str:
+    """What the user says that routes the turn, as a short class name: the quoted words next to the cue, else the
+    first words after it (``says they want to cancel`` -> ``Cancel``; ``说要退订时`` -> ``退订``;
+    ``「解約したい」と言ったら`` -> ``解約したい``)."""
+    near = [q for q in QUOTE.finditer(sentence) if abs(q.end() - says.start()) <= 2 or abs(q.start() - says.end()) <= 2]
+    if near:
+        return near[0].group(1).strip()[:30]
+    if lang in ("zh", "ja", "ko"):
+        if lang == "ja":
+            before = re.search(r"([\u30a0-\u30ff\u4e00-\u9fff]{1,8})(?:したい|たい)?(?:と|って)?$", sentence[:says.start()])
+            return before.group(1) if before else ""
+        after = re.match(r"\s*([\u4e00-\u9fff]{1,6}?)(?=时|的时候|，|,|。|的话|$)", sentence[says.end():])
+        return after.group(1) if after else ""
+    rest = re.split(r"[,;:，]", sentence[says.end():])[0]
+    filler = lx.category("chat_says_filler", _langs(lang))
+    while filler is not None and (m := filler.match(rest.strip())) and m.group(0):
+        rest = rest.strip()[m.end():]
+    words = [w for w in re.findall(r"[A-Za-zÀ-ÿ'-]+", rest) if filler is None or not filler.fullmatch(w)][:2]
+    return " ".join(words).capitalize()
+
+
+def _route(text: str, spec: RequirementSpec) -> tuple[list[str], list[BranchRule]] | None:
+    """``when a customer says they want to cancel, skip the AI and send our fixed message``: a chat routes the
+    turn on what the user says (a classifier) to its own reply; the other messages get the normal answer."""
+    lang = spec.language
+    if spec.classes or spec.branches:
+        return None
+    for _, sentence in _sentences(text):
+        says = lx.find(sentence, "chat_says", _langs(lang))
+        if not says or not lx.has(sentence, "cond_word", _langs(lang)):
+            continue
+        if not (lx.has(sentence, "fixed_word") or lx.no_model(sentence) or QUOTE.search(sentence)):
+            continue
+        intent = _intent(sentence, says, lang)
+        if not intent:
+            continue
+        clause = re.search(r"[,;，、：:]\s*(.+)$", sentence[says.end():])
+        other = lx.say(lang, "memo_ok_class")
+        return [intent, other], [BranchRule(condition=intent, action=(clause.group(1) if clause else sentence).strip()),
+                                 BranchRule(condition=other, action=lx.say(lang, "memo_answer_task"))]
+    return None
+
+
+def fixed_text(action: str, requirement: str, lang: str) -> str | None:
+    """The fixed reply an action asks for: its quoted text (whole, even where the action's clause was cut inside
+    the quote), else the codes it must include in a lexicon line; None when it asks for a written reply."""
+    if not (lx.has(action, "fixed_word") or lx.no_model(action)):
+        return None
+    quoted = QUOTE.findall(action)
+    cut = re.search(r"[“\"「『«]([^”\"」』»]+)$", action)
+    if not quoted and cut:
+        quoted = [q for q in QUOTE.findall(" ".join(requirement.split())) if q.startswith(cut.group(1))]
+    if quoted:
+        return quoted[0].strip()
+    codes = list(dict.fromkeys(CODE_TOKEN.findall(action)))
+    return lx.say(lang, "memo_code_reply", ", ".join(codes)) if codes else None
+
+
 def analyse(spec: RequirementSpec, requirement: str) -> RequirementSpec:
     """``spec`` with the conversation state of a chat app (its conversation variables), the knowledge base it
     answers from and the web search it runs; a workflow app is returned unchanged."""
@@ -237,6 +299,10 @@ def analyse(spec: RequirementSpec, requirement: str) -> RequirementSpec:
         # "answer each question", "質問ごとに": in a chat every message is its own turn, not a list to iterate
         update["iteration_target"] = None
         caps = [c for c in caps if c != "iteration" and (c != "code" or spec.code_steps or spec.list_filter)]
+    route = _route(text, spec)
+    if route:
+        update["classes"], update["branches"] = route
+        caps += ["classification", "aggregation"]
     update["capabilities"] = list(dict.fromkeys(caps))
     return spec.model_copy(update=update)
 

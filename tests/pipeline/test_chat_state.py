@@ -173,3 +173,34 @@ def test_memory_sends_the_question_once(text, offline_settings, ledger, library)
         if d["type"] == "llm" and d.get("memory"):
             sent = [m["text"] for m in d["prompt_template"] if m["role"] == "user"] + [d["memory"]["query_prompt_template"]]
             assert sum(t.count("{{#sys.query#}}") for t in sent) == 1
+
+
+def _classes(result):
+    return [c["name"] for d in _nodes(result) if d["type"] == "question-classifier" for c in d["classes"]]
+
+
+@pytest.mark.parametrize(("text", "intent", "fixed"), [
+    ("Support chatbot for a bike-rental shop. Normally it answers from the FAQ knowledge base. When a customer says "
+     "they want to refund a booking, skip the AI and send our fixed refund notice with the voucher code BIKE15.",
+     "Refund booking", "BIKE15"),
+    ("客服聊天机器人：平时根据知识库回答；如果顾客说要退订，就直接回复固定文案“已为您转接人工客服，请稍候。”",
+     "退订", "已为您转接人工客服，请稍候。"),
+    ("ネットショップのサポート用チャットボット。普段はFAQのナレッジベースから答えますが、お客様が「返品したい」と言ったら、"
+     "AIを使わずに定型の案内「返品はマイページの注文履歴から受け付けています。」を返してください。",
+     "返品したい", "返品はマイページの注文履歴から受け付けています。"),
+])
+def test_chat_routes_a_said_intent_to_its_fixed_reply(text, intent, fixed, offline_settings, ledger, library):
+    r = chat(text, offline_settings, ledger, library)
+    assert intent in _classes(r)
+    answers = _answers(r)
+    assert len(answers) == 2
+    assert any(fixed in a and "{{#" not in a for a in answers)  # the fixed path sends the text itself, no model
+    assert "knowledge-retrieval" in _types(r)
+
+
+def test_branch_with_quoted_fixed_text_in_a_chat_is_answered_verbatim(offline_settings, ledger, library):
+    r = chat("Support chatbot for a gym. It answers from the FAQ knowledge base. If the member wants to cancel the "
+             "membership, reply with the fixed text \"Sorry to see you go! Use code GYM50 for half price next month.\"; "
+             "otherwise answer normally.", offline_settings, ledger, library)
+    assert "Sorry to see you go! Use code GYM50 for half price next month." in _answers(r)
+    assert _types(r).count("answer") == 2
