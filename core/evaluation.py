@@ -41,9 +41,12 @@ ROUND_KEYS = {"mode", "nodes_all", "nodes_any", "min_count", "classes", "mention
 """Keys a round's ``expect`` may hold."""
 EXPECT_KEYS = ROUND_KEYS | {"rounds"}
 """Keys a case's ``expect`` may hold."""
-REPORT_KEYS = ("valid", "error", "note", *sorted(ROUND_KEYS), "rounds")
+TEST_RUN_KEY = "test run"
+"""The finding key of a workflow that did not test-run without error in Dify's engine (``core.testrun``)."""
+REPORT_KEYS = ("valid", "error", "note", *sorted(ROUND_KEYS), "rounds", TEST_RUN_KEY)
 """Every key a finding can carry, in the order summaries print them (``valid``: error-level
-findings; ``error``: no workflow, a crash; ``note``: an impossible ask not declined)."""
+findings; ``error``: no workflow, a crash; ``note``: an impossible ask not declined; ``test run``:
+a workflow whose test run failed)."""
 
 PUBLIC_FILES = (PROJECT_ROOT.parent / "shared" / "eval" / "requirements.yaml",
                 PROJECT_ROOT.parent / "shared" / "eval" / "requirements_v2.yaml")
@@ -118,7 +121,8 @@ class CaseScore:
     """How many refinement rounds the case has."""
     test_run: str | None = None
     """The worst test-run status (``core.testrun``: succeeded / failed / error) over the case's
-    workflows (first and refined), None when none was test-run. Counted apart from ``passed``."""
+    workflows (first and refined), None when none was test-run. A workflow that does not test-run is a
+    ``test run`` finding, so the case does not pass."""
     test_run_detail: str = ""
 
     @property
@@ -549,6 +553,7 @@ def _test_run(score: CaseScore, dsl: dict, step: int, report=None) -> None:
     """Test-run one workflow in Dify's engine (offline model, canned HTTP) and keep the worst status.
 
     ``report`` is the test run the pipeline already made of this workflow (``GenerationResult.test_run``).
+    A run that did not succeed is also a ``test run`` finding of round ``step``: the case fails.
     """
     from core.testrun import test_run
 
@@ -562,6 +567,9 @@ def _test_run(score: CaseScore, dsl: dict, step: int, report=None) -> None:
     if score.test_run is None or _TEST_RUN_RANK.get(status, 2) > _TEST_RUN_RANK.get(score.test_run, 2):
         score.test_run = status
         score.test_run_detail = f"round {step}: {detail}" if step else detail
+    if status != "succeeded":
+        score.findings.append(Finding(TEST_RUN_KEY, detail, step))
+        score.passed = False
 
 
 def run_case(case: EvalCase, settings: Settings, *, ledger=None, library=None, test_runs: bool = True) -> CaseScore:
@@ -621,10 +629,10 @@ def run_case(case: EvalCase, settings: Settings, *, ledger=None, library=None, t
     return score
 
 
-def _count_checked(cases: list[EvalCase]) -> Counter:
+def _count_checked(cases: list[EvalCase], test_runs: bool = False) -> Counter:
     checked: Counter = Counter()
     for case in cases:
-        keys = set(case.expect) | {"valid", "error"}
+        keys = set(case.expect) | {"valid", "error"} | ({TEST_RUN_KEY} if test_runs else set())
         for rnd in case.rounds:
             keys |= set(rnd.get("expect") or {})
         if case.note:
@@ -664,4 +672,4 @@ def run_eval(paths: str | Path | list, settings: Settings, *, ledger=None, libra
     finally:
         if own is not None:
             own.close()
-    return EvalReport(scores, checked=_count_checked(cases))
+    return EvalReport(scores, checked=_count_checked(cases, test_runs))

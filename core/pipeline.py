@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -298,7 +299,9 @@ def _fail(run: _Run, result: GenerationResult, category: str, message: str) -> N
 
 def _stage(run: _Run, result: GenerationResult, name: str, fn, *args):
     run.event("stage.started", name)
+    started = time.perf_counter()
     stage = fn(*args)
+    stage.duration_ms = (time.perf_counter() - started) * 1000
     result.stages.append(stage)
     run.event("stage.completed", name, calls=len(stage.calls), summary=stage.output.summary())
     return stage.output

@@ -1,4 +1,5 @@
-"""Shared fixtures. Every test runs with the network blocked except loopback, and with its own data dir."""
+"""Shared fixtures. Every test runs with the network blocked except loopback, and with its own data dir;
+a synced pattern library is shared by the whole session, offline settings and a ledger per test."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import socket
 from pathlib import Path
 
 import pytest
+
+from core.config import ProviderConfig, Settings
+from tests.fakes.openai_server import fake_openai  # noqa: F401 - the fixture, for every test folder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 CORPUS_DIR = SHARED / "dify" / "corpus"
@@ -55,6 +59,35 @@ def _isolated_env(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("ANONYMIZED_TELEMETRY", "False")
     yield
+
+
+@pytest.fixture(scope="session")
+def library_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("patterns-data")
+
+
+@pytest.fixture(scope="session")
+def library(library_dir):
+    """One synced pattern library for the whole session (embedding is the expensive part)."""
+    from core.patterns import PatternLibrary
+
+    lib = PatternLibrary.open(Settings(data_dir=library_dir))
+    lib.sync()
+    return lib
+
+
+@pytest.fixture
+def offline_settings(tmp_path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", provider=ProviderConfig(kind="offline"))
+
+
+@pytest.fixture
+def ledger(offline_settings):
+    from core.ledger import Ledger
+
+    led = Ledger.open(offline_settings)
+    yield led
+    led.close()
 
 
 @pytest.fixture(scope="session")

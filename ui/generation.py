@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.agents.adapter import adaptation
 from core.batch import workflow_filename
 from core.charts import fig_workflow_graph
 from ui.findings import render_report
@@ -87,6 +88,13 @@ def derived_from(result) -> str:
     return f"Derived from the pattern{'s' if len(shown) > 1 else ''} {', '.join(shown)}."
 
 
+def adapted(result) -> str:
+    """How the blueprint was adapted from its pattern (kept, renamed, replicated, dropped, added), or ''."""
+    note = adaptation(result.blueprint) if result.blueprint is not None else ""
+    what = note.split(":", 1)[1].strip() if ":" in note else ""
+    return f"Adapted: {what}" if what else ""
+
+
 def _duration(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
 
@@ -144,6 +152,8 @@ def render_result(result, *, agent_costs: pd.DataFrame | None, key: str) -> None
             st.warning(issue.message, icon=":material/warning:")
     if result.blueprint is not None:
         st.markdown(derived_from(result))
+        if how := adapted(result):
+            st.caption(how)
     _render_stage_record(result)
     graph, yaml_tab, checks, run_tab, cost, trace = st.tabs(
         ["Graph", "YAML", "Validation", "Test run", "Cost and tokens", "Trace"], key=f"{key}-tabs")

@@ -34,6 +34,7 @@ from core.agents.outputs import plain as _plain
 from core.agents.outputs import search as _search
 from core.agents.outputs import without_model as _without_model
 from core.agents.rules import class_clause, numeric_condition, slug, verdict
+from core.testrun.inputs import is_url_name
 
 AGENT = "architecture"
 FINAL_ROLE = "final"
@@ -277,8 +278,20 @@ def design(inp: ArchitectureInput) -> Blueprint:
         tail = [Link(step=c)]
         results += [(name, f"{c}.{name}") for name in recipe.outputs]
 
+    joined = False
+    named = [o for o in spec.outputs if o.explicit]
+    if gated is not None and not gated[0] and not results and named and not named[0].source.startswith(("tool:", "translate:", "code")):
+        # the main result is written on the other cases' path first, so that it can be joined below
+        tail, results = _contract(d, spec.model_copy(update={"outputs": named[:1], "tools": []}), tail, results, context_refs)
+    if gated is not None and not gated[0] and results:
+        # the gate's case and the other cases give the same result: join them before the named outputs
+        # are bound, so an output made from the result (a subject line, hashtags) is made on every path
+        _, ref, link = gated
+        agg = d.add("variable-aggregator", say(spec.language, "merge"), "Pass on the result of whichever path ran",
+                    reads=[ref, results[-1][1]], after=[link, *tail])
+        results[-1], tail, joined = (results[-1][0], f"{agg}.output"), [Link(step=agg)], True
     tail, results = _contract(d, spec, tail, results, context_refs)
-    if gated is not None:
+    if gated is not None and not joined:
         names, ref, link = gated
         if names:
             d.add("end", say(spec.language, "end_named", ", ".join(names))[:40], "Return this case's results",
@@ -566,7 +579,7 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
         output = f"{row}.output"
     else:
         item, first = f"{it}.item", Link(step=it)
-        if re.search(r"\burls?\b|网址|链接|リンク", text, re.I):  # a list of addresses: fetch each one first
+        if _items_are_urls(spec, text):  # a list of addresses: fetch each one first
             fetch = d.add("http-request", say(spec.language, "read_file", "URL"), "Fetch this page", reads=[],
                           after=[first], parent=it, labels=[f"{{{{{item}}}}}"])
             item, first = f"{fetch}.body", Link(step=fetch)
@@ -581,6 +594,20 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
                       reads=[f"{it}.output"], after=[Link(step=it)], focus=FINAL_ROLE)
         return [Link(step=final)], [("result", f"{final}.text"), ("items", f"{it}.output")]
     return [Link(step=it)], [("results", f"{it}.output")]
+
+
+def _items_are_urls(spec: RequirementSpec, text: str) -> bool:
+    """Whether the list's items are web addresses, so that each is fetched: its input is named as URLs, or
+    the text says so where it introduces the list (a URL word before the first "each" cue, or right
+    after it: "URLs, one per line", "for each URL"). "Look up each company's website URL" is a list of
+    names: fetching them would pretend."""
+    if any(is_url_name(f"{i.name} {i.label}") for i in spec.inputs if i.type in ("paragraph", "text-input")):
+        return True
+    url = lx.find(text, "url_word")
+    each = lx.find(text, "each")
+    if url is None or each is None or url.start() < each.start():
+        return url is not None
+    return bool(lx.category("url_word").match(text[each.end():].lstrip()))
 
 
 def _class_clause(spec: RequirementSpec, name: str) -> str:

@@ -1,13 +1,75 @@
 """Python code for code steps, chosen by what the step must do (the offline brain writes no code freely).
 
-Each recipe is real, runnable Dify code-node code: ``main(<input>: str) -> dict`` returning exactly
-the declared outputs.
+Each recipe is real, runnable Dify code-node code: ``main(<input>) -> dict`` returning exactly the
+declared outputs. A recipe never raises on a well-typed input: whatever it is given (a string, a
+number, a list of strings or of records from an iteration or a file list, an object) it coerces with
+the ``_text`` / ``_items`` helpers of ``COERCE`` (a list is joined one item a line, JSON is parsed
+only from a string). ``typed`` writes the signature for the types the compiler knows its inputs have.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+COERCE = '''
+
+def _text(value) -> str:
+    """Any input as text: a list one item a line, an object as JSON, nothing as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return "\\n".join(_text(item) for item in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def _items(value) -> list:
+    """Any input as a list: a list as it is, JSON parsed from text, else one item per non-empty line."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, dict):
+        lists = [v for v in value.values() if isinstance(v, list)]
+        return lists[0] if lists else [value]
+    if not isinstance(value, str):
+        return [value]
+    text = value.strip()
+    if text[:1] in ("[", "{"):
+        try:
+            return _items(json.loads(text))
+        except ValueError:
+            pass
+    return [line.strip() for line in text.splitlines() if line.strip()]
+'''
+"""The coercion helpers every recipe's code carries (``import json`` is on the recipe's first lines)."""
+
+PY_TYPES = {"string": "str", "number": "float", "boolean": "bool", "object": "dict", "file": "dict"}
+"""Dify variable type -> the Python annotation of a code input (``array[...]`` and file lists are ``list``)."""
+
+
+def typed(code: str, types: dict[str, str]) -> str:
+    """``code`` with ``main``'s parameters annotated by the Dify types of the values bound to them
+    (``text: list`` when an iteration's array is bound), so the code says what it is given."""
+    match = re.search(r"^def main\(([^)]*)\)", code, re.M)
+    if not match or not types or re.search(r"[\"'(\[{]", match.group(1)):  # defaults with commas inside: left as written
+        return code
+
+    def one(param: str) -> str:
+        name, _, rest = param.partition(":")
+        kind = types.get(name.strip())
+        if not kind:
+            return param
+        default = rest.partition("=")[2]
+        py = "list" if kind.startswith("array") else PY_TYPES.get(kind, "str")
+        return f"{name.strip()}: {py}" + (f" ={default}" if default else "")
+
+    params = ", ".join(one(p) for p in match.group(1).split(",") if p.strip())
+    return code[:match.start(1)] + params + code[match.end(1):]
 
 
 @dataclass(frozen=True)
@@ -25,18 +87,20 @@ TEXT_STATS = CodeRecipe(
     "text_stats", "Count words and sentences", "text",
     {"word_count": "number", "sentence_count": "number", "character_count": "number", "line_count": "number",
      "avg_words_per_sentence": "number"},
-    '''import re
-
+    '''import json
+import re
+''' + COERCE + '''
 
 def main(text: str) -> dict:
-    words = re.findall(r"[\\w'-]+", text or "")
-    sentences = [s for s in re.split(r"[.!?]+(?:\\s+|$)", (text or "").strip()) if s.strip()]
+    text = _text(text)
+    words = re.findall(r"[\\w'-]+", text)
+    sentences = [s for s in re.split(r"[.!?。！？]+(?:\\s+|$)", text.strip()) if s.strip()]
     count = max(len(sentences), 1)
     return {
         "word_count": len(words),
         "sentence_count": len(sentences),
-        "character_count": len(text or ""),
-        "line_count": len((text or "").splitlines()),
+        "character_count": len(text),
+        "line_count": len(text.splitlines()),
         "avg_words_per_sentence": round(len(words) / count, 1),
     }
 ''')
@@ -44,14 +108,15 @@ def main(text: str) -> dict:
 SQL_GUARD = CodeRecipe(
     "sql_guard", "Check the query is read-only", "sql",
     {"is_read_only": "boolean", "query": "string", "reason": "string"},
-    '''import re
-
+    '''import json
+import re
+''' + COERCE + '''
 FORBIDDEN = ("INSERT", "UPDATE", "DELETE", "DROP", "ALTER", "CREATE", "TRUNCATE", "GRANT", "REVOKE",
              "MERGE", "REPLACE", "CALL", "EXEC", "ATTACH", "COPY")
 
 
 def main(sql: str) -> dict:
-    query = re.sub(r"^```(?:sql)?|```$", "", (sql or "").strip(), flags=re.IGNORECASE | re.MULTILINE).strip()
+    query = re.sub(r"^```(?:sql)?|```$", "", _text(sql).strip(), flags=re.IGNORECASE | re.MULTILINE).strip()
     body = re.sub(r"--[^\\n]*|/\\*.*?\\*/", " ", query, flags=re.DOTALL).strip().rstrip(";").strip()
     if ";" in body:
         return {"is_read_only": False, "query": query, "reason": "More than one statement."}
@@ -67,19 +132,10 @@ PARSE_RECORDS = CodeRecipe(
     "parse_records", "Parse the JSON list", "data",
     {"records": "array[object]"},
     '''import json
-
+''' + COERCE + '''
 
 def main(data: str) -> dict:
-    try:
-        value = json.loads(data or "[]")
-    except ValueError:  # not JSON: one record per non-empty line, so the run goes on
-        value = [line.strip() for line in (data or "").splitlines() if line.strip()]
-    if isinstance(value, dict):
-        lists = [v for v in value.values() if isinstance(v, list)]
-        value = lists[0] if lists else [value]
-    if not isinstance(value, list):
-        value = [value]
-    records = [item if isinstance(item, dict) else {"value": item} for item in value]
+    records = [item if isinstance(item, dict) else {"value": item} for item in _items(data)]
     return {"records": records}
 ''')
 
@@ -87,15 +143,12 @@ SPLIT_LINES = CodeRecipe(
     "split_lines", "Split the list", "items",
     {"items": "array[string]"},
     '''import json
-
+''' + COERCE + '''
 
 def main(items: str) -> dict:
-    text = (items or "").strip()
-    if text.startswith("["):
-        try:
-            return {"items": [str(item) for item in json.loads(text)]}
-        except ValueError:
-            pass
+    if not isinstance(items, str) or items.strip()[:1] in ("[", "{"):
+        return {"items": [_text(item) for item in _items(items)]}
+    text = items.strip()
     parts = text.splitlines() if "\\n" in text else text.split(",")
     return {"items": [part.strip(" -*\\t") for part in parts if part.strip(" -*\\t")]}
 ''')
@@ -107,8 +160,11 @@ JSON_CHECK = CodeRecipe(
 
 
 def main(text: str) -> dict:
+    if not isinstance(text, str):  # a list or an object is JSON already
+        return {"is_valid": isinstance(text, (list, dict)), "reason": "Valid JSON." if isinstance(text, (list, dict))
+                else f"Not JSON text: a {type(text).__name__}."}
     try:
-        json.loads(text or "")
+        json.loads(text)
     except ValueError as exc:
         return {"is_valid": False, "reason": f"Not valid JSON: {exc}"}
     return {"is_valid": True, "reason": "Valid JSON."}
@@ -117,11 +173,12 @@ def main(text: str) -> dict:
 NUMBERS = CodeRecipe(
     "numbers", "Compute the figures", "text",
     {"count": "number", "total": "number", "average": "number", "minimum": "number", "maximum": "number"},
-    '''import re
-
+    '''import json
+import re
+''' + COERCE + '''
 
 def main(text: str) -> dict:
-    values = [float(v) for v in re.findall(r"-?\\d+(?:\\.\\d+)?", text or "")]
+    values = [float(v) for v in re.findall(r"-?\\d+(?:\\.\\d+)?", _text(text))]
     if not values:
         return {"count": 0, "total": 0, "average": 0, "minimum": 0, "maximum": 0}
     return {"count": len(values), "total": sum(values), "average": round(sum(values) / len(values), 4),
@@ -131,11 +188,12 @@ def main(text: str) -> dict:
 CLEAN_TEXT = CodeRecipe(
     "clean_text", "Prepare the text", "text",
     {"text": "string", "line_count": "number"},
-    '''import re
-
+    '''import json
+import re
+''' + COERCE + '''
 
 def main(text: str) -> dict:
-    cleaned = re.sub(r"[ \\t]+", " ", text or "").strip()
+    cleaned = re.sub(r"[ \\t]+", " ", _text(text)).strip()
     cleaned = re.sub(r"\\n{3,}", "\\n\\n", cleaned)
     return {"text": cleaned, "line_count": len(cleaned.splitlines())}
 ''')
@@ -145,10 +203,11 @@ CSV_ROWS = CodeRecipe(
     {"items": "array[string]"},
     '''import csv
 import io
-
+import json
+''' + COERCE + '''
 
 def main(items: str) -> dict:
-    text = (items or "").strip()
+    text = _text(items).strip()
     rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
     try:
         has_header = len(rows) > 1 and csv.Sniffer().has_header(text[:4096])
@@ -163,25 +222,29 @@ def main(items: str) -> dict:
 READ_SCORE = CodeRecipe(
     "read_score", "Read the score", "text",
     {"score": "number"},
-    '''import re
-
+    '''import json
+import re
+''' + COERCE + '''
 
 def main(text: str) -> dict:
-    match = re.search(r"-?\\d+(?:\\.\\d+)?", text or "")
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return {"score": float(text)}
+    match = re.search(r"-?\\d+(?:\\.\\d+)?", _text(text))
     return {"score": float(match.group(0)) if match else 0.0}
 ''')
 
 MASK_PII = CodeRecipe(
     "mask_pii", "Mask emails and phone numbers", "text",
     {"clean_text": "string", "masked": "number"},
-    '''import re
-
+    '''import json
+import re
+''' + COERCE + '''
 EMAIL = re.compile(r"[\\w.+-]+@[\\w-]+(?:\\.[\\w-]+)+")
 PHONE = re.compile(r"\\+?\\d[\\d\\s().-]{6,}\\d")
 
 
 def main(text: str) -> dict:
-    text = str(text or "")
+    text = _text(text)
     masked, count_email = EMAIL.subn("[EMAIL]", text)
     masked, count_phone = PHONE.subn("[PHONE]", masked)
     return {"clean_text": masked, "masked": count_email + count_phone}
@@ -219,11 +282,10 @@ def payload_recipe(keys: list[str], inputs: int) -> CodeRecipe:
     title = '    title = text.splitlines()[0][:80] if text else ""\n' if "title" in keys else ""
     if not any(values.get(k) == "text" for k in keys if "=" not in k) and any("=" in k for k in keys):
         fields += ', "content": text'  # constants only ("msgtype=markdown"): the text goes in "content"
-    code = f'''import json
-
+    code = 'import json\n' + COERCE + f'''
 
 def main({", ".join(f"{n}: str" for n in names)}) -> dict:
-    text = "\\n\\n".join(part.strip() for part in ({", ".join(names)},) if part and part.strip())
+    text = "\\n\\n".join(_text(part).strip() for part in ({", ".join(names)},) if _text(part).strip())
 {title}    return {{"payload": json.dumps({{{fields}}}, ensure_ascii=False)}}
 '''
     return CodeRecipe(PAYLOAD_PREFIX + ",".join(keys), "Build the request body", names[0], {"payload": "string"}, code)
@@ -245,7 +307,7 @@ def filter_recipe(label: str) -> CodeRecipe:
                 f"VALUE = {str(flt.get('value') or '')!r}\nSORT_KEY = {flt.get('sort_key') or flt.get('key')!r}\n"
                 f"DESCENDING = {bool(flt.get('descending', True))!r}\n"
                 f"LIMIT = {int(limit) if isinstance(limit, int) and limit > 0 else None!r}\n")
-    code = "import json\n\n" + settings + '''
+    code = "import json\n" + COERCE + "\n" + settings + '''
 
 def _number(value):
     try:
@@ -267,16 +329,7 @@ def _keep(record: dict) -> bool:
 
 
 def main(data: str) -> dict:
-    try:
-        value = json.loads(data or "[]")
-    except ValueError:  # not JSON: one record per non-empty line
-        value = [line.strip() for line in (data or "").splitlines() if line.strip()]
-    if isinstance(value, dict):
-        lists = [v for v in value.values() if isinstance(v, list)]
-        value = lists[0] if lists else [value]
-    if not isinstance(value, list):
-        value = [value]
-    records = [item if isinstance(item, dict) else {"value": item} for item in value]
+    records = [item if isinstance(item, dict) else {"value": item} for item in _items(data)]
     kept = [r for r in records if _keep(r)]
     if SORT_KEY:
         def order(r):
@@ -313,12 +366,14 @@ def skeleton(inputs: dict[str, str], outputs: list[str], rule: str) -> str:
              f"def main({params}) -> dict:", "    values = {}"]
     for name, kind in inputs.items():
         if kind == "number":
-            lines.append(f"    values[{name!r}] = float({name} or 0)")
-        else:
-            lines += ["    try:", f"        values[{name!r}] = json.loads({name})",
-                      "    except (TypeError, ValueError):",
-                      "        try:", f"            values[{name!r}] = datetime.date.fromisoformat(str({name}).strip())",
-                      "        except ValueError:", f"            values[{name!r}] = {name}"]
+            lines += ["    try:", f"        values[{name!r}] = float({name} or 0)", "    except (TypeError, ValueError):",
+                      f"        values[{name!r}] = {name}"]
+        else:  # JSON is parsed only from text; a list or an object is kept as it is
+            lines += [f"    values[{name!r}] = {name}", f"    if isinstance({name}, str):", "        try:",
+                      f"            values[{name!r}] = json.loads({name})",
+                      "        except ValueError:",
+                      "            try:", f"                values[{name!r}] = datetime.date.fromisoformat({name}.strip())",
+                      "            except ValueError:", "                pass"]
     lines.append("    summary = json.dumps(values, ensure_ascii=False, default=str)")
     lines.append("    return {" + ", ".join(f"{o!r}: summary" for o in outputs) + "}")
     return "\n".join(lines) + "\n"

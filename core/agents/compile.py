@@ -7,15 +7,20 @@ can be and every repair is reported as an issue; the compiler does not crash on 
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass, field
 
+from core.agents import lexicon as lx
 from core.agents.chat_state import initial_value
+from core.agents.code_recipes import typed
 from core.agents.models import Binding, ConditionSpec, PlanStep, QualityIssue, WorkflowPlan
 from core.dsl.builder import BuilderError, Condition, LoopVar, Node, Param, Ref, StartVar, WorkflowBuilder
 from core.dsl.io import dump_dsl
+from core.dsl.rules.checks import FIXED_OUTPUTS, START_TYPES, SYS_TYPES
 from core.dsl.rules.references import SYS_BY_MODE
 from core.dsl.validator import validate
+from core.testrun.inputs import is_url_name
 
 TEMPLATE_REF = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)+)\s*\}\}")
 CONTEXT_SLOT = "{{#context#}}"
@@ -23,6 +28,15 @@ DIFY_TEMPLATE = re.compile(r"\{\{#(.*?)#\}\}", re.S)
 """Dify's own variable syntax (``{{#node.field#}}``, ``{{#context#}}``): in plan prose it is data, never live."""
 CONTAINERS = ("iteration", "loop")
 NEEDS_INPUT = ("knowledge-retrieval", "question-classifier", "parameter-extractor", "list-operator")
+OUTPUT_TYPES = {**{(t, o): k for (t, o), k in FIXED_OUTPUTS.items()}, ("tool", "text"): "string",
+                ("tool", "files"): "array[file]", ("tool", "json"): "array[object]", ("http-request", "headers"): "object",
+                ("http-request", "files"): "array[file]", ("llm", "structured_output"): "object"}
+"""(node type, output) -> Dify type, for the outputs whose type does not depend on the node's settings."""
+VALUE_OUTPUTS = {"llm": "text", "agent": "text", "template-transform": "output", "http-request": "body", "tool": "text",
+                 "variable-aggregator": "output", "iteration": "output", "document-extractor": "text",
+                 "knowledge-retrieval": "result", "question-classifier": "class_name"}
+"""The output that is a node's result (code and extractor nodes: their declared outputs)."""
+MAX_PATHS = 256
 
 
 @dataclass
@@ -88,6 +102,44 @@ class _Compiler:
         if text_vars:
             return Ref(("start", text_vars[0].name))
         return Ref(("sys", "query")) if self.chat else None
+
+    def type_of(self, ref: Ref | None) -> str | None:
+        """The Dify type of the value ``ref`` reads (types flow through the plan: start variables,
+        code outputs, extractor parameters, iteration items and outputs, fixed node outputs), or None."""
+        if ref is None or len(ref.parts) < 2:
+            return None
+        head, name = ref.parts[0], ref.parts[1]
+        if head == "sys":
+            return SYS_TYPES.get(name)
+        if head in ("env", "conversation"):
+            found = [v for v in (self.b.environment_variables if head == "env" else self.b.conversation_variables)
+                     if v.get("name") == name]
+            return found[0].get("value_type") if found else None
+        node = next((n for n in self.b.nodes if n.id == head), None)
+        if node is None or len(ref.parts) > 2 and node.type != "llm":
+            return None
+        data = node.data
+        if node.type == "start":
+            return next((START_TYPES.get(v.get("type")) or ("object" if v.get("type") == "json_object" else None)
+                         for v in data.get("variables", []) if v.get("variable") == name), None)
+        if node.type == "code":
+            return (data.get("outputs", {}).get(name) or {}).get("type")
+        if node.type == "parameter-extractor":
+            return next((p.get("type") for p in data.get("parameters", []) if p.get("name") == name), None)
+        if node.type == "iteration":
+            if name == "item":
+                outer = self.type_of(Ref(tuple(data.get("iterator_selector") or ())))
+                return outer[6:-1] if outer and outer.startswith("array[") else None
+            return data.get("output_type") if name == "output" else ("number" if name == "index" else None)
+        if node.type == "loop":
+            return next((v.get("var_type") for v in data.get("loop_variables", []) if v.get("label") == name), None)
+        if node.type == "document-extractor" and name == "text":
+            return "array[string]" if data.get("is_array_file") else "string"
+        if node.type == "variable-aggregator" and name == "output":
+            return data.get("output_type")
+        if node.type == "llm" and len(ref.parts) > 2:
+            return "string" if ref.parts[1] == "structured_output" else None
+        return OUTPUT_TYPES.get((node.type, name))
 
     def render(self, text: str, step: str, *, context: bool = False) -> str:
         """Replace ``{{step.field}}`` by Dify's ``{{#node.field#}}`` (unknown references are dropped).
@@ -180,7 +232,8 @@ class _Compiler:
             case "code":
                 inputs = {bd.name: r for bd in s.bindings if (r := self.ref(bd.ref, s.id))}
                 outputs = {o.name: o.type for o in s.code_outputs} or {"result": "string"}
-                return b.code(s.title, code=s.code or "def main() -> dict:\n    return {\"result\": \"\"}\n",
+                code = typed(s.code, {k: t for k, r in inputs.items() if (t := self.type_of(r))}) if s.code else ""
+                return b.code(s.title, code=code or "def main() -> dict:\n    return {\"result\": \"\"}\n",
                               inputs=inputs, outputs=outputs, parent=parent)
             case "template-transform":
                 inputs = {bd.name: r for bd in s.bindings if (r := self.ref(bd.ref, s.id))}
@@ -200,7 +253,7 @@ class _Compiler:
                 if not refs:
                     self.issue(f"step {s.id!r}: aggregator without inputs dropped", s.id, "error")
                     return None
-                return b.aggregator(s.title, refs, parent=parent)
+                return b.aggregator(s.title, refs, output_type=self.type_of(refs[0]) or "string", parent=parent)
             case "assigner":
                 items = [(tr, a.operation, vr) for a in s.assignments
                          if (tr := self._assign_target(a.target, s.id)) and (vr := self._assign_value(a, tr, s.id)) is not None]
@@ -234,7 +287,8 @@ class _Compiler:
             case "document-extractor":
                 if query is None:
                     return None
-                return b.document_extractor(s.title, file=query, parent=parent)
+                return b.document_extractor(s.title, file=query, is_array=(self.type_of(query) or "").startswith("array"),
+                                            parent=parent)
             case "list-operator":
                 flt = [(s.filter_key, s.filter_operator, s.filter_value)] if s.filter_key and s.filter_value else None
                 order = (s.order_key, "desc" if s.order_desc else "asc") if s.order_key else None
@@ -350,7 +404,9 @@ class _Compiler:
                     last = children[-1]
                     output = last.out("text" if last.type == "llm" else "output")
                 if output is not None:
-                    node.set_output(output, "array[string]")
+                    kind = self.type_of(output)
+                    node.set_output(output, f"array[{kind}]" if kind in ("string", "number", "object", "boolean")
+                                    else "array[string]")
                 if not children:
                     self.issue(f"iteration {s.id!r} has no steps inside", s.id, "error")
             elif node.type == "loop" and s.break_conditions:
@@ -358,6 +414,154 @@ class _Compiler:
                                         _value_type(c))
                               for c in s.break_conditions if (c.ref.split(".")[0] == s.id or (r := self.ref(c.ref, s.id)))]
                 self.b.set_break(node, conditions)
+
+
+def _executions(c: _Compiler) -> list[set[str]]:
+    """The top-level node ids that run, for every choice of branch at the if-else and classifier steps
+    (at most ``MAX_PATHS`` of them): a node runs when one of its incoming edges is taken."""
+    top = [n for n in c.b.nodes if n.parent is None]
+    edges = [(s, h, t) for s, h, t in c.b.edges if s.parent is None and t.parent is None]
+    handles: dict[str, list[str]] = {}
+    for s, h, _t in edges:
+        if s.type in ("if-else", "question-classifier"):
+            handles.setdefault(s.id, [])
+            if h not in handles[s.id]:
+                handles[s.id].append(h)
+    runs: list[set[str]] = []
+    for choice in itertools.islice(itertools.product(*handles.values()), MAX_PATHS):
+        chosen = dict(zip(handles, choice, strict=True))
+        ran = {c.nodes["start"].id}
+        for node in top:  # the builder's order follows the dependencies
+            if node.id not in ran and any(s.id in ran and (s.id not in chosen or h == chosen[s.id])
+                                          for s, h, t in edges if t is node):
+                ran.add(node.id)
+        runs.append(ran)
+    return runs
+
+
+def _ran(c: _Compiler, ref: Ref, ran: set[str]) -> bool:
+    """Whether ``ref`` has a value in a run of the nodes ``ran`` (an aggregator: one of its inputs ran)."""
+    node = next((n for n in c.b.nodes if n.id == ref.node_id), None)
+    if node is None or node.type == "start" or node.parent is not None:
+        return True  # not a step's output, or inside a container (its own run is checked there)
+    if node.type == "variable-aggregator" and node.id in ran:
+        return any(_ran(c, Ref(tuple(sel)), ran) for sel in node.data.get("variables", []))
+    return node.id in ran
+
+
+def _result(c: _Compiler, node: Node, kind: str | None, name: str) -> Ref | None:
+    """The output of ``node`` that can stand for an output ``name`` of type ``kind``: one named like it,
+    else its result (``text``, ``output``...), when the type matches."""
+    if node.type in ("code", "parameter-extractor"):
+        names = (list(node.data.get("outputs", {})) if node.type == "code"
+                 else [p.get("name") for p in node.data.get("parameters", [])])
+        names.sort(key=lambda n: n != name)
+        refs = [node.out(n) for n in names]
+    elif node.type in VALUE_OUTPUTS:
+        refs = [node.out(VALUE_OUTPUTS[node.type])]
+    else:
+        return None
+    return next((r for r in refs if kind is None or c.type_of(r) == kind), None)
+
+
+def _join_branches(c: _Compiler) -> None:
+    """Outputs produced on some branches only are joined where the workflow ends.
+
+    An End (or Answer) that reads a value whose step did not run on every path to it would return
+    nothing on the other paths (DSL707). For each such value, each path that misses it gives the
+    result of its last own step of the same type (the reply that branch wrote); a variable
+    aggregator joins them and the End reads the aggregator. A value no other path has an equivalent
+    for is reported.
+    """
+    executions = _executions(c)
+    for final in [n for n in list(c.b.nodes) if n.type in ("end", "answer") and n.parent is None]:
+        paths = [ran for ran in executions if final.id in ran]
+        if len(paths) < 2:
+            continue
+        common = set.intersection(*paths)
+        if final.type == "end":
+            slots = [(o["variable"], Ref(tuple(o["value_selector"]))) for o in final.data["outputs"]]
+        else:
+            slots = [(m.group(1).split(".")[-1], Ref(tuple(m.group(1).split("."))))
+                     for m in DIFY_TEMPLATE.finditer(final.data["answer"]) if "." in m.group(1)]
+        joined: dict[tuple, Ref] = {}
+        for name, ref in slots:
+            if ref.parts in joined or all(_ran(c, ref, p) for p in paths):
+                continue
+            kind = c.type_of(ref)
+            others: list[Ref] = []
+            for path in (p for p in paths if not _ran(c, ref, p)):
+                own = [n for n in c.b.nodes if n.id in path and n.id not in common and n.parent is None
+                       and n.type != "variable-aggregator"]
+                other = next((r for n in reversed(own) if (r := _result(c, n, kind, name))), None)
+                if other is None:
+                    c.issue(f"output {name!r} is produced on some branches only and the branch through "
+                            f"{' -> '.join(n.title for n in own) or 'its condition'} has no result of type {kind} to "
+                            "stand for it; return it from each branch", None)
+                    break
+                if other.parts not in {r.parts for r in others}:
+                    others.append(other)
+            else:
+                lang = lx.detect(f"{c.plan.name} {c.plan.description}")
+                agg = c.b.aggregator(f"{lx.say(lang, 'merge')}: {name}"[:40], [ref, *others], output_type=kind or "string")
+                for r in [ref, *others]:
+                    source = next(n for n in c.b.nodes if n.id == r.node_id)
+                    c.b.connect(source, agg)
+                c.b.connect(agg, final)
+                joined[ref.parts] = agg.out("output")
+        if not joined:
+            continue
+        if final.type == "end":
+            for o in final.data["outputs"]:
+                o["value_selector"] = list(joined.get(tuple(o["value_selector"]), Ref(tuple(o["value_selector"]))).parts)
+        else:
+            final.data["answer"] = DIFY_TEMPLATE.sub(
+                lambda m, joined=joined: str(joined.get(tuple(m.group(1).split(".")), m.group(0))) if "." in m.group(1)
+                else m.group(0), final.data["answer"])
+
+
+def _url_origin(c: _Compiler, ref: Ref, seen: frozenset = frozenset()) -> tuple[str, dict | str] | None:
+    """Where the value a URL reads comes from: ``("start", variable)`` for a start input (directly,
+    or the items of a list split from it by code and iterated), ``("named", name)`` for a value named
+    as a URL, else None (text written by a model or fetched: not known to be a URL)."""
+    node = next((n for n in c.b.nodes if n.id == ref.node_id), None)
+    if node is None or ref.parts in seen or len(ref.parts) < 2:
+        return None
+    seen = seen | {ref.parts}
+    name = ref.parts[1]
+    if node.type == "start":
+        var = next((v for v in node.data.get("variables", []) if v.get("variable") == name), None)
+        return ("start", var) if var else None
+    if node.type == "iteration" and name == "item":
+        return _url_origin(c, Ref(tuple(node.data.get("iterator_selector") or ())), seen)
+    if is_url_name(name):
+        return ("named", name)
+    if node.type == "code" and len(node.data.get("variables", [])) == 1:  # a list split from its one input
+        return _url_origin(c, Ref(tuple(node.data["variables"][0]["value_selector"])), seen)
+    return None
+
+
+def _type_urls(c: _Compiler) -> None:
+    """A URL comes from a URL-typed source: a fixed URL, a start input meant for URLs, or a list of them.
+
+    A request whose URL is a start input (or the items of a list read from one) makes that input a URL
+    input: its label says so when its name does not (the form asks for URLs, the test run gives some).
+    A URL taken from other text (a model's reply, a fetched body) is reported: nothing makes it a URL.
+    """
+    for node in c.b.nodes:
+        if node.type != "http-request":
+            continue
+        url = str(node.data.get("url") or "").strip()
+        match = DIFY_TEMPLATE.match(url)
+        if not match or url.lower().startswith(("http://", "https://")):
+            continue
+        origin = _url_origin(c, Ref(tuple(match.group(1).split("."))))
+        if origin is None:
+            c.issue(f"the request {node.data.get('title')!r} takes its URL from {match.group(1)!r}, which is not known to be "
+                    "a URL (give a fixed URL or a URL input)", None)
+        elif origin[0] == "start" and not is_url_name(f"{origin[1].get('variable')} {origin[1].get('label')}"):
+            var = origin[1]
+            var["label"] = f"{var.get('label') or var.get('variable')} (URL)"[:40]
 
 
 def inert(text: str, *, keep_context: bool = False) -> str:
@@ -500,6 +704,8 @@ def _compile(plan: WorkflowPlan, version: str) -> CompileResult:
                 c.b.connect(last, final)
             except BuilderError as exc:
                 c.issue(f"the added final step could not be connected: {exc}", None, "error")
+    _join_branches(c)
+    _type_urls(c)
     _move_secrets(c)
     doc = c.b.build()
     plugins = dict.fromkeys(s.plugin for s in plan.steps if s.plugin and s.id in c.nodes)

@@ -410,7 +410,7 @@ Out = TypeVar("Out")
 
 @dataclass
 class StageResult(Generic[Out]):
-    """One agent's output, the calls it made and how long it took."""
+    """One agent's output, the calls it made and how long the stage took (set by the pipeline)."""
 
     stage: str
     output: Out

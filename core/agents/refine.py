@@ -192,6 +192,14 @@ def merge(parent: RequirementSpec, instruction: str) -> tuple[RequirementSpec, l
     return _add(parent, instruction, base)
 
 
+def _says_input(text: str) -> bool:
+    """Whether ``text`` calls what it adds an input: an input cue other than the bare word "variable"
+    (which names outputs as often: "also return a subject line (variable subject)")."""
+    generic = {w.lower() for w in lx.cues("variable_cue")}
+    pattern = lx.category("input_word")
+    return bool(pattern) and any(m.group(0).lower() not in generic for m in pattern.finditer(text))
+
+
 def _add(parent: RequirementSpec, instruction: str, base: dict) -> tuple[RequirementSpec, list[str]]:
     """What the instruction adds, merged into the parent's spec."""
     delta = analyse(instruction)
@@ -202,7 +210,7 @@ def _add(parent: RequirementSpec, instruction: str, base: dict) -> tuple[Require
         kinds = {i.type for i in delta.inputs if i.explicit}
         inputs = [i for i in inputs if i.explicit and i.type in kinds]
         changed.append("replaced inputs")
-    said_input = lx.has(instruction, "input_word") or lx.has(instruction, "select") or lx.has(instruction, "file")
+    said_input = _says_input(instruction) or lx.has(instruction, "select") or lx.has(instruction, "file")
     new_outputs = [o for o in delta.outputs if o.explicit]
     for var in (i for i in delta.inputs if i.explicit):
         if not said_input and parent.app_mode == "workflow":  # "add word_count, the number of words": a result

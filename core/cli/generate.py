@@ -136,6 +136,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace, result) -> int:
     """Write the YAML where asked and print the run's summary (text or JSON); the exit status."""
+    from core.agents.adapter import adaptation
+
     if args.output and result.yaml_text:
         Path(args.output).write_text(result.yaml_text, encoding="utf-8")
     report = result.report
@@ -155,6 +157,7 @@ def _report(args: argparse.Namespace, result) -> int:
         "cost_usd": float(result.usage.cost_usd) if result.usage.cost_usd is not None else None,
         "patterns": [{"id": r.pattern.id, "score": round(r.score, 4), "used": bool(result.blueprint and r.pattern.id in result.blueprint.patterns_used)}
                      for r in result.patterns],
+        "adapted": adaptation(result.blueprint) if result.blueprint is not None else "",
         "error_category": result.error_category,
         "error_message": result.error_message,
         "missing": list(getattr(result, "missing", [])),
@@ -184,6 +187,8 @@ def _print_summary(summary: dict, result) -> None:
     for issue in summary["issues"]:
         if issue["severity"] != "info" or issue["stage"] == "requirements":
             print(f"  {issue['severity']}: {issue['message']}", file=err)
+    if summary["adapted"]:
+        print(f"pattern: {summary['adapted']}", file=err)
     if summary["output"]:
         print(f"wrote {summary['output']}", file=err)
 
@@ -203,10 +208,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             rounds = f", {score.rounds} round(s)" if score.rounds else ""
             ran = f", test run {score.test_run}" if score.test_run else ""
             print(f"{mark} {score.case_id} ({score.seconds * 1000:.0f} ms, valid={score.valid}{rounds}{ran})", flush=True)
-            for finding in score.findings:
+            for finding in score.findings:  # a failed test run is one of them: ``[test run] ...``
                 print(f"     {finding}", flush=True)
-            if score.test_run not in (None, "succeeded"):
-                print(f"     [test run] {score.test_run_detail}", flush=True)
 
     report = run_eval(files, settings, on_case=progress, test_runs=not args.no_test_run)
     if args.format == "json":

@@ -17,20 +17,15 @@ class MaxRetriesExceeded(Exception):
     """graphon's ``max_retries_exceeded_error``: never raised here (we do not retry)."""
 
 
-class _Recorder:
+class _Client:
+    """graphon's ``HttpClientProtocol`` on top of one ``_request(method, url, **kwargs)``; every request is
+    recorded as ``(method, url)``."""
+
+    live = False
+
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.requests: list[tuple[str, str]] = []
-
-    def _note(self, method: str, url: str) -> None:
-        with self._lock:
-            self.requests.append((method, url))
-
-
-class CannedHttp(_Recorder):
-    """Answers every request offline with ``200`` and a JSON body naming the request."""
-
-    live = False
 
     @property
     def max_retries_exceeded_error(self) -> type[Exception]:
@@ -40,32 +35,43 @@ class CannedHttp(_Recorder):
     def request_error(self) -> type[Exception]:
         return httpx.RequestError
 
-    def _respond(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        self._note(method, url)
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        raise NotImplementedError
+
+    def _note_and_send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        with self._lock:
+            self.requests.append((method, url))
+        return self._request(method, url, **kwargs)
+
+    def get(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
+        return self._note_and_send("GET", url, **kwargs)
+
+    def head(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
+        return self._note_and_send("HEAD", url, **kwargs)
+
+    def post(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
+        return self._note_and_send("POST", url, **kwargs)
+
+    def put(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
+        return self._note_and_send("PUT", url, **kwargs)
+
+    def delete(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
+        return self._note_and_send("DELETE", url, **kwargs)
+
+    def patch(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
+        return self._note_and_send("PATCH", url, **kwargs)
+
+
+class CannedHttp(_Client):
+    """Answers every request offline with ``200`` and a JSON body naming the request."""
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         body = {"ok": True, "canned": True, "method": method, "url": str(url),
                 "data": {"id": 1, "name": "sample", "items": [{"id": 1, "title": "sample item"}]}}
         return httpx.Response(200, json=body, request=httpx.Request(method, str(url)))
 
-    def get(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
-        return self._respond("GET", url, **kwargs)
 
-    def head(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
-        return self._respond("HEAD", url, **kwargs)
-
-    def post(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
-        return self._respond("POST", url, **kwargs)
-
-    def put(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
-        return self._respond("PUT", url, **kwargs)
-
-    def delete(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
-        return self._respond("DELETE", url, **kwargs)
-
-    def patch(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
-        return self._respond("PATCH", url, **kwargs)
-
-
-class LiveHttp(_Recorder):
+class LiveHttp(_Client):
     """Real requests through httpx, bounded by the node's timeouts; only when the user asks."""
 
     live = True
@@ -74,16 +80,7 @@ class LiveHttp(_Recorder):
         super().__init__()
         self._timeout_s = timeout_s
 
-    @property
-    def max_retries_exceeded_error(self) -> type[Exception]:
-        return MaxRetriesExceeded
-
-    @property
-    def request_error(self) -> type[Exception]:
-        return httpx.RequestError
-
-    def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
-        self._note(method, url)
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         verify = kwargs.pop("ssl_verify", True)
         timeout = kwargs.pop("timeout", None)
         if isinstance(timeout, tuple):
@@ -95,21 +92,3 @@ class LiveHttp(_Recorder):
         kwargs = {k: v for k, v in kwargs.items() if v is not None and v != {}}
         with httpx.Client(verify=verify, timeout=timeout, follow_redirects=follow) as client:
             return client.request(method, url, **kwargs)
-
-    def get(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
-        return self._send("GET", url, **kwargs)
-
-    def head(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
-        return self._send("HEAD", url, **kwargs)
-
-    def post(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
-        return self._send("POST", url, **kwargs)
-
-    def put(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
-        return self._send("PUT", url, **kwargs)
-
-    def delete(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
-        return self._send("DELETE", url, **kwargs)
-
-    def patch(self, url: str, max_retries: int = 0, **kwargs: Any) -> httpx.Response:
-        return self._send("PATCH", url, **kwargs)

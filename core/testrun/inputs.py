@@ -1,6 +1,7 @@
 """Inputs of a test run: synthesized from the start variables, or the user's checked against them.
 
-A text input gets a short sentence, a paragraph a few lines, a select its first option, a number 3,
+A text input gets a short sentence, a paragraph a few lines (an input meant for URLs gets URLs, one
+per line in a paragraph), a select its first option, a number 3,
 a checkbox ``True``, a JSON object ``{}``, and a file or file list a small generated text file. Chat
 apps get ``sys.query``; conversation variables start at their declared (typed) values.
 """
@@ -21,6 +22,11 @@ SAMPLE_QUERY = "What are your opening hours on Saturday?"
 FILE_TYPES = ("file", "file-list")
 _URLISH = re.compile(r"url|link|website|webpage|網址|网址|链接|鏈接|リンク", re.IGNORECASE)
 _EMAILISH = re.compile(r"e-?mail(_?address)?$|邮箱|メールアドレス", re.IGNORECASE)
+
+
+def is_url_name(text: str) -> bool:
+    """Whether a variable's name or label says it holds a URL (or a list of URLs)."""
+    return bool(_URLISH.search(text or ""))
 
 
 @dataclass(frozen=True)
@@ -127,10 +133,12 @@ def synthesize_value(var: StartVariable) -> Any:
         return sample_file(var)
     if var.type == "file-list":
         return [sample_file(var, 0), sample_file(var, 1)]
-    if var.type == "paragraph":
+    if var.type == "paragraph" and is_url_name(f"{var.name} {var.label}"):
+        text = "https://example.com/sample-page\nhttps://example.org/another-page"
+    elif var.type == "paragraph":
         text = (f"This is a sample {var.label} for a test run.\nIt has a second line with a few more words.\n"
                 "Contact: alex@example.com, order 1042, due 2026-01-15.")
-    elif _URLISH.search(f"{var.name} {var.label}"):
+    elif is_url_name(f"{var.name} {var.label}"):
         text = "https://example.com/sample-page"
     elif _EMAILISH.search(f"{var.name} {var.label}"):
         text = "alex@example.com"

@@ -146,8 +146,8 @@ class _Zygote:
         line = json.dumps(request, ensure_ascii=False, default=str).encode("utf-8") + b"\n"
         with self._lock:
             for attempt in (1, 2):
-                proc = self._ensure()
                 try:
+                    proc = self._ensure()
                     assert proc.stdin is not None and proc.stdout is not None
                     proc.stdin.write(line)
                     proc.stdin.flush()

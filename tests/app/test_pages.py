@@ -150,6 +150,7 @@ def test_generate_names_the_pattern_it_derived_from_and_its_stages_and_steps(emp
     name = next(r.pattern.name for r in result.patterns if r.pattern.id == used[0])
     assert any(m.value.startswith("Derived from the pattern") and name in m.value and used[0] in m.value
                for m in at.markdown)
+    assert any(c.value.startswith("Adapted: kept ") for c in at.caption)  # what was taken from the pattern, and how
     assert any(m.label == "Steps" and m.value == "4" for m in at.metric)  # offline: steps, not model calls
     assert not any(m.label == "Model calls" for m in at.metric)
     costs = next(f.value for f in at.dataframe if "Agent" in f.value)

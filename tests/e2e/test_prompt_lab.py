@@ -8,12 +8,22 @@ import yaml
 
 from core.agents.prompt_store import PromptStore
 from core.ledger import Ledger
-from tests.e2e.harness import shot, wait_idle
+from tests.e2e.harness import ARTIFACTS, shot, start_app, stop_app, wait_idle
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.prompts.conftest import CASES
 from tests.prompts.scripted_model import THOROUGH_MARKER, answer, thorough_prompt
 
 pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def lab_server(browser, tmp_path_factory):
+    """An app of its own: the comparison writes token-bearing runs (and may still be writing them after
+    the test ends), which the other browser tests' offline-only screens must not see."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = start_app(tmp_path_factory.mktemp("prompt-lab") / "data", ARTIFACTS / "streamlit-prompt-lab.log")
+    yield server
+    stop_app(server)
 
 
 @pytest.fixture
@@ -23,10 +33,10 @@ def model_server():
         yield server
 
 
-def test_save_a_version_and_compare_it_on_two_cases(app_server, page, model_server, tmp_path):
-    store = PromptStore(app_server.data_dir)
+def test_save_a_version_and_compare_it_on_two_cases(lab_server, page, model_server, tmp_path):
+    store = PromptStore(lab_server.data_dir)
     label = "thorough-e2e"
-    page.goto(f"{app_server.url}/prompt_lab")
+    page.goto(f"{lab_server.url}/prompt_lab")
     page.get_by_text("must return a RequirementSpec").first.wait_for()
     wait_idle(page)
     page.get_by_role("textbox", name="requirements prompt").fill(thorough_prompt(store.prompt("requirements")))
@@ -56,7 +66,7 @@ def test_save_a_version_and_compare_it_on_two_cases(app_server, page, model_serv
     wait_idle(page, timeout_ms=60_000)
     shot(page, "prompt-lab-02-compared")
 
-    ledger = Ledger.open(app_server.data_dir / "ledger.duckdb")
+    ledger = Ledger.open(lab_server.data_dir / "ledger.duckdb")
     try:
         figures = ledger.query("""
             SELECT cr.arm, sum(r.total_tokens) AS tokens, count(*) AS runs, list(DISTINCT r.prompt_version) AS v

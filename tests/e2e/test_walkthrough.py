@@ -91,9 +91,6 @@ def _upload(page, path: Path) -> None:
     page.locator("input[type=file]").first.set_input_files(str(path))
 
 
-@pytest.mark.xfail(reason="after the other e2e tests share the server, History sometimes does not show the refined "
-                          "run's 'Added: Translate' diff in a fresh clone (passes alone); under investigation",
-                   strict=False)
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_the_fixed_screens_in_light_and_dark(app_server, browser, tmp_path, scheme):
     context, page = _context(browser, scheme, viewport={"width": 1400, "height": 2400})  # whole pages in a shot

@@ -63,6 +63,7 @@ def test_rounds_are_refined_and_scored_and_a_crash_does_not_stop_the_eval(tmp_pa
     summary = report.key_summary()
     assert summary["nodes_all"] == {"checked": 2, "failed": 1}
     assert summary["error"]["failed"] == 1 and summary["note"] == {"checked": 1, "failed": 0}
+    assert summary["test run"] == {"checked": 3, "failed": 0}  # the per-key table has a test-run row
     assert report.to_dict()["keys"] == summary
 
 
@@ -103,4 +104,6 @@ def test_a_failing_test_run_is_reported_with_its_step_and_reason():
     _test_run(score, doc, 2)
     assert score.test_run == "failed" and score.test_run_detail.startswith("round 2: test run failed")
     assert "ValueError: boom" in score.test_run_detail
-    assert score.passed  # a test run is counted apart from the expectations
+    assert not score.passed  # a workflow that does not run in Dify's engine fails its case
+    assert [(f.key, f.round) for f in score.findings] == [("test run", 2)]
+    assert str(score.findings[0]).startswith("round 2 [test run] test run failed")

@@ -59,3 +59,10 @@ def test_offline_rules_generalise(requirement, expect, offline_settings, ledger,
 def test_load_cases_reads_the_shared_file():
     cases = load_cases(EVAL_FILE)
     assert len(cases) == 24 and all(c.requirement and c.expect for c in cases)
+
+
+def test_every_stage_is_timed_and_listed_in_order(offline_settings, ledger, library):
+    result = generate("Summarise the text (variable text) in three bullet points; output summary.",
+                      settings=offline_settings, ledger=ledger, library=library)
+    assert [s.stage for s in result.stages][:4] == ["requirements", "architecture", "configuration", "quality"]
+    assert all(s.duration_ms > 0 for s in result.stages)  # measured, not left at the default

@@ -136,6 +136,13 @@ def test_counter_morphemes_make_a_file_list(text, name):
     ("毎月、私の口座から送金して、家賃を支払ってください。", "money"),
     ("把审批结果打成纸质信件，邮寄给客户。", "paper mail"),
     ("Send the signed contract on paper to our lawyer by post.", "paper mail"),
+    # devices and appliances, and sensing who is in a room
+    ("At 7 pm shut off the office heater and lock the garage.", "physical"),
+    ("下班以后帮我关闭会议室的电灯和窗帘。", "physical"),
+    ("夜10時になったらリビングの照明を自動で消してください。", "physical"),
+    ("Switch the coffee machine on as soon as the first person arrives.", "physical"),
+    ("办公室没人的时候自动关掉所有显示器。", "stay running"),
+    ("人感センサーで誰もいなくなったら会議室を予約解除して。", "stay running"),
 ])
 def test_impossible_effects_are_declined_with_a_reason(text, word):
     spec = analyse(text)
@@ -147,6 +154,10 @@ def test_impossible_effects_are_declined_with_a_reason(text, word):
     "Summarise the bank statement (input statement) and list what I pay in fees.",
     "Write a cover letter (input job_ad); output letter.",
     "把合同 contract 整理成要点，发邮件给我。",
+    "Adjust the model's temperature to 0.3 and summarise the text (input text).",
+    "把模型温度调到0.2，总结输入的文章 article。",
+    "Write a product description for a coffee machine (input features); output description.",
+    "エアコンの取扱説明書 manual を要約して summary を出力してください。",
 ])
 def test_data_work_about_money_or_letters_is_not_declined(text):
     assert analyse(text).unsupported == []

@@ -1,4 +1,5 @@
-"""Fixtures of the prompt-lab tests: a shared pattern library, the scripted fake model, a small eval file."""
+"""Fixtures of the prompt-lab tests: the scripted fake model, a small eval file (the pattern library is the
+session's, in ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import yaml
 
 from core.agents.prompt_store import PromptStore
 from core.config import ProviderConfig, Settings
-from tests.fakes.openai_server import fake_openai  # noqa: F401
 from tests.prompts.scripted_model import answer, thorough_prompt
 
 CASES = [
@@ -26,16 +26,6 @@ CASES = [
 ]
 
 
-@pytest.fixture(scope="session")
-def library(tmp_path_factory):
-    """One synced pattern library for the whole session (embedding is the expensive part)."""
-    from core.patterns import PatternLibrary
-
-    lib = PatternLibrary.open(Settings(data_dir=tmp_path_factory.mktemp("patterns-data")))
-    lib.sync()
-    return lib
-
-
 @pytest.fixture
 def eval_file(tmp_path) -> Path:
     path = tmp_path / "small-eval.yaml"
@@ -44,7 +34,7 @@ def eval_file(tmp_path) -> Path:
 
 
 @pytest.fixture
-def model_settings(fake_openai, tmp_path) -> Settings:  # noqa: F811 - the fixture imported above
+def model_settings(fake_openai, tmp_path) -> Settings:
     """The scripted model over the fake server (gpt-4o-mini, so costs are priced)."""
     fake_openai.set_responder(answer)
     provider = ProviderConfig(kind="openai", base_url=fake_openai.base_url, api_key="test-key", model="gpt-4o-mini",
