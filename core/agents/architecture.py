@@ -11,7 +11,7 @@ import re
 
 from pydantic import BaseModel, Field
 
-from core.agents import chat_state
+from core.agents import calc, chat_state
 from core.agents import lexicon as lx
 from core.agents.adapter import PatternStep, derive
 from core.agents.brain import Brain
@@ -23,6 +23,7 @@ from core.agents.code_recipes import (
     payload_recipe,
     pick_recipe,
 )
+from core.agents.conditions import contains_test, quoted
 from core.agents.lexicon import say
 from core.agents.models import Blueprint, BlueprintStep, HttpCall, Link, RequirementSpec, StageResult
 from core.agents.outputs import SEARCH_TOOLS, localize
@@ -185,7 +186,10 @@ def design(inp: ArchitectureInput) -> Blueprint:
         main = main or f"{ex}.text"
 
     params = [f"start.{i.name}" for i in spec.inputs if i.type == "text-input" and i.name != "url"]
-    for call in [c for c in spec.http_calls if not c.when and not _delivers(c)]:
+    retry = _retry(spec)
+    if retry == "json":  # the loop's code step checks the JSON
+        spec = spec.model_copy(update={"code_steps": []})
+    for call in [c for c in spec.http_calls if not c.when and not _delivers(c) and retry != "http"]:
         url = call.url or "{{start.url}}"
         h = d.add("http-request", _http_title(call), call.purpose or f"{call.method.upper()} {url}",
                   reads=params if call.url else ["start.url"], after=tail, labels=[url])
@@ -219,6 +223,19 @@ def design(inp: ArchitectureInput) -> Blueprint:
         context_refs = [r for r in context_refs if r != main] + [f"{lo}.result"]
 
     post_checks = []
+    computed = calc.plan(spec) if not (spec.classes or spec.loop or spec.iteration_target or spec.facets) else None
+    computed = computed if computed and (spec.no_model or spec.gate or computed.kind != "number"
+                                         or lx.has(spec.requirement, "code")) else None
+    value_ref, value_gate = None, bool(computed and spec.gate and not spec.no_model)
+    if computed:  # the asked calculation is the code step (thresholds in the code, outputs named as asked)
+        c = d.add("code", say(spec.language, "compute", ", ".join(calc.outputs(computed)))[:40], spec.goal,
+                  reads=[f"start.{n}" for n in computed.inputs], after=tail, labels=[calc.label(computed)])
+        tail, value_ref = [Link(step=c)], f"{c}.{computed.value_name}"
+        computed_results = [(name, f"{c}.{name}") for name in calc.outputs(computed)]
+        if spec.no_model or not spec.gate:  # the computed values are the results (a model writes only if asked)
+            results_first = computed_results
+        context_refs += [ref for _, ref in computed_results]
+        spec = spec.model_copy(update={"code_steps": [p for p in spec.code_steps if is_check(p)]})
     for purpose in spec.code_steps:
         if is_check(purpose):
             post_checks.append(purpose)
@@ -229,7 +246,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
         tail = [Link(step=c)]
         context_refs += [f"{c}.{name}" for name in recipe.outputs]
 
-    results: list[tuple[str, str]] = []  # (output name, ref)
+    results: list[tuple[str, str]] = list(results_first) if computed and not value_gate else []  # (output name, ref)
     if spec.extraction_fields and not spec.iteration_target:
         pe = d.add("parameter-extractor", "Extract fields", f"Extract {', '.join(spec.extraction_fields)} as structured fields",
                    reads=[main or "sys.query"], after=tail, labels=spec.extraction_fields)
@@ -239,12 +256,28 @@ def design(inp: ArchitectureInput) -> Blueprint:
         results += fields
 
     gated = None
-    if spec.gate is not None and not spec.classes:
+    if any(b.condition.startswith("file:") for b in spec.branches):
+        tail, gated, joined = _file_router(d, spec, tail, context_refs)
+        results.append((next((o.name for o in spec.outputs if o.name not in gated[0]), "result"), joined))
+        spec = spec.model_copy(update={"outputs": [o for o in spec.outputs if o.name not in gated[0]], "branches": [],
+                                       "capabilities": [c for c in spec.capabilities if c != "branching"]})
+        value_ref = value_ref or joined  # the paths did the work: no main step after them
+    if computed and spec.no_model:
+        spec = spec.model_copy(update={"gate": None})
+    if spec.gate is not None and not spec.classes and value_ref:
+        tail, gated, otherwise = _computed_gate(d, spec, tail, value_ref, context_refs)
+        if otherwise:  # the other cases end with the fixed text the user gave: no main work
+            results.append((next((o.name for o in spec.outputs if o.name not in gated[0]), "result"), otherwise))
+        spec = spec.model_copy(update={"outputs": [o for o in spec.outputs if o.name not in gated[0]], "branches": [],
+                                       "capabilities": [c for c in spec.capabilities if c != "branching"]})
+    elif spec.gate is not None and not spec.classes:
         tail, gated = _gate(d, spec, tail, main, context_refs)
         spec = spec.model_copy(update={"outputs": [o for o in spec.outputs if o.name not in gated[0]], "branches": [],
                                        "capabilities": [c for c in spec.capabilities if c != "branching"]})
     task = _task(spec)
-    if spec.facets and not (spec.classes or spec.branches or spec.loop):
+    if computed and spec.no_model or gated is not None and value_ref and results:
+        generated = []  # the code computed every output / the other cases end with their fixed text
+    elif spec.facets and not (spec.classes or spec.branches or spec.loop or spec.list_step):
         tail, generated = _facets(d, spec, tail, context_refs + ([main] if chat and main else []))
     elif _plain(spec) and not results and (spec.no_model and not spec.code_steps or lx.has(spec.requirement, "code_step")
                                            and not lx.has(spec.requirement, "model_word") and any(o.explicit for o in spec.outputs)):
@@ -260,7 +293,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
         rv = d.add("llm", "Review and fix", f"{spec.review[:1].upper()}{spec.review[1:]}: compare the draft with the "
                    "source, correct every mistake and keep what is right.", reads=sources, after=tail, focus=FINAL_ROLE)
         tail, results[-1] = [Link(step=rv)], (name, f"{rv}.text")
-    if spec.has("translation") and len(spec.languages) == 1 and results and not re.match(r"translat", task, re.I):
+    if spec.has("translation") and len(spec.languages) == 1 and results and not re.match(r"translat", task, re.I) and not spec.list_step:
         language = spec.languages[0]
         name, source = results[-1]
         tr = d.add("llm", f"Translate to {language}", f"Translate the text into {language}, keeping its formatting.",
@@ -290,7 +323,11 @@ def design(inp: ArchitectureInput) -> Blueprint:
         agg = d.add("variable-aggregator", say(spec.language, "merge"), "Pass on the result of whichever path ran",
                     reads=[ref, results[-1][1]], after=[link, *tail])
         results[-1], tail, joined = (results[-1][0], f"{agg}.output"), [Link(step=agg)], True
-    tail, results = _contract(d, spec, tail, results, context_refs)
+    names = {o.name for o in named}
+    if not (computed and names and names <= {name for name, _ in results}):
+        tail, results = _contract(d, spec, tail, results, context_refs)
+    else:
+        results = [(name, ref) for name, ref in results if name in names]
     if gated is not None and not joined:
         names, ref, link = gated
         if names:
@@ -362,7 +399,7 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
         agg = d.add("variable-aggregator", "Merge branches", "Pass on the reply of whichever branch ran", reads=texts, after=after)
         return [Link(step=agg)], [("result", f"{agg}.output")]
 
-    if spec.classes:
+    if spec.classes and not spec.iteration_target:  # (with an iteration, each item is classified inside it)
         qc = d.add("question-classifier", say(spec.language, "classify"), f"Classify the {noun} as one of: {', '.join(spec.classes)}",
                    reads=[query], after=tail, labels=spec.classes)
         actions = {b.condition: b.action for b in spec.branches}
@@ -376,28 +413,42 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 texts.append(f"{link.step}.body")
                 ends.append(link)
                 continue
-            ctx = None
-            if spec.has("retrieval"):
-                ctx = d.add("knowledge-retrieval", f"{name} knowledge", f"Search the {name.lower()} knowledge base",
-                            reads=[query], after=[link])
-                link = Link(step=ctx)
             own = _class_clause(spec, name)
-            fixed = [q for q in re.findall(r"[“\"「]([^”\"」]{2,80})[”\"」]", own) if q not in spec.classes]
-            if fixed and (lx.no_model(own) or lx.has(own, "fixed_word")):
+            fixed = [q for q in quoted(own, 200) if q not in spec.classes and len(q) >= 2]
+            if not fixed and lx.no_model(own):  # "skip the AI, send our fixed message with the code STAY20": a text to edit
+                codes = re.findall(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9]*\d[A-Z0-9]*(?![A-Za-z0-9])", own)
+                fixed = [lx.say(spec.language, "fixed_placeholder", " ".join(codes)).strip()]
+            if fixed and (lx.no_model(own) or lx.has(own, "fixed_word")):  # the fixed text: no model, no search
                 tpl = d.add("template-transform", say(spec.language, "fixed", fixed[0])[:40], own, after=[link],
                             labels=[f"fixed:{fixed[0]}"])
                 texts.append(f"{tpl}.output")
                 ends.append(Link(step=tpl))
                 continue
+            ctx = None
+            if spec.has("retrieval"):
+                ctx = d.add("knowledge-retrieval", f"{name} knowledge" if spec.language == "en" else say(spec.language, "knowledge", name),
+                            f"Search the {name.lower()} knowledge base",
+                            reads=[query], after=[link])
+                link = Link(step=ctx)
             action = _task(spec, actions.get(name) or "answer it")
             purpose = f"{lx.say(spec.language, 'class_case', name)} {action if spec.language == 'en' else own}".strip()
-            title = (f"{name}: {action.split()[0].lower()}" if action else f"Reply: {name}") if spec.language == "en" else name
+            title = ((f"{name}: {action.split()[0].lower()}" if action else f"Reply: {name}") if spec.language == "en"
+                     else name if lx.detect(name) == spec.language else say(spec.language, "generate", name))
             llm = d.add("llm", title, purpose,
                         reads=refs + ([f"{ctx}.result"] if ctx else []) + ([query] if chat else []), after=[link],
                         focus=FINAL_ROLE, labels=[name])
             texts.append(f"{llm}.text")
             ends.append(Link(step=llm))
         return merge(texts, ends)
+
+    if spec.loop and _retry(spec):
+        return _loop(d, spec, task, tail, refs + extra)
+
+    if spec.classes and spec.iteration_target and not spec.list_step:  # each item gets one of the classes
+        return _iteration(d, spec, tail, query)
+
+    if spec.branches and _contains_rule(spec):
+        return _contains_paths(d, spec, tail, query, refs + extra, merge)
 
     if spec.branches:
         conditions = [b for b in spec.branches if b.condition != "otherwise"]
@@ -431,6 +482,8 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
     if spec.loop:
         return _loop(d, spec, task, tail, refs + extra)
 
+    if spec.iteration_target and spec.list_step:
+        return _made_list(d, spec, tail, query, refs + extra)
     if spec.iteration_target:
         return _iteration(d, spec, tail, query)
 
@@ -478,9 +531,56 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
     return [Link(step=llm)], [("result", f"{llm}.text")]
 
 
+def _retry(spec: RequirementSpec) -> str | None:
+    """What a retry loop's body does after the model's attempt, when the loop is one: ``http`` (send the
+    attempt to the asked URL; the response's error goes back to the model) or ``json`` (check the model's
+    JSON in code: it parses and has the asked keys). None: a review-and-revise loop."""
+    if not spec.loop:
+        return None
+    if any(c.url for c in spec.http_calls):
+        return "http"
+    if lx.has(spec.requirement, "json_word") and (lx.has(spec.requirement, "code") or lx.has(spec.requirement, "code_step")):
+        return "json"
+    return None
+
+
+def _retry_loop(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], reads: list[str],
+                kind: str) -> tuple[list[Link], list[tuple[str, str]]]:
+    """The model tries, the asked step checks the attempt (an HTTP call, a JSON check in code), and the
+    problem goes back to the model in the next round; the loop breaks on the asked success condition."""
+    lang, rule = spec.language, spec.loop
+    goal = task if lang == "en" else spec.goal
+    loop = d.add("loop", lx.say(lang, "retry_loop"), rule.until or goal, reads=[], after=tail, labels=["feedback", "attempt"])
+    attempt = d.add("llm", lx.say(lang, "generate", lx.say(lang, "result")), f"{goal} " + lx.say(lang, "retry_task"),
+                    reads=reads + [f"{loop}.feedback"], after=[Link(step=loop)], parent=loop, focus=FINAL_ROLE)
+    if kind == "http":
+        call = next(c for c in spec.http_calls if c.url)
+        keys = calc.body_keys(spec.requirement) or payload_keys(call.purpose)
+        recipe = payload_recipe(keys, 1)
+        build = d.add("code", say(lang, "title_body"), f"Put {' and '.join(keys)} into the JSON body of the request",
+                      reads=[f"{attempt}.text"], after=[Link(step=attempt)], parent=loop, labels=[recipe.key])
+        check = d.add("http-request", _http_title(call, lang), call.purpose or f"{call.method.upper()} {call.url}",
+                      reads=[f"{build}.payload"], after=[Link(step=build)], parent=loop,
+                      labels=[call.url, f"break:body|not contains|{calc.error_marker(spec.requirement)}"])
+        problem = f"{check}.body"
+    else:
+        keys = calc.json_keys(spec.requirement)
+        check = d.add("code", lx.say(lang, "check", "JSON"), f"Check the JSON parses and has {', '.join(keys) or 'the keys'}",
+                      reads=[f"{attempt}.text"], after=[Link(step=attempt)], parent=loop,
+                      labels=[calc.JSON_CHECK_PREFIX + ",".join(keys), "break:ok|=|1"])
+        problem = f"{check}.error"
+    d.add("assigner", lx.say(lang, "keep"), "Keep the attempt and the problem for the next round",
+          reads=[f"{loop}.feedback", problem, f"{loop}.attempt", f"{attempt}.text"], after=[Link(step=check)], parent=loop)
+    return [Link(step=loop)], [("result", f"{loop}.attempt")] + ([("response", f"{loop}.feedback")] if kind == "http" else [])
+
+
 def _loop(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], reads: list[str]) -> tuple[list[Link], list[tuple[str, str]]]:
     """Draft, then review and revise inside a loop until the asked stop condition (a word the review
-    contains, or a score read by code) or the round limit."""
+    contains, or a score read by code) or the round limit; a retry loop when the attempt is checked by
+    an HTTP call or by code."""
+    kind = _retry(spec)
+    if kind:
+        return _retry_loop(d, spec, task, tail, reads, kind)
     lang, rule = spec.language, spec.loop
     goal = task if lang == "en" else spec.goal
     first = d.add("llm", lx.say(lang, "generate", lx.say(lang, "result")), lx.say(lang, "write_output", goal), reads=reads,
@@ -503,6 +603,107 @@ def _loop(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], reads: 
     d.add("assigner", lx.say(lang, "keep"), "Store the improved draft for the next round",
           reads=[f"{loop}.draft", f"{improve}.text"], after=[improve], parent=loop)
     return [Link(step=loop)], [("result", f"{loop}.draft")]
+
+
+def _file_router(d: _Draft, spec: RequirementSpec, tail: list[Link], refs: list[str]):
+    """Branch on the uploaded file's type: each kind its own work (an image to a vision step, a document read
+    then handled), joined by an aggregator; the other kinds end on their own with the output their clause names.
+
+    Returns (the joined paths' tail, (other-kinds outputs, their ref, their link), the joined result ref)."""
+    lang = spec.language
+    upload = next(i for i in spec.inputs if i.type == "file")
+    ref = f"start.{upload.name}"
+    kinds = [b for b in spec.branches if b.condition.startswith("file:")]
+    gate = d.add("if-else", lx.say(lang, "check", lx.say(lang, "file_type")), f"{ref}.type",
+                 reads=[ref], after=tail, labels=[b.condition for b in kinds])
+    texts, ends = [], []
+    others = [r for r in refs if r != ref]
+    for rule in kinds:
+        link, kind = Link(step=gate, branch=rule.condition), rule.condition.removeprefix("file:")
+        reads = [ref]
+        if kind != "image":
+            ex = d.add("document-extractor", say(lang, "read_file", upload.label.lower()), f"Extract the text of the {kind}",
+                       reads=[ref], after=[link])
+            link, reads = Link(step=ex), [f"{ex}.text"]
+        llm = d.add("llm", rule.action[:40].capitalize() if lang == "en" else lx.say(lang, "generate", lx.say(lang, f"kind_{kind}")),
+                    _task(spec, rule.action) if lang == "en" else rule.action, reads=reads + others, after=[link],
+                    focus=FINAL_ROLE, labels=[rule.condition])
+        texts.append(f"{llm}.text")
+        ends.append(Link(step=llm))
+    agg = d.add("variable-aggregator", say(lang, "merge"), "Pass on the result of whichever file type ran", reads=texts, after=ends)
+    rest = next((b for b in spec.branches if b.condition == "otherwise"), None)
+    clause = rest.action if rest else ""
+    names = [o.name for o in spec.outputs if o.explicit and re.search(rf"(?<![A-Za-z0-9_]){re.escape(o.name)}(?![A-Za-z0-9_])", clause)]
+    fixed = next(iter(q for q in quoted(clause, 200) if q not in names), "") or lx.say(lang, "unsupported_file")
+    tpl = d.add("template-transform", lx.say(lang, "fixed", fixed)[:40], clause or fixed,
+                after=[Link(step=gate, branch="otherwise")], labels=[f"fixed:{fixed}"])
+    return [Link(step=agg)], (names or ["error"], f"{tpl}.output", Link(step=tpl)), f"{agg}.output"
+
+
+def _contains_rule(spec: RequirementSpec):
+    """The one contains test of the spec's branches (``('literal', word)`` / ``('pattern', regex)``), or None."""
+    conditions = [b for b in spec.branches if b.condition != "otherwise"]
+    return contains_test(conditions[0].condition) if len(conditions) == 1 else None
+
+
+def _contains_paths(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str, refs: list[str], merge):
+    """Whether the text contains the asked word (if-else ``contains``) or something shaped like the asked
+    example (code finds the pattern, if-else on its number): each path does its own work (a model step, or the
+    fixed text it quotes), and an aggregator joins them into the one result."""
+    lang = spec.language
+    kind, value = _contains_rule(spec)
+    subject, after = query, tail
+    if kind == "pattern":
+        find = d.add("code", lx.say(lang, "check", ""), f"Find text shaped like {value}", reads=[query], after=tail,
+                     labels=[calc.MATCH_PREFIX + value])
+        subject, after, label = f"{find}.found", [Link(step=find)], "= 1"
+    else:
+        label = f"contains:{value}"
+    gate = d.add("if-else", lx.say(lang, "check", value if kind == "literal" else "")[:40], f"{subject} {label}",
+                 reads=[subject], after=after, labels=[label])
+    texts, ends = [], []
+    for rule in spec.branches:
+        link = Link(step=gate, branch="otherwise" if rule.condition == "otherwise" else label)
+        fixed = [q for q in quoted(rule.action, 200) if len(q) >= 2 and q != value]
+        if fixed and (lx.has(rule.action, "fixed_word") or lx.no_model(rule.action)):
+            step = d.add("template-transform", lx.say(lang, "fixed", fixed[0])[:40], rule.action, after=[link],
+                         labels=[f"fixed:{fixed[0]}"])
+            texts.append(f"{step}.output")
+        else:
+            title = rule.action[:40].capitalize() if lang == "en" else lx.say(lang, "generate", lx.say(lang, "result"))
+            step = d.add("llm", title, _task(spec, rule.action) if lang == "en" else rule.action, reads=refs or [query],
+                         after=[link], focus=FINAL_ROLE, labels=[rule.condition])
+            texts.append(f"{step}.text")
+        ends.append(Link(step=step))
+    return merge(texts, ends)
+
+
+def _computed_gate(d: _Draft, spec: RequirementSpec, tail: list[Link], value_ref: str, refs: list[str]):
+    """The asked comparison on a value the code computed (typed as a number): the then-path writes (or
+    returns its fixed text); the other cases get the fixed text their clause quotes, else the main work.
+
+    Returns (the tail, (then-path outputs, its result ref, its last link), the other cases' fixed-text ref or None)."""
+    tail, gated = _gate(d, spec, tail, None, refs, subject_ref=value_ref)
+    other, lang = tail[0], spec.language
+    fixed = _else_fixed(spec.requirement, spec.gate.then_text)
+    if fixed:
+        tpl = d.add("template-transform", lx.say(lang, "fixed", fixed)[:40], fixed, after=[other], labels=[f"fixed:{fixed}"])
+        return [Link(step=tpl)], gated, f"{tpl}.output"
+    return tail, gated, None
+
+
+def _else_fixed(text: str, then_text: str) -> str:
+    """The fixed text the other cases return (``否则输出固定文本“一切正常”``, ``otherwise reply 'All good'``)."""
+    text = " ".join(text.split())
+    start = text.find(then_text) + len(then_text) if then_text and then_text in text else 0
+    other = lx.find(text[start:], "else_word")
+    if not other:
+        return ""
+    rest = text[start + other.end():]
+    end = re.search(r"[;；。]|\.(?:\s|$)", rest)
+    clause = rest[:end.start()] if end else rest
+    found = [q for q in quoted(clause, 200) if len(q) >= 2]
+    return found[0] if found and (lx.has(clause, "fixed_word") or lx.no_model(clause) or len(found) == 1) else ""
 
 
 def _delivers(call: HttpCall) -> bool:
@@ -557,6 +758,57 @@ def _numeric_branches(d: _Draft, spec: RequirementSpec, task: str, tail: list[Li
     return ends, [("result", f"{judge}.text"), (subject, f"{read}.score")]
 
 
+def _made_list(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str,
+               refs: list[str]) -> tuple[list[Link], list[tuple[str, str]]]:
+    """A list the workflow makes itself (a model lists n items, or code splits the text into paragraphs,
+    lines, sentences), an iteration whose inner step does the per-item work on the item, and the results
+    collected (joined back into one text when asked)."""
+    how, _, arg = spec.list_step.partition(":")
+    lang = spec.language
+    target = lx.say(lang, f"unit_{arg}") if how == "split" else spec.iteration_target or lx.say(lang, "item")
+    if how == "model":
+        lister = d.add("llm", lx.say(lang, "list_title", arg, target)[:40], lx.say(lang, "list_task", arg, target),
+                       reads=refs or [query], after=tail, focus="list")
+        split = d.add("code", lx.say(lang, "split"), f"Turn the {target} list into an array, one item per line",
+                      reads=[f"{lister}.text"], after=[Link(step=lister)], labels=["split_lines"])
+    else:
+        split = d.add("code", lx.say(lang, "split"), f"Split the text into {target}s", reads=[query], after=tail,
+                      labels=[calc.SPLIT_PREFIX + arg])
+    it = d.add("iteration", lx.say(lang, "each", target)[:40], f"Process every {target}", reads=[f"{split}.items"],
+               after=[Link(step=split)])
+    clause = _each_clause(spec, split=how == "split")
+    purpose = (f"{_task(spec, clause)} Do it for this one {target}." if lang == "en" else lx.say(lang, "per_item", clause))
+    context = [r for r in refs if r.startswith("start.")][:1] if how == "model" else []
+    language = spec.languages[0] if len(spec.languages) == 1 and lx.has(clause, "translate") else None
+    if language:  # a per-item translation: the target language is the task
+        purpose = lx.say(lang, "translate_task", target, language)
+    llm = d.add("llm", lx.say(lang, "handle_one", target)[:40], purpose, reads=[f"{it}.item"] + context,
+                after=[Link(step=it)], parent=it, focus=language or FINAL_ROLE)
+    d.steps[next(i for i, s in enumerate(d.steps) if s.id == it)].labels = [f"{llm}.text"]
+    if spec.join_results:
+        join = d.add("template-transform", lx.say(lang, "combine"), "Join the results in their original order",
+                     reads=[f"{it}.output"], after=[Link(step=it)], labels=['format:{{ output | join("\n\n") }}'])
+        return [Link(step=join)], [("result", f"{join}.output")]
+    return [Link(step=it)], [("results", f"{it}.output")]
+
+
+def _each_clause(spec: RequirementSpec, split: bool = False) -> str:
+    """The clause that says what to do with each item (after the each cue), without the cue itself; for a
+    split text, the clause after the split one that does not join the results back."""
+    text = " ".join(spec.requirement.split())
+    if split:
+        clauses = [c for part in _clauses(text) for c in re.split(r"[，、]", part) if c.strip()]
+        at = next((i for i, c in enumerate(clauses) if lx.has(c, "split_word")), None)
+        rest = [c for c in clauses[at + 1:] if not lx.has(c, "join_word")] if at is not None else []
+        if rest:
+            return re.sub(r"^(?:\w+\s+by\s+\w+|逐段|每段|逐行|逐句)\s*", "", rest[0].strip())
+    for sentence in re.split(r"(?<=[.!?。！？；;])\s*", text):
+        m = lx.find(sentence, "each") or re.search(r"\b(\w+) by \1\b", sentence)
+        if m and not lx.has(sentence[:m.start()], "split_word"):
+            return re.sub(r"^[\s,，、]+", "", sentence[m.end():]).strip() or sentence
+    return spec.goal
+
+
 def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -> tuple[list[Link], list[tuple[str, str]]]:
     """Split the list, handle each item inside an iteration, then do what the requirement asks of all results."""
     target = spec.iteration_target or "item"
@@ -566,10 +818,18 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
     per_item = text[: each.end() + then.start()] if then else text
     after_all = text[each.end() + then.end():] if then else ""
     csv = any("csv" in i.label.lower() for i in spec.inputs)
-    split = d.add("code", "Read the CSV rows" if csv else "Split the list", f"Turn the {target}s into a list, one item per "
+    lang = spec.language
+    split = d.add("code", "Read the CSV rows" if csv and lang == "en" else lx.say(lang, "split"), f"Turn the {target}s into a list, one item per "
                   f"{'row' if csv else 'line'}", reads=[query], after=tail, labels=["csv_rows" if csv else "split_lines"])
-    it = d.add("iteration", f"For each {target}"[:40], f"Process every {target}", reads=[f"{split}.items"], after=[split])
-    if spec.extraction_fields:
+    it = d.add("iteration", lx.say(lang, "each", target)[:40], f"Process every {target}", reads=[f"{split}.items"], after=[split])
+    if spec.classes:  # tag each item with exactly one of the classes: a classifier per item, the item with its tag
+        qc = d.add("question-classifier", say(spec.language, "classify"), f"Give this {target} exactly one of the classes: "
+                   f"{', '.join(spec.classes)}", reads=[f"{it}.item"], after=[Link(step=it)], parent=it, labels=spec.classes)
+        row = d.add("template-transform", say(spec.language, "assemble"), f"The {target} with its class",
+                    reads=[f"{it}.item", f"{qc}.class_name"], after=[Link(step=qc, branch=c) for c in spec.classes], parent=it,
+                    labels=["format:{{ item }} → {{ class_name }}"])
+        output = f"{row}.output"
+    elif spec.extraction_fields:
         fields = [slug(f) for f in spec.extraction_fields]
         pe = d.add("parameter-extractor", "Extract fields", f"Extract {', '.join(spec.extraction_fields)} from this {target}",
                    reads=[f"{it}.item"], after=[Link(step=it)], parent=it, labels=spec.extraction_fields)
@@ -585,7 +845,7 @@ def _iteration(d: _Draft, spec: RequirementSpec, tail: list[Link], query: str) -
             item, first = f"{fetch}.body", Link(step=fetch)
         purpose = (f"{_task(spec, per_item)} Do it for this one {target}." if spec.language == "en"
                    else lx.say(spec.language, "per_item", _per_item_clause(spec)))
-        llm = d.add("llm", f"Handle one {target}"[:40], purpose, reads=[item], after=[first], parent=it, focus=FINAL_ROLE)
+        llm = d.add("llm", lx.say(lang, "handle_one", target)[:40], purpose, reads=[item], after=[first], parent=it, focus=FINAL_ROLE)
         output = f"{llm}.text"
     d.steps[next(i for i, s in enumerate(d.steps) if s.id == it)].labels = [output]
     rest = _task(spec, after_all) if after_all else ""

@@ -12,6 +12,18 @@ from core.agents.models import Gate, LoopRule
 NUMBER = r"\$?\s*(\d+(?:\.\d+)?)"
 UNIT = r"\s*(?:[元分天年件行字個个%€点円回人歳岁度枚本台℃]|ポイント|kg|cm|km|euros?|dollars?|points?|days?|years?|lines?|words?|employees?)?\s*"
 CLAUSE_END = re.compile(r"[;；。]|\.(?:\s|$)")
+QUOTED = re.compile(r"「([^」]{1,400})」|『([^』]{1,400})』|“([^”]{1,400})”|‘([^’]{1,400})’|\"([^\"]{1,400})\"|(?<![A-Za-z])'([^'\n]{1,400})'(?![A-Za-z])")
+"""Quoted text in any quote style (「」『』“”‘’ "" ''); an apostrophe inside a word (user's) opens no quote."""
+
+
+def quoted(text: str, longest: int = 400) -> list[str]:
+    """The quoted strings of ``text`` in order, in any quote style, each at most ``longest`` characters."""
+    return [next(g for g in m.groups() if g) for m in QUOTED.finditer(text) if len(next(g for g in m.groups() if g)) <= longest]
+
+
+def quoted_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, inner text) of each quoted string of ``text``."""
+    return [(m.start(), m.end(), next(g for g in m.groups() if g)) for m in QUOTED.finditer(text)]
 PRONOUNS = {"it", "it's", "its", "they", "this", "that", "these", "which", "one", "ones"}
 FILLER = {"and", "or", "but", "so", "is", "are", "was", "the", "a", "an", "if", "when", "any", "anything", "of", "with", "has", "have", "der", "die",
           "das", "liegt", "le", "la", "si", "el"}
@@ -89,7 +101,7 @@ def find_gate(text: str, outputs: list[tuple[str, int]], numbers: tuple[str, ...
         unit = re.match(r"\s*(lines?|words?|characters?|行|字)", text[end - 8:end + 8].split(value)[-1]) if value in text[end - 8:end + 8] else None
         if unit:
             subject = f"{subject} {unit.group(1)}".strip()
-        fixed = re.findall(r"[“\"「]([^”\"」]{2,80})[”\"」]", then_text)
+        fixed = [q for q in quoted(then_text, 200) if len(q) >= 2]
         return Gate(subject=subject or "value", operator=op, value=value, then_text=then_text,  # type: ignore[arg-type]
                     then_outputs=[n for n, pos in outputs if clause_start <= pos < stop],
                     no_model=lx.no_model(then_text) or lx.has(then_text, "fixed_word") or bool(fixed),
@@ -110,25 +122,64 @@ WORD_NUMBERS = {w: i + 1 for i, w in enumerate("one two three four five six seve
 
 def loop_rule(text: str) -> LoopRule | None:
     """A repeat-until: a loop cue with a round limit ("最多改 4 轮", "最大5回", "after 3 attempts", "cap of
-    6 passes"), and the stop condition: a word the review must contain, or a score comparison."""
-    if not lx.has(text, "loop"):
+    6 passes"), and the stop condition, wherever it is said (the loop's sentence, else the sentence with a
+    stop or contains cue): a word the review must contain, or the comparison after "until" ("直到得分不低于 8")."""
+    if not (lx.has(text, "loop") or lx.has(text, "loop_more")):
         return None
-    limit = (re.search(rf"{ROUNDS}\s*(?:轮|輪|回|次|times|rounds|passes|attempts|tries|rewrites|iterations|revisions)", text, re.I)
+    limit = (re.search(rf"(?<![A-Za-z]){ROUNDS}\s*(?:轮|輪|回|次|times|rounds|passes|attempts|tries|rewrites|iterations|revisions)", text, re.I)
              or re.search(rf"(?:最多|最大|up to|at most|cap of|after)\s*(?:改\s*)?{ROUNDS}\b", text, re.I))
     if not limit:
         return None
     raw = limit.group(1).lower()
     rounds = int(raw) if raw.isdigit() else WORD_NUMBERS.get(raw, 3)
-    cue = lx.find(text, "loop")
+    cue = lx.find(text, "loop") or lx.find(text, "loop_more")
     sentence_start = max([m.end() for m in CLAUSE_END.finditer(text, 0, cue.start())] + [0])
     end = CLAUSE_END.search(text, cue.end())
     until = text[sentence_start:end.start() if end else len(text)]
-    word = re.findall(r"[「“\"]([^」”\"]{2,20})[」”\"]", until) or re.findall(r"(?<![A-Za-z])([A-Z]{3,})(?![A-Za-z])", until)
     rule = LoopRule(max_iterations=max(1, min(rounds, 100)), until=until.strip(" ,，。"))
-    comps = _comparisons(until)
-    if word:
-        rule.stop_word = word[0]
-    elif comps:
-        _, _, op, value = comps[0]
-        rule.stop_operator, rule.stop_value = op, value  # type: ignore[assignment]
+    stops = [until] + [s for s in CLAUSE_END.split(text) if s != until and (lx.has(s, "loop_stop") or lx.has(s, "contains_word"))]
+    for part in stops:
+        word = ([q for q in quoted(part, 20) if len(q) >= 2 and (lx.has(part, "contains_word") or lx.has(part, "loop_stop"))]
+                or re.findall(r"(?<![A-Za-z])([A-Z]{3,})(?![A-Za-z])", part))
+        if word:
+            rule.stop_word = word[0]
+            return rule
+    for part in stops:
+        after = lx.find(part, "loop_until")
+        comps = _comparisons(part[after.start():] if after else part)
+        comps = [c for c in comps if not any(o is not c and o[0] <= c[0] and c[1] <= o[1] for o in comps)]  # 不低于 ⊃ 低于
+        if comps:
+            _, _, op, value = comps[0]
+            rule.stop_operator, rule.stop_value = op, value  # type: ignore[assignment]
+            return rule
     return rule
+
+
+CONTAINS_PREFIX = "contains "
+"""Condition prefix of a branch that tests whether the text contains something (``contains "URGENT"``,
+``contains a ticket key (like PAY-1234)``); the other path is ``otherwise``."""
+
+
+def example_pattern(example: str) -> str:
+    """A regular expression of the shape of an example: ``PAY-1234`` -> ``[A-Z]+-\\d+``, ``#42`` -> ``#\\d+``."""
+    parts = []
+    for m in re.finditer(r"[A-Z]+|[a-z]+|\d+|.", example):
+        token = m.group(0)
+        parts.append("[A-Z]+" if token.isupper() and token.isalpha() else "[a-z]+" if token.isalpha()
+                     else r"\d+" if token.isdigit() else re.escape(token))
+    return "".join(parts)
+
+
+def contains_test(condition: str) -> tuple[str, str] | None:
+    """``('literal', word)`` or ``('pattern', regex)`` of a ``contains ...`` branch condition, else None."""
+    if not condition.startswith(CONTAINS_PREFIX):
+        return None
+    what = condition.removeprefix(CONTAINS_PREFIX)
+    example = re.search(r"(?:like|e\.g\.?|such as|for example|for instance|如|例如|比如|例えば|たとえば)\s*[:：]?\s*"
+                        r"[「“\"']?([A-Za-z0-9#@][\w#@./-]*[A-Za-z0-9])", what, re.I)
+    if example and re.search(r"\d", example.group(1)):
+        return "pattern", example_pattern(example.group(1))
+    words = quoted(what, 40)
+    if words:
+        return "literal", words[0]
+    return None

@@ -10,7 +10,7 @@ import re
 
 from pydantic import BaseModel
 
-from core.agents import chat_state
+from core.agents import calc, chat_state
 from core.agents import lexicon as lx
 from core.agents.architecture import FINAL_ROLE
 from core.agents.brain import Brain
@@ -342,7 +342,10 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                 if typed:
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator=typed.group(1),  # type: ignore[arg-type]
                                                                                  value=typed.group(2))]))
-                elif label.startswith("contains:"):  # a word the user's message contains (a chat's reset word)
+                elif label.startswith("file:"):  # the uploaded file's type (a file attribute)
+                    cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=f"{query}.type", operator="is",
+                                                                                 value=label.removeprefix("file:"))]))
+                elif label.startswith("contains:"):  # a word the input contains (a chat's reset word)
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator="contains",
                                                                                  value=label.removeprefix("contains:"))]))
                 elif label == "not empty":
@@ -371,9 +374,17 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
         case "template-transform" if step.labels and step.labels[0].startswith("format:"):
             return PlanStep(**base, template=step.labels[0].removeprefix("format:"),
                             bindings=[Binding(name=r.split(".")[-1], ref=r) for r in step.reads])
+        case "code" if step.labels and step.labels[0].startswith(calc.CALC_PREFIX):
+            recipe = calc.recipe(step.labels[0])
+            return PlanStep(**base, code=recipe.code, bindings=[Binding(name=n, ref=r) for n, r in calc.bindings(step.labels[0])],
+                            code_outputs=[CodeOutput(name=k, type=v) for k, v in recipe.outputs.items()])  # type: ignore[arg-type]
         case "code":
             key = next((label for label in step.labels if not label.startswith("stop:")), "")
-            if key.startswith(FILTER_PREFIX):
+            if key.startswith((calc.JSON_CHECK_PREFIX, calc.SPLIT_PREFIX, calc.MATCH_PREFIX)):
+                recipe = (calc.json_check(key) if key.startswith(calc.JSON_CHECK_PREFIX) else calc.split_recipe(key)
+                          if key.startswith(calc.SPLIT_PREFIX) else calc.match_recipe(key))
+                bindings = [Binding(name=recipe.input, ref=query or "")]
+            elif key.startswith(FILTER_PREFIX):
                 recipe = filter_recipe(key)
                 bindings = [Binding(name=recipe.input, ref=query or "")]
             elif key.startswith(PAYLOAD_PREFIX):
@@ -418,10 +429,17 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
             return PlanStep(**base, query=query, output=step.labels[0] if step.labels else None)
         case "loop":
             max_rounds = spec.loop.max_iterations if spec.loop else 3
-            loop_vars = [LoopVarSpec(name=label, initial=query or "") for label in step.labels[:1]]
+            children = [s for s in blueprint.steps if s.parent == step.id]
+            retry = any(label.startswith("break:") for child in children for label in child.labels)
+            loop_vars = ([LoopVarSpec(name=label, initial="") for label in step.labels] if retry
+                         else [LoopVarSpec(name=label, initial=query or "") for label in step.labels[:1]])
             stop = []
-            for child in (s for s in blueprint.steps if s.parent == step.id):
+            for child in children:
                 for label in child.labels:
+                    if label.startswith("break:"):  # break:<field of this step>|<operator>|<value>
+                        field, op, value = (label.removeprefix("break:").split("|") + ["", ""])[:3]
+                        stop.append(ConditionSpec(ref=f"{child.id}.{field}", operator=op, value=value))  # type: ignore[arg-type]
+                        continue
                     if not label.startswith("stop:"):
                         continue
                     typed = re.fullmatch(r"stop:(>|<|≥|≤|=) (\S+)", label)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from core.agents import lexicon as lx
-from core.agents.conditions import find_gate, loop_rule
+from core.agents.conditions import ROUNDS, WORD_NUMBERS, find_gate, loop_rule, quoted_spans
 from core.agents.models import ConversationVar, InputVar, OutputVar, RequirementSpec
 
 IDENT = r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*"
@@ -336,28 +336,42 @@ def impossible(text: str) -> list[str]:
     return [lx.reason(key) for key in dict.fromkeys(found)]
 
 
-QUOTE = r"[「“\"]([^」”\"]{1,30})[」”\"]"
+RUN_GAP = re.compile(r"\s*(?:[、・,，/／]|\bor\b|\band\b|或者?|还是|和|与|及|と|や|か)?\s*(?:\bor\b|\band\b)?\s*")
+"""What may stand between two enumerated quoted items: a list separator or a conjunction, nothing else."""
 
 
-def _quoted_run(sentence: str) -> list[str]:
-    """The first run of two or more short quoted items next to each other (``「A」「B」``, ``"A", "B" or "C"``):
-    the enumerated classes, not a fixed reply quoted later in the sentence."""
-    run = rf"{QUOTE}(?:\s*(?:[、・,，/]|\bor\b|\band\b|或|还是|と|や)?\s*{QUOTE})+"
-    for m in re.finditer(run, sentence):
-        items = re.findall(QUOTE, m.group(0))
-        if all(len(q) <= 12 or not lx.CJK.search(q) and len(q.split()) <= 3 for q in items):
-            return items
-    return []
+def _quoted_run(sentence: str, count: int | None = None) -> list[str]:
+    """The first run of two or more short quoted items next to each other in any quote style (``「A」「B」``,
+    ``"A", 'B' or “C”``): the enumerated classes, not a fixed reply quoted later in the sentence. With a
+    stated ``count`` ("three classes", "三类", "3つ") the run must have that many items."""
+    runs: list[list[str]] = []
+    last_end = -1
+    for start, end, inner in quoted_spans(sentence):
+        short = len(inner) <= 12 or not lx.CJK.search(inner) and len(inner.split()) <= 3
+        if runs and last_end >= 0 and short and RUN_GAP.fullmatch(sentence[last_end:start]):
+            runs[-1].append(inner.strip(" ,.;:，。"))
+        else:
+            runs.append([inner.strip(" ,.;:，。")] if short else [])
+        last_end = end if short else -1
+    runs = [r for r in runs if len(r) >= 2]
+    if count:
+        return next((r for r in runs if len(r) == count), [])
+    return runs[0] if runs else []
+
+
+def class_count(sentence: str) -> int | None:
+    """The number of classes a sentence states: ``three classes``, ``三类``, ``3つのカテゴリ``; None if none."""
+    return stated_count(sentence, "class_unit")
 
 
 def cjk_classes(text: str) -> list[str]:
-    """Classes enumerated after a classify or decide/judge verb, in any language: quoted items
-    (「A」「B」, "A", "B" or "C") or a list (``是A、B还是C``, ``whether it is a A, a B or a C``,
-    ``A・B・C のどれか``)."""
+    """Classes enumerated after a classify or decide/judge verb, in any language: quoted items in any
+    quote style (「A」「B」, "A", 'B' or “C”; with a stated count, the run of that many) or a list
+    (``是A、B还是C``, ``whether it is a A, a B or a C``, ``A・B・C のどれか``)."""
     for sentence in SENTENCE.split(text):
         if not (lx.has(sentence, "classify") or lx.has(sentence, "decide")):
             continue
-        quoted = _quoted_run(sentence)
+        quoted = _quoted_run(sentence, class_count(sentence)) or _quoted_run(sentence)
         if len(quoted) >= 2:
             return list(dict.fromkeys(quoted))
         lm = (re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
@@ -376,6 +390,30 @@ def cjk_classes(text: str) -> list[str]:
     return []
 
 
+def stated_count(sentence: str, unit: str) -> int | None:
+    """The number a sentence states for a unit cue: ``three classes``, ``三类``, ``3つの観点``; None if none."""
+    pattern = _cue_pattern(unit)
+    m = re.search(rf"(?<![A-Za-z]){ROUNDS}\s*(?:つの|个|種類の|種類|different\s+)?\s*(?:{pattern})", sentence, re.I) if pattern else None
+    if not m:
+        return None
+    raw = m.group(1).lower()
+    return int(raw) if raw.isdigit() else WORD_NUMBERS.get(raw)
+
+
+def _counted_list(body: str, count: int) -> list[str]:
+    """``count`` short items in a row joined by list separators (``A・B・C``, ``A、B和C``, ``A, B and C``) in ``body``."""
+    for sep in (r"・", r"、|和|与|及", r"，", r",\s*(?:and\s+|or\s+)?|\s+and\s+|\s+or\s+"):
+        parts = re.split(rf"\s*(?:{sep})\s*", body)
+        for i in range(len(parts) - count + 1):
+            window = list(parts[i:i + count])
+            window[0] = re.split(r"[、，,:：をはが从对就]|\b(?:for|on|by|from|of|about|angles?)\s", window[0])[-1]
+            window[-1] = re.split(rf"[、，,。]|\s(?:at|in|simultaneous\w*|side)\b|の?(?<![A-Za-z]){ROUNDS}\s*(?:つの|个|種類の)?", window[-1])[0]
+            items = [re.sub(r"^(?:the|a|an)\s+", "", p.strip(" .'\""), flags=re.I) for p in window]
+            if all(0 < len(x) <= (16 if lx.CJK.search(x) else 32) and len(x.split()) <= 4 for x in items):
+                return items
+    return []
+
+
 def facets(text: str) -> list[str]:
     """Independent parts to run side by side: the list in the sentence with a parallel cue."""
     for sentence in SENTENCE.split(text):
@@ -383,6 +421,11 @@ def facets(text: str) -> list[str]:
         if not m or lx.has(sentence, "respectively") and not lx.has(sentence, "parallel", ("en", "fr", "de", "es", "ja")):
             continue
         candidates = re.findall(r"[（(:：]\s*([^)）]+)", sentence) + [sentence[m.end():], sentence[:m.start()]]
+        count = stated_count(sentence, "facet_unit")
+        for body in candidates if count else []:
+            items = _counted_list(body, count)
+            if items:
+                return items
         for body in candidates:
             body = re.sub(r"^.*?(?:extract|analy[sz]e|write|evaluate|评估|分析)\s+(?:the\s+)?", "", body, flags=re.I) if "," in body else body
             items = [i.strip(" .,'") for i in re.split(r"\s*(?:,|、|・|，|\band\b|\bet\b|\bund\b|\by\b|和)\s*", body) if i.strip(" .,'")]
@@ -498,10 +541,18 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         update["loop"] = loop
         update["capabilities"] = list(dict.fromkeys([*update.get("capabilities", spec.capabilities), "loop"]))
         update["gate"] = None  # a score in a loop's stop condition is not a path of its own
+        from core.agents.rules import PASS_THROUGH
+
+        if any(b.action == PASS_THROUGH for b in spec.branches):  # "if it fails, send the error back": the loop's body
+            update["branches"] = []
+            update["capabilities"] = [c for c in update["capabilities"] if c != "branching"]
     if not spec.classes and (lx.CJK.search(text) or not spec.branches) and not update.get("iteration_target"):
         classes = cjk_classes(text)
         if classes:
+            from core.agents.rules import class_actions
+
             update["classes"] = classes
+            update["branches"] = class_actions(text, classes)
             update["capabilities"] = list(dict.fromkeys([*spec.capabilities, "classification", "aggregation"]))
     classes = update.get("classes", spec.classes)
     if classes and update.get("no_model"):
@@ -554,6 +605,7 @@ def _each(spec: RequirementSpec, text: str, update: dict) -> None:
         listed[0].type = "paragraph"  # type: ignore[assignment]
         update["inputs"] = inputs
         update["classes"] = []
+        update["branches"] = [b for b in spec.branches if b.condition not in spec.classes]  # their rules go too
         update["capabilities"] = [c for c in update.get("capabilities", spec.capabilities)
                                   if c not in ("classification", "aggregation")] + ["iteration", "code"]
 

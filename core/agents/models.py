@@ -151,6 +151,9 @@ class RequirementSpec(BaseModel):
     http_calls: list[HttpCall] = Field(default_factory=list)
     code_steps: list[str] = Field(default_factory=list, description="what each code step must do")
     iteration_target: str | None = Field(default=None, description="the list items to process one by one")
+    list_step: str = Field(default="", description="how the iterated list is made: 'model:<n>' (a model first lists n "
+                           "items), 'split:<unit>' (code splits the text into paragraphs/lines/sentences), '' (pasted)")
+    join_results: bool = Field(default=False, description="the per-item results are joined back into one text")
     loop: LoopRule | None = None
     extraction_fields: list[str] = Field(default_factory=list)
     sections: list[str] = Field(default_factory=list, description="named sections of a templated report")

@@ -236,16 +236,18 @@ def localize(steps: list[BlueprintStep], spec: RequirementSpec) -> None:
             step.name = lx.say(lang, "result")
 
 
-def gate(d, spec: RequirementSpec, tail: list[Link], main: str | None, refs: list[str]):
-    """The typed comparison of ``spec.gate`` as an if-else before the main work.
+def gate(d, spec: RequirementSpec, tail: list[Link], main: str | None, refs: list[str], subject_ref: str | None = None):
+    """The typed comparison of ``spec.gate`` as an if-else before the main work (on ``subject_ref`` when a step
+    already computed the value compared).
 
     Returns the tail of the other cases (the if-else's ``otherwise`` path, where the main work goes on),
     and (then-path outputs, the then-path's result ref, its last link)."""
     g = spec.gate
     lang = spec.language
-    subject_ref, tail = _gate_subject(d, spec, tail, main)
+    subject_ref, tail = (subject_ref, tail) if subject_ref else _gate_subject(d, spec, tail, main)
     label = f"{g.operator} {g.value}"
-    check = d.add("if-else", lx.say(lang, "check", g.subject)[:40], f"{g.subject} {label}", reads=[subject_ref],
+    subject = "" if lx.has(g.subject, "cond_word") or lx.detect(g.subject) != lang else g.subject  # not "如果"
+    check = d.add("if-else", lx.say(lang, "check", subject)[:40], f"{g.subject} {label}", reads=[subject_ref],
                   after=tail, labels=[label])
     then = Link(step=check, branch=label)
     if g.no_model:

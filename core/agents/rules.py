@@ -11,6 +11,7 @@ import re
 
 from core.agents import chat_state
 from core.agents import lexicon as lx
+from core.agents.conditions import CONTAINS_PREFIX, contains_test
 from core.agents.ir import enrich
 from core.agents.models import (
     BranchRule,
@@ -42,7 +43,7 @@ CHAT_WORDS = re.compile(
 )
 RETRIEVAL_WORDS = re.compile(
     r"\b(knowledge ?bases?|knowledge|manuals?|documentation|docs|faqs?|handbook|wiki|rag|retriev\w*|"
-    r"internal documents|policy documents)\b|知识库|Wissensdatenbank|Handbuch",
+    r"internal documents|policy documents)\b|知识库|ナレッジ|知識ベース|Wissensdatenbank|Handbuch",
     re.I,
 )
 IMAGE_WORDS = re.compile(r"\b(images?|photos?|pictures?|screenshots?|scans?|diagrams?)\b|图片|Bild", re.I)
@@ -119,6 +120,8 @@ def _find_classes(text: str) -> list[str]:
         r"produce|forward)\b|[.;:]|$)",
         r"\broute\w*\s+(?:\w+\s+){0,4}?(?:about|regarding|on|for|concerning)\s+(.+?)\s+(?:to|into|towards)\b",
         r"\bcategor(?:y|ies)\s*(?:\(|:)\s*(.+?)(?:\)|[.;]|$)",
+        r"\b(?:classif\w*|categori[sz]\w*|sort\w*|label\w*|tag\w*|triage\w*|bucket\w*)\b[^.;]*?\bwith\s+(?:exactly\s+)?one\s+of\s+"
+        r"(?:the\s+)?(.+?)(?=,?\s+and\s+(?:then\s+)?(?:return|write|draft|send|reply|generate|output|produce|give)\b|[.;:]|$)",
     )
     for pattern in patterns:
         match = re.search(pattern, text, re.I)
@@ -157,7 +160,49 @@ def numeric_condition(condition: str) -> tuple[str, str, str] | None:
     return slug(match.group(1)), COMPARISONS[match.group(2).lower()], match.group(3)
 
 
+PASS_THROUGH = "pass the input through unchanged"
+"""The other path of a lone ``if X, Y`` (nothing said for the rest): a weak branch a loop's body may own."""
+
+
+CONTAINS_EN = re.compile(
+    r"\bif\s+(?:it|the\s+[\w ]{1,24}?|this|they)\s+((?:does\s+not|doesn't|do\s+not|don't)\s+)?(?:contain|include|mention|"
+    r"reference|cite|has|have)s?\b\s*((?:[^,;(]|\([^)]*\))+?)\s*,\s*(?:then\s+)?(.+?)" + r"(?=\s*[;]|\.(?:\s|$)|$)", re.I)
+CONTAINS_ZH = re.compile(r"(?:如果|若|假如)[^，,。；]{0,12}?(不|没有?)?(?:包含|含有|提到|出现|带有)\s*(“[^”]+”|「[^」]+」|\"[^\"]+\")"
+                         r"[^，,。；]{0,6}[，,]\s*(?:就|则|那么)?(.+?)(?=[；;。]|$)")
+CONTAINS_JA = re.compile(r"(「[^」]+」|“[^”]+”)\s*(?:という[^、。]{0,6})?が?\s*(含まれていなければ|含まれない場合|含まれていない場合|"
+                         r"含まれていれば|含まれる場合|含まれたら|含む場合|あれば|なければ)\s*(?:は)?[、,]?\s*(.+?)(?=[。；]|$)")
+OPPOSITE = re.compile(r"(?:\bif\s+(?:it|they|so)\s+(?:does|do|is|are|has|have)\b(?:\s+not)?|\bif\s+so\b|\botherwise\b|\belse\b|"
+                      r"否则|不然|其余|それ以外(?:の場合)?は?|そうでなければ|含まれていれば|含まれなければ)\s*[,，、]?\s*(?:就|则)?(.+?)"
+                      r"(?=\s*[;；。]|\.(?:\s|$)|$)", re.I)
+
+
+def _contains_branches(text: str) -> list[BranchRule]:
+    """``If it doesn't reference a ticket key (like PAY-1234), ask ...; if it does, write ...`` /
+    ``如果包含“加急”，就…，否则…`` / ``「至急」が含まれていれば…、それ以外は…``: a contains test and its two paths,
+    the path where the text contains it first."""
+    for pattern, neg_group, what_group, then_group in ((CONTAINS_EN, 1, 2, 3), (CONTAINS_ZH, 1, 2, 3), (CONTAINS_JA, 2, 1, 3)):
+        m = pattern.search(text)
+        if not m:
+            continue
+        negated = bool(m.group(neg_group)) and (pattern is not CONTAINS_JA or "な" in m.group(neg_group))
+        what, then = m.group(what_group).strip(), m.group(then_group).strip(" ,，、")
+        inner = OPPOSITE.search(then) if pattern is not CONTAINS_EN else None  # "…，否则…" in the same clause
+        other = inner or OPPOSITE.search(text, m.end())
+        if inner:
+            then = then[:inner.start()].strip(" ,，、")
+        rest = other.group(1).strip(" ,，、") if other else PASS_THROUGH
+        yes, no = (rest, then) if negated else (then, rest)
+        condition = CONTAINS_PREFIX + what
+        if not contains_test(condition):  # "mentions a refund": a judgement, said as the user said it
+            condition, yes, no = re.sub(r"^if\s+", "", text[m.start():m.start(then_group)], flags=re.I).strip(" ,"), then, rest
+        return [BranchRule(condition=condition, action=yes), BranchRule(condition="otherwise", action=no)]
+    return []
+
+
 def _find_branches(text: str) -> list[BranchRule]:
+    found = _contains_branches(text)
+    if found:
+        return found
     escalation = ESCALATION.search(text)
     if escalation:
         who = f"{escalation.group(2) or 'a '}{escalation.group(3)}".strip()
@@ -187,7 +232,54 @@ def _find_branches(text: str) -> list[BranchRule]:
     match = re.search(r"\bif\s+(.+?),\s*(?:then\s+)?(.+?)(?:[.;]|$)", text, re.I)
     if match and len(match.group(1).split()) <= 8:
         return [BranchRule(condition=match.group(1).strip(), action=match.group(2).strip()),
-                BranchRule(condition="otherwise", action="pass the input through unchanged")]
+                BranchRule(condition="otherwise", action=PASS_THROUGH)]
+    return []
+
+
+TOPIC_ROUTE = (
+    re.compile(r"\b([A-Za-z][\w-]*(?:\s[A-Za-z][\w-]*)?)\s+(?:questions|requests|tickets|messages|issues|queries|topics)\s+"
+               r"(?:should|must|will|are to|go|get|are)\b[^.;]{0,80}?\b(?:from|to|by|through|with)\b", re.I),
+    re.compile(r"(?:关于|涉及|有关)?([\u4e00-\u9fff]{2,6}?)(?:相关的|类的|方面的|的)?(?:问题|咨询|请求)[^，。；]{0,12}?(?:用|由|从|交给|走|转到)"),
+    re.compile(r"([\u30a0-\u30ff\u4e00-\u9fff]{2,8}?)(?:に関する|についての|関連の|の)(?:質問|問い合わせ|相談)は"),
+)
+
+
+def _topic_routes(text: str) -> list[str]:
+    """``Billing questions should be answered from the Billing knowledge base; everything else stays ...`` /
+    ``账单相关的问题用账单知识库回答，其他问题…`` / ``請求に関する質問は請求ナレッジで回答し、それ以外は…``: routing by
+    topic, the named topic and the rest (the other class)."""
+    generic = {"the", "all", "other", "these", "those", "such", "any", "some", "customer", "customers", "user", "users",
+               "employee", "employees", "student", "students", "visitor", "visitors", "our", "your", "their", "common",
+               "general", "simple", "follow-up", "new", "incoming", "most", "many", "用户", "客户", "员工", "学生", "お客様", "社員"}
+    for pattern in TOPIC_ROUTE:
+        m = pattern.search(text)
+        if not m or m.group(1).lower().split()[-1] in generic or m.group(1).lower() in generic:
+            continue
+        end = re.search(r"[.;。；]\s*[^.;。；]*[.;。；]?", text[m.end():])  # the route's sentence and the next one
+        near = text[m.start():m.end() + (end.end() if end else len(text))]
+        if lx.has(near, "else_word") or lx.has(near, "other_kind"):
+            return [_title(m.group(1).strip()), lx.say(lx.detect(text), "other_class")]
+    return []
+
+
+INTENT_ROUTE = (
+    re.compile(r"\b(?:when|if|whenever|once)\s+(?:a|an|the)?\s*(?:customer|user|caller|visitor|client|guest|member|someone|"
+               r"they|people)s?\s+(?:says?|asks?|mentions?|tells?\s+(?:us|you)|writes?|indicates?)\s+(?:that\s+)?(?:they\s+|he\s+|she\s+)?"
+               r"(?:want|wants|would like|need|needs|plan|plans|intend|intends)\s+to\s+([a-z]+(?:\s+(?:my|their|the|a|an|his|her))?"
+               r"(?:\s+[a-z]+)?)", re.I),
+    re.compile(r"(?:当|如果|若)(?:用户|客户|顾客|会员)(?:说|表示|提出|提到)?(?:要|想要?|希望)([\u4e00-\u9fff]{2,4}?)(?:时|的时候|的话|，|,)"),
+    re.compile(r"(?:ユーザー|お客様|顧客|会員)が\s*「?([\u30a0-\u30ff\u4e00-\u9fff]{2,6}?)(?:したい|希望)"),
+)
+
+
+def _intent_routes(text: str) -> list[str]:
+    """``when a customer says they want to cancel, send ...`` / ``当用户说要退订时…`` / ``お客様が解約したいと言ったら…``: a
+    chat's special intent and the rest (everything else the bot normally does)."""
+    for pattern in INTENT_ROUTE:
+        m = pattern.search(text)
+        if m:
+            intent = re.sub(r"\s+(?:my|their|the|a|an|his|her)$", "", m.group(1).strip())  # the user's words
+            return [_title(intent), lx.say(lx.detect(text), "other_class")]
     return []
 
 
@@ -203,7 +295,7 @@ def class_clause(text: str, name: str, classes: list[str]) -> str:
     if own:
         return own[-1].strip()
     for sentence in reversed(sentences):
-        parts = re.split(r"(?<=[，,、])", sentence)
+        parts = re.split(r"(?<=[，,、：:])", sentence)
         for i, part in enumerate(parts):
             if name.lower() in part.lower() and count(part) == 1:
                 j = i + 1
@@ -213,8 +305,16 @@ def class_clause(text: str, name: str, classes: list[str]) -> str:
     return ""
 
 
-def _class_actions(text: str, classes: list[str]) -> list[BranchRule]:
-    """What to do for each class: ``for bug reports, create an issue ...; otherwise draft a reply``."""
+def _own_clause(text: str, name: str, classes: list[str]) -> str:
+    """The last sentence (or part after a colon) that names this class and no other: its own action."""
+    parts = [p.strip() for p in re.split(r"[；;。：:]|\.\s", text) if p.strip()]
+    own = [p for p in parts if name.lower() in p.lower() and sum(k.lower() in p.lower() for k in classes) == 1]
+    return own[-1] if own else ""
+
+
+def class_actions(text: str, classes: list[str]) -> list[BranchRule]:
+    """What to do for each class: ``for bug reports, create an issue ...; otherwise draft a reply``, else
+    the clause that names the class alone (``投诉类用模型写道歉``, ``「その他」は…固定で返す``)."""
     general = re.search(r"\b(?:and|then)\s+(?:then\s+)?((?:write|draft|send|reply|respond|generate|answer|create|produce|"
                         rf"compose|suggest)\b.+?){END}", text, re.I)
     fallback = general.group(1) if general else ""
@@ -227,14 +327,18 @@ def _class_actions(text: str, classes: list[str]) -> list[BranchRule]:
         own = re.search(rf"\bfor\s+(?:the\s+|all\s+)?{re.escape(name.lower())}\w*(?:\s+(?:tickets?|emails?|messages?|requests?|"
                         rf"ones?|cases?|questions?))?\s*,?\s*(.+?)(?=\s*,\s*(?:otherwise|else|for)\b|\s*[;]|\.(?:\s|$)|$)",
                         text, re.I)
-        rules.append(BranchRule(condition=name, action=own.group(1).strip(" ,") if own else fallback))
+        clause = "" if own else _own_clause(text, name, classes)
+        rules.append(BranchRule(condition=name, action=own.group(1).strip(" ,") if own else clause or fallback))
     return rules
 
 
 def _find_http_calls(text: str, classes: list[str], branches: list[BranchRule]) -> list[HttpCall]:
     """Each URL with the method its clause asks for, its purpose and the class/branch it belongs to."""
     calls = []
+    fixed_texts = [(m.start(), m.end()) for m in re.finditer(r"「[^」]*」|“[^”]*”", text)]  # a URL inside a quoted reply is text
     for match in re.finditer(r"https?://[^\s,;)'\"]+", text):
+        if any(s < match.start() < e for s, e in fixed_texts):
+            continue
         url = match.group(0).rstrip(".,)")
         start = max(text.rfind(sep, 0, match.start()) for sep in (";", ". ", ", ", " and if ", " if "))
         end = min([i for i in (text.find(sep, match.end()) for sep in (";", ". ", ", ")) if i >= 0] or [len(text)])
@@ -243,7 +347,7 @@ def _find_http_calls(text: str, classes: list[str], branches: list[BranchRule]) 
         method = "get"
         if re.search(r"\b(put|update|replace)\b", before, re.I):
             method = "put"
-        elif re.search(r"\b(post|posts|submit|create|send|notify|webhook|publish|upload|open|file)\b", before, re.I):
+        elif re.search(r"\b(post|posts|posting|posted|submit|create|send|notify|webhook|publish|upload|open|file)\b", before, re.I):
             method = "post"
         when = next((c for c in classes if re.search(rf"\bfor\s+(?:the\s+|all\s+)?{re.escape(c.lower())}", clause, re.I)), "")
         if not when:
@@ -386,8 +490,8 @@ def _retrieval_source(text: str) -> bool:
     gave (``output faq``) nor the object of a produce verb (``write five FAQs``, ``FAQ を作って``)."""
     for m in RETRIEVAL_WORDS.finditer(text):
         before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 1]
-        if re.match(r"[A-Za-z0-9_]", after) or re.search(r"[A-Za-z0-9_]$", before):
-            continue
+        if not lx.CJK.search(m.group(0)) and (re.match(r"[A-Za-z0-9_]", after) or re.search(r"[A-Za-z0-9_]$", before)):
+            continue  # part of a name (faq_bot); a CJK word next to Latin letters ("FAQナレッジ") is not
         if m.group(0).islower() and re.search(r"(?:出力|输出|output|return)\s*$", before, re.I):
             continue  # a lower-case name after an output cue
         if MAKE_VERBS.search(before) and not re.search(r"\b(?:from|using|based on|according to)\b|根据|基于|参考|に基づ|を参照", before, re.I):
@@ -434,6 +538,70 @@ def _find_loop(text: str) -> LoopRule | None:
     return LoopRule(max_iterations=max(1, min(value or 3, 100)), until=until.group(1).strip() if until else "")
 
 
+CJK_COUNT = r"([一二两三四五六七八九十\d]+)"
+
+
+def find_list_source(text: str) -> tuple[str, str] | None:
+    """A list the workflow makes itself and then works through item by item: ``(item noun, list step)``.
+
+    ``come up with six lesson topics ... then, topic by topic, write ...`` / ``先列出 5 个选题，再为每个选题写 ...``
+    / ``テーマを3つ挙げて、テーマごとに ...`` -> a model lists the items (``model:<n>``); ``split the article on
+    blank lines, translate each paragraph ...`` / ``按段落拆分`` -> code splits the text (``split:<unit>``)."""
+    for m in re.finditer(rf"\b(?:come up with|generate|list|brainstorm|propose|suggest|produce|create|pick|choose|think of|"
+                         rf"outline|name)\s+(?:a list of\s+|the\s+)?({NUM})\s+([a-z-]+(?:\s+[a-z-]+){{0,2}})", text, re.I):
+        rest = text[m.end():]
+        for word in reversed(m.group(2).split()):
+            stem = re.sub(r"(?:ies|s)$", lambda e: "y" if e.group(0) == "ies" else "", word.lower())
+            if len(stem) > 2 and re.search(rf"\b(?:for\s+)?(?:each|every)\s+(?:\w+\s+)?{stem}|\b{stem}\s+by\s+{stem}|\bper\s+{stem}|"
+                                           rf"\bone\s+{stem}\s+at\s+a\s+time", rest, re.I):
+                return stem, f"model:{number_value(m.group(1)) or 3}"
+    for m in re.finditer(rf"(?:列出|生成|想出|提出|写出|给出|拟出|拟定|挑出|先出){CJK_COUNT}\s*(?:个|条|篇|道|项|种)\s*([\u4e00-\u9fff]{{1,6}}?)(?=[，,。；、]|然后|再|并)",
+                         text):
+        noun = m.group(2)
+        if re.search(rf"(?:每个|每条|每篇|每道|每项|逐个|逐条|逐篇|一个一个)\s*{re.escape(noun[-2:])}", text[m.end():]):
+            return noun, f"model:{_cjk_number(m.group(1))}"
+    for m in re.finditer(rf"([\u30a0-\u30ff\u4e00-\u9fff]{{1,8}})を\s*{CJK_COUNT}\s*(?:つ|個|本|件|案)", text):
+        noun = m.group(1)
+        if re.search(rf"{re.escape(noun[-2:])}(?:ごとに|ごと|ひとつずつ|1つずつ|一つずつ|それぞれ)", text[m.end():]) and lx.has(text[:m.start() + 40], "list_make"):
+            return noun, f"model:{_cjk_number(m.group(2))}"
+    split = lx.find(text, "split_word") or re.search(r"\b(?:break|divide|separate|chop)\b[^.;]{0,40}?\binto\b", text, re.I)
+    if split:
+        near = text[max(0, split.start() - 40):split.end() + 60]
+        for unit in ("paragraph", "line", "sentence"):
+            if lx.has(near, f"unit_{unit}") or lx.has(text[split.end():], f"unit_{unit}") and lx.has(text, "each"):
+                return unit, f"split:{unit}"
+    return None
+
+
+def _cjk_number(raw: str) -> int:
+    if raw.isdigit():
+        return int(raw)
+    digits = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+    if raw == "十":
+        return 10
+    if raw.startswith("十"):
+        return 10 + digits.get(raw[1:], 0)
+    if raw.endswith("十"):
+        return digits.get(raw[0], 1) * 10
+    return digits.get(raw, 3)
+
+
+def _date_inputs(text: str, inputs: list[InputVar]) -> list[InputVar]:
+    """The dates a date calculation reads when the user names them only in words (``a start date and end
+    date``, ``her hire date``): one text input per date, in order; none when an input already holds a date."""
+    if not any(lx.has(text, key) for key in ("calc_days", "calc_working_days", "calc_years")) or any(
+            re.search(r"date|day", i.name) for i in inputs):
+        return []
+    from core.agents.ir import FUNCTION_WORDS
+
+    found = []
+    for m in re.finditer(r"\b([a-z]+)\s+dates?\b", text, re.I):
+        word = m.group(1).lower()
+        if word not in FUNCTION_WORDS and word not in ("leave", "the", "given", "yyyy-mm-dd", "dd") and len(found) < 2:
+            found.append(InputVar(name=slug(f"{word} date"), label=f"{_title(word)} date (YYYY-MM-DD)", type="text-input"))
+    return list({i.name: i for i in found}.values())
+
+
 def _find_code_steps(text: str) -> list[str]:
     steps = []
     for clause in re.split(r"(?<=[.;])\s+|,\s*then\s+|\bthen\b|,\s*and\s+then\s+", text):
@@ -460,6 +628,21 @@ def _find_extraction(text: str) -> list[str]:
 
 
 def _find_sections(text: str) -> list[str]:
+    """Named sections of a formatted result: ``sections called A, B and C``, or a quoted list next to a
+    section word in any language (``排成“会议主题 / 参会人 / 决议事项”四个部分``, ``「概要」「詳細」「次の一手」の3つの見出し``)."""
+    from core.agents.conditions import quoted
+    from core.agents.ir import _quoted_run
+
+    for sentence in re.split(r"[。；;\n]|\.\s", text):
+        if not lx.has(sentence, "section_unit"):
+            continue
+        for item in quoted(sentence, 160):
+            parts = [p.strip() for p in re.split(r"\s*[/／|｜、・]\s*", item) if p.strip()]
+            if 2 <= len(parts) <= 10 and all(len(p) <= 16 for p in parts):
+                return parts
+        run = _quoted_run(sentence)
+        if len(run) >= 2:
+            return run
     match = re.search(r"\b(?:sections?|headings?|headers?|parts?)\s+(?:called\s+|named\s+|for\s+|:\s*)?(.+?)(?=\s+(?:using|with|in|via|by)\b|[.;]|$)",
                       text, re.I)
     if not match:
@@ -505,10 +688,15 @@ def analyse(requirement: str) -> RequirementSpec:
             caps.append(name)
 
     inputs, params = _find_inputs(text, chat)
-    classes = _find_classes(text)
+    dates = _date_inputs(text, inputs)
+    if dates:  # "a leave start date and end date ... count the working days": the dates are the inputs
+        inputs = dates + [i for i in inputs if i.name not in ("input", "text", "content")]
+    classes = _find_classes(text) or _topic_routes(text) or _intent_routes(text)
     branches = _find_branches(text) if not classes else []
     decisions = _find_decisions(text) if not (classes or branches) else []
-    class_rules = _class_actions(text, classes) if classes else []
+    class_rules = class_actions(text, classes) if classes else []
+    if classes and classes[-1] == lx.say(lx.detect(text), "other_class") and class_rules:  # a route's rest: the usual work
+        class_rules[-1] = BranchRule(condition=classes[-1], action=_own_clause(text, classes[-1], classes))
     http = _find_http_calls(text, classes, branches or decisions)
     for call in http:
         for name in re.findall(r"[?&]([A-Za-z_]\w*)=(?:\.\.\.|<[^>]*>|\{[^}]*\}|(?=&|$))", call.url):
@@ -527,9 +715,13 @@ def analyse(requirement: str) -> RequirementSpec:
     listed = re.search(r"\b(?:a|the)\s+(?:list|csv(?: file)?|spreadsheet|batch|set|collection)\s+of\s+([a-z][\w -]*?)\s*,?\s+"
                        r"(?:and\s+)?(?:for each|each|individually|one by one)", text, re.I)
     iteration_target = iteration.group(1).strip() if iteration else None
+    made = find_list_source(text) if not iteration_target and not chat else None
+    list_step = made[1] if made else ""
+    if made:
+        iteration_target, listed = made[0], None
     if listed and not iteration_target:
         iteration_target = re.sub(r"s$", "", listed.group(1).strip())
-    if iteration_target and not chat:
+    if iteration_target and not chat and not list_step:
         plural = slug(iteration_target) + ("" if iteration_target.endswith("s") else "s")
         inputs = [i for i in inputs if i.name not in ("text", "content")]
         inputs = [i for i in inputs if i.name != slug(iteration_target).split("_")[-1]]
@@ -594,6 +786,8 @@ def analyse(requirement: str) -> RequirementSpec:
         http_calls=http,
         code_steps=code_steps,
         iteration_target=iteration_target,
+        list_step=list_step,
+        join_results=bool(list_step) and lx.has(text, "join_word"),
         loop=loop,
         extraction_fields=fields,
         sections=sections,
@@ -607,4 +801,36 @@ def analyse(requirement: str) -> RequirementSpec:
         unsupported=unsupported,
         notes=notes,
     )
-    return chat_state.analyse(enrich(spec, requirement), requirement)  # what a chat app remembers
+    return chat_state.analyse(_route_files(enrich(spec, requirement)), requirement)  # what a chat app remembers
+
+
+FILE_KINDS = ("image", "document", "audio", "video")
+
+
+def _route_files(spec: RequirementSpec) -> RequirementSpec:
+    """One uploaded file with work said per kind (``images get a description; documents get summarized;
+    anything else ends with error``): branches on the file's type, ``file:<kind>`` and ``otherwise``; the
+    upload accepts every kind named."""
+    files = [i for i in spec.inputs if i.type == "file"]
+    if len(files) != 1 or spec.classes or spec.loop or spec.iteration_target:
+        return spec
+    clauses = [c.strip() for c in re.split(r"[;；。]|\.(?:\s|$)", spec.requirement) if c.strip()]
+    parts = [p.strip() for c in clauses for p in re.split(r"[、，]", c) if p.strip()]  # "画像なら…、文書なら…"
+    rules = []
+    for kind in FILE_KINDS:
+        own = [c for pieces in (clauses, parts) for c in pieces if lx.has(c, f"file_kind_{kind}") and not any(
+            lx.has(c, f"file_kind_{k}") for k in FILE_KINDS if k != kind)]
+        if own:
+            rules.append(BranchRule(condition=f"file:{kind}", action=own[0]))
+    if len(rules) < 2:
+        return spec
+    other = next((c for c in clauses if (lx.has(c, "else_word") or lx.has(c, "other_kind"))
+                  and not any(r.action == c for r in rules)), "")
+    rules.append(BranchRule(condition="otherwise", action=other))
+    var = files[0].model_copy(update={"file_types": [r.condition.removeprefix("file:") for r in rules[:-1]]})
+    rest = spec.requirement
+    for rule in rules[:-1]:
+        rest = rest.replace(rule.action, " ")
+    tools = [t for t in spec.tools if not t.startswith("md_exporter") or lx.has(rest, "tool_export")]  # "PDF, DOCX" name kinds
+    return spec.model_copy(update={"branches": rules, "inputs": [var if i is files[0] else i for i in spec.inputs], "tools": tools,
+                                   "gate": None, "capabilities": list(dict.fromkeys([*spec.capabilities, "branching"]))})

@@ -1,0 +1,290 @@
+"""Calculations the requirement asks for, done in code: a value (a number input, days or whole years
+between dates, working days, a BMI) and the bands it falls into ("underweight below 18.5, normal below
+25 ... obese otherwise", "低于 18.5 为偏瘦"). The thresholds become Python literals in the code, the
+outputs are the names the user gave. Cue words come from the lexicons (``calc_*``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from pydantic import BaseModel, Field
+
+from core.agents import lexicon as lx
+from core.agents.code_recipes import CodeRecipe
+from core.agents.models import RequirementSpec
+
+CALC_PREFIX = "calc:"
+"""Label prefix of a code step that computes a ``Calculation`` (its JSON follows)."""
+NUMBER = r"(-?\d+(?:\.\d+)?)"
+NOT_LABELS = {"if", "when", "is", "are", "it", "and", "or", "the", "than", "be", "was", "of", "to", "anything", "value",
+              "number", "score", "days", "years", "that", "those", "rest", "ones", "with", "for"}
+OPS = {"below": "<", "under": "<", "less than": "<", "lower than": "<", "up to": "≤", "at most": "≤", "above": ">",
+       "over": ">", "more than": ">", "greater than": ">", "at least": "≥", "from": "≥"}
+
+
+class Band(BaseModel):
+    """``label`` when the value ``op`` ``value`` holds (checked in order); ``op`` None: the rest."""
+
+    label: str
+    op: str | None = None
+    value: float = 0.0
+
+
+class Calculation(BaseModel):
+    """What one code step computes: the value, from which inputs, and the bands it is put into."""
+
+    kind: str = Field(description="number | days | years | working_days | bmi")
+    inputs: list[str] = Field(default_factory=list, description="start variable names read, in order")
+    value_name: str = "value"
+    band_name: str | None = None
+    bands: list[Band] = Field(default_factory=list)
+    holidays_env: str | None = None
+
+
+def _date_inputs(spec: RequirementSpec) -> list[str]:
+    """Text inputs that hold a date: by name (``start_date``), label, or the words right after the name (``(a date)``)."""
+    text = spec.requirement
+
+    def near(name: str) -> str:
+        at = text.find(name)
+        return text[at + len(name):at + len(name) + 14] if at >= 0 else ""
+
+    return [i.name for i in spec.inputs if i.type in ("text-input", "paragraph")
+            and (re.search(r"date|day|_on$|_at$", i.name) or lx.has(i.label, "calc_date") or lx.has(near(i.name), "calc_date"))]
+
+
+def bands(text: str) -> list[Band]:
+    """Bands in order: ``label below N`` / ``below N is label`` / ``N 以下/未満 → label`` / ``低于 N 为 label``,
+    then ``label otherwise`` (the rest)."""
+    words = "|".join(sorted(OPS, key=len, reverse=True))
+    found: list[tuple[int, Band]] = []
+    for m in re.finditer(rf"([A-Za-z][\w-]*)\s+(?:if\s+|when\s+|is\s+)?({words})\s+{NUMBER}", text, re.I):
+        if m.group(1).lower() in NOT_LABELS or lx.has(m.group(1), "cond_word"):
+            continue
+        found.append((m.start(), Band(label=m.group(1), op=OPS[m.group(2).lower()], value=float(m.group(3)))))
+    for m in re.finditer(rf"(?:低于|小于|不到|未满|不满)\s*{NUMBER}\s*[^\d，,。；;]{{0,3}}?(?:为|是|算|属于)\s*([\u4e00-\u9fff\w]{{1,8}})", text):
+        found.append((m.start(), Band(label=m.group(2), op="<", value=float(m.group(1)))))
+    for m in re.finditer(rf"{NUMBER}\s*[^\d、，。；]{{0,3}}?(未満|以下)\s*(?:なら|は|が|で)?\s*[「『]?([\u3040-\u30ff\u4e00-\u9fff\w]{{1,8}})", text):
+        found.append((m.start(), Band(label=m.group(3), op="<" if m.group(2) == "未満" else "≤", value=float(m.group(1)))))
+    if len(found) < 1:
+        return []
+    found.sort(key=lambda f: f[0])
+    result = [b for _, b in found]
+    rest = (re.search(r"([A-Za-z][\w-]*)\s+(?:otherwise|for the rest|else|above that)", text, re.I)
+            or re.search(r"(?:otherwise|else|anything else)\s+(?:is\s+|it is\s+)?([A-Za-z][\w-]*)", text, re.I)
+            or re.search(r"(?:否则|其余|其他)\s*(?:为|是|算)?\s*([\u4e00-\u9fff\w]{1,8})", text)
+            or re.search(r"(?:それ以外|以上)\s*(?:は|なら)\s*[「『]?([\u3040-\u30ff\u4e00-\u9fff\w]{1,8})", text))
+    if rest and rest.group(1) not in {b.label for b in result}:
+        result.append(Band(label=rest.group(1)))
+    return result if len(result) >= 2 else []
+
+
+def plan(spec: RequirementSpec) -> Calculation | None:
+    """The calculation the requirement asks for, or None when it asks for none this module can write."""
+    text = " ".join(spec.requirement.split())
+    numbers = [i.name for i in spec.inputs if i.type == "number"]
+    dates = _date_inputs(spec)
+    outs = [o.name for o in spec.outputs if o.explicit]
+    if lx.has(text, "calc_bmi") and len(numbers) >= 2:
+        kind, inputs = "bmi", numbers[:2]
+    elif lx.has(text, "calc_working_days") and dates:
+        kind, inputs = "working_days", dates[:2]
+    elif lx.has(text, "calc_years") and dates:
+        kind, inputs = "years", dates[:1]
+    elif lx.has(text, "calc_days") and dates:
+        kind, inputs = "days", dates[:2]
+    elif len(numbers) == 1 and bands(text):
+        kind, inputs = "number", numbers
+    else:
+        return None
+    found = bands(text)
+    band_out = next((o for o in outs if lx.has(o.replace("_", " "), "calc_band_name")), None)
+    stems = {"bmi": "bmi", "days": "day", "working_days": "day", "years": "year"}
+    value_out = next((o for o in outs if o != band_out and stems.get(kind, "\0") in o.lower()), None)
+    if spec.no_model:  # the code computes every output: the first one that is not the band is the value
+        value_out = value_out or next((o for o in outs if o != band_out), None)
+    else:
+        band_out = band_out if found else None
+        found = found if band_out else []
+    if found and not band_out and len(outs) >= 2:
+        band_out = next(o for o in outs if o != value_out)
+    env = re.search(r"(?:environment variable|env var|环境变量|環境変数)\s*`?([A-Z][A-Z0-9_]{2,})", text, re.I)
+    return Calculation(kind=kind, inputs=inputs, value_name=value_out or {"bmi": "bmi", "number": "value"}.get(kind, kind),
+                       band_name=band_out or ("category" if found else None), bands=found,
+                       holidays_env=env.group(1) if env and kind in ("working_days", "days") else None)
+
+
+def label(calc: Calculation) -> str:
+    return CALC_PREFIX + calc.model_dump_json()
+
+
+def outputs(calc: Calculation) -> dict[str, str]:
+    """The code step's outputs (name -> Dify type)."""
+    out = {calc.value_name: "number"}
+    if calc.bands and calc.band_name:
+        out[calc.band_name] = "string"
+    return out
+
+
+_VALUE = {
+    "number": "    value = _number({a})\n",
+    "bmi": "    weight, height = _number({a}), _number({b})\n"
+           "    if height > 3:  # centimetres\n        height = height / 100\n"
+           "    value = round(weight / (height * height), 1) if height else 0.0\n",
+    "days": "    start = _date({a})\n    end = _date({b}) if {two} else datetime.date.today()\n"
+            "    value = abs((end - start).days) if start and end else 0\n",
+    "years": "    start, today = _date({a}), datetime.date.today()\n"
+             "    value = (today.year - start.year - ((today.month, today.day) < (start.month, start.day))) if start else 0\n",
+    "working_days": "    start = _date({a})\n    end = _date({b}) if {two} else datetime.date.today()\n"
+                    "    days_off = {{_date(d) for d in str(holidays or '').split(',') if d.strip()}}\n    value = 0\n"
+                    "    if start and end:\n        if end < start:\n            start, end = end, start\n"
+                    "        day = start\n        while day <= end:\n"
+                    "            if day.weekday() < 5 and day not in days_off:\n                value += 1\n"
+                    "            day += datetime.timedelta(days=1)\n",
+}
+
+
+def recipe(text: str) -> CodeRecipe:
+    """Runnable Dify code for a ``calc:{...}`` label: ``main(<inputs>) -> {value, band}``."""
+    calc = Calculation.model_validate(json.loads(text.removeprefix(CALC_PREFIX)))
+    names = calc.inputs or ["value"]
+    a, b = names[0], names[1] if len(names) > 1 else names[0]
+    ops = {"<": "<", ">": ">", "≤": "<=", "≥": ">=", None: None}
+    table = ",\n".join(f"    ({b_.label!r}, {ops[b_.op]!r}, {b_.value!r})" for b_ in calc.bands)
+    env = (f"# holidays: the environment variable {calc.holidays_env} (comma-separated YYYY-MM-DD dates)\n"
+           if calc.holidays_env else "")
+    code = f'''import datetime
+import re
+{env}BANDS = [
+{table}
+]
+
+
+def _number(text) -> float:
+    match = re.search(r"-?\\d+(?:\\.\\d+)?", str(text or ""))
+    return float(match.group(0)) if match else 0.0
+
+
+def _date(text):
+    match = re.search(r"(\\d{{4}})\\D(\\d{{1,2}})\\D(\\d{{1,2}})", str(text or ""))
+    if not match:
+        return None
+    try:
+        return datetime.date(*(int(g) for g in match.groups()))
+    except ValueError:
+        return None
+
+
+def _band(value):
+    for name, op, limit in BANDS:
+        if op is None or (op == "<" and value < limit) or (op == "<=" and value <= limit) or (
+                op == ">" and value > limit) or (op == ">=" and value >= limit):
+            return name
+    return BANDS[-1][0] if BANDS else ""
+
+
+def main({", ".join(f"{n}: str" for n in names)}{", holidays: str = ''" if calc.holidays_env else ""}) -> dict:
+{_VALUE[calc.kind].format(a=a, b=b, two=len(names) > 1)}    return {{{calc.value_name!r}: value{f", {calc.band_name!r}: _band(value)" if calc.bands and calc.band_name else ""}}}
+'''
+    return CodeRecipe(text, "Compute", names[0], outputs(calc), code)
+
+
+def bindings(text: str) -> list[tuple[str, str]]:
+    """(parameter, reference) pairs of a ``calc:{...}`` code step: the start inputs, then the holidays variable."""
+    calc = Calculation.model_validate(json.loads(text.removeprefix(CALC_PREFIX)))
+    pairs = [(n, f"start.{n}") for n in calc.inputs]
+    return pairs + ([("holidays", f"env.{calc.holidays_env}")] if calc.holidays_env else [])
+
+
+JSON_CHECK_PREFIX = "jsoncheck:"
+"""Label prefix of a code step that checks a model's JSON: it parses and has the keys that follow (comma-separated)."""
+
+
+def json_keys(text: str) -> list[str]:
+    """The keys a JSON object must have: ``a JSON object with name, price and tags`` / ``包含 name、price 和 tags 的 JSON``."""
+    from core.agents.rules import split_list
+
+    m = (re.search(r"json\b[^.;:]{0,30}?\b(?:with|containing|having|keys?|fields?)\s+([^.;:]+)", text, re.I)
+         or re.search(r"(?:包含|含有|带有|キー)\s*([A-Za-z_][\w、，,和与 ]+)", text))
+    if not m:
+        return []
+    items = re.split(r"\s*(?:,|、|，|和|与|\band\b|\bor\b)\s*", m.group(1))
+    keys = [i.strip() for i in items if re.fullmatch(r"[A-Za-z_]\w*", i.strip() or "-")]
+    return keys if keys else [k for k in split_list(m.group(1)) if re.fullmatch(r"[A-Za-z_]\w*", k)]
+
+
+def body_keys(text: str) -> list[str]:
+    """Keys of a JSON body the user spelled out with placeholders: ``{"sql": "..."}`` -> ``['sql']``."""
+    return re.findall(r'"(\w+)"\s*:\s*"(?:\.\.\.|…|<[^>]*>|\{[^}]*\})"', text)
+
+
+def error_marker(text: str) -> str:
+    """What marks a failed response: the quoted field the user names near an error cue (``an "error" field``)."""
+    from core.agents.conditions import quoted
+
+    found = [q for q in quoted(text, 30) if re.search(r"err|fail|错误|エラー", q, re.I)]
+    return found[0] if found else "error"
+
+
+def json_check(label: str) -> CodeRecipe:
+    """Code that checks a model's JSON answer: ``ok`` 1/0, the ``error`` to send back, the parsed ``json``."""
+    keys = [k for k in label.removeprefix(JSON_CHECK_PREFIX).split(",") if k]
+    code = f'''import json
+import re
+
+KEYS = {keys!r}
+
+
+def main(text: str) -> dict:
+    body = re.sub(r"^```(?:json)?|```$", "", (text or "").strip(), flags=re.MULTILINE).strip()
+    try:
+        value = json.loads(body)
+    except ValueError as exc:
+        return {{"ok": 0, "error": f"The answer is not valid JSON: {{exc}}", "json": ""}}
+    if not isinstance(value, dict):
+        return {{"ok": 0, "error": "The answer must be one JSON object.", "json": body}}
+    missing = [key for key in KEYS if key not in value]
+    if missing:
+        return {{"ok": 0, "error": "Missing key(s): " + ", ".join(missing), "json": body}}
+    return {{"ok": 1, "error": "", "json": json.dumps(value, ensure_ascii=False)}}
+'''
+    return CodeRecipe(label, "Check the JSON", "text", {"ok": "number", "error": "string", "json": "string"}, code)
+
+
+SPLIT_PREFIX = "split:"
+"""Label prefix of a code step that splits a text into units (``split:paragraph``, ``split:line``, ``split:sentence``)."""
+
+
+def split_recipe(label: str) -> CodeRecipe:
+    """Code that splits a text into paragraphs (at blank lines), lines or sentences, keeping their order."""
+    unit = label.removeprefix(SPLIT_PREFIX)
+    pattern = {"paragraph": r"\n\s*\n", "line": r"\n", "sentence": r"(?<=[.!?。！？])\s*"}.get(unit, r"\n\s*\n")
+    code = f'''import re
+
+
+def main(text: str) -> dict:
+    parts = [part.strip() for part in re.split({pattern!r}, str(text or "")) if part.strip()]
+    return {{"items": parts or [str(text or "")]}}
+'''
+    return CodeRecipe(label, "Split the text", "text", {"items": "array[string]"}, code)
+
+
+MATCH_PREFIX = "match:"
+"""Label prefix of a code step that looks for text shaped like a pattern (the regex follows)."""
+
+
+def match_recipe(label: str) -> CodeRecipe:
+    """Code that finds the first match of the pattern: ``found`` 1/0 and the ``match`` itself."""
+    pattern = label.removeprefix(MATCH_PREFIX)
+    code = f'''import re
+
+PATTERN = re.compile({pattern!r})
+
+
+def main(text: str) -> dict:
+    match = PATTERN.search(str(text or ""))
+    return {{"found": 1 if match else 0, "match": match.group(0) if match else ""}}
+'''
+    return CodeRecipe(label, "Find the pattern", "text", {"found": "number", "match": "string"}, code)
