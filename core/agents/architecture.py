@@ -346,44 +346,62 @@ def design(inp: ArchitectureInput) -> Blueprint:
     localize(d.steps, spec)
     composed = Blueprint(app_mode=spec.app_mode, name=spec.name, steps=d.steps,
                          rationale=f"Composed from the capabilities {', '.join(spec.capabilities) or 'none (a single LLM step)'}.")
-    return derive(inp.spec, inp.patterns, composed)
+    blueprint = derive(inp.spec, inp.patterns, composed)
+    if chat:
+        _split_answers(blueprint, spec)
+    return blueprint
 
 
 def _answers(d: _Draft, spec: RequirementSpec, tail: list[Link], results: list[tuple[str, str]]) -> None:
-    """The chat's replies: one answer per branch where the branches were only merged to be answered (a chat
-    streams each branch's reply itself), else one answer; each carries the reply line a counter asks for."""
+    """The chat's reply, with the line a counter asks every reply to carry."""
     line = chat_state.reply_line(spec)
-    labels = [f"text:{line}"] if line else []
-    merged = next((s for s in d.steps if len(tail) == 1 and s.id == tail[0].step and s.type == "variable-aggregator"), None)
-    if merged is not None and results and results[-1][1] == f"{merged.id}.output" and len(merged.reads) == len(merged.after):
-        d.steps.remove(merged)
-        for ref, link in zip(merged.reads, merged.after, strict=True):
-            fixed = _fixed_reply(d, spec, link.step)
-            if fixed is not None:  # the branch's own reply is a fixed text: answered as written, no model
-                step, text = fixed
-                d.steps.remove(step)
-                after = step.after
-                feeder = next((s for s in d.steps if len(after) == 1 and s.id == after[0].step), None)
-                if feeder is not None and feeder.type == "knowledge-retrieval" and not any(
-                        r.startswith(f"{feeder.id}.") for s in d.steps for r in s.reads):
-                    d.steps.remove(feeder)  # the branch's knowledge search fed only that model
-                    after = feeder.after
-                d.add("answer", lx.say(spec.language, "fixed_reply"), step.purpose, after=after, labels=[f"fixed:{text}"])
-                continue
-            d.add("answer", say(spec.language, "answer"), "Reply to the user", reads=[ref], after=[link], labels=labels)
-        return
     d.add("answer", say(spec.language, "answer"), "Reply to the user", reads=[results[-1][1]] if results else [], after=tail,
-          labels=labels)
+          labels=[f"text:{line}"] if line else [])
+
+
+def _split_answers(blueprint: Blueprint, spec: RequirementSpec) -> None:
+    """One answer per branch where a chat's branches were only merged to be answered (a chat streams each branch's
+    reply itself); a branch whose reply is a fixed text answers it as written, without a model or template."""
+    d = _Draft(spec.language)
+    d.steps = blueprint.steps
+    answers = [s for s in d.steps if s.type == "answer" and s.parent is None]
+    by_id = {s.id: s for s in d.steps}
+    merged = by_id.get(answers[0].reads[0].split(".")[0]) if len(answers) == 1 and len(answers[0].reads) == 1 else None
+    if merged is None or merged.type != "variable-aggregator" or len(merged.reads) != len(merged.after) or any(
+            r.startswith(f"{merged.id}.") for s in d.steps if s is not answers[0] for r in s.reads):
+        return
+    answer = answers[0]
+    d.steps.remove(answer)
+    d.steps.remove(merged)
+    for ref, link in zip(merged.reads, merged.after, strict=True):
+        fixed = _fixed_reply(d, spec, link.step)
+        if fixed is not None:
+            step, text = fixed
+            d.steps.remove(step)
+            after = step.after
+            feeder = next((s for s in d.steps if len(after) == 1 and s.id == after[0].step), None)
+            if feeder is not None and feeder.type == "knowledge-retrieval" and not any(
+                    r.startswith(f"{feeder.id}.") for s in d.steps for r in s.reads):
+                d.steps.remove(feeder)  # the branch's knowledge search fed only that model
+                after = feeder.after
+            d.add("answer", lx.say(spec.language, "fixed_reply"), step.purpose, after=after, labels=[f"fixed:{text}"])
+            continue
+        d.add("answer", answer.name, answer.purpose, reads=[ref], after=[link], labels=answer.labels)
 
 
 def _fixed_reply(d: _Draft, spec: RequirementSpec, step_id: str):
-    """(the LLM step, the text) when a branch's step would only send a fixed text ("reply with the fixed text "...",
-    "skip the AI and send our fixed message with the code STAY20"), else None."""
+    """(the step, the text) when a branch's step only sends a fixed text ("reply with the fixed text "...", "skip the
+    AI and send our fixed message with the code STAY20"): an LLM told to, or a template of a fixed text; else None."""
     step = next((s for s in d.steps if s.id == step_id), None)
-    if step is None or step.type != "llm" or not step.labels:
+    if step is None or step.type not in ("llm", "template-transform") or not step.labels:
         return None
-    action = next((b.action for b in spec.branches if b.condition == step.labels[0]), "")
-    text = chat_state.fixed_text(action, spec.requirement, spec.language)
+    condition = next((b.condition for b in spec.branches if b.condition == step.labels[0]), None)
+    if condition is None:  # a template's label is its text; its branch is the link it follows
+        condition = step.after[0].branch if step.after else None
+    action = next((b.action for b in spec.branches if b.condition == condition), "")
+    text = chat_state.fixed_text(action, spec.requirement, spec.language, tuple(spec.classes)) if action else None
+    if text is None and step.type == "template-transform" and step.labels[0].startswith("fixed:") and not step.reads:
+        text = step.labels[0].removeprefix("fixed:")
     return (step, text) if text else None
 
 

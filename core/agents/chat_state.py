@@ -255,15 +255,17 @@ def _route(text: str, spec: RequirementSpec) -> tuple[list[str], list[BranchRule
     return None
 
 
-def fixed_text(action: str, requirement: str, lang: str) -> str | None:
+def fixed_text(action: str, requirement: str, lang: str, skip: tuple[str, ...] = ()) -> str | None:
     """The fixed reply an action asks for: its quoted text (whole, even where the action's clause was cut inside
     the quote), else the codes it must include in a lexicon line; None when it asks for a written reply."""
     if not (lx.has(action, "fixed_word") or lx.no_model(action)):
         return None
-    quoted = QUOTE.findall(action)
+    cue = lx.find(action, "fixed_word")
+    quoted = [q.group(1) for q in QUOTE.finditer(action)  # the quote after "fixed", not the quoted words it answers
+              if q.start() >= (cue.start() if cue else 0) and q.group(1).strip() not in skip]
     cut = re.search(r"[“\"「『«]([^”\"」』»]+)$", action)
     if not quoted and cut:
-        quoted = [q for q in QUOTE.findall(" ".join(requirement.split())) if q.startswith(cut.group(1))]
+        quoted = [q for q in QUOTE.findall(" ".join(requirement.split())) if q.startswith(cut.group(1)) and q not in skip]
     if quoted:
         return quoted[0].strip()
     codes = list(dict.fromkeys(CODE_TOKEN.findall(action)))
