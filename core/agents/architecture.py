@@ -390,18 +390,19 @@ def _split_answers(blueprint: Blueprint, spec: RequirementSpec) -> None:
 
 
 def _fixed_reply(d: _Draft, spec: RequirementSpec, step_id: str):
-    """(the step, the text) when a branch's step only sends a fixed text ("reply with the fixed text "...", "skip the
-    AI and send our fixed message with the code STAY20"): an LLM told to, or a template of a fixed text; else None."""
+    """(the LLM step, the text) when a branch's model would only send a fixed text ("reply with the fixed text "...",
+    "skip the AI and send our fixed message with the code STAY20"), else None."""
     step = next((s for s in d.steps if s.id == step_id), None)
     if step is None or step.type not in ("llm", "template-transform") or not step.labels:
         return None
-    condition = next((b.condition for b in spec.branches if b.condition == step.labels[0]), None)
-    if condition is None:  # a template's label is its text; its branch is the link it follows
-        condition = step.after[0].branch if step.after else None
-    action = next((b.action for b in spec.branches if b.condition == condition), "")
+    if step.type == "template-transform":  # a fixed-text template stays (its text corrected to the asked reply)
+        if step.labels[0].startswith("fixed:") and not step.reads and step.after:
+            action = next((b.action for b in spec.branches if b.condition == step.after[0].branch), "")
+            text = chat_state.fixed_text(action, spec.requirement, spec.language, tuple(spec.classes)) if action else None
+            step.labels[0] = f"fixed:{text}" if text else step.labels[0]
+        return None
+    action = next((b.action for b in spec.branches if b.condition == step.labels[0]), "")
     text = chat_state.fixed_text(action, spec.requirement, spec.language, tuple(spec.classes)) if action else None
-    if text is None and step.type == "template-transform" and step.labels[0].startswith("fixed:") and not step.reads:
-        text = step.labels[0].removeprefix("fixed:")
     return (step, text) if text else None
 
 

@@ -391,6 +391,14 @@ def turn(d, spec: RequirementSpec, tail: list[Link]) -> tuple[list[Link], list[s
         reads, labels = [], []
         attrs = [cv for cv in captured if cv.kind == "attribute"]
         after = pe
+        if len(attrs) == len(captured) == 1:  # one attribute: remember it only when the user gave it (no code needed)
+            cv = attrs[0]
+            check = d.add("if-else", lx.say(lang, "check", cv.label or cv.name)[:40], f"Only remember the {cv.name} when given",
+                          reads=[f"{pe}.{cv.name}"], after=[pe], labels=["not empty"])
+            remember = d.add("assigner", lx.say(lang, "memo_remember"), "Store what the user told",
+                             reads=[f"conversation.{cv.name}", f"{pe}.{cv.name}"], after=[Link(step=check, branch="not empty")],
+                             labels=["over-write"])
+            return [Link(step=remember), Link(step=check, branch="otherwise")], refs
         if attrs:
             keep = d.add("code", lx.say(lang, "memo_keep_known"), "A value the user did not give again stays as it was",
                          reads=[r for cv in attrs for r in (f"{pe}.{cv.name}", f"conversation.{cv.name}")], after=[pe],

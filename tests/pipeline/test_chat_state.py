@@ -194,7 +194,9 @@ def test_chat_routes_a_said_intent_to_its_fixed_reply(text, intent, fixed, offli
     assert any(intent in c.lower() for c in _classes(r)), _classes(r)
     answers = _answers(r)
     assert len(answers) == 2
-    assert any(fixed in a and "{{#" not in a for a in answers)  # the fixed path sends the text itself, no model
+    templates = [d["template"] for d in _nodes(r) if d["type"] == "template-transform"]
+    assert any(fixed in a and "{{#" not in a for a in answers) or any(fixed in t for t in templates)  # text, no model
+    assert _types(r).count("llm") == 1  # only the usual path asks the model
     assert "knowledge-retrieval" in _types(r)
 
 
