@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from core.usage import CallRecord
 
@@ -167,14 +167,25 @@ class RequirementSpec(BaseModel):
     tool: str | None = Field(default=None, description="a tool the user names, e.g. 'web search'")
     unsupported: list[str] = Field(default_factory=list, description="asks Dify cannot do, with why")
     language: str = Field(default="en", description="language of the node titles and prompts (zh, ja, en, de...)")
-    tools: list[str] = Field(default_factory=list, description="tool keys needed: tts, md_exporter_docx/pdf/pptx, "
-                             "tavily, duckduckgo, jina, chart, text2image, wikipedia, yahoo")
+    tools: list[str] = Field(default_factory=list, description="tool keys needed, each one of: tts, md_exporter_docx, "
+                             "md_exporter_pdf, md_exporter_pptx, tavily, duckduckgo, jina, chart, text2image, "
+                             "wikipedia, yahoo")
     no_model: bool = Field(default=False, description="the user asked for no LLM (code/template only)")
     facets: list[str] = Field(default_factory=list, description="independent analyses run in parallel, then joined")
     gate: Gate | None = None
     notes: list[str] = Field(default_factory=list)
     edits: list[str] = Field(default_factory=list, description="refinement instructions applied, in order (the edit "
                              "log; ``requirement`` stays the original text)")
+
+    @field_validator("tools")
+    @classmethod
+    def _known_tools(cls, keys: list[str]) -> list[str]:
+        """Only keys of the tool catalogue (a model may answer ``md_exporter_docx/pdf/pptx`` or a name of its
+        own): an unknown key is dropped here rather than failing the architect later."""
+        from core.agents.outputs import catalogue  # the catalogue module imports this one
+
+        known = catalogue()
+        return list(dict.fromkeys(k for k in keys if k in known))
 
     def summary(self) -> str:
         """One line for the progress view: mode, inputs and what was recognised."""
