@@ -524,8 +524,9 @@ def _build(spec: RequirementSpec, brief, composed: Blueprint, ordered: bool = Fa
 
 
 def _sound(derived: Blueprint, composed: Blueprint) -> bool:
-    """Nothing of the spec is lost (inputs, classes, outputs, a path for every branch) and every step
-    reads only steps that run before it (unless the composed blueprint already read that step so)."""
+    """Nothing of the spec is lost (inputs, classes, outputs, a path for every branch), an aggregator waits
+    only on the steps whose values it joins, and every step reads only steps that run before it (unless
+    the composed blueprint already read that step so)."""
     def items(bp: Blueprint) -> tuple:
         start = sorted(label for s in bp.steps if s.type == "start" for label in s.labels)
         classes = sorted(label for s in bp.steps if s.type == "question-classifier" for label in s.labels)
@@ -540,6 +541,12 @@ def _sound(derived: Blueprint, composed: Blueprint) -> bool:
 
     if not branches(composed) <= branches(derived):
         return False  # a branch the spec's steps take would lead nowhere
+    composed_after = {s.id: {a.step for a in s.after} for s in composed.steps}
+    for s in derived.steps:  # a join waits only on what it joins: no other lane may flow into its output
+        if s.type in ("variable-aggregator", "variable-assigner"):
+            joined = {ref.split(".")[0] for ref in s.reads} | composed_after.get(s.id, set())
+            if any(a.step not in joined for a in s.after):
+                return False
     ids = {s.id for s in derived.steps}
     if any(a.step not in ids for s in derived.steps for a in s.after) or any(not s.after for s in derived.steps if s.type != "start"):
         return False

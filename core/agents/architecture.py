@@ -11,7 +11,7 @@ import re
 
 from pydantic import BaseModel, Field
 
-from core.agents import calc
+from core.agents import calc, chat_state
 from core.agents import lexicon as lx
 from core.agents.adapter import PatternStep, derive
 from core.agents.brain import Brain
@@ -165,16 +165,9 @@ def design(inp: ArchitectureInput) -> Blueprint:
     vision = None
     kb_context = None
 
-    for cv in spec.conversation_vars:
-        label = cv.name.replace("_", " ")
-        pe = d.add("parameter-extractor", f"Capture {label}", f"Find the {label} in the user's message, if they gave it",
-                   reads=[main or "sys.query"], after=tail, labels=[cv.name])
-        check = d.add("if-else", f"Mentioned {label}?", f"Only remember the {label} when the user gave it",
-                      reads=[f"{pe}.{cv.name}"], after=[pe], labels=["not empty"])
-        remember = d.add("assigner", f"Remember {label}", f"Store the {label} in the conversation variable",
-                         reads=[f"conversation.{cv.name}", f"{pe}.{cv.name}"], after=[Link(step=check, branch="not empty")])
-        tail = [Link(step=remember), Link(step=check, branch="otherwise")]
-        context_refs.append(f"conversation.{cv.name}")
+    if chat:  # the conversation state of the turn: limit, reset, counting, capture (core/agents/chat_state.py)
+        tail, remembered = chat_state.turn(d, spec, tail)
+        context_refs += remembered
 
     for var in spec.inputs:
         if var.type not in ("file", "file-list"):
@@ -346,7 +339,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
                         reads=[ref, results[0][1]], after=[link, *tail])
             results[0], tail = (results[0][0], f"{agg}.output"), [Link(step=agg)]
     if chat:
-        d.add("answer", say(spec.language, "answer"), "Reply to the user", reads=[results[-1][1]] if results else [], after=tail)
+        _answers(d, spec, tail, results)
     else:
         names = [name for name, _ in results]
         d.add("end", say(spec.language, "end"), "Return the results", reads=[ref for _, ref in results], after=tail,
@@ -354,7 +347,64 @@ def design(inp: ArchitectureInput) -> Blueprint:
     localize(d.steps, spec)
     composed = Blueprint(app_mode=spec.app_mode, name=spec.name, steps=d.steps,
                          rationale=f"Composed from the capabilities {', '.join(spec.capabilities) or 'none (a single LLM step)'}.")
-    return derive(inp.spec, inp.patterns, composed)
+    blueprint = derive(inp.spec, inp.patterns, composed)
+    if chat:
+        _split_answers(blueprint, spec)
+    return blueprint
+
+
+def _answers(d: _Draft, spec: RequirementSpec, tail: list[Link], results: list[tuple[str, str]]) -> None:
+    """The chat's reply, with the line a counter asks every reply to carry."""
+    line = chat_state.reply_line(spec)
+    d.add("answer", say(spec.language, "answer"), "Reply to the user", reads=[results[-1][1]] if results else [], after=tail,
+          labels=[f"text:{line}"] if line else [])
+
+
+def _split_answers(blueprint: Blueprint, spec: RequirementSpec) -> None:
+    """One answer per branch where a chat's branches were only merged to be answered (a chat streams each branch's
+    reply itself); a branch whose reply is a fixed text answers it as written, without a model or template."""
+    d = _Draft(spec.language)
+    d.steps = blueprint.steps
+    answers = [s for s in d.steps if s.type == "answer" and s.parent is None]
+    by_id = {s.id: s for s in d.steps}
+    merged = by_id.get(answers[0].reads[0].split(".")[0]) if len(answers) == 1 and len(answers[0].reads) == 1 else None
+    if merged is None or merged.type != "variable-aggregator" or len(merged.reads) != len(merged.after) or any(
+            r.startswith(f"{merged.id}.") for s in d.steps if s is not answers[0] for r in s.reads):
+        return
+    answer = answers[0]
+    d.steps.remove(answer)
+    d.steps.remove(merged)
+    for ref, link in zip(merged.reads, merged.after, strict=True):
+        fixed = _fixed_reply(d, spec, link.step)
+        if fixed is not None:
+            step, text = fixed
+            d.steps.remove(step)
+            after = step.after
+            feeder = next((s for s in d.steps if len(after) == 1 and s.id == after[0].step), None)
+            if feeder is not None and feeder.type == "knowledge-retrieval" and not any(
+                    r.startswith(f"{feeder.id}.") for s in d.steps for r in s.reads):
+                d.steps.remove(feeder)  # the branch's knowledge search fed only that model
+                after = feeder.after
+            d.add("answer", lx.say(spec.language, "fixed_reply"), step.purpose, after=after, labels=[f"fixed:{text}"])
+            continue
+        d.add("answer", answer.name, answer.purpose, reads=[ref], after=[link], labels=answer.labels)
+
+
+def _fixed_reply(d: _Draft, spec: RequirementSpec, step_id: str):
+    """(the LLM step, the text) when a branch's model would only send a fixed text ("reply with the fixed text "...",
+    "skip the AI and send our fixed message with the code STAY20"), else None."""
+    step = next((s for s in d.steps if s.id == step_id), None)
+    if step is None or step.type not in ("llm", "template-transform") or not step.labels:
+        return None
+    if step.type == "template-transform":  # a fixed-text template stays (its text corrected to the asked reply)
+        if step.labels[0].startswith("fixed:") and not step.reads and step.after:
+            action = next((b.action for b in spec.branches if b.condition == step.after[0].branch), "")
+            text = chat_state.fixed_text(action, spec.requirement, spec.language, tuple(spec.classes)) if action else None
+            step.labels[0] = f"fixed:{text}" if text else step.labels[0]
+        return None
+    action = next((b.action for b in spec.branches if b.condition == step.labels[0]), "")
+    text = chat_state.fixed_text(action, spec.requirement, spec.language, tuple(spec.classes)) if action else None
+    return (step, text) if text else None
 
 
 def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: str | None, refs: list[str],

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from core.agents import lexicon as lx
+from core.agents.chat_state import initial_value
 from core.agents.code_recipes import typed
 from core.agents.models import Binding, ConditionSpec, PlanStep, QualityIssue, WorkflowPlan
 from core.dsl.builder import BuilderError, Condition, LoopVar, Node, Param, Ref, StartVar, WorkflowBuilder
@@ -180,7 +181,7 @@ class _Compiler:
         self.nodes["start"] = self.b.start(variables, title=(self.plan.start_title or "Start")[:40])
         for cv in self.plan.conversation_vars:
             if self.chat:
-                self.b.conversation_var(cv.name, cv.type, "", description=cv.description)
+                self.b.conversation_var(cv.name, cv.type, initial_value(cv), description=cv.description)
             else:
                 self.issue(f"conversation variable {cv.name!r} dropped: workflow apps have none")
 
@@ -255,7 +256,7 @@ class _Compiler:
                 return b.aggregator(s.title, refs, output_type=self.type_of(refs[0]) or "string", parent=parent)
             case "assigner":
                 items = [(tr, a.operation, vr) for a in s.assignments
-                         if (tr := self._assign_target(a.target, s.id)) and (vr := self.ref(a.value, s.id))]
+                         if (tr := self._assign_target(a.target, s.id)) and (vr := self._assign_value(a, tr, s.id)) is not None]
                 if not items:
                     self.issue(f"step {s.id!r}: assigner without a usable assignment dropped", s.id, "error")
                     return None
@@ -321,6 +322,19 @@ class _Compiler:
                 {"sys", "conversation", "env"} | set(self.nodes)):
             return self.ref(text, step)
         return self.render(text, step)
+
+    def _assign_value(self, a, target: Ref, step: str):
+        """What an assignment writes: a reference; a number for ``+= 1`` and the other arithmetic (Dify takes them
+        as constants only); for ``clear`` the target itself (a variable input that Dify does not read)."""
+        if a.operation == "clear":
+            return target
+        if a.operation in ("+=", "-=", "*=", "/="):
+            try:
+                return float(a.value) if "." in str(a.value) else int(a.value or 1)
+            except ValueError:
+                self.issue(f"step {step!r}: {a.operation} needs a number, not {a.value!r}; used 1", step)
+                return 1
+        return self.ref(a.value, step)
 
     def _assign_target(self, target: str, step: str) -> Ref | None:
         head = target.split(".")[0]

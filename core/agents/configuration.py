@@ -10,7 +10,7 @@ import re
 
 from pydantic import BaseModel
 
-from core.agents import calc
+from core.agents import calc, chat_state
 from core.agents import lexicon as lx
 from core.agents.architecture import FINAL_ROLE
 from core.agents.brain import Brain
@@ -63,7 +63,7 @@ def _labels(spec: RequirementSpec, blueprint: Blueprint) -> dict[str, str]:
              else i.label for i in spec.inputs}
     names["sys.query"] = "User message"
     for cv in spec.conversation_vars:
-        names[f"conversation.{cv.name}"] = f"Remembered {cv.name.replace('_', ' ')}"
+        names[f"conversation.{cv.name}"] = f"Remembered {cv.name.replace('_', ' ')}" if spec.language == "en" else cv.name
     return names | {s.id: s.name for s in blueprint.steps}
 
 
@@ -390,7 +390,7 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                 elif label.startswith("file:"):  # the uploaded file's type (a file attribute)
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=f"{query}.type", operator="is",
                                                                                  value=label.removeprefix("file:"))]))
-                elif label.startswith("contains:"):
+                elif label.startswith("contains:"):  # a word the input contains (a chat's reset word)
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator="contains",
                                                                                  value=label.removeprefix("contains:"))]))
                 elif label == "not empty":
@@ -402,6 +402,13 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
                     cases.append(CaseSpec(label=label, conditions=[ConditionSpec(ref=query or "", operator="contains",
                                                                                  value=verdict(label))]))
             return PlanStep(**base, cases=cases)
+        case "code" if step.labels and step.labels[0].startswith("keep_known:"):
+            names = step.labels[0].removeprefix("keep_known:").split(",")
+            pairs = list(zip(step.reads[::2], step.reads[1::2], strict=False))
+            bindings = [Binding(name=f"{age}_{n}", ref=ref) for n, pair in zip(names, pairs, strict=False)
+                        for age, ref in zip(("new", "old"), pair, strict=True)]
+            return PlanStep(**base, code=chat_state.keep_known_code(names), bindings=bindings,
+                            code_outputs=[CodeOutput(name=n, type="string") for n in names])
         case "code" if step.labels and step.labels[0].startswith("skeleton:"):
             outs = step.labels[0].removeprefix("skeleton:").split(",")
             kinds = {i.name: i.type for i in spec.inputs}
@@ -456,11 +463,13 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
         case "variable-aggregator":
             return PlanStep(**base, refs=step.reads)
         case "assigner":
-            pairs = list(zip(step.reads[::2], step.reads[1::2], strict=False))
-            return PlanStep(**base, assignments=[AssignSpec(target=t, value=v) for t, v in pairs])
+            return PlanStep(**base, assignments=_assignments(step))
         case "parameter-extractor":
             if step.labels and all(":" in f for f in step.labels):
-                params = [ParamSpec(name=f.split(":")[0], type=f.split(":")[1], description=step.purpose) for f in step.labels]  # type: ignore[arg-type]
+                # "name:type" or "name:type:description" (an optional parameter of a chat's capture step)
+                parts = [f.split(":", 2) for f in step.labels]
+                params = [ParamSpec(name=p[0], type=p[1], description=p[2] if len(p) > 2 else step.purpose,  # type: ignore[arg-type]
+                                    required=len(p) < 3) for p in parts]
                 return PlanStep(**base, query=query, parameters=params, instruction=step.purpose)
             params = [ParamSpec(name=slug(f), type="number" if re.search(r"\b(amount|total|price|count|number of|score)\b", f, re.I) else "string",
                                 description=f"The {f.replace('_', ' ')}", required=len(step.labels) > 1) for f in step.labels]
@@ -503,9 +512,29 @@ def _configure_step(step: BlueprintStep, spec: RequirementSpec, blueprint: Bluep
         case "end":
             return PlanStep(**base, outputs=[Binding(name=n, ref=r) for n, r in zip(step.labels, step.reads, strict=False)])
         case "answer":
-            return PlanStep(**base, answer="\n\n".join(f"{{{{{r}}}}}" for r in step.reads) or "{{sys.query}}")
+            fixed = [_escape(label.removeprefix("fixed:")) for label in step.labels if label.startswith("fixed:")]
+            lines = [label.removeprefix("text:") for label in step.labels if label.startswith("text:")]
+            text = "\n\n".join(fixed or [f"{{{{{r}}}}}" for r in step.reads] + lines)
+            return PlanStep(**base, answer=text or "{{sys.query}}")
         case _:
             return PlanStep(**base)
+
+
+def _assignments(step: BlueprintStep) -> list[AssignSpec]:
+    """An assigner's writes. Without labels the reads are (target, value) pairs (over-write); with labels each label
+    is one write's operation, ``op`` (its reads: target, value; ``clear``: target only) or ``op:constant``
+    (``+=:1``; its reads: target only)."""
+    if not step.labels:
+        return [AssignSpec(target=t, value=v) for t, v in zip(step.reads[::2], step.reads[1::2], strict=False)]
+    reads, out = iter(step.reads), []
+    for label in step.labels:
+        operation, _, constant = label.partition(":")
+        target = next(reads, None)
+        if target is None or operation not in AssignSpec.model_fields["operation"].annotation.__args__:  # type: ignore[union-attr]
+            break
+        value = constant if constant or operation == "clear" else next(reads, "")
+        out.append(AssignSpec(target=target, operation=operation, value=value))  # type: ignore[arg-type]
+    return out
 
 
 def _http(step: BlueprintStep, spec: RequirementSpec, base: dict) -> PlanStep:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from core.usage import CallRecord
 
@@ -115,11 +115,26 @@ class Gate(BaseModel):
 
 
 class ConversationVar(BaseModel):
-    """A conversation variable of a chat app (remembered across turns)."""
+    """A conversation variable of a chat app (remembered across turns): what is remembered, how each turn
+    changes it, and what reads it (the reply always; a limit on a counter routes the turn)."""
 
     name: str
     type: Literal["string", "number", "object", "array[string]"] = "string"
     description: str = ""
+    label: str = Field(default="", description="the user's own word for it ('水平', 'fecha'), for prompts")
+    kind: Literal["attribute", "counter", "list"] = Field(
+        default="attribute", description="a stated attribute (level, name), a counter (questions, warnings) or a list "
+        "(cart items, orders)")
+    initial: str = Field(default="", description="the value a new conversation starts with ('0' for a counter)")
+    update: Literal["over-write", "+=", "append", "extend", "clear", "none"] = Field(
+        default="over-write", description="how each turn changes it: over-write from the extracted value, += 1, "
+        "extend with the extracted items")
+    when: str = Field(default="", description="the condition on the user's message under which it changes, in the "
+                      "user's words ('' = every turn), e.g. 'abusive'")
+    reset: str = Field(default="", description="what the user says to clear it ('checkout', '结账'); '' = never")
+    limit: Gate | None = Field(default=None, description="a threshold on a counter that routes the turn ('after 3 "
+                               "warnings reply \"...\"'); subject is the variable name, fixed_text the reply")
+    explicit: bool = Field(default=False, description="the user named it: the name is a contract")
 
 
 class RequirementSpec(BaseModel):
@@ -154,8 +169,9 @@ class RequirementSpec(BaseModel):
     tool: str | None = Field(default=None, description="a tool the user names, e.g. 'web search'")
     unsupported: list[str] = Field(default_factory=list, description="asks Dify cannot do, with why")
     language: str = Field(default="en", description="language of the node titles and prompts (zh, ja, en, de...)")
-    tools: list[str] = Field(default_factory=list, description="tool keys needed: tts, md_exporter_docx/pdf/pptx, "
-                             "tavily, duckduckgo, jina, chart, text2image, wikipedia, yahoo")
+    tools: list[str] = Field(default_factory=list, description="tool keys needed, each one of: tts, md_exporter_docx, "
+                             "md_exporter_pdf, md_exporter_pptx, tavily, duckduckgo, jina, chart, text2image, "
+                             "wikipedia, yahoo")
     no_model: bool = Field(default=False, description="the user asked for no LLM (code/template only)")
     facets: list[str] = Field(default_factory=list, description="independent analyses run in parallel, then joined")
     gate: Gate | None = None
@@ -164,6 +180,16 @@ class RequirementSpec(BaseModel):
     notes: list[str] = Field(default_factory=list)
     edits: list[str] = Field(default_factory=list, description="refinement instructions applied, in order (the edit "
                              "log; ``requirement`` stays the original text)")
+
+    @field_validator("tools")
+    @classmethod
+    def _known_tools(cls, keys: list[str]) -> list[str]:
+        """Only keys of the tool catalogue (a model may answer ``md_exporter_docx/pdf/pptx`` or a name of its
+        own): an unknown key is dropped here rather than failing the architect later."""
+        from core.agents.outputs import catalogue  # the catalogue module imports this one
+
+        known = catalogue()
+        return list(dict.fromkeys(k for k in keys if k in known))
 
     def summary(self) -> str:
         """One line for the progress view: mode, inputs and what was recognised."""
@@ -268,8 +294,8 @@ class LoopVarSpec(BaseModel):
 
 class AssignSpec(BaseModel):
     target: str = Field(description="'conversation.name' or '<loop step id>.<loop var>'")
-    operation: Literal["over-write", "append", "clear"] = "over-write"
-    value: str = Field(description="a 'step.field' reference")
+    operation: Literal["over-write", "append", "extend", "clear", "+=", "-=", "set"] = "over-write"
+    value: str = Field(default="", description="a 'step.field' reference, or a constant ('1' for += 1; '' for clear)")
 
 
 class PlanStep(BaseModel):

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 
+from core.agents import chat_state
 from core.agents import lexicon as lx
 from core.agents.conditions import CONTAINS_PREFIX, contains_test
 from core.agents.ir import enrich, secret_param
 from core.agents.models import (
     BranchRule,
-    ConversationVar,
     HttpCall,
     InputVar,
     ListFilter,
@@ -750,18 +750,6 @@ def _find_sections(text: str) -> list[str]:
     return items if len(items) >= 2 else []
 
 
-def _conversation_vars(text: str) -> list[ConversationVar]:
-    found = []
-    for match in re.finditer(r"\bremember\w*\s+(?:the\s+)?(?:user'?s?|their|customer'?s?|his|her)\s+([a-z]+(?: [a-z]+)?)", text, re.I):
-        words = [w for w in match.group(1).lower().split() if w not in ("across", "between", "over", "using", "in", "for")]
-        if words:
-            noun = words[0]
-            found.append(ConversationVar(name=slug(f"user {noun}"), description=f"The user's {noun}, remembered across turns"))
-    if not found and re.search(r"conversation variables?", text, re.I):
-        found.append(ConversationVar(name="user_profile", description="What the user told us about themselves"))
-    return found
-
-
 _NAME_LEAD = {
     "zh": re.compile(r"^(?:请你?|帮我|帮忙|我(?:想要?|需要|要)|需要)?(?:做|搭建|创建|建|写|开发|设计|生成)?(?:一个|一套|个)?(?:把|将)?"),
 }
@@ -843,7 +831,6 @@ def analyse(requirement: str) -> RequirementSpec:
     loop = _find_loop(text)
     constraints, numbers = _find_constraints(text)
     languages = [lang for lang in LANGUAGES if re.search(rf"\b{lang}\b", text, re.I)]
-    conv_vars = _conversation_vars(text) if chat else []
     models = re.search(rf"\b({NUM}|multiple|several)\s+(?:different\s+)?(?:llms|models|language models|ai models)\b", text, re.I)
     parallel_models = (number_value(models.group(1)) or 2) if models else 0
     tool = "web search" if re.search(r"\b(search tool|web search|search the (?:web|internet)|google|bing|duckduckgo|tavily|"
@@ -864,7 +851,6 @@ def analyse(requirement: str) -> RequirementSpec:
     cap("file_input", any("document" in i.file_types for i in files))
     cap("image_input", any("image" in i.file_types for i in files))
     cap("memory", chat)
-    cap("conversation_vars", conv_vars)
     cap("template", sections or re.search(r"\btemplate\b", lower))
     cap("tool", tool or re.search(r"\btools?\b", lower))
     cap("agent", re.search(r"\b(agent|autonomous\w*)\b", lower))
@@ -908,14 +894,13 @@ def analyse(requirement: str) -> RequirementSpec:
         constraints=constraints,
         numbers=numbers,
         list_filter=list_filter,
-        conversation_vars=conv_vars,
         review=None if loop else _find_review(text),
         parallel_models=parallel_models,
         tool=tool,
         unsupported=unsupported,
         notes=notes,
     )
-    return _route_files(enrich(spec, requirement))
+    return chat_state.analyse(_route_files(enrich(spec, requirement)), requirement)  # what a chat app remembers
 
 
 FILE_KINDS = ("image", "document", "audio", "video")

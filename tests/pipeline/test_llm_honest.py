@@ -257,3 +257,28 @@ def test_the_cli_says_incomplete_and_exits_1(fake_openai, tmp_path, monkeypatch,
     assert "failed" in err and "error (incomplete): The workflow is valid but does not do everything" in err
     assert "not covered: capability classification" in err
     assert "app:" in out  # the best workflow is still written
+
+
+def test_a_spec_naming_tools_that_do_not_exist_still_gets_its_draft(fake_openai, settings, ledger, library):
+    """The real small model copied the field's description ('md_exporter_docx/pdf/pptx') as a tool key; the
+    offline draft built from that spec then crashed the run. Unknown keys are dropped at the boundary."""
+    answers = _answers(REQUIREMENT)
+    spec = json.loads(answers["requirements"])
+    spec["tools"] = ["md_exporter_docx/pdf/pptx", "no_such_tool"]
+    answers["requirements"] = json.dumps(spec)
+
+    def respond(body):
+        agent = agent_of(body)
+        if agent == "configuration":
+            feedback = _block(body, "feedback") or ""
+            return reply(_block(body, "previous_plan") if "draft built by rules" in feedback else "{steps: [",
+                         usage=(100, 40, 0))
+        return reply(answers[agent] if agent != "quality" else QualityReview(score=95).model_dump_json(),
+                     usage=(100, 40, 0))
+
+    fake_openai.set_responder(respond)
+    result = generate(REQUIREMENT, settings=settings, ledger=ledger, library=library)
+    assert result.status in ("succeeded", "failed") and result.error_category != "internal", result.error_message
+    assert result.spec.tools == [] and result.valid
+    events = ledger.query("SELECT type FROM events WHERE run_id = ?", [result.run_id])["type"].tolist()
+    assert "repair.draft" in events

@@ -95,6 +95,15 @@ def cues(name: str, langs: tuple[str, ...] | None = None) -> list[str]:
     return found
 
 
+def cue_names(prefix: str) -> list[str]:
+    """The cue names that start with ``prefix`` in any lexicon, in first-seen order (``memo_attr_`` -> the
+    remembered attributes of core/agents/chat_state.py)."""
+    names: dict[str, None] = {}
+    for lang in languages():
+        names.update(dict.fromkeys(k for k in (_load(lang).get("cues") or {}) if str(k).startswith(prefix)))
+    return list(names)
+
+
 def find(text: str, name: str, langs: tuple[str, ...] | None = None) -> re.Match | None:
     """The first match of any cue of ``name`` in ``text`` (earliest position), or None."""
     pattern = category(name, langs)
