@@ -228,3 +228,18 @@ def test_rules_doc_is_up_to_date():
     from core.dsl.rules.docs import DOC_PATH, render
 
     assert DOC_PATH.read_text(encoding="utf-8") == render(), "run: python -m core.dsl.rules.docs"
+
+
+def test_a_declared_type_that_is_not_a_string_does_not_crash_the_condition_rule():
+    """Found by the property test: a code output whose `type` is a list made DSL113 hash it (DSL999)."""
+    doc = workflow_doc()
+    nodes_of(doc).append(node("code", {"type": "code", "title": "Code", "code_language": "python3",
+                                       "code": "def main():\n    return {'n': 1}", "variables": [],
+                                       "outputs": {"n": {"type": [None], "children": None}}}))
+    nodes_of(doc).append(node("ie", {"type": "if-else", "title": "If", "cases": [
+        {"case_id": "true", "logical_operator": "and",
+         "conditions": [{"id": "c", "variable_selector": ["code", "n"], "comparison_operator": ">", "value": "3",
+                         "varType": "number"}]}]}))
+    edges_of(doc).extend([edge("llm", "code"), edge("code", "ie")])
+    report = validate(doc)
+    assert not [f for f in report.findings if f.code == "DSL999"], [f.message for f in report.findings]

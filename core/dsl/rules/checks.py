@@ -109,8 +109,9 @@ def knowledge_placeholder_dataset(ctx: Context) -> Iterator[Issue]:
                             hint="Choose the knowledge base in this node after importing.")
 
 
-def _variable_type(ctx: Context, selector: object) -> str | None:
-    """The type of the variable a selector reads, where the document says it plainly (else None)."""
+def _variable_type(ctx: Context, selector: object) -> object:
+    """The type of the variable a selector reads, where the document says it plainly (else None); what a
+    damaged document declares may be anything, so callers check that it is a string."""
     if not isinstance(selector, list) or len(selector) < 2 or not all(isinstance(s, str) for s in selector):
         return None
     head, name = selector[0], selector[1]
@@ -173,7 +174,7 @@ def condition_type_mismatch(ctx: Context) -> Iterator[Issue]:
         for suffix, cond in _conditions(data):
             declared = cond.get("varType")
             actual = _variable_type(ctx, cond.get("variable_selector"))
-            if isinstance(declared, str) and actual and declared != actual and (declared, actual) not in COMPATIBLE:
+            if isinstance(declared, str) and isinstance(actual, str) and actual and declared != actual and (declared, actual) not in COMPATIBLE:
                 yield Issue(f"The condition on {'.'.join(cond['variable_selector'])} says varType {declared!r}, "
                             f"but that variable is {actual!r}.",
                             f"$.workflow.graph.nodes[{index}].data{suffix}.varType", node["id"],
