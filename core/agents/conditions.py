@@ -12,8 +12,8 @@ from core.agents.models import Gate, LoopRule
 NUMBER = r"\$?\s*(\d+(?:\.\d+)?)"
 UNIT = r"\s*(?:[元分天年件行字個个%€点円回人歳岁度枚本台℃]|ポイント|kg|cm|km|euros?|dollars?|points?|days?|years?|lines?|words?|employees?)?\s*"
 CLAUSE_END = re.compile(r"[;；。]|\.(?:\s|$)")
-QUOTED = re.compile(r"「([^」]{1,400})」|『([^』]{1,400})』|“([^”]{1,400})”|‘([^’]{1,400})’|\"([^\"]{1,400})\"|(?<![A-Za-z])'([^'\n]{1,400})'(?![A-Za-z])")
-"""Quoted text in any quote style (「」『』“”‘’ "" ''); an apostrophe inside a word (user's) opens no quote."""
+QUOTED = re.compile(r"«\s?([^»]{1,400}?)\s?»|„([^“”]{1,400})[“”]|「([^」]{1,400})」|『([^』]{1,400})』|“([^”]{1,400})”|‘([^’]{1,400})’|\"([^\"]{1,400})\"|(?<![A-Za-z])'([^'\n]{1,400})'(?![A-Za-z])")
+"""Quoted text in any quote style (「」『』“”‘’ «» „“ "" ''); an apostrophe inside a word (user's) opens no quote."""
 
 
 def quoted(text: str, longest: int = 400) -> list[str]:

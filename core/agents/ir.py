@@ -184,7 +184,44 @@ def find_named(text: str) -> list[Named]:
     for n in named:
         n.role = _role(text, n)
         n.desc = described.get(n.name, "")
+    _coordinate(text, named)
     return named
+
+
+COORDINATOR = re.compile(r"[、，,]|\b(?:and|or)\b|和|与|及|以及|还有|そして|および|と|や")
+CJK_CLAUSE = re.compile(r"[，をが]|[てし]、")
+"""In a CJK gap between two names, a clause of its own (an object with its verb, a comma-joined clause)."""
+LIST_END = re.compile(r"[。！？!?\n；;]|\.(?:\s|$)")
+
+
+def _coordinate(text: str, named: list[Named]) -> None:
+    """Names listed together share their list's role: in ``要約した summary、カテゴリ category、そして人物名
+    people の3つを出力``, ``计算总和 total 和平均值 average 并输出`` or ``keywords (…), field (…) and tldr
+    (…) as outputs`` each item is an output, whatever the words between the items seemed to say. A run
+    is consecutive names separated by a coordinator and descriptive words only (no role cue, no sentence
+    break); when the words right after the run's last name hold an output cue, the whole run is output."""
+    gap_cues = [key for key, _ in ROLE_CUES] + ["output_word", "input_word"]  # between two names: not one list
+    runs: list[list[Named]] = []
+    for n in named:
+        if runs:
+            gap = text[runs[-1][-1].end:n.start]
+            if (len(gap) <= 40 and COORDINATOR.search(gap) and not LIST_END.search(gap) and not CJK_CLAUSE.search(gap)
+                    and not any(_cue_pattern(key) and _cue_re(key).search(gap) for key in gap_cues)):
+                runs[-1].append(n)
+                continue
+        runs.append([n])
+    starts = [n.start for n in named]
+    for run in runs:
+        if len(run) < 2 or all(n.role == "output" for n in run):
+            continue
+        tail = LIST_END.split(text[run[-1].end:run[-1].end + 30])[0]
+        if not lx.CJK.search(tail):
+            tail = re.split(r"[,;:]", tail)[0]
+        if any(run[-1].end < s < run[-1].end + len(tail) for s in starts):
+            continue  # another name follows in the clause: the cue is that name's
+        if lx.has(tail, "output_word") or lx.has(tail, "output_after") or lx.has(tail, "io_return"):
+            for n in run:
+                n.role = "output"
 
 
 ROLE_CUES = (("io_give", "input"), ("io_return", "output"), ("output_verb", "output"), ("io_compute", "computed"),
@@ -282,7 +319,7 @@ def _window(text: str, n: Named, names: list[Named]) -> str:
 
 def options(window: str) -> list[str]:
     """The choices a window lists: quoted items, or a list after ``with``/``options``/``:``/``（``."""
-    quoted = re.findall(r"[「“\"]([^」”\"]{1,20})[」”\"]", window)
+    quoted = re.findall(r"[「“\"«„]\s?([^」”“\"»]{1,20}?)\s?[」”“\"»]", window)
     if len(quoted) >= 2:
         return quoted
     for lead in (r"options?", r"[:：]", r"with|whether it'?s|choices?", r"[（(]"):
@@ -418,7 +455,7 @@ def impossible(text: str) -> list[str]:
     return [lx.reason(key) for key in dict.fromkeys(found)]
 
 
-RUN_GAP = re.compile(r"\s*(?:[、・,，/／]|\bor\b|\band\b|或者?|还是|和|与|及|と|や|か)?\s*(?:\bor\b|\band\b)?\s*")
+RUN_GAP = re.compile(r"\s*(?:[、・,，/／]|\bor\b|\band\b|\bou\b|\bet\b|\boder\b|\bund\b|\bo\b|\by\b|或者?|还是|和|与|及|と|や|か)?\s*(?:\bor\b|\band\b)?\s*")
 """What may stand between two enumerated quoted items: a list separator or a conjunction, nothing else."""
 
 
@@ -546,7 +583,7 @@ def tools(text: str) -> list[str]:
     return [t for t in dict.fromkeys(found) if not t.startswith("llm")]
 
 
-LITERAL_QUOTE = re.compile(r"“([^”]{1,40})”|「([^」]{1,40})」|『([^』]{1,40})』|\"([^\"]{1,40})\"|(?<![A-Za-z])'([^'\s][^']{0,38}[^'\s]|[^'\s])'(?![A-Za-z])")
+LITERAL_QUOTE = re.compile(r"«\s?([^»]{1,40}?)\s?»|„([^“”]{1,40})[“”]|“([^”]{1,40})”|「([^」]{1,40})」|『([^』]{1,40})』|\"([^\"]{1,40})\"|(?<![A-Za-z])'([^'\s][^']{0,38}[^'\s]|[^'\s])'(?![A-Za-z])")
 CONSTANT = re.compile(r"(?<![A-Za-z0-9_\[{.-])([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)(?![A-Za-z0-9_\]}-])")
 
 
