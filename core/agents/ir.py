@@ -24,6 +24,7 @@ every all any some one two three four five six seven eight nine ten up down out 
 how why whether there here do does did done has have had was were will would can could should may might must
 exactly separate second first last new same different options option well usual needed follows possible such either both single simple short long plain text file input
 output inputs outputs result results field variable return returns returned back called named call it
+everything anything something nothing everyone
 ist die der das ein eine und le la les de du des un une el los las del y en""".split())
 TECHNICAL = set("""json markdown md html xml csv pdf docx doc txt word http https get post put patch delete api url key
 keys msgtype token bearer yyyy mm dd llm ai gpt sku qty id ok lgtm faq sql python javascript java go""".split())
