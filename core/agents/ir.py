@@ -29,6 +29,8 @@ ist die der das ein eine und le la les de du des un une el los las del y en""".s
 TECHNICAL = set("""json markdown md html xml csv pdf docx doc txt word http https get post put patch delete api url key
 keys msgtype token bearer yyyy mm dd llm ai gpt sku qty id ok lgtm faq sql python javascript java go""".split())
 """Lower-case words that are technical terms, not variable names, when they stand next to CJK text."""
+TYPE_WORDS = {"number", "integer", "string", "boolean", "float", "checkbox", "dropdown"}
+"""Type words in "price (number)": the type of the name before them, not a name (unless said to be one)."""
 FORMAT_WORDS = set("""bullets bullet table tables list lists lines paragraph paragraphs prose sentences words points
 plain english chinese japanese german french spanish korean italian""".split())
 """Words after "output it as/in" that are a form or a language, not a name."""
@@ -119,7 +121,8 @@ def find_named(text: str) -> list[Named]:
     described: dict[str, str] = {}  # an output's own noun phrase ("the guest name" as guest)
 
     def add(name: str, start: int, end: int, evidence: int, force: bool = False) -> None:
-        if name.lower() in FUNCTION_WORDS and evidence < 3 and not force:
+        typed = name.lower() in TYPE_WORDS and not lx.has(text[max(0, start - 12):start], "variable_cue")
+        if (name.lower() in FUNCTION_WORDS or typed) and evidence < 3 and not force:
             return
         if name.isupper() and evidence < 3 or lx.has(text[end:end + 10], "data_field") or name in literal:
             return  # ENV_VARS are secrets, not inputs; "a `comment` column" is a field of the data
@@ -181,7 +184,13 @@ def find_named(text: str) -> list[Named]:
             for w, s in items:
                 if w.lower() not in FUNCTION_WORDS and w.islower():
                     add(w, s, s + len(w), 2)
-    named = sorted(found.values(), key=lambda n: n.start)
+    quoted = [(a, b) for a, b, inner in quoted_spans(text) if len(inner.split()) >= 2 or lx.CJK.search(inner)]
+
+    def only_quoted(name: str) -> bool:  # a word of a quoted sentence (a fixed reply) is not a variable
+        spots = [m.start() for m in re.finditer(rf"(?<![A-Za-z0-9_]){re.escape(name)}(?![A-Za-z0-9_])", text)]
+        return bool(spots) and all(any(a <= p < b for a, b in quoted) for p in spots)
+
+    named = sorted((n for n in found.values() if not only_quoted(n.name)), key=lambda n: n.start)
     for n in named:
         n.role = _role(text, n)
         n.desc = described.get(n.name, "")

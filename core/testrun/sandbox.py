@@ -155,11 +155,13 @@ class _Zygote:
                     reply = proc.stdout.readline() if ready else b""
                     if reply:
                         return json.loads(reply)
-                except (OSError, ValueError):
-                    pass
+                except (OSError, ValueError) as exc:
+                    cause = f" ({type(exc).__name__}: {exc})"
+                else:
+                    cause = ""
                 self.stop()
                 if attempt == 2:
-                    raise CodeExecutionError("The code sandbox stopped responding; try the test run again.")
+                    raise CodeExecutionError(f"The code sandbox stopped responding{cause}; try the test run again.")
         raise AssertionError("unreachable")
 
 

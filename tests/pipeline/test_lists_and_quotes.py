@@ -47,3 +47,21 @@ def test_three_outputs_listed_in_japanese_each_reach_the_end(offline_settings, l
     assert [v["variable"] for v in start["variables"]] == ["description"]
     assert {o["variable"] for d in nodes if d["type"] == "end" for o in d["outputs"]} == {"short_text", "target", "price_band"}
     assert result.valid and result.test_run.succeeded
+
+
+@pytest.mark.parametrize("text, names", [
+    # a word of a quoted fixed reply is not a variable; a name also used outside the quote still is
+    ('Read message_text. When it asks about refunds, answer with the fixed text "Please fill in the return '
+     'form." Output reply.', {"message_text": "input", "reply": "output"}),
+    ('Answer with "Your ticket ticket_id is closed" and read ticket_id (variable ticket_id); output notice.',
+     {"ticket_id": "input", "notice": "output"}),
+    # a type in parentheses is the type of the name before it, unless it is named as a variable
+    ("Inputs: weight (number) and height (number); compute the ratio and return ratio.",
+     {"weight": "input", "height": "input", "ratio": "output"}),
+    ("Count the lines of the text (variable number) and return total.", {"number": None, "total": "output"}),
+])
+def test_quoted_sentences_and_type_words_are_not_names(text, names):
+    roles = {n.name: n.role for n in find_named(text)}
+    for name, role in names.items():
+        assert name in roles if role is None else roles.get(name) == role, roles
+    assert not {"form", "closed", "number", "select"} & (set(roles) - set(names)), roles
