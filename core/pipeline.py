@@ -411,7 +411,11 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
         feedback = repair.feedback(verdict, plan, node_ids=compiled.node_ids, level=level) if brain.kind == "llm" else verdict.feedback
         if verdict.target_stage == "architecture" and brain.kind == "llm":
             arch_in = arch_in.model_copy(update={"feedback": feedback, "previous": blueprint})
-            blueprint = _stage(run, result, "architecture", architecture.run, arch_in, brain)
+            try:
+                blueprint = _stage(run, result, "architecture", architecture.run, arch_in, brain)
+            except UnparseableModelOutput as exc:  # a repair answer cut off or not JSON: keep the best attempt
+                run.event("repair.unusable", "architecture", round=round_no + 1, message=str(exc)[:500])
+                break
             result.blueprint = blueprint
         conf_in = ConfigurationInput(spec=spec, blueprint=blueprint, feedback=feedback, previous=plan)
     final = validate(result.dsl, target_version=settings.target_dsl_version)  # the returned DSL, checked once more

@@ -282,3 +282,27 @@ def test_a_spec_naming_tools_that_do_not_exist_still_gets_its_draft(fake_openai,
     assert result.spec.tools == [] and result.valid
     events = ledger.query("SELECT type FROM events WHERE run_id = ?", [result.run_id])["type"].tolist()
     assert "repair.draft" in events
+
+
+def test_an_unusable_blueprint_in_a_repair_round_keeps_the_best_attempt(fake_openai, settings, ledger, library):
+    """The real small model's repair-round blueprint ran into the output limit twice; the run then failed
+    without its workflow. Now the round's answer is dropped and the best attempt ends honestly."""
+    answers = _answers(REQUIREMENT)
+    seen = {"architecture": 0}
+
+    def respond(body):
+        agent = agent_of(body)
+        if agent == "architecture":
+            seen["architecture"] += 1
+            return reply(answers["architecture"] if seen["architecture"] == 1 else '{"steps": [', usage=(100, 40, 0))
+        if agent == "configuration":
+            return reply(BAD_PLAN, usage=(100, 40, 0))
+        return reply(answers[agent] if agent != "quality" else QualityReview(score=95).model_dump_json(),
+                     usage=(100, 40, 0))
+
+    fake_openai.set_responder(respond)
+    result = generate(REQUIREMENT, settings=settings, ledger=ledger, library=library)
+    assert result.dsl is not None and result.valid
+    assert result.status == "failed" and result.error_category == INCOMPLETE, (result.error_category, result.error_message)
+    events = ledger.query("SELECT type FROM events WHERE run_id = ?", [result.run_id])["type"].tolist()
+    assert "repair.unusable" in events
