@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from core.dsl import validate
-from tests.app.conftest import open_page, texts
-from tests.app.test_pages import PAGES, click
+from tests.app.conftest import click, open_page, texts
+from tests.app.test_pages import PAGES
 
 
 @pytest.fixture

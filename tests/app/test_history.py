@@ -7,8 +7,7 @@ import yaml
 
 from core.config import load_settings
 from core.ledger import Ledger
-from tests.app.conftest import open_page
-from tests.app.test_pages import click
+from tests.app.conftest import click, open_page
 
 PATTERN = "patterns/document-summary.yaml"
 

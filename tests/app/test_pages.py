@@ -12,19 +12,10 @@ import yaml
 from core.config import load_settings
 from core.dsl import validate
 from core.ledger import Ledger, analytics
-from tests.app.conftest import open_page, texts
+from tests.app.conftest import click, open_page, texts
 from tests.conftest import CORPUS_DIR
 
 PAGES = ["generate", "validate", "patterns", "history", "analytics", "batch", "settings"]
-
-
-def click(at, label: str):
-    """Click the (form submit) button with this label and run the app again."""
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
-    matches[0].click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def ledger_runs(data: Path) -> int:

@@ -9,7 +9,7 @@ import yaml
 from core.agents.prompt_store import PromptStore
 from core.config import load_settings
 from core.ledger import Ledger
-from tests.app.conftest import open_page, texts
+from tests.app.conftest import click, open_page, texts
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.prompts.conftest import CASES
 from tests.prompts.scripted_model import THOROUGH_MARKER, answer, thorough_prompt
@@ -21,14 +21,6 @@ def model_server():
     with FakeOpenAIServer() as server:
         server.set_responder(answer)
         yield server
-
-
-def click(at, label: str):
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
-    matches[0].click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 SECRET = "sk-lab-session-key-0123456789"

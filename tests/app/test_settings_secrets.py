@@ -34,7 +34,7 @@ def test_a_key_from_the_environment_never_reaches_a_widget(empty_data, monkeypat
 
 
 def test_applying_without_a_new_key_keeps_the_server_key_and_a_session_key_overrides_it(empty_data, monkeypatch):
-    from tests.app.test_pages import click
+    from tests.app.conftest import click
 
     monkeypatch.setenv("OPENAI_API_KEY", SERVER_KEY)
     at = open_page("settings")

@@ -6,18 +6,10 @@ from pathlib import Path
 
 import yaml
 
-from tests.app.conftest import open_page, texts
+from tests.app.conftest import click, open_page, texts
 from tests.testrun import workflows as w
 
 PATTERNS = Path(__file__).resolve().parents[2] / "patterns"
-
-
-def _click(at, label: str):
-    matches = [b for b in at.button if b.label == label]
-    assert matches, f"no button {label!r}; buttons: {[b.label for b in at.button]}"
-    matches[0].click().run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def _upload(at, name: str, doc: dict):
@@ -33,7 +25,7 @@ def test_validate_test_run_tab_runs_an_upload_and_shows_the_trace(empty_data):
     review = next(t for t in at.text_area if "review" in t.label)
     assert review.value.startswith("This is a sample")  # prefilled with the synthesized input
     review.input("The parcel arrived broken and nobody answers my emails.")
-    _click(at, "Run in Dify's engine")
+    click(at, "Run in Dify's engine")
     shown = texts(at)
     assert "Test run succeeded" in shown
     trace = [f.value for f in at.dataframe if "status" in f.value.columns and "type" in f.value.columns][0]
@@ -46,7 +38,7 @@ def test_validate_test_run_tab_runs_an_upload_and_shows_the_trace(empty_data):
 def test_validate_test_run_tab_shows_a_runtime_finding(empty_data):
     at = open_page("validate")
     _upload(at, "mutant.yml", w.json_loads_free_text())
-    _click(at, "Run in Dify's engine")
+    click(at, "Run in Dify's engine")
     assert "Test run failed" in texts(at)
     findings = [f.value for f in at.dataframe if "code" in f.value.columns and "hint" in f.value.columns]
     assert any((f["code"] == "DSL703").any() for f in findings)
@@ -56,7 +48,7 @@ def test_generate_shows_the_pipelines_test_run_in_its_tab(empty_data):
     at = open_page("generate")
     at.text_area(key="generate.requirement").input(
         "Sort incoming customer emails into billing, delivery and other, and draft a reply for each kind.")
-    _click(at, "Generate workflow")
+    click(at, "Generate workflow")
     assert "Test run" in [t.label for t in at.tabs]
     shown = texts(at)
     assert "Test run succeeded" in shown and "3 branch run(s)" in shown

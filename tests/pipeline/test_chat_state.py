@@ -33,6 +33,12 @@ def _conditions(result):
     return [c for d in _nodes(result) if d["type"] == "if-else" for case in d["cases"] for c in case["conditions"]]
 
 
+def _limit(result, variable: str) -> tuple:
+    """(operator, value, varType) of the if-else condition on a conversation variable."""
+    c = next(c for c in _conditions(result) if c["variable_selector"] == ["conversation", variable])
+    return c["comparison_operator"], c["value"], c["varType"]
+
+
 def _answers(result):
     return [d["answer"] for d in _nodes(result) if d["type"] == "answer"]
 
@@ -51,8 +57,7 @@ def test_counter_with_a_limit_closes_with_the_quoted_reply(offline_settings, led
              "only with \"You have been muted. Please contact a moderator.\"", offline_settings, ledger, library)
     assert _conv_vars(r) == {"strike_count": "number"}
     assert (("conversation", "strike_count"), "+=", "constant", 1) in _writes(r)
-    limit = next(c for c in _conditions(r) if c["variable_selector"] == ["conversation", "strike_count"])
-    assert (limit["comparison_operator"], limit["value"], limit["varType"]) == ("≥", "2", "number")
+    assert _limit(r, "strike_count") == ("≥", "2", "number")
     assert "You have been muted. Please contact a moderator." in _answers(r)
     assert "question-classifier" in _types(r)  # only an offensive message counts
     assert _types(r).count("answer") >= 3  # closed, counted, normal reply
@@ -105,8 +110,7 @@ def test_japanese_named_counter_with_a_fixed_reply(offline_settings, ledger, lib
              "とだけ返してください。", offline_settings, ledger, library)
     assert _conv_vars(r) == {"correct_count": "number"}
     assert (("conversation", "correct_count"), "+=", "constant", 1) in _writes(r)
-    limit = next(c for c in _conditions(r) if c["variable_selector"] == ["conversation", "correct_count"])
-    assert (limit["comparison_operator"], limit["value"], limit["varType"]) == ("≥", "5", "number")
+    assert _limit(r, "correct_count") == ("≥", "5", "number")
     assert "おめでとうございます！全問クリアです" in _answers(r)
 
 
