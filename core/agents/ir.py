@@ -439,6 +439,18 @@ def output_source(description: str, lang: str) -> str:
     return "llm"
 
 
+def asks_for_chat(text: str) -> bool:
+    """Whether the text asks for a chat app: a chat or conversation word (lexicon ``chat``) that does not name
+    data the workflow reads. A chat word right before a data noun (``chat_content``: transcript, log, 记录,
+    ログ ...) is content: "客服对话记录", "the chat transcript", "チャットのログ" are inputs, not the app's mode."""
+    plain = re.sub(r"https?://\S+", " ", text)  # chat.example.com is an address, not an ask
+    content = _cue_pattern("chat_content")
+    for m in lx.all_matches(plain, "chat"):
+        if not (content and re.match(rf"[a-z]*\s*(?:の|的)?\s*(?:{content})", plain[m.end():m.end() + 16], re.I)):
+            return True
+    return False
+
+
 def writing_language(text: str) -> str:
     """The language titles and prompts are written in: one the text asks for, else the text's own."""
     for sentence in SENTENCE.split(text):
@@ -653,7 +665,7 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
     # A chat app when the text says chat/conversation; a bot or assistant word alone ("翻译助手",
     # "アシスタント") makes one only when no output variable is named (named outputs are a workflow's contract).
     asked = " ".join(s for s in SENTENCE.split(text) if not (re.search(r"https?://", s) or lx.has(s, "io_deliver")))
-    chat = (lx.has(re.sub(r"https?://\S+", " ", text), "chat") or spec.app_mode == "advanced-chat"  # a bot a webhook posts to is not a chat ask
+    chat = (asks_for_chat(text) or spec.app_mode == "advanced-chat"  # a bot a webhook posts to is not a chat ask
             or (lx.has(asked, "chat_weak") and not any(n.role == "output" for n in named)))
     chat = chat and not lx.has(text, "not_chat")
     update["app_mode"] = "advanced-chat" if chat else "workflow"

@@ -12,7 +12,7 @@ import re
 from core.agents import chat_state
 from core.agents import lexicon as lx
 from core.agents.conditions import CONTAINS_PREFIX, contains_test
-from core.agents.ir import enrich, secret_param
+from core.agents.ir import asks_for_chat, enrich, secret_param
 from core.agents.models import (
     BranchRule,
     HttpCall,
@@ -36,11 +36,6 @@ LANGUAGES = (
     "Indonesian", "Malay", "Persian", "Swahili", "Romanian", "Hungarian",
 )
 
-CHAT_WORDS = re.compile(
-    r"\b(chat ?bots?|chat assistant|chat app|chat|chatting|conversation(?:al)?|multi-turn|across turns|"
-    r"follow-up questions|talk(?:s)? with|assistant that remembers)\b|聊天|对话|Chatbot|Gespräch",
-    re.I,
-)
 RETRIEVAL_WORDS = re.compile(
     r"\b(knowledge ?bases?|knowledge|manuals?|documentation|docs|faqs?|handbook|wiki|rag|retriev\w*|"
     r"internal documents|policy documents)\b|知识库|ナレッジ|知識ベース|Wissensdatenbank|Handbuch",
@@ -779,7 +774,7 @@ def analyse(requirement: str) -> RequirementSpec:
     """Turn requirement text into a ``RequirementSpec`` with rules only (no model, no network)."""
     text = " ".join(requirement.split())
     lower = text.lower()
-    chat = bool(CHAT_WORDS.search(re.sub(r"https?://\S+", " ", text)))  # chat.example.com is an address, not an ask
+    chat = asks_for_chat(text)
     caps: list[str] = []
 
     def cap(name: str, condition: object) -> None:

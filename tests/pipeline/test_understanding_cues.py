@@ -249,3 +249,27 @@ def test_named_conversation_variable_is_remembered_not_an_input(text, name, offl
 ])
 def test_a_bot_or_assistant_word_alone_is_a_chat_app_unless_outputs_are_named(text, mode):
     assert analyse(text).app_mode == mode
+
+
+@pytest.mark.parametrize("text, mode", [
+    # a chat word before a data noun names what the workflow reads, not the app's mode
+    ("把客服对话记录 transcript 总结成三条要点 summary，输出 summary。", "workflow"),
+    ("Summarise the chat logs (variable logs) and list the open questions; output questions.", "workflow"),
+    ("会話の書き起こし text から決定事項を抜き出して decisions として出力してください。", "workflow"),
+    # a chat word on its own still asks for a chat app
+    ("做一个能和用户聊天的旅游顾问机器人。", "advanced-chat"),
+    ("A chat assistant that remembers the conversation history and answers in French.", "advanced-chat"),
+    ("社内規程について答えるチャットボットを作ってください。", "advanced-chat"),
+])
+def test_a_chat_word_naming_data_is_not_a_chat_app(text, mode):
+    assert analyse(text).app_mode == mode
+
+
+@pytest.mark.parametrize("text, inputs, outputs", [
+    ("把会议记录 notes 总结成五条要点 points。", ["notes"], ["points"]),
+    ("把用户输入的句子 sentence 翻译成日语 japanese。", ["sentence"], ["japanese"]),
+    ("把长文 article 提炼出三个关键词 keywords。", ["article"], ["keywords"]),
+])
+def test_chinese_resultative_verbs_make_outputs(text, inputs, outputs):
+    spec = analyse(text)
+    assert [i.name for i in spec.inputs] == inputs and [o.name for o in spec.outputs] == outputs
