@@ -243,3 +243,8 @@ def test_a_declared_type_that_is_not_a_string_does_not_crash_the_condition_rule(
     edges_of(doc).extend([edge("llm", "code"), edge("code", "ie")])
     report = validate(doc)
     assert not [f for f in report.findings if f.code == "DSL999"], [f.message for f in report.findings]
+    start = find(doc, "start")["data"]
+    start["variables"] = [{"variable": "n", "label": "N", "type": ["text-input"], "required": True}]
+    find(doc, "ie")["data"]["cases"][0]["conditions"][0]["variable_selector"] = ["start", "n"]
+    report = validate(doc)
+    assert not [f for f in report.findings if f.code == "DSL999"], [f.message for f in report.findings]

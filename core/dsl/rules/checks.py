@@ -109,9 +109,14 @@ def knowledge_placeholder_dataset(ctx: Context) -> Iterator[Issue]:
                             hint="Choose the knowledge base in this node after importing.")
 
 
-def _variable_type(ctx: Context, selector: object) -> object:
-    """The type of the variable a selector reads, where the document says it plainly (else None); what a
-    damaged document declares may be anything, so callers check that it is a string."""
+def _variable_type(ctx: Context, selector: object) -> str | None:
+    """The type of the variable a selector reads, where the document says it plainly (else None). What a
+    damaged document declares may be anything: only a string is a type."""
+    declared = _declared_type(ctx, selector)
+    return declared if isinstance(declared, str) else None
+
+
+def _declared_type(ctx: Context, selector: object) -> object:
     if not isinstance(selector, list) or len(selector) < 2 or not all(isinstance(s, str) for s in selector):
         return None
     head, name = selector[0], selector[1]
@@ -133,7 +138,8 @@ def _variable_type(ctx: Context, selector: object) -> object:
     if node_type == "start":
         for var in _list(data.get("variables")):
             if _dict(var).get("variable") == name:
-                return START_TYPES.get(_dict(var).get("type"))
+                declared = _dict(var).get("type")
+                return START_TYPES.get(declared) if isinstance(declared, str) else None
         return None
     if node_type == "code":
         return _dict(_dict(data.get("outputs")).get(name)).get("type")
@@ -174,7 +180,7 @@ def condition_type_mismatch(ctx: Context) -> Iterator[Issue]:
         for suffix, cond in _conditions(data):
             declared = cond.get("varType")
             actual = _variable_type(ctx, cond.get("variable_selector"))
-            if isinstance(declared, str) and isinstance(actual, str) and actual and declared != actual and (declared, actual) not in COMPATIBLE:
+            if isinstance(declared, str) and actual and declared != actual and (declared, actual) not in COMPATIBLE:
                 yield Issue(f"The condition on {'.'.join(cond['variable_selector'])} says varType {declared!r}, "
                             f"but that variable is {actual!r}.",
                             f"$.workflow.graph.nodes[{index}].data{suffix}.varType", node["id"],
