@@ -80,14 +80,13 @@ def render_report(dsl: dict, report, *, key: str) -> None:
     st.plotly_chart(fig_test_run_path(dsl, status), key=f"{key}-path", width="stretch")
 
 
-def render_test_run(dsl: dict | None, *, key: str, initial=None, on_report=None) -> None:
+def render_test_run(dsl: dict | None, *, key: str, initial=None) -> None:
     """The whole component: inputs form, run button, then the report (the last one run, else ``initial``).
 
     Args:
         dsl: the parsed workflow.
         key: a unique widget-key prefix.
         initial: a report to show before the user runs (e.g. the pipeline's own test run).
-        on_report: called with each new report (e.g. to record it in the ledger).
     """
     from core.testrun.inputs import resolve_inputs, start_variables
 
@@ -113,9 +112,6 @@ def render_test_run(dsl: dict | None, *, key: str, initial=None, on_report=None)
         inputs = {k: v for k, v in values.items() if v is not None}
         if query is not None:
             inputs["sys.query"] = query
-        for var in start_variables(dsl):
-            if var.type == "number" and isinstance(inputs.get(var.name), float) and inputs[var.name].is_integer():
-                inputs[var.name] = int(inputs[var.name])
         from core.testrun import test_run
 
         try:
@@ -127,8 +123,11 @@ def render_test_run(dsl: dict | None, *, key: str, initial=None, on_report=None)
                 st.caption(exc.hint)
             return
         st.session_state[f"{key}-report"] = report
-        if on_report is not None:
-            on_report(report)
-    report = st.session_state.get(f"{key}-report", initial)
+    report = st.session_state.get(f"{key}-report")
+    if report is not None:
+        st.caption("Your run, with the inputs above.")
+    elif initial is not None:
+        report = initial
+        st.caption("The test run made while generating, with sample inputs: change them and run again.")
     if report is not None:
         render_report(dsl, report, key=key)

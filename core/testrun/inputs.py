@@ -158,6 +158,8 @@ def _coerce(var: StartVariable, value: Any) -> Any:  # noqa: C901 - one table of
     if var.type == "number":
         if isinstance(value, bool):
             raise InputError(f"{where} must be a number, not a boolean.")
+        if isinstance(value, float) and value.is_integer():
+            return int(value)  # a form's number widget gives 3.0 for 3
         if isinstance(value, int | float):
             return value
         try:

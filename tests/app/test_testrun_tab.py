@@ -52,6 +52,9 @@ def test_generate_shows_the_pipelines_test_run_in_its_tab(empty_data):
     assert "Test run" in [t.label for t in at.tabs]
     shown = texts(at)
     assert "Test run succeeded" in shown and "3 branch run(s)" in shown
+    assert "The test run made while generating" in shown and "Your run, with the inputs above." not in shown
+    click(at, "Run in Dify's engine")
+    assert "Your run, with the inputs above." in texts(at)
 
 
 def test_history_shows_a_runs_test_runs_with_the_node_trace(populated_data):
@@ -67,6 +70,6 @@ def test_history_shows_a_runs_test_runs_with_the_node_trace(populated_data):
     assert "Test runs" in [t.label for t in at.tabs]
     frames = [f.value for f in at.dataframe]
     listing = next(f for f in frames if "branch_runs" in f.columns)
-    assert set(listing["status"]) <= {"succeeded", "failed", "error"} and len(listing) >= 1
+    assert "succeeded" in set(listing["status"])  # the offline run it picked passed its test run
     nodes = next(f for f in frames if "node_type" in f.columns and "branch_label" in f.columns)
     assert nodes["node_type"].iloc[0] == "start"

@@ -20,8 +20,10 @@ def test_test_run_from_the_generate_page_shows_the_trace(app_server, page):
     page.get_by_role("tab", name="Test run").click()
     panel = page.get_by_role("tabpanel", name="Test run")
     panel.locator("strong", has_text="Test run succeeded").first.wait_for()  # the pipeline's own test run
+    panel.get_by_text("The test run made while generating").wait_for()
     panel.get_by_role("button", name="Run in Dify's engine").click()
     wait_idle(page)
+    panel.get_by_text("Your run, with the inputs above.").wait_for()  # the click ran it again
     panel.locator("strong", has_text="Test run succeeded").first.wait_for()
     panel.locator("[data-testid='stDataFrame']").first.wait_for()
     panel.locator(".js-plotly-plot").first.wait_for()

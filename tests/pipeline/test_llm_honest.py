@@ -278,7 +278,7 @@ def test_a_spec_naming_tools_that_do_not_exist_still_gets_its_draft(fake_openai,
 
     fake_openai.set_responder(respond)
     result = generate(REQUIREMENT, settings=settings, ledger=ledger, library=library)
-    assert result.status in ("succeeded", "failed") and result.error_category != "internal", result.error_message
+    assert result.status == "succeeded", (result.error_category, result.error_message)
     assert result.spec.tools == [] and result.valid
     events = ledger.query("SELECT type FROM events WHERE run_id = ?", [result.run_id])["type"].tolist()
     assert "repair.draft" in events
