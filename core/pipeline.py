@@ -469,18 +469,9 @@ def _judge_round(run: _Run, result: GenerationResult, round_no: int, level: str,
 def _offline_draft(run: _Run, result: GenerationResult, spec: RequirementSpec, arch_in: ArchitectureInput,
                    settings: Settings) -> tuple[Blueprint, ConfigurationInput]:
     """The offline brain's blueprint and plan for ``spec``, as the draft the model corrects next round;
-    the feedback lists the draft's own problems (checked without a model call). The model's spec is
-    untrusted: when the offline architect cannot build from it, the draft is built from the offline brain's
-    own reading of the requirement (the spec the rest of the run keeps is still the model's)."""
-    try:
-        draft_blueprint = architecture.design(ArchitectureInput(spec=spec, patterns=arch_in.patterns))
-        draft = configuration.configure(ConfigurationInput(spec=spec, blueprint=draft_blueprint))
-    except Exception as exc:  # noqa: BLE001 - a model's spec the offline architect cannot take
-        log.warning("offline draft from the model's spec failed (%s: %s); drafting from the requirement",
-                    type(exc).__name__, exc)
-        own = requirements.analyse(spec.requirement)
-        draft_blueprint = architecture.design(ArchitectureInput(spec=own, patterns=arch_in.patterns))
-        draft = configuration.configure(ConfigurationInput(spec=own, blueprint=draft_blueprint))
+    the feedback lists the draft's own problems (checked without a model call)."""
+    draft_blueprint = architecture.design(ArchitectureInput(spec=spec, patterns=arch_in.patterns))
+    draft = configuration.configure(ConfigurationInput(spec=spec, blueprint=draft_blueprint))
     compiled = compile_plan(draft, version=settings.target_dsl_version)
     report = validate(compiled.dsl, target_version=settings.target_dsl_version)
     findings = [{"code": f.code, "severity": f.severity, "message": f.message, "node_id": f.node_id} for f in report.findings]
