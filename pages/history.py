@@ -138,10 +138,10 @@ def _test_runs(ledger: Ledger, trace: RunTrace) -> None:
     shown = runs[["id", "workflow_version", "status", "branch_runs", "nodes_reached", "errors", "warnings",
                   "duration_ms", "engine", "created_at"]]
     table(shown, "test runs", key="test-runs", file_name=f"test-runs-{trace.run['id'][:8]}")
+    by_id = runs.set_index("id")
     pick = st.selectbox("Test run", runs["id"].tolist(), index=len(runs) - 1, key="history.test-run",
-                        format_func=lambda i: f"#{i} · version {runs.set_index('id').loc[i, 'workflow_version']} · "
-                                              f"{runs.set_index('id').loc[i, 'status']}")
-    findings = json.loads(runs.set_index("id").loc[pick, "findings"] or "[]")
+                        format_func=lambda i: f"#{i} · version {by_id.loc[i, 'workflow_version']} · {by_id.loc[i, 'status']}")
+    findings = json.loads(by_id.loc[pick, "findings"] or "[]")
     if findings:
         st.dataframe(pd.DataFrame(findings), hide_index=True, width="stretch")
     st.dataframe(ledger.test_run_nodes(int(pick)).drop(columns=["test_run_id"]), hide_index=True, width="stretch")

@@ -90,8 +90,7 @@ def derived_from(result) -> str:
 
 def adapted(result) -> str:
     """How the blueprint was adapted from its pattern (kept, renamed, replicated, dropped, added), or ''."""
-    note = adaptation(result.blueprint) if result.blueprint is not None else ""
-    what = note.split(":", 1)[1].strip() if ":" in note else ""
+    what = adaptation(result.blueprint, brief=True)
     return f"Adapted: {what}" if what else ""
 
 

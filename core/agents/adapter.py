@@ -39,7 +39,7 @@ from pydantic import BaseModel, Field
 
 from core.agents import lexicon as lx
 from core.agents.models import Blueprint, BlueprintStep, Link, RequirementSpec
-from core.agents.outputs import SEARCH_TOOLS
+from core.agents.outputs import SEARCH_TOOLS, dedupe_links
 
 log = logging.getLogger(__name__)
 
@@ -322,14 +322,6 @@ def _join_ends(pattern: _Graph, pool: list[BlueprintStep], lang: str) -> tuple[l
     return rest + [agg, end], f"joined the {len(pool_ends)} branch ends with an aggregator into one end"
 
 
-def _dedupe(links: list[Link]) -> list[Link]:
-    out: list[Link] = []
-    for link in links:
-        if not any(o.step == link.step and o.branch == link.branch for o in out):
-            out.append(link)
-    return out
-
-
 def _align(a: list[str], b: list[str]) -> list[tuple[int, int]]:
     """The longest common subsequence of two type sequences, as index pairs."""
     n, m = len(a), len(b)
@@ -429,7 +421,7 @@ class _Derivation:
         after: dict[str, list[Link]] = {}
         rank: dict[str, float] = {img: n for n, img in enumerate(self.image.values())}
         for (p, j), img in self.image.items():
-            links = _dedupe([link for q, h in self.pg.after[p] for link in self.resolve(q, h, j)])
+            links = dedupe_links([link for q, h in self.pg.after[p] for link in self.resolve(q, h, j)])
             after[img] = links if links or self.pg.type[p] == "start" else list(self.by_id[img].after)
         parent = {s: b.parent for s, b in self.by_id.items()}
         composed_after = {s: list(b.after) for s, b in self.by_id.items()}
@@ -443,7 +435,7 @@ class _Derivation:
                     continue  # already runs after it
                 kept = [a for a in after[succ] if not any(a.step == b.step and a.branch == b.branch for b in composed_after[x])
                         and not (a.branch is None and a.step in before_x)]
-                after[succ] = _dedupe(kept + [a for a in composed_after[succ] if a.step == x])
+                after[succ] = dedupe_links(kept + [a for a in composed_after[succ] if a.step == x])
         return after, rank
 
     def inserted(self) -> list[str]:
@@ -618,8 +610,12 @@ def derive(spec: RequirementSpec, patterns: list, composed: Blueprint) -> Bluepr
     return derived or composed.model_copy(update={"patterns_used": []})
 
 
-def adaptation(blueprint: Blueprint) -> str:
-    """What the blueprint took from its pattern and how it was adapted (the rationale's derivation note), or ''."""
-    text = blueprint.rationale or ""
+def adaptation(blueprint: Blueprint | None, *, brief: bool = False) -> str:
+    """What the blueprint took from its pattern and how it was adapted (the rationale's derivation note), or
+    ''; ``brief``: only what was adapted (kept, renamed, replicated, dropped, added), without the pattern."""
+    text = (blueprint.rationale or "") if blueprint is not None else ""
     at = text.find(DERIVED)
-    return text[at:] if at >= 0 and blueprint.patterns_used else ""
+    if at < 0 or not blueprint.patterns_used:
+        return ""
+    note = text[at:]
+    return note.split(": ", 1)[1].strip() if brief and ": " in note else note

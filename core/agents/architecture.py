@@ -23,7 +23,7 @@ from core.agents.code_recipes import (
     payload_recipe,
     pick_recipe,
 )
-from core.agents.conditions import contains_test, quoted
+from core.agents.conditions import CLAUSE_END, contains_test, quoted
 from core.agents.lexicon import say
 from core.agents.models import Blueprint, BlueprintStep, HttpCall, Link, RequirementSpec, StageResult
 from core.agents.outputs import SEARCH_TOOLS, localize
@@ -433,10 +433,10 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
                 texts.append(f"{link.step}.body")
                 ends.append(link)
                 continue
-            own = _class_clause(spec, name)
+            own = class_clause(spec.requirement, name, spec.classes)
             fixed = [q for q in quoted(own, 200) if q not in spec.classes and len(q) >= 2]
             if not fixed and lx.no_model(own):  # "skip the AI, send our fixed message with the code STAY20": a text to edit
-                codes = re.findall(r"(?<![A-Za-z0-9])[A-Z][A-Z0-9]*\d[A-Z0-9]*(?![A-Za-z0-9])", own)
+                codes = chat_state.CODE_TOKEN.findall(own)
                 fixed = [lx.say(spec.language, "fixed_placeholder", " ".join(codes)).strip()]
             if fixed and (lx.no_model(own) or lx.has(own, "fixed_word")):  # the fixed text: no model, no search
                 tpl = d.add("template-transform", say(spec.language, "fixed", fixed[0])[:40], own, after=[link],
@@ -461,8 +461,8 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
             ends.append(Link(step=llm))
         return merge(texts, ends)
 
-    if spec.loop and _retry(spec):
-        return _loop(d, spec, task, tail, refs + extra)
+    if kind := _retry(spec):
+        return _retry_loop(d, spec, task, tail, refs + extra, kind)
 
     if spec.classes and spec.iteration_target and not spec.list_step:  # each item gets one of the classes
         return _iteration(d, spec, tail, query)
@@ -596,11 +596,7 @@ def _retry_loop(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], r
 
 def _loop(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], reads: list[str]) -> tuple[list[Link], list[tuple[str, str]]]:
     """Draft, then review and revise inside a loop until the asked stop condition (a word the review
-    contains, or a score read by code) or the round limit; a retry loop when the attempt is checked by
-    an HTTP call or by code."""
-    kind = _retry(spec)
-    if kind:
-        return _retry_loop(d, spec, task, tail, reads, kind)
+    contains, or a score read by code) or the round limit (a retry loop is ``_retry_loop``)."""
     lang, rule = spec.language, spec.loop
     goal = task if lang == "en" else spec.goal
     first = d.add("llm", lx.say(lang, "generate", lx.say(lang, "result")), lx.say(lang, "write_output", goal), reads=reads,
@@ -720,7 +716,7 @@ def _else_fixed(text: str, then_text: str) -> str:
     if not other:
         return ""
     rest = text[start + other.end():]
-    end = re.search(r"[;；。]|\.(?:\s|$)", rest)
+    end = CLAUSE_END.search(rest)
     clause = rest[:end.start()] if end else rest
     found = [q for q in quoted(clause, 200) if len(q) >= 2]
     return found[0] if found and (lx.has(clause, "fixed_word") or lx.no_model(clause) or len(found) == 1) else ""
@@ -889,10 +885,6 @@ def _items_are_urls(spec: RequirementSpec, text: str) -> bool:
         return url is not None
     return bool(lx.category("url_word").match(text[each.end():].lstrip()))
 
-
-def _class_clause(spec: RequirementSpec, name: str) -> str:
-    """What the requirement says for one class: the clause about it that is not the list of all classes."""
-    return class_clause(spec.requirement, name, spec.classes)
 
 
 def _short_title(task: str) -> str:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from core.agents import lexicon as lx
 from core.agents.code_recipes import CodeRecipe
+from core.agents.ir import env_constants
 from core.agents.models import RequirementSpec
 
 CALC_PREFIX = "calc:"
@@ -110,10 +111,10 @@ def plan(spec: RequirementSpec) -> Calculation | None:
         found = found if band_out else []
     if found and not band_out and len(outs) >= 2:
         band_out = next(o for o in outs if o != value_out)
-    env = re.search(r"(?:environment variable|env var|环境变量|環境変数)\s*`?([A-Z][A-Z0-9_]{2,})", text, re.I)
+    env = env_constants(text)
     return Calculation(kind=kind, inputs=inputs, value_name=value_out or {"bmi": "bmi", "number": "value"}.get(kind, kind),
                        band_name=band_out or ("category" if found else None), bands=found,
-                       holidays_env=env.group(1) if env and kind in ("working_days", "days") else None)
+                       holidays_env=env[0] if env and kind in ("working_days", "days") else None)
 
 
 def label(calc: Calculation) -> str:

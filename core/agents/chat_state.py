@@ -14,13 +14,13 @@ from __future__ import annotations
 import re
 
 from core.agents import lexicon as lx
+from core.agents.conditions import cjk_number
 from core.agents.models import BranchRule, ConversationVar, Gate, Link, RequirementSpec
 
 SENTENCE = re.compile(r"(?<=[.!?;])\s+|(?<=[。！？；\n])")
 QUOTE = re.compile(r"[“\"「『«]([^”\"」』»]{1,160})[”\"」』»]")
 ORDINALS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
             "ninth": 9, "tenth": 10}
-CJK_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 PLACEHOLDER = re.compile(r"(?<![A-Za-z0-9_])(?:N|X|n|x)(?![A-Za-z0-9_])|[NＮ](?=\s*[个個回次问問件番])")
 """Where a quoted reply line leaves the counter's value open ("这是您本次对话的第 N 个问题")."""
 FILLER_INPUTS = ("input", "topic")
@@ -79,7 +79,7 @@ def _number(sentence: str) -> tuple[int, int] | None:
         return int(m.group(1)), m.end()
     if m.group(2):
         return words[m.group(2).lower()], m.end()
-    return CJK_DIGITS[m.group(3) or m.group(4) or m.group(5)], m.end()  # "一个" is "a", "三个" is three
+    return cjk_number(m.group(3) or m.group(4) or m.group(5)), m.end()  # "一个" is "a", "三个" is three
 
 
 def _var(name: str, kind: str, description: str, label: str = "") -> ConversationVar:

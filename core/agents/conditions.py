@@ -18,7 +18,7 @@ QUOTED = re.compile(r"«\s?([^»]{1,400}?)\s?»|„([^“”]{1,400})[“”]|�
 
 def quoted(text: str, longest: int = 400) -> list[str]:
     """The quoted strings of ``text`` in order, in any quote style, each at most ``longest`` characters."""
-    return [next(g for g in m.groups() if g) for m in QUOTED.finditer(text) if len(next(g for g in m.groups() if g)) <= longest]
+    return [inner for _, _, inner in quoted_spans(text) if len(inner) <= longest]
 
 
 def quoted_spans(text: str) -> list[tuple[int, int, str]]:
@@ -118,6 +118,22 @@ def _previous_noun(text: str) -> str:
 ROUNDS = r"(\d+|one|two|three|four|five|six|seven|eight|nine|ten|一|二|两|三|四|五|六|七|八|九|十)"
 WORD_NUMBERS = {w: i + 1 for i, w in enumerate("one two three four five six seven eight nine ten".split())} | {
     c: i + 1 for i, c in enumerate("一二三四五六七八九十")} | {"两": 2}
+
+
+CJK_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+
+
+def cjk_number(raw: str, default: int | None = None) -> int | None:
+    """Digits or a Chinese numeral up to 99 (三, 十, 十二, 二十, 二十三, 两) as a number, else ``default``."""
+    raw = raw.strip()
+    if raw.isdigit():
+        return int(raw)
+    tens, ten, ones = raw.partition("十")
+    if ten:
+        if (tens and tens not in CJK_DIGITS) or (ones and ones not in CJK_DIGITS):
+            return default
+        return CJK_DIGITS.get(tens, 1) * 10 + CJK_DIGITS.get(ones, 0)
+    return CJK_DIGITS.get(raw, default)
 
 
 def loop_rule(text: str) -> LoopRule | None:

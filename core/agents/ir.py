@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from core.agents import lexicon as lx
-from core.agents.conditions import ROUNDS, WORD_NUMBERS, find_gate, loop_rule, quoted_spans
+from core.agents.conditions import ROUNDS, WORD_NUMBERS, find_gate, loop_rule, quoted, quoted_spans
 from core.agents.models import ConversationVar, InputVar, OutputVar, RequirementSpec
 
 IDENT = r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)*"
@@ -605,7 +605,6 @@ def tools(text: str) -> list[str]:
     return [t for t in dict.fromkeys(found) if not t.startswith("llm")]
 
 
-LITERAL_QUOTE = re.compile(r"«\s?([^»]{1,40}?)\s?»|„([^“”]{1,40})[“”]|“([^”]{1,40})”|「([^」]{1,40})」|『([^』]{1,40})』|\"([^\"]{1,40})\"|(?<![A-Za-z])'([^'\s][^']{0,38}[^'\s]|[^'\s])'(?![A-Za-z])")
 CONSTANT = re.compile(r"(?<![A-Za-z0-9_\[{.-])([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)(?![A-Za-z0-9_\]}-])")
 
 
@@ -617,8 +616,7 @@ def find_literals(text: str, named: list[Named] | None = None) -> list[str]:
     names = {n.name for n in named or []}
     clean = re.sub(r"https?://\S+", " ", text)
     found: list[str] = []
-    for m in LITERAL_QUOTE.finditer(clean):
-        value = next(g for g in m.groups() if g).strip()
+    for value in (v.strip() for v in quoted(clean, 40)):  # a longer quote is a sentence, not a literal
         if value and "{" not in value:
             found.append(value)
     found += re.findall(r"\[[A-Z][A-Z0-9_ ]{1,20}\]|<[A-Z][A-Z0-9_]{1,20}>", clean)

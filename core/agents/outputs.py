@@ -145,7 +145,7 @@ def contract(d, spec: RequirementSpec, tail: list[Link], results: list[tuple[str
         t = _tool(d, spec, key, last, ends)
         ends = [Link(step=t)]
         pairs.append((slug(key.split("_")[-1]) if not named else f"{key.split('_')[-1]}_file", f"{t}.files"))
-    return _dedupe(ends), pairs
+    return dedupe_links(ends), pairs
 
 
 def computed(d, spec: RequirementSpec, tail: list[Link], refs: list[str],
@@ -171,7 +171,8 @@ def computed(d, spec: RequirementSpec, tail: list[Link], refs: list[str],
     return tail, refs
 
 
-def _dedupe(links: list[Link]) -> list[Link]:
+def dedupe_links(links: list[Link]) -> list[Link]:
+    """``links`` without repeats (the same step and branch), in order."""
     seen, out = set(), []
     for link in links:
         if (link.step, link.branch) not in seen:

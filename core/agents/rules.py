@@ -11,7 +11,7 @@ import re
 
 from core.agents import chat_state
 from core.agents import lexicon as lx
-from core.agents.conditions import CONTAINS_PREFIX, contains_test
+from core.agents.conditions import CONTAINS_PREFIX, cjk_number, contains_test
 from core.agents.ir import asks_for_chat, enrich, secret_param
 from core.agents.models import (
     BranchRule,
@@ -653,11 +653,11 @@ def find_list_source(text: str) -> tuple[str, str] | None:
                          text):
         noun = m.group(2)
         if re.search(rf"(?:每个|每条|每篇|每道|每项|逐个|逐条|逐篇|一个一个)\s*{re.escape(noun[-2:])}", text[m.end():]):
-            return noun, f"model:{_cjk_number(m.group(1))}"
+            return noun, f"model:{cjk_number(m.group(1), 3)}"
     for m in re.finditer(rf"([\u30a0-\u30ff\u4e00-\u9fff]{{1,8}})を\s*{CJK_COUNT}\s*(?:つ|個|本|件|案)", text):
         noun = m.group(1)
         if re.search(rf"{re.escape(noun[-2:])}(?:ごとに|ごと|ひとつずつ|1つずつ|一つずつ|それぞれ)", text[m.end():]) and lx.has(text[:m.start() + 40], "list_make"):
-            return noun, f"model:{_cjk_number(m.group(2))}"
+            return noun, f"model:{cjk_number(m.group(2), 3)}"
     split = lx.find(text, "split_word") or re.search(r"\b(?:break|divide|separate|chop)\b[^.;]{0,40}?\binto\b", text, re.I)
     if split:
         near = text[max(0, split.start() - 40):split.end() + 60]
@@ -665,19 +665,6 @@ def find_list_source(text: str) -> tuple[str, str] | None:
             if lx.has(near, f"unit_{unit}") or lx.has(text[split.end():], f"unit_{unit}") and lx.has(text, "each"):
                 return unit, f"split:{unit}"
     return None
-
-
-def _cjk_number(raw: str) -> int:
-    if raw.isdigit():
-        return int(raw)
-    digits = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
-    if raw == "十":
-        return 10
-    if raw.startswith("十"):
-        return 10 + digits.get(raw[1:], 0)
-    if raw.endswith("十"):
-        return digits.get(raw[0], 1) * 10
-    return digits.get(raw, 3)
 
 
 def _date_inputs(text: str, inputs: list[InputVar]) -> list[InputVar]:

@@ -157,7 +157,7 @@ def _report(args: argparse.Namespace, result) -> int:
         "cost_usd": float(result.usage.cost_usd) if result.usage.cost_usd is not None else None,
         "patterns": [{"id": r.pattern.id, "score": round(r.score, 4), "used": bool(result.blueprint and r.pattern.id in result.blueprint.patterns_used)}
                      for r in result.patterns],
-        "adapted": adaptation(result.blueprint) if result.blueprint is not None else "",
+        "adapted": adaptation(result.blueprint),
         "error_category": result.error_category,
         "error_message": result.error_message,
         "missing": list(getattr(result, "missing", [])),

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.harness import ARTIFACTS, AppServer, launch_browser, new_page, shot, start_app, stop_app
+from tests.e2e.harness import AppServer, launch_browser, new_page, own_app, shot
 
 
 @pytest.fixture(scope="session")
@@ -21,11 +21,8 @@ def browser() -> Iterator:
 
 @pytest.fixture(scope="session")
 def app_server(browser, tmp_path_factory) -> Iterator[AppServer]:
-    base = tmp_path_factory.mktemp("e2e")
-    ARTIFACTS.mkdir(exist_ok=True)
-    server = start_app(base / "data", ARTIFACTS / "streamlit.log")
-    yield server
-    stop_app(server)
+    with own_app(tmp_path_factory.mktemp("e2e"), "session") as server:
+        yield server
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)

@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,6 +84,17 @@ def stop_app(server: AppServer) -> None:
         server.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
         server.process.kill()
+
+
+@contextmanager
+def own_app(base: Path, name: str) -> Iterator[AppServer]:
+    """An app with a data dir of its own under ``base``, its log in ``test-artifacts/streamlit-<name>.log``."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    server = start_app(base / "data", ARTIFACTS / f"streamlit-{name}.log")
+    try:
+        yield server
+    finally:
+        stop_app(server)
 
 
 def launch_browser(playwright):

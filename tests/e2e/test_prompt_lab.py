@@ -8,7 +8,7 @@ import yaml
 
 from core.agents.prompt_store import PromptStore
 from core.ledger import Ledger
-from tests.e2e.harness import ARTIFACTS, shot, start_app, stop_app, wait_idle
+from tests.e2e.harness import own_app, shot, wait_idle
 from tests.fakes.openai_server import FakeOpenAIServer
 from tests.prompts.conftest import CASES
 from tests.prompts.scripted_model import THOROUGH_MARKER, answer, thorough_prompt
@@ -20,10 +20,8 @@ pytestmark = pytest.mark.e2e
 def lab_server(browser, tmp_path_factory):
     """An app of its own: the comparison writes token-bearing runs (and may still be writing them after
     the test ends), which the other browser tests' offline-only screens must not see."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    server = start_app(tmp_path_factory.mktemp("prompt-lab") / "data", ARTIFACTS / "streamlit-prompt-lab.log")
-    yield server
-    stop_app(server)
+    with own_app(tmp_path_factory.mktemp("prompt-lab"), "prompt-lab") as server:
+        yield server
 
 
 @pytest.fixture

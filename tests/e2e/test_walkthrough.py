@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tests.conftest import CORPUS_DIR
-from tests.e2e.harness import ARTIFACTS, shot, start_app, stop_app, wait_idle
+from tests.e2e.harness import own_app, shot, wait_idle
 
 pytestmark = pytest.mark.e2e
 
@@ -19,10 +19,8 @@ pytestmark = pytest.mark.e2e
 def app_server(browser, tmp_path_factory):
     """An app of this module's own: its screens assume the runs they make themselves (the session's app has
     the other browser tests' runs and their batch and ledger activity; after them the Batch step timed out)."""
-    ARTIFACTS.mkdir(exist_ok=True)
-    server = start_app(tmp_path_factory.mktemp("walkthrough") / "data", ARTIFACTS / "streamlit-walkthrough.log")
-    yield server
-    stop_app(server)
+    with own_app(tmp_path_factory.mktemp("walkthrough"), "walkthrough") as server:
+        yield server
 
 RAW_NAMES = ["app", "analytics", "batch", "generate", "history", "patterns", "settings", "validate"]
 MENU = ["Generate", "Validate", "Patterns", "History", "Analytics", "Batch", "Prompt Lab", "Settings"]
@@ -66,8 +64,7 @@ def _assert_shell(page, title: str) -> None:
 @pytest.mark.parametrize("path, title", [("", "Generate"), ("analytics", "Analytics")])
 def test_a_fresh_server_never_lists_page_files_and_every_url_gets_the_shell(browser, tmp_path, path, title):
     """The first request of a fresh server, at the home page or straight at a page's URL."""
-    server = start_app(tmp_path / "data", ARTIFACTS / f"streamlit-fresh-{path or 'home'}.log")
-    try:
+    with own_app(tmp_path, f"fresh-{path or 'home'}") as server:
         for scheme in ("light", "dark"):
             context, page = _context(browser, scheme)
             try:
@@ -79,8 +76,6 @@ def test_a_fresh_server_never_lists_page_files_and_every_url_gets_the_shell(brow
                 _shot(page, f"12-01-{scheme}-first-load-{path or 'home'}")
             finally:
                 context.close()
-    finally:
-        stop_app(server)
 
 
 def _shot(page, name: str) -> None:

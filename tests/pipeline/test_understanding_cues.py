@@ -273,3 +273,11 @@ def test_a_chat_word_naming_data_is_not_a_chat_app(text, mode):
 def test_chinese_resultative_verbs_make_outputs(text, inputs, outputs):
     spec = analyse(text)
     assert [i.name for i in spec.inputs] == inputs and [o.name for o in spec.outputs] == outputs
+
+
+@pytest.mark.parametrize("raw, value", [("三", 3), ("十", 10), ("十二", 12), ("二十", 20), ("二十三", 23), ("两", 2),
+                                        ("12", 12), ("百", None)])
+def test_chinese_numerals_read_as_numbers(raw, value):
+    from core.agents.conditions import cjk_number
+
+    assert cjk_number(raw) == value
