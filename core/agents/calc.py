@@ -186,7 +186,7 @@ def _band(value):
     return BANDS[-1][0] if BANDS else ""
 
 
-def main({", ".join(f"{n}: str" for n in names)}{", holidays: str = ''" if calc.holidays_env else ""}) -> dict:
+def main({", ".join(f"{n}: str" for n in names)}{", holidays: str = ''" if calc.holidays_env or calc.kind == "working_days" else ""}) -> dict:
 {_VALUE[calc.kind].format(a=a, b=b, two=len(names) > 1)}    return {{{calc.value_name!r}: value{f", {calc.band_name!r}: _band(value)" if calc.bands and calc.band_name else ""}}}
 '''
     return CodeRecipe(text, "Compute", names[0], outputs(calc), code)

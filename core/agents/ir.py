@@ -256,9 +256,9 @@ def _clause_role(before: str, cjk: bool) -> str | None:
 
 
 ARGUMENT_BEFORE = re.compile(r"\b(?:since|from|of|between|for|on|in|by|with|using|given|per|until|till|to)\s+(?:the\s+|a\s+|an\s+)?`?$", re.I)
-ARGUMENT_AFTER = re.compile(r"\s*(?:[距到至与和跟及、的（(]|から|まで|と|の|より|以来)")
+ARGUMENT_AFTER = re.compile(r"\s*(?:[距到至与和跟及、的（(]|之间|之差|から|まで|と|の|より|以来|間)")
 """Around a name after a compute verb: words that make it what the value is computed *from* ("days since last_login",
-"sign_date 距今多少天", "start_date から"), so it is given, not computed."""
+"sign_date 距今多少天", "start_date から", "A 到 end_date 之间"), so it is given, not computed."""
 
 
 def _role(text: str, n: Named) -> str:
@@ -588,8 +588,12 @@ def tools(text: str) -> list[str]:
         found.append("tts")
     if lx.has(text, "tool_image"):
         found.append("text2image")
-    # a file type named in a list of what an upload may be ("documents (PDF, DOCX, TXT)") is not an export
-    asked = re.sub(r"[（(]\s*[A-Za-z]{2,5}(?:\s*[,，、/]\s*[A-Za-z]{2,5})+\s*[)）]", " ", text)
+    # a file type said of an upload ("documents (PDF, DOCX, TXT)", "上传一份说明书 manual（PDF）") is not an export
+    def upload_types(m: re.Match) -> str:
+        listed = re.search(r"[,，、/]", m.group(0))
+        return " " if listed or lx.has(text[max(0, m.start() - 30):m.start()], "input_word") else m.group(0)
+
+    asked = re.sub(r"[（(]\s*[A-Za-z]{2,5}(?:\s*[,，、/]\s*[A-Za-z]{2,5})*\s*[)）]", upload_types, text)
     for sentence in SENTENCE.split(asked):  # an export verb with a file format in the same sentence
         export = lx.find(sentence, "tool_export")
         verb = re.search(r"export|导出|書き出|エクスポート", sentence, re.I) and re.search(r"word|docx|pdf|pptx|powerpoint", sentence, re.I)

@@ -36,11 +36,6 @@ LANGUAGES = (
     "Indonesian", "Malay", "Persian", "Swahili", "Romanian", "Hungarian",
 )
 
-RETRIEVAL_WORDS = re.compile(
-    r"\b(knowledge ?bases?|knowledge|manuals?|documentation|docs|faqs?|handbook|wiki|rag|retriev\w*|"
-    r"internal documents|policy documents)\b|知识库|ナレッジ|知識ベース|Wissensdatenbank|Handbuch",
-    re.I,
-)
 IMAGE_WORDS = re.compile(r"\b(images?|photos?|pictures?|screenshots?|scans?|diagrams?)\b|图片|Bild", re.I)
 FILE_TRIGGER = re.compile(r"\b(upload(?:ed|s)?|attached|attachments?|pdfs?|docx?|files?|scanned)\b|上传|hochgeladen", re.I)
 DOC_NOUNS = ("resume", "cv", "contract", "report", "invoice", "paper", "manuscript", "spreadsheet",
@@ -582,12 +577,12 @@ MAKE_VERBS = re.compile(r"(?:\b(?:write|writes|draft|create|generate|produce|com
 def _retrieval_source(text: str) -> bool:
     """A knowledge source the workflow reads from: a retrieval word that is neither a variable name the user
     gave (``output faq``) nor the object of a produce verb (``write five FAQs``, ``FAQ を作って``)."""
-    for m in RETRIEVAL_WORDS.finditer(text):
+    for m in lx.all_matches(text, "knowledge"):
         before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 1]
         if not lx.CJK.search(m.group(0)) and (re.match(r"[A-Za-z0-9_]", after) or re.search(r"[A-Za-z0-9_]$", before)):
             continue  # part of a name (faq_bot); a CJK word next to Latin letters ("FAQナレッジ") is not
-        if m.group(0).islower() and re.search(r"(?:出力|输出|output|return)\s*$", before, re.I):
-            continue  # a lower-case name after an output cue
+        if m.group(0).islower() and (re.search(r"(?:出力|输出|output|return)\s*$", before, re.I) or lx.CJK.search(text)):
+            continue  # a lower-case name after an output cue, or standing in CJK text (说明书 manual)
         if MAKE_VERBS.search(before) and not re.search(r"\b(?:from|using|based on|according to)\b|根据|基于|参考|に基づ|を参照", before, re.I):
             continue
         return True

@@ -22,6 +22,8 @@ SAMPLE_QUERY = "What are your opening hours on Saturday?"
 FILE_TYPES = ("file", "file-list")
 _URLISH = re.compile(r"url|link|website|webpage|網址|网址|链接|鏈接|リンク", re.IGNORECASE)
 _EMAILISH = re.compile(r"e-?mail(_?address)?$|邮箱|メールアドレス", re.IGNORECASE)
+_DATEISH = re.compile(r"date|deadline|日付|日期|日にち|期限|截止", re.IGNORECASE)
+_ENDISH = re.compile(r"end|until|截止|结束|終了|終わり", re.IGNORECASE)
 
 
 def is_url_name(text: str) -> bool:
@@ -142,6 +144,8 @@ def synthesize_value(var: StartVariable) -> Any:
         text = "https://example.com/sample-page"
     elif _EMAILISH.search(f"{var.name} {var.label}"):
         text = "alex@example.com"
+    elif _DATEISH.search(f"{var.name} {var.label}"):
+        text = "2026-02-13" if _ENDISH.search(f"{var.name} {var.label}") else "2026-01-15"  # a start before an end
     else:
         text = f"sample {var.label}"
     return text[: var.max_length] if var.max_length else text

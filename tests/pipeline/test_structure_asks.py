@@ -393,3 +393,15 @@ def test_chat_intent_gets_its_fixed_reply_without_a_model(text, intent, fixed, o
     [usual] = [t for s, h, t in edges if s == qc_id and h != handle]
     assert nodes[usual]["type"] == "knowledge-retrieval"  # the usual path still answers from the knowledge base
     assert "http-request" not in _types(r)  # a URL inside the fixed reply is text, not a call
+
+
+@pytest.mark.parametrize("text", [
+    "入力した日付 start_date と end_date の間の営業日数を、モデルを使わずにコードで計算して days として出力してください。",
+    "不用模型，用代码算出开始日期 start_date 到结束日期 end_date 之间的工作日天数，输出 days。",
+])
+def test_working_days_without_a_holiday_list_run(text, offline_settings, ledger, library):
+    """No holidays environment variable named: the code still takes (an empty) holidays parameter."""
+    result = generate(text, settings=offline_settings, ledger=ledger, library=library)
+    assert result.test_run is not None and result.test_run.succeeded, result.test_run and result.test_run.summary()
+    # the test run's sample dates: 2026-01-15 to 2026-02-13, 22 weekdays
+    assert result.test_run.runs[0].outputs == {"days": 22}

@@ -281,3 +281,23 @@ def test_chinese_numerals_read_as_numbers(raw, value):
     from core.agents.conditions import cjk_number
 
     assert cjk_number(raw) == value
+
+
+@pytest.mark.parametrize("text, retrieval", [
+    ("社内のFAQを検索して質問 question に答えてください。", True),  # a Latin cue right after CJK
+    ("根据知识库回答用户问题 question，输出 answer。", True),
+    ("Beantworte Fragen anhand der Wissensdatenbank.", True),
+    ("用户上传一份产品说明书 manual（PDF），生成五条常见问题 faq。", False),  # names standing in CJK text
+    ("Write five FAQs about our product (variable product); output faqs.", False),
+])
+def test_a_knowledge_source_is_read_not_named(text, retrieval):
+    assert ("retrieval" in analyse(text).capabilities) is retrieval
+
+
+@pytest.mark.parametrize("text, export", [
+    ("用户上传一份合同 contract（PDF），总结要点输出 summary。", False),
+    ("Upload a contract (PDF) and summarise it; output summary.", False),
+    ("Write the weekly report from notes (variable notes) and export it as a PDF file.", True),
+])
+def test_a_file_type_said_of_an_upload_is_not_an_export(text, export):
+    assert any(t.startswith("md_exporter") for t in analyse(text).tools) is export
