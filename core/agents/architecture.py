@@ -265,18 +265,17 @@ def design(inp: ArchitectureInput) -> Blueprint:
         value_ref = value_ref or joined  # the paths did the work: no main step after them
     if computed and spec.no_model:
         spec = spec.model_copy(update={"gate": None})
-    if spec.gate is not None and not spec.classes and value_ref:
-        tail, gated, otherwise = _computed_gate(d, spec, tail, value_ref, context_refs)
+    otherwise = None
+    if spec.gate is not None and not spec.classes:
+        tail, gated, otherwise = _gate_paths(d, spec, tail, main, value_ref, context_refs)
+        if gated[0] and all(o.name in gated[0] for o in spec.outputs if o.explicit):
+            gated = ([], *gated[1:])  # both paths give the same named output(s): joined below
         if otherwise:  # the other cases end with the fixed text the user gave: no main work
             results.append((next((o.name for o in spec.outputs if o.name not in gated[0]), "result"), otherwise))
         spec = spec.model_copy(update={"outputs": [o for o in spec.outputs if o.name not in gated[0]], "branches": [],
                                        "capabilities": [c for c in spec.capabilities if c != "branching"]})
-    elif spec.gate is not None and not spec.classes:
-        tail, gated = _gate(d, spec, tail, main, context_refs)
-        spec = spec.model_copy(update={"outputs": [o for o in spec.outputs if o.name not in gated[0]], "branches": [],
-                                       "capabilities": [c for c in spec.capabilities if c != "branching"]})
     task = _task(spec)
-    if computed and spec.no_model or gated is not None and value_ref and results:
+    if computed and spec.no_model or gated is not None and (value_ref or otherwise) and results:
         generated = []  # the code computed every output / the other cases end with their fixed text
     elif spec.facets and not (spec.classes or spec.branches or spec.loop or spec.list_step):
         tail, generated = _facets(d, spec, tail, context_refs + ([main] if chat and main else []))
@@ -694,12 +693,13 @@ def _contains_paths(d: _Draft, spec: RequirementSpec, tail: list[Link], query: s
     return merge(texts, ends)
 
 
-def _computed_gate(d: _Draft, spec: RequirementSpec, tail: list[Link], value_ref: str, refs: list[str]):
-    """The asked comparison on a value the code computed (typed as a number): the then-path writes (or
-    returns its fixed text); the other cases get the fixed text their clause quotes, else the main work.
+def _gate_paths(d: _Draft, spec: RequirementSpec, tail: list[Link], main: str | None, value_ref: str | None, refs: list[str]):
+    """The asked comparison (on a value the code computed, typed as a number, when there is one): the
+    then-path writes (or returns its fixed text); the other cases get the fixed text their clause quotes,
+    else the main work.
 
     Returns (the tail, (then-path outputs, its result ref, its last link), the other cases' fixed-text ref or None)."""
-    tail, gated = _gate(d, spec, tail, None, refs, subject_ref=value_ref)
+    tail, gated = _gate(d, spec, tail, None if value_ref else main, refs, subject_ref=value_ref)
     other, lang = tail[0], spec.language
     fixed = _else_fixed(spec.requirement, spec.gate.then_text)
     if fixed:

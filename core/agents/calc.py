@@ -21,8 +21,6 @@ CALC_PREFIX = "calc:"
 NUMBER = r"(-?\d+(?:\.\d+)?)"
 NOT_LABELS = {"if", "when", "is", "are", "it", "and", "or", "the", "than", "be", "was", "of", "to", "anything", "value",
               "number", "score", "days", "years", "that", "those", "rest", "ones", "with", "for"}
-OPS = {"below": "<", "under": "<", "less than": "<", "lower than": "<", "up to": "≤", "at most": "≤", "above": ">",
-       "over": ">", "more than": ">", "greater than": ">", "at least": "≥", "from": "≥"}
 
 
 class Band(BaseModel):
@@ -31,6 +29,8 @@ class Band(BaseModel):
     label: str
     op: str | None = None
     value: float = 0.0
+    high: float | None = None
+    """With ``op`` ``≥``: a closed range ``value``..``high``."""
 
 
 class Calculation(BaseModel):
@@ -56,30 +56,70 @@ def _date_inputs(spec: RequirementSpec) -> list[str]:
             and (re.search(r"date|day|_on$|_at$", i.name) or lx.has(i.label, "calc_date") or lx.has(near(i.name), "calc_date"))]
 
 
+RANGE = re.compile(rf"{NUMBER}\s*(?:分|点|points?)?\s*(?:-|–|~|～|〜|到|至|から|to)\s*{NUMBER}|\bbetween\s+{NUMBER}\s+and\s+{NUMBER}", re.I)
+"""A closed range of values: ``60-89``, ``60到89分``, ``60～89``, ``70から79``, ``between 60 and 89``."""
+BAND_CLAUSE = re.compile(r"[，,；;。、\n]|\.(?:\s|$)")
+LABEL_AFTER = re.compile(r"^\s*(?:的|は|なら|の場合は?|で|時|时)?\s*[，,、:：]?\s*(?:(?:then\s+)?(?:it|this|that|they|the result)\s+)?(?:为|是|算|属于|输出|返回|记为|评为|定为|则为|就是|とし|と判定|is|are|=|→|->|:|means|counts as|gets?|is rated)?"
+                         r"\s*[「『“\"']?([\u3040-\u30ff\u4e00-\u9fff]{1,8}|[A-Za-z][\w-]*)", re.I)
+LABEL_BEFORE = re.compile(r"([A-Za-z][\w-]*)\s+(?:if\s+|when\s+|is\s+|for\s+)?(?:the\s+)?(?:value\s+|score\s+)?(?:is\s+)?$", re.I)
+REST = re.compile(r"otherwise|for the rest|anything else|else|否则|其余|其他|其它|剩下|それ以外|その他|残り", re.I)
+
+
+def _label(clause: str, start: int, end: int) -> str | None:
+    """The band's name in its clause: a quoted word, else the word after the comparison (``60分以下为不及格``,
+    ``below 18.5 is underweight``), else the English word before it (``underweight below 18.5``)."""
+    from core.agents.conditions import quoted
+
+    said = [q for q in quoted(clause, 40) if q.strip()]
+    if said:
+        return said[0].strip()
+    after = LABEL_AFTER.match(re.sub(r"^\s*(?:分|点|元|歳|岁|points?)", "", clause[end:]))
+    if after and after.group(1).lower() not in NOT_LABELS and not lx.has(after.group(1), "cond_word"):
+        return after.group(1)
+    before = LABEL_BEFORE.search(clause[:start])
+    if before and before.group(1).lower() not in NOT_LABELS and not lx.has(before.group(1), "cond_word"):
+        return before.group(1)
+    return None
+
+
 def bands(text: str) -> list[Band]:
-    """Bands in order: ``label below N`` / ``below N is label`` / ``N 以下/未満 → label`` / ``低于 N 为 label``,
-    then ``label otherwise`` (the rest)."""
-    words = "|".join(sorted(OPS, key=len, reverse=True))
-    found: list[tuple[int, Band]] = []
-    for m in re.finditer(rf"([A-Za-z][\w-]*)\s+(?:if\s+|when\s+|is\s+)?({words})\s+{NUMBER}", text, re.I):
-        if m.group(1).lower() in NOT_LABELS or lx.has(m.group(1), "cond_word"):
+    """The bands a value is put into, in the order to check them: per clause a comparison (the lexicons'
+    comparison words in every language: ``below 18.5``, ``90分及以上``, ``10 未満``) or a range (``60到89分``),
+    with the label the clause gives it; then the rest (``otherwise obese``, ``其余为…``, ``それ以外は…``).
+    Bands of one direction are ordered so the first that holds is right (``≥60 pass, ≥90 excellent``)."""
+    from core.agents.conditions import comparisons
+
+    found: list[Band] = []
+    rest: str | None = None
+    for clause in BAND_CLAUSE.split(text):
+        span = RANGE.search(clause)
+        comps = comparisons(clause)
+        if span and not any(s < span.start() < e for s, e, _, _ in comps):
+            low, high = [float(g) for g in span.groups() if g is not None][:2]
+            name = _label(clause, span.start(), span.end())
+            if name:
+                found.append(Band(label=name, op="≥", value=min(low, high), high=max(low, high)))
             continue
-        found.append((m.start(), Band(label=m.group(1), op=OPS[m.group(2).lower()], value=float(m.group(3)))))
-    for m in re.finditer(rf"(?:低于|小于|不到|未满|不满)\s*{NUMBER}\s*[^\d，,。；;]{{0,3}}?(?:为|是|算|属于)\s*([\u4e00-\u9fff\w]{{1,8}})", text):
-        found.append((m.start(), Band(label=m.group(2), op="<", value=float(m.group(1)))))
-    for m in re.finditer(rf"{NUMBER}\s*[^\d、，。；]{{0,3}}?(未満|以下)\s*(?:なら|は|が|で)?\s*[「『]?([\u3040-\u30ff\u4e00-\u9fff\w]{{1,8}})", text):
-        found.append((m.start(), Band(label=m.group(3), op="<" if m.group(2) == "未満" else "≤", value=float(m.group(1)))))
-    if len(found) < 1:
+        if comps:
+            s, e, op, value = comps[0]
+            name = _label(clause, s, e)
+            if name:
+                found.append(Band(label=name, op=op, value=float(value)))
+            continue
+        other = REST.search(clause)
+        if other and found and rest is None:
+            name = _label(clause, other.start(), other.end()) or _label(clause[:other.start()], other.start(), other.start())
+            rest = name
+    if not found:
         return []
-    found.sort(key=lambda f: f[0])
-    result = [b for _, b in found]
-    rest = (re.search(r"([A-Za-z][\w-]*)\s+(?:otherwise|for the rest|else|above that)", text, re.I)
-            or re.search(r"(?:otherwise|else|anything else)\s+(?:is\s+|it is\s+)?([A-Za-z][\w-]*)", text, re.I)
-            or re.search(r"(?:否则|其余|其他)\s*(?:为|是|算)?\s*([\u4e00-\u9fff\w]{1,8})", text)
-            or re.search(r"(?:それ以外|以上)\s*(?:は|なら)\s*[「『]?([\u3040-\u30ff\u4e00-\u9fff\w]{1,8})", text))
-    if rest and rest.group(1) not in {b.label for b in result}:
-        result.append(Band(label=rest.group(1)))
-    return result if len(result) >= 2 else []
+    if all(b.op in (">", "≥") and b.high is None for b in found):
+        found.sort(key=lambda b: -b.value)
+    elif all(b.op in ("<", "≤") for b in found):
+        found.sort(key=lambda b: b.value)
+    labels = {b.label for b in found}
+    if rest and rest not in labels:
+        found.append(Band(label=rest))
+    return found if len(found) >= 2 else []
 
 
 def plan(spec: RequirementSpec) -> Calculation | None:
@@ -96,8 +136,8 @@ def plan(spec: RequirementSpec) -> Calculation | None:
         kind, inputs = "years", dates[:1]
     elif lx.has(text, "calc_days") and dates:
         kind, inputs = "days", dates[:2]
-    elif len(numbers) == 1 and bands(text):
-        kind, inputs = "number", numbers
+    elif len(numbers) == 1 and len(bands(text)) > (2 if spec.gate else 1):
+        kind, inputs = "number", numbers  # one threshold and the rest is the gate's if-else, not a calculation
     else:
         return None
     found = bands(text)
@@ -153,7 +193,7 @@ def recipe(text: str) -> CodeRecipe:
     names = calc.inputs or ["value"]
     a, b = names[0], names[1] if len(names) > 1 else names[0]
     ops = {"<": "<", ">": ">", "≤": "<=", "≥": ">=", None: None}
-    table = ",\n".join(f"    ({b_.label!r}, {ops[b_.op]!r}, {b_.value!r})" for b_ in calc.bands)
+    table = ",\n".join(f"    ({b_.label!r}, {ops[b_.op]!r}, {b_.value!r}, {b_.high!r})" for b_ in calc.bands)
     env = (f"# holidays: the environment variable {calc.holidays_env} (comma-separated YYYY-MM-DD dates)\n"
            if calc.holidays_env else "")
     code = f'''import datetime
@@ -179,7 +219,9 @@ def _date(text):
 
 
 def _band(value):
-    for name, op, limit in BANDS:
+    for name, op, limit, high in BANDS:
+        if high is not None and not value <= high:
+            continue  # a range: limit..high
         if op is None or (op == "<" and value < limit) or (op == "<=" and value <= limit) or (
                 op == ">" and value > limit) or (op == ">=" and value >= limit):
             return name

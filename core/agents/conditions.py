@@ -29,7 +29,7 @@ FILLER = {"and", "or", "but", "so", "is", "are", "was", "the", "a", "an", "if", 
           "das", "liegt", "le", "la", "si", "el"}
 
 
-def _comparisons(text: str) -> list[tuple[int, int, str, str]]:
+def comparisons(text: str) -> list[tuple[int, int, str, str]]:
     """(start, end, operator, value) of each comparison with a number, in order."""
     found = []
     for kind in ("more_than", "less_than"):
@@ -72,7 +72,7 @@ def find_gate(text: str, outputs: list[tuple[str, int]], numbers: tuple[str, ...
 
     ``outputs``: (name, position) of the named outputs in ``text``.
     """
-    comps = _comparisons(text)
+    comps = comparisons(text)
     for i, (start, end, op, value) in enumerate(comps):
         clause_start = max([m.end() for m in CLAUSE_END.finditer(text, 0, start)] + [0])
         lead = text[clause_start:start]
@@ -162,7 +162,7 @@ def loop_rule(text: str) -> LoopRule | None:
             return rule
     for part in stops:
         after = lx.find(part, "loop_until")
-        comps = _comparisons(part[after.start():] if after else part)
+        comps = comparisons(part[after.start():] if after else part)
         comps = [c for c in comps if not any(o is not c and o[0] <= c[0] and c[1] <= o[1] for o in comps)]  # 不低于 ⊃ 低于
         if comps:
             _, _, op, value = comps[0]

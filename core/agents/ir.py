@@ -24,7 +24,7 @@ every all any some one two three four five six seven eight nine ten up down out 
 how why whether there here do does did done has have had was were will would can could should may might must
 exactly separate second first last new same different options option well usual needed follows possible such either both single simple short long plain text file input
 output inputs outputs result results field variable return returns returned back called named call it
-everything anything something nothing everyone
+everything anything something nothing everyone whichever whatever whoever
 ist die der das ein eine und le la les de du des un une el los las del y en""".split())
 TECHNICAL = set("""json markdown md html xml csv pdf docx doc txt word http https get post put patch delete api url key
 keys msgtype token bearer yyyy mm dd llm ai gpt sku qty id ok lgtm faq sql python javascript java go""".split())
@@ -146,6 +146,9 @@ def find_named(text: str) -> list[Named]:
     for m in re.finditer(rf"[（(]\s*(?:(?i:{cue})\s*[:：]?)?\s*`?([a-z][a-z0-9_]*)`?\s*(?=[)）、，:：]|\s+[（(])", clean):
         if m.group(1).lower() not in FUNCTION_WORDS:
             add(m.group(1), m.start(1), m.end(1), 2)
+    types = "|".join(sorted(TYPE_WORDS | {"date", "decimal", "whole number"}, key=len, reverse=True))
+    for m in re.finditer(rf"(?<![A-Za-z0-9_])([a-z][a-z0-9_]*)\s*[（(]\s*(?:(?:a|an)\s+)?(?:{types})s?\s*[)）,，]", clean):
+        add(m.group(1), m.start(1), m.end(1), 2)  # "the reading temp (a number)": the word its type is said of
     for m in re.finditer(r"[（(]((?:\s*[a-z][a-z0-9_]*\s*[,，、])+\s*[a-z][a-z0-9_]*)\s*[)）]", clean):
         words = [(w.group(0), m.start(1) + w.start()) for w in re.finditer(r"[a-z][a-z0-9_]*", m.group(1))]
         lead = clean[max(0, m.start() - 30):m.start()]
@@ -157,16 +160,19 @@ def find_named(text: str) -> list[Named]:
     # and a list of them: "return the show notes as show_notes and the guest name as guest"
     verbs = f"{_cue_pattern('output_word')}|{_cue_pattern('output_verb')}|{_cue_pattern('io_produce')}"
     name_as = r"(?:as|into|in|to|called|named)\s+`?([a-z][a-z0-9_]*)`?(?=\s*(?:[,.;:)]|$|\s(?:and|or)\s))"
-    for m in re.finditer(rf"(?i:{verbs})((?:\s+[\w'-]+){{0,4}}?)\s+{name_as}", plain):
-        pos, word, obj = m.end(), m.group(2), m.group(1)
+    said = plain  # a quoted reply is one word of the object: 'answer "Sorry, adults only" as message'
+    for a, b, _ in quoted_spans(plain):
+        said = said[:a] + "q" * (b - a) + said[b:]
+    for m in re.finditer(rf"(?i:{verbs})((?:\s+[\w'-]+){{0,6}}?)\s+{name_as}", said):
+        pos, word, obj = m.end(), m.group(2), plain[m.start(1):m.end(1)]
         while word:
             if word not in FUNCTION_WORDS and word not in TECHNICAL and word not in FORMAT_WORDS and len(word) > 1:
                 add(word, pos - len(word) - (1 if plain[pos - 1] == "`" else 0), pos - (1 if plain[pos - 1] == "`" else 0), 2)
                 described.setdefault(word, obj.strip())
-            nxt = re.match(rf"\s*(?:,\s*(?:and\s+)?|\s+and\s+)((?:(?!as\b|and\b)[\w'-]+\s+){{1,5}}?){name_as}", plain[pos:], re.I)
+            nxt = re.match(rf"\s*(?:,\s*(?:and\s+)?|\s+and\s+)((?:(?!as\b|and\b)[\w'-]+\s+){{1,5}}?){name_as}", said[pos:], re.I)
             if not nxt:
                 break
-            pos, word, obj = pos + nxt.end(), nxt.group(2), nxt.group(1)
+            pos, word, obj = pos + nxt.end(), nxt.group(2), plain[pos + nxt.start(1):pos + nxt.end(1)]
     if lx.CJK.search(text):
         for m in re.finditer(r"作为\s*`?([a-z][a-z0-9_]*)`?", clean):  # "把亮点作为 highlights 返回"
             if m.group(1) not in TECHNICAL:

@@ -313,10 +313,11 @@ def class_actions(text: str, classes: list[str]) -> list[BranchRule]:
         fallback = other.group(1)
     fallback = re.sub(r"\s+for (?:each|every) (?:category|class|type|one)\b", "", fallback.strip(" ,")) or "reply to it"
     rules = []
+    nouns = lx.category("item_noun")
+    items = nouns.pattern if nouns else "ones?"  # "for negative reviews, ...": the items the classes sort
     for name in classes:
-        own = re.search(rf"\bfor\s+(?:the\s+|all\s+)?{re.escape(name.lower())}\w*(?:\s+(?:tickets?|emails?|messages?|requests?|"
-                        rf"ones?|cases?|questions?))?\s*,?\s*(.+?)(?=\s*,\s*(?:otherwise|else|for)\b|\s*[;]|\.(?:\s|$)|$)",
-                        text, re.I)
+        own = re.search(rf"\bfor\s+(?:the\s+|all\s+)?{re.escape(name.lower())}\w*(?:\s+(?:{items}))?\s*,?\s*(.+?)"
+                        rf"(?=\s*,\s*(?:otherwise|else|for)\b|\s*[;]|\.(?:\s|$)|$)", text, re.I)
         clause = "" if own else _own_clause(text, name, classes)
         rules.append(BranchRule(condition=name, action=own.group(1).strip(" ,") if own else clause or fallback))
     return rules
@@ -745,11 +746,26 @@ def _app_name(text: str) -> str:
         clause = lead.sub("", clause, count=1) if lead else clause
         if len(clause) >= 2:
             return clause[:16]
-    words = re.findall(r"[A-Za-z][A-Za-z'-]+", text)
-    stop = {"a", "an", "the", "that", "of", "and", "to", "for", "from", "with", "it", "then", "each", "into", "our",
-            "using", "in", "as", "is", "on", "by", "about", "given"}
-    keep = [w for w in words if w.lower() not in stop][:4]
+    plain = re.sub(r"\([^)]*\)|`[^`]*`|\b[a-z][a-z0-9]*_[a-z0-9_]+\b|\"[^\"]*\"", " ", text)  # not "(input review)"
+    words = re.findall(r"[A-Za-z][A-Za-z'-]+|[,;:.!?]", plain)
+    keep: list[str] = []
+    for w in words:
+        if len(keep) >= 4 or keep and (not w[0].isalpha() or len(keep) >= 2 and w.lower() in NAME_BREAK):
+            break  # the goal ends at its clause, or at a preposition once it has a verb and an object
+        if w[0].isalpha() and w.lower() not in NAME_SKIP and not (not keep and w.lower() in NAME_LEAD_WORDS):
+            keep.append(w)
     return " ".join(w if w.isupper() else _title(w.lower()) for w in keep) or "Generated workflow"  # keep HR, PDF
+
+
+NAME_SKIP = {"a", "an", "the", "that", "of", "and", "it", "its", "each", "our", "my", "your", "their", "is", "are", "about",
+             "given", "me", "us", "please", "input", "inputs", "output", "outputs"}
+"""Words an English app name leaves out."""
+NAME_LEAD_WORDS = {"i", "we", "want", "need", "would", "like", "build", "create", "make", "set", "up", "take", "takes", "workflow",
+                   "app", "flow", "pipeline", "to", "for", "with", "from", "in", "as", "on", "by", "into", "using", "then",
+                   "this", "that", "which", "let", "lets", "let's", "here", "should", "can", "could", "just"}
+"""Lead-ins before the goal ("I want a workflow that ...", "Build an app to ..."), skipped before the first word kept."""
+NAME_BREAK = {"as", "in", "into", "to", "for", "from", "with", "by", "using", "then", "and", "if", "when", "on", "so",
+              "which", "that", "at", "of"}
 
 
 def analyse(requirement: str) -> RequirementSpec:

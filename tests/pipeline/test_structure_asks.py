@@ -405,3 +405,44 @@ def test_working_days_without_a_holiday_list_run(text, offline_settings, ledger,
     assert result.test_run is not None and result.test_run.succeeded, result.test_run and result.test_run.summary()
     # the test run's sample dates: 2026-01-15 to 2026-02-13, 22 weekdays
     assert result.test_run.runs[0].outputs == {"days": 22}
+
+
+@pytest.mark.parametrize("text, value, expected", [
+    ("Rate the temperature reading temp (a number) without a model: below 0 is freezing, 0 to 25 is mild, hotter "
+     "otherwise. Return the band as level.", 12, "mild"),
+    ("成绩 marks（数字）不用模型判定：85分及以上为“A”，70到84分为“B”，其余为“C”，输出 level。", 72, "B"),
+    ("成绩 marks（数字）不用模型判定：85分及以上为“A”，70到84分为“B”，其余为“C”，输出 level。", 90, "A"),
+    ("点数 points（数値）を AI なしで判定します。50 点以上なら「可」、80 点以上なら「優」、それ以外は「不可」を level に出力。", 85, "優"),
+])
+def test_value_bands_from_comparisons_and_ranges_run_in_code(text, value, expected, offline_settings, ledger, library):
+    result = run(text, offline_settings, ledger, library)
+    assert "llm" not in _types(result)
+    _, code = _one(result, "code")
+    name = next(v["variable"] for v in code["variables"])
+    assert _run_code(code, **{name: str(value)})["level"] == expected  # bands checked so the first that holds is right
+    assert "level" in _outputs(result)
+
+
+@pytest.mark.parametrize("text, fixed, other, output", [
+    ("库存量 qty（数字）小于 5 时输出“请补货”，否则输出“库存正常”，结果放在 notice 里，不用模型。", "请补货", "库存正常", "notice"),
+    ("If the balance (variable balance, a number) is below 0 reply \"Account overdrawn\", otherwise reply \"Balance OK\" "
+     "as status, without any model.", "Account overdrawn", "Balance OK", "status"),
+])
+def test_two_fixed_texts_around_one_threshold_are_an_if_else_into_one_output(text, fixed, other, output, offline_settings,
+                                                                                 ledger, library):
+    result = run(text, offline_settings, ledger, library)
+    gate_id, _ = _one(result, "if-else")
+    assert "llm" not in _types(result) and "code" not in _types(result)
+    texts = [d.get("template", "") for _, d in _of(result, "template-transform")]
+    assert any(fixed in t for t in texts) and any(other in t for t in texts)
+    assert set(_outputs(result)) == {output}  # both paths' texts reach the one output, through an aggregator
+    assert _of(result, "variable-aggregator")
+
+
+def test_a_quoted_reply_then_a_written_one_share_their_output(offline_settings, ledger, library):
+    text = ("Take the guest count guests as a number. If guests is more than 12, answer \"Please call us for large groups\" "
+            "as reply; otherwise write a short booking confirmation, also as reply.")
+    result = run(text, offline_settings, ledger, library)
+    assert set(_outputs(result)) == {"reply"}
+    assert _of(result, "if-else") and _of(result, "llm") and _of(result, "variable-aggregator")
+    assert any("Please call us for large groups" in d.get("template", "") for _, d in _of(result, "template-transform"))

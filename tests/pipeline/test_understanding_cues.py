@@ -301,3 +301,39 @@ def test_a_knowledge_source_is_read_not_named(text, retrieval):
 ])
 def test_a_file_type_said_of_an_upload_is_not_an_export(text, export):
     assert any(t.startswith("md_exporter") for t in analyse(text).tools) is export
+
+
+@pytest.mark.parametrize("text, inputs, outputs", [
+    ("Paste the meeting minutes into the field minutes. Give me back decisions and a short subject line as subject.",
+     {"minutes"}, {"decisions", "subject"}),
+    ("Fill the parameter city, then send back forecast_text.", {"city"}, {"forecast_text"}),
+])
+def test_field_and_give_me_back_name_inputs_and_outputs(text, inputs, outputs):
+    from core.agents.rules import analyse
+
+    spec = analyse(text)
+    assert {i.name for i in spec.inputs} == inputs
+    assert {o.name for o in spec.outputs if o.explicit} == outputs
+
+
+def test_a_follow_up_question_in_a_named_output_workflow_is_not_a_chat():
+    from core.agents.rules import analyse
+
+    spec = analyse("Sort a support note (input note) into billing or technical. For technical notes ask a follow-up "
+                   "question, for billing notes write a short answer. Return what was written as reply.")
+    assert spec.app_mode == "workflow"
+    assert {o.name for o in spec.outputs if o.explicit} == {"reply"}
+    technical = next(b for b in spec.branches if b.condition.lower() == "technical")
+    assert technical.action.startswith("ask a follow-up")  # "notes" is the items sorted, not the action
+    assert analyse("A helpdesk chat that answers follow-up questions about invoices.").app_mode == "advanced-chat"
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Classify a bug report (input report) as crash, slowness or cosmetic.", "Classify Bug Report"),
+    ("I want a workflow that translates product_title into French.", "Translates Into French"),
+    ("Summarize the customer call (variable call_notes) in three bullets.", "Summarize Customer Call"),
+])
+def test_english_app_names_are_the_goal_not_its_variables(text, name):
+    from core.agents.rules import analyse
+
+    assert analyse(text).name == name
