@@ -137,8 +137,21 @@ def _found(text: str, lang: str) -> list[tuple[int, ConversationVar]]:
             name = (_english(first[3]) if lang == "en" else first[2]) if first else "items"
             add(offset + (first[0] if first else where.start()),
                 _var(name, "list", _describe(lang, "list", first[3] if first else name), first[3] if first else ""))
-        for start, _, name, word in _things(sentence, "attr", lang):
+        attrs = _things(sentence, "attr", lang)
+        for start, _, name, word in attrs:
             add(offset + start, _var(name, "attribute", _describe(lang, "attribute", word), word))
+        keep = lx.find(sentence, "memo_keep")
+        if keep and not counter and not lx.has(sentence, "memo_list"):
+            known = [w for _, _, _, w in attrs]
+            kept = _kept_objects(sentence, keep)
+            for _, word in kept:  # "训练目标" holds the lexicon's "目标": the user's longer word labels it
+                for i, (pos, cv) in enumerate(found):
+                    if cv.label in known and cv.label != word and cv.label in word:
+                        found[i] = (pos, cv.model_copy(update={"label": word, "description": _describe(lang, "attribute", word)}))
+            unnamed = [(p, w) for p, w in kept if not any(k in w or w in k for k in known)]
+            for i, (start, word) in enumerate(unnamed):  # things the lexicon has no name for
+                name = _english(word) if re.fullmatch(r"[A-Za-z][A-Za-z ]*", word) else f"info_{i + 1}"
+                add(offset + start, _var(name, "attribute", _describe(lang, "attribute", word), word))
     if not found:
         m = re.search(r"\bremember\w*\s+(?:the\s+)?(?:user'?s?|their|customer'?s?|his|her)\s+([a-z]+)", text, re.I)
         if m:
@@ -146,6 +159,37 @@ def _found(text: str, lang: str) -> list[tuple[int, ConversationVar]]:
         elif lx.has(text, "conv_var"):
             found.append((0, _var("user_profile", "attribute", _describe(lang, "attribute", "profile"))))
     return found
+
+
+OWNER = re.compile(r"^(?:the\s+)?(?:user'?s?|their|customer'?s?|his|her|guest'?s?)\s+|^(?:用户|客户|顾客|对方|ユーザー|お客様|顧客|相手)(?:的|の)?")
+"""The owner before a remembered thing ("the user's budget", "用户的预算", "ユーザーの予算"), not part of its name."""
+
+
+def _kept_objects(sentence: str, keep: re.Match) -> list[tuple[int, str]]:
+    """(offset, word) of the things a keep verb takes as its object when no lexicon word names them: the nouns
+    before ``を覚え``, after ``记住`` / ``remember``, split at the list separators (``予算と行き先``, ``预算和目的地``,
+    ``budget and destination``); at most four short ones."""
+    if re.search(r"[\u3040-\u30ff]", sentence):
+        before = sentence[:keep.start()]
+        m = re.search(r"([^、。，,！？!?\s]{1,30})を\s*$", before)
+        body, at = (m.group(1), m.start(1)) if m else ("", 0)
+    else:
+        m = re.match(r"\s*([^，。；,.;!?！？]{1,40})", sentence[keep.end():])
+        body, at = (m.group(1), keep.end() + m.start(1)) if m else ("", 0)
+        body = re.split(r"\s+(?:and\s+)?(?:then|to|so|for|when|while|in|during|across|throughout|between)\s|并|然后|以便|在", body)[0]
+    owner = OWNER.search(body.strip())
+    if owner:
+        at += body.find(owner.group(0)) + len(owner.group(0))
+        body = body.strip()[owner.end():]
+    out = []
+    for part in re.finditer(r"[^、，,と和与及や]+?(?=\s*(?:[、，,と和与及や]|\s(?:and|or)\s|$))", body):
+        word = re.sub(r"^(?:and|or)\s+", "", part.group(0).strip())
+        if not word or len(word) > (12 if lx.CJK.search(word) else 30) or len(word.split()) > 2:
+            break
+        if len(word.split()) == 2 and word.split()[0].endswith("s"):
+            break  # "... and suggests trips": the next verb, not a thing kept
+        out.append((at + part.start() + part.group(0).find(word), word))
+    return out[:4]
 
 
 def _named(text: str, spec: RequirementSpec, found: list[tuple[int, ConversationVar]]) -> list[ConversationVar]:

@@ -25,7 +25,7 @@ how why whether there here do does did done has have had was were will would can
 exactly separate second first last new same different options option well usual needed follows possible such either both single simple short long plain text file input
 output inputs outputs result results field variable return returns returned back called named call it
 everything anything something nothing everyone whichever whatever whoever
-ist die der das ein eine und le la les de du des un une el los las del y en""".split())
+ist die der das ein eine und le la les de du des un une el los las del y en se es est""".split())
 TECHNICAL = set("""json markdown md html xml csv pdf docx doc txt word http https get post put patch delete api url key
 keys msgtype token bearer yyyy mm dd llm ai gpt sku qty id ok lgtm faq sql python javascript java go""".split())
 """Lower-case words that are technical terms, not variable names, when they stand next to CJK text."""
@@ -159,7 +159,8 @@ def find_named(text: str) -> list[Named]:
     # word at the end of the clause, after an output verb and a short object
     # and a list of them: "return the show notes as show_notes and the guest name as guest"
     verbs = f"{_cue_pattern('output_word')}|{_cue_pattern('output_verb')}|{_cue_pattern('io_produce')}"
-    name_as = r"(?:as|into|in|to|called|named)\s+`?([a-z][a-z0-9_]*)`?(?=\s*(?:[,.;:)]|$|\s(?:and|or)\s))"
+    name_as = (r"(?:as|into|in|to|called|named|als|comme|como)\s+`?([a-z][a-z0-9_]*)`?"
+               r"(?=(?:\s+(?:aus|zurück))?\s*(?:[,.;:)]|$|\s(?:and|or|und|et|y)\s))")  # German "gib … als x aus" 
     said = plain  # a quoted reply is one word of the object: 'answer "Sorry, adults only" as message'
     for a, b, _ in quoted_spans(plain):
         said = said[:a] + "q" * (b - a) + said[b:]
@@ -183,7 +184,8 @@ def find_named(text: str) -> list[Named]:
             if word not in TECHNICAL and len(word) > 1:
                 add(word, m.start(1), m.end(1), 1, force=True)
     # siblings: a list in which one item is a name makes its single-word items names too
-    for m in re.finditer(rf"(?:{IDENT}\s*,\s*)+{IDENT},?\s+(?:and|or)\s+{IDENT}", plain):
+    pairs = rf"(?<![\w-]){IDENT}\s+(?:and|or)\s+{IDENT}(?=\s*(?:[.;:]|$))"  # "from product_name and features."
+    for m in re.finditer(rf"(?:{IDENT}\s*,\s*)+{IDENT},?\s+(?:and|or)\s+{IDENT}|{pairs}", plain):
         items = [(w.group(0), m.start() + w.start()) for w in re.finditer(IDENT, m.group(0))
                  if w.group(0).lower() not in ("and", "or")]
         if any(w in found and found[w].evidence >= 2 for w, _ in items):
@@ -262,9 +264,10 @@ def _clause_role(before: str, cjk: bool) -> str | None:
 
 
 ARGUMENT_BEFORE = re.compile(r"\b(?:since|from|of|between|for|on|in|by|with|using|given|per|until|till|to)\s+(?:the\s+|a\s+|an\s+)?`?$", re.I)
-ARGUMENT_AFTER = re.compile(r"\s*(?:[距到至与和跟及、的（(]|之间|之差|から|まで|と|の|より|以来|間)")
+ARGUMENT_AFTER = re.compile(r"\s*(?:[距到至与和跟及、的（(]|之间|之差|から|まで|と|の|より|以来|間|都是|均为|都为|はいずれも"
+                            r"|are\s+(?:both\s+|all\s+)?(?:numbers|integers|dates))")
 """Around a name after a compute verb: words that make it what the value is computed *from* ("days since last_login",
-"sign_date 距今多少天", "start_date から", "A 到 end_date 之间"), so it is given, not computed."""
+"sign_date 距今多少天", "start_date から", "A 到 end_date 之间"), or a type said of it ("a 和 b 都是数字"), so it is given, not computed."""
 
 
 def _role(text: str, n: Named) -> str:
@@ -521,10 +524,17 @@ def cjk_classes(text: str) -> list[str]:
         quoted = _quoted_run(sentence, class_count(sentence)) or _quoted_run(sentence)
         if len(quoted) >= 2:
             return list(dict.fromkeys(quoted))
+        cue = lx.find(sentence, "classify") or lx.find(sentence, "decide")
+        after = sentence[cue.end():] if cue else ""
         lm = (re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
-              or re.search(r"([^\s、。，「」がはを]{1,10}(?:[、・][^\s、。，「」]{1,10})+)\s*の?(?:どれ|いずれ)", sentence))
+              or re.search(r"([^\s、。，「」がはを]{1,10}(?:[、・][^\s、。，「」]{1,10})+)\s*の?(?:どれ|いずれ)", sentence)
+              # "进行分类：物流、质量、其他", "分为咨询、投诉和建议三类", "料金・技術・その他に分類"
+              or re.match(r"(?:[^：:，。；]{0,8}?(?:[:：]|为|成|到)|)\s*([^\s，。；：:「」“”\d]{1,10}(?:\s*[、・]\s*[^\s，。；：:、「」“”\d]{1,10})+"
+                          r"(?:\s*(?:和|与|及|或)\s*[^\s，。；：:、和与及或「」“”\d]{1,10})?)(?![\d])", after)
+              or re.search(r"([^\s、。，「」がはを]{1,10}(?:[、・][^\s、。，「」]{1,10})+)\s*(?:の\s*\d+\s*つ)?\s*に(?:分類|振り分け|仕分け|分け)", sentence))
         if lm:
-            items = [re.sub(r"(?:中的一种|之一|等|の)$", "", i.strip()) for i in re.split(r"、|・|还是|或者|或", lm.group(1)) if i.strip()]
+            body = re.sub(rf"\s*(?:{ROUNDS}\s*(?:类|种|個|つ)\S*)$", "", re.sub(r"(?:中的一种|之一)$", "", lm.group(1)))  # "…三类": the count, not an item
+            items = [re.sub(r"(?:中的一种|之一|等|の)$", "", i.strip()) for i in re.split(r"、|・|还是|或者|或|和|与|及", body) if i.strip()]
             if 2 <= len(items) <= 8 and all(len(i) <= 10 for i in items):
                 return items
         lm = re.search(r"\b(?:whether|if)\s+(?:it|this|the\s+\w+)\s+(?:is|'s)\s+((?:(?:a|an)\s+)?[\w -]+?"
@@ -564,8 +574,10 @@ def _counted_list(body: str, count: int) -> list[str]:
 def facets(text: str) -> list[str]:
     """Independent parts to run side by side: the list in the sentence with a parallel cue."""
     for sentence in SENTENCE.split(text):
-        m = lx.find(sentence, "parallel")
-        if not m or lx.has(sentence, "respectively") and not lx.has(sentence, "parallel", ("en", "fr", "de", "es", "ja")):
+        # 分别 is both a parallel and a "respectively" cue: a sentence with it needs a parallel cue of its own (同时)
+        own = [c for c in lx.all_matches(sentence, "parallel") if not lx.has(c.group(0), "respectively")]
+        m = own[0] if own else lx.find(sentence, "parallel")
+        if not m or lx.has(sentence, "respectively") and not own:
             continue
         candidates = re.findall(r"[（(:：]\s*([^)）]+)", sentence) + [sentence[m.end():], sentence[:m.start()]]
         count = stated_count(sentence, "facet_unit")
@@ -786,11 +798,15 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
 
 def _shared_types(text: str, named: list[Named], inputs: list[InputVar]) -> None:
     """``a and b (both numbers)`` / ``a 和 b（均为数字）``: a type said once for a group of names."""
-    for m in re.finditer(r"[（(]\s*(?:both|all|均为|都是|いずれも)\s*([^)）]*)[)）]", text):
-        kind, _, _ = infer_type(m.group(1), ("en",))
+    said = [(m.start(), m.group(1)) for m in re.finditer(r"[（(]\s*(?:both|all|均为|都是|いずれも)\s*([^)）]*)[)）]", text)]
+    # "a and b are numbers", "a 和 b 都是数字", "a と b は数値": a type said of names listed together
+    said += [(m.start(), m.group(1)) for m in re.finditer(
+        r"(?<=[A-Za-z0-9_`])`?\s*(?:are|are both|are all|is|均为|都是|都为|はいずれも|は共に|はどちらも)\s*((?:(?:a|an)\s+)?[^.;,，。、)）]{1,20})", text)]
+    for at, words in said:
+        kind, _, _ = infer_type(words, ("en",))
         if kind == "text-input":
             continue
-        group = [n for n in named if 0 <= m.start() - n.end <= 40]
+        group = [n for n in named if 0 <= at - n.end <= 40]
         for var in inputs:
             if any(var.name == n.name for n in group) and var.type == "text-input":
                 var.type = kind  # type: ignore[assignment]

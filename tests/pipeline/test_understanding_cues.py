@@ -3,6 +3,8 @@ object, input types from the name and its own clause. Wordings written for these
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from core.agents import lexicon as lx
@@ -337,3 +339,81 @@ def test_english_app_names_are_the_goal_not_its_variables(text, name):
     from core.agents.rules import analyse
 
     assert analyse(text).name == name
+
+
+@pytest.mark.parametrize("text, numbers", [
+    ("Convert currency with code: `amount` and `rate` are numbers, and the input currency is a code like EUR. Output converted.",
+     {"amount", "rate"}),
+    ("用代码计算：width 和 height 都是数字，输出 area。", {"width", "height"}),
+    ("Work out the tip from bill (a number) and percent (a number); return tip.", {"bill", "percent"}),
+])
+def test_a_type_said_of_names_listed_together(text, numbers):
+    from core.agents.rules import analyse
+
+    spec = analyse(text)
+    assert {i.name for i in spec.inputs if i.type == "number"} == numbers
+
+
+def test_two_names_joined_by_and_at_the_end_of_a_clause_are_both_inputs():
+    from core.agents.rules import analyse
+
+    spec = analyse("Draft a cover letter from job_title and skills. Return letter.")
+    assert {i.name for i in spec.inputs} == {"job_title", "skills"}
+
+
+@pytest.mark.parametrize("text, classes", [
+    ("把客户反馈 feedback 进行归类：价格、服务、功能、其他，然后分别回复，输出 reply。", ["价格", "服务", "功能", "其他"]),
+    ("把邮件分为询价、下单和售后三类，分别起草回复。", ["询价", "下单", "售后"]),
+    ("メッセージを予約・キャンセル・その他に振り分けて返信してください。", ["予約", "キャンセル", "その他"]),
+])
+def test_cjk_classes_listed_after_a_classify_verb_without_quotes(text, classes):
+    from core.agents.rules import analyse
+
+    assert analyse(text).classes == classes
+
+
+def test_a_band_sentence_is_not_a_class_list():
+    from core.agents.rules import analyse
+
+    assert analyse("分数 score（数字）判定：90分及以上为“优”，60到89分为“中”，其余为“差”，输出 level。").classes == []
+
+
+@pytest.mark.parametrize("text, facets, output", [
+    ("输入一篇文章 draft。同时从逻辑、文采、事实准确性三个维度分别点评，最后把意见整合成一份总评 verdict。",
+     ["逻辑", "文采", "事实准确性"], "verdict"),
+])
+def test_parallel_views_with_fenbie_and_a_merged_output(text, facets, output):
+    from core.agents.rules import analyse
+
+    spec = analyse(text)
+    assert spec.facets == facets
+    assert [o.name for o in spec.outputs if o.explicit] == [output] and [i.name for i in spec.inputs] == ["draft"]
+
+
+@pytest.mark.parametrize("text, labels", [
+    ("料理の相談ができるチャットボット。ユーザーのアレルギーと好きな食材を覚えておいて提案してください。", ["アレルギー", "好きな食材"]),
+    ("做一个健身教练聊天机器人，记住用户的体重和训练目标，每次对话给出建议。", ["体重", "训练目标"]),
+    ("A gardening chatbot that remembers the user's climate zone and soil type, then gives planting tips.",
+     ["climate zone", "soil type"]),
+])
+def test_a_chat_remembers_things_the_lexicon_has_no_name_for(text, labels):
+    from core.agents.rules import analyse
+
+    spec = analyse(text)
+    assert spec.app_mode == "advanced-chat"
+    assert sorted(c.label for c in spec.conversation_vars) == sorted(labels)
+    assert all(re.fullmatch(r"[a-z_][a-z0-9_]*", c.name) for c in spec.conversation_vars)  # Dify names
+
+
+@pytest.mark.parametrize("text, inputs, outputs, lang", [
+    ("Übersetze den Text (Variable text) ins Englische und gib das Ergebnis als uebersetzung aus.", {"text"}, {"uebersetzung"}, "de"),
+    ("Escribe un resumen del artículo (variable articulo). La salida se llama resumen.", {"articulo"}, {"resumen"}, "es"),
+    ("Rédige une réponse au message (variable message) ; la sortie est appelée reponse.", {"message"}, {"reponse"}, "fr"),
+])
+def test_inputs_outputs_and_language_in_german_spanish_and_french(text, inputs, outputs, lang):
+    from core.agents.rules import analyse
+
+    spec = analyse(text)
+    assert {i.name for i in spec.inputs} == inputs
+    assert {o.name for o in spec.outputs if o.explicit} == outputs
+    assert spec.language == lang

@@ -30,9 +30,10 @@ LANGUAGE_NAMES = {
 STOPWORDS = {
     "en": "the and you of to is a for with in your this that it be are as from on when each then into".split(),
     "de": "der die das und ist nicht ein eine für mit den dem sie zu auf im des oder liegt sonst".split(),
-    "fr": "le la les et est un une des du pour avec dans que vous en au sur puis ensuite".split(),
-    "es": "el los las y es un una del para con en que por su cuando debe".split(),
+    "fr": "le les et est une des du pour avec dans vous au aux sur puis ensuite qui ce cette ne pas sont chaque".split(),
+    "es": "el los las y es una del para con por su sus cuando debe al lo como cada se usando este esta".split(),
 }
+"""Words frequent in one language and rare in the others (fr/es share la, de, un, que, en: they count for neither)."""
 
 
 @cache
