@@ -437,7 +437,11 @@ def _core(d: _Draft, spec: RequirementSpec, task: str, tail: list[Link], main: s
             if not fixed and lx.no_model(own):  # "skip the AI, send our fixed message with the code STAY20": a text to edit
                 codes = chat_state.CODE_TOKEN.findall(own)
                 fixed = [lx.say(spec.language, "fixed_placeholder", " ".join(codes)).strip()]
-            if fixed and (lx.no_model(own) or lx.has(own, "fixed_word")):  # the fixed text: no model, no search
+            action = next((b.action for b in spec.branches if b.condition == name), "")
+            said = chat_state.fixed_text(action, spec.requirement, spec.language, tuple(spec.classes)) if action else None
+            if said and not (fixed and (lx.no_model(own) or lx.has(own, "fixed_word"))):
+                own, fixed = action, [said]  # 'return "removed" as status': the branch only says this text
+            if fixed and (lx.no_model(own) or lx.has(own, "fixed_word") or said):  # the fixed text: no model, no search
                 tpl = d.add("template-transform", say(spec.language, "fixed", fixed[0])[:40], own, after=[link],
                             labels=[f"fixed:{fixed[0]}"])
                 texts.append(f"{tpl}.output")

@@ -299,10 +299,22 @@ def _route(text: str, spec: RequirementSpec) -> tuple[list[str], list[BranchRule
     return None
 
 
+def _only_says(action: str) -> bool:
+    """An action that is a reply verb and a quoted text, nothing more (``return "removed" as status``, ``回复“已收到”``,
+    ``「受付済み」と返す``): the text is the reply, no model writes it."""
+    if not QUOTE.search(action):
+        return False
+    rest = re.sub(r"\b(?:as|into|in)\s+`?[a-z][a-z0-9_]*`?\s*$", " ", QUOTE.sub(" ", action).strip(" ,.;:，。；："))
+    verbs = lx.category("reply_verb")
+    rest = verbs.sub(" ", rest) if verbs else rest
+    rest = re.sub(r"\b(?:if|when|it|is|the|a|an|with|to|them|they|this|that|for|those|these|then|ones?)\b", " ", rest, flags=re.I)
+    return not re.search(r"[A-Za-z]{2,}|[\u3040-\u30ff\u4e00-\u9fff]", rest)
+
+
 def fixed_text(action: str, requirement: str, lang: str, skip: tuple[str, ...] = ()) -> str | None:
     """The fixed reply an action asks for: its quoted text (whole, even where the action's clause was cut inside
     the quote), else the codes it must include in a lexicon line; None when it asks for a written reply."""
-    if not (lx.has(action, "fixed_word") or lx.no_model(action)):
+    if not (lx.has(action, "fixed_word") or lx.no_model(action) or _only_says(action)):
         return None
     cue = lx.find(action, "fixed_word")
     quoted = [q.group(1) for q in QUOTE.finditer(action)  # the quote after "fixed", not the quoted words it answers

@@ -23,7 +23,7 @@ their his her our your my me we you they them i if then else not no so but also 
 every all any some one two three four five six seven eight nine ten up down out over under what which who when where
 how why whether there here do does did done has have had was were will would can could should may might must
 exactly separate second first last new same different options option well usual needed follows possible such either both single simple short long plain text file input
-output inputs outputs result results field variable return returns returned back called named call it
+output inputs outputs result results field variable variables return returns returned back called named call it
 everything anything something nothing everyone whichever whatever whoever
 ist die der das ein eine und le la les de du des un une el los las del y en se es est""".split())
 TECHNICAL = set("""json markdown md html xml csv pdf docx doc txt word http https get post put patch delete api url key
@@ -290,6 +290,9 @@ def _plain_role(text: str, n: Named) -> str:
     if re.search(r"[\u3040-\u30ff]", text):  # Japanese puts the verb after its object: "total をコードで計算し"
         tail = re.split(r"[、，,；;。！？!?\n]|\s[a-z][a-z0-9_]*(?:\s|$)", text[n.end:n.end + 40])[0]
         first = [(m.start(), kind) for key, kind in ROLE_CUES if _cue_pattern(key) for m in _cue_re(key).finditer(tail)]
+        condition = re.search(r"なら|場合|たら|ときは|時は|のとき", tail)
+        if first and condition and condition.start() < min(first)[0] and re.match(r"\s*(?:[（(][^）)]*[）)])?\s*[がは]", tail):
+            return "input"  # "気温 temperature（数値）が 30 以上なら…": the subject of a condition is compared, so given
         if first:  # the verb that governs the name is the first one after it ("keyword を入れると…記事を書いて")
             return min(first)[1]
     bare = re.sub(r"[（(][^（()）]*[)）]", " ", before)
@@ -319,7 +322,12 @@ def _window(text: str, n: Named, names: list[Named]) -> str:
     """The words that describe ``n``: from the last separator before it to the next one after it
     (a parenthesis right after the name and an English apposition ``, a dropdown ...`` included)."""
     prev_end = max([o.end for o in names if o.end <= n.start] + [0])
-    seps = [m.end() for m in SEPARATOR.finditer(text, prev_end, n.start)]
+    opened = max(text.rfind("(", 0, n.start), text.rfind("（", 0, n.start))
+    if opened > max(text.rfind(")", 0, n.start), text.rfind("）", 0, n.start), prev_end - 1) and n.start - opened <= 40:
+        until = opened  # "an uploaded invoice (file, variable invoice)": the noun and the whole parenthesis describe it
+    else:
+        until = n.start
+    seps = [m.end() for m in SEPARATOR.finditer(text, prev_end, until)]
     start = max(seps + [prev_end])
     rest = text[n.end:]
     paren = re.match(r"\s*`?\s*[（(][^）)]*[）)]", rest)
@@ -731,6 +739,10 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
             wide = output_source(_sentence(text, n), lang)
             if source == "llm" and wide.startswith("tool:"):
                 source = wide  # "导出成 Word 文档，文件通过 minutes_docx 输出": the export makes it
+            exports = [t for t in update["tools"] if t.startswith("md_exporter")]
+            if source == "llm" and len(exports) == 1 and re.fullmatch(rf"(?:the\s+|this\s+|that\s+|该|这个|その)?(?:{_cue_pattern('file')})\s*",
+                                                                     desc.strip(), re.I):
+                source = f"tool:{exports[0]}"  # "export it as a PowerPoint file. Output the file as deck"
             if source == "code" and computed and lx.has(desc, "io_produce") and not lx.has(desc, "code_step"):
                 source = "llm"  # "その合計を使ってお礼メールを書いて": written from a computed value, not computed itself
             outputs.append(OutputVar(name=n.name, description=desc, source=source, explicit=True))

@@ -206,11 +206,11 @@ def _add(parent: RequirementSpec, instruction: str, base: dict) -> tuple[Require
     changed: list[str] = []
     update: dict = dict(base)
     inputs = list(parent.inputs)
-    if lx.has(instruction, "replace") and any(i.explicit for i in delta.inputs):
-        kinds = {i.type for i in delta.inputs if i.explicit}
+    said_input = _says_input(instruction) or lx.has(instruction, "select") or lx.has(instruction, "file")
+    if lx.has(instruction, "replace") and said_input and any(i.explicit for i in delta.inputs):
+        kinds = {i.type for i in delta.inputs if i.explicit}  # "count it rather than asking the model" replaces no input
         inputs = [i for i in inputs if i.explicit and i.type in kinds]
         changed.append("replaced inputs")
-    said_input = _says_input(instruction) or lx.has(instruction, "select") or lx.has(instruction, "file")
     new_outputs = [o for o in delta.outputs if o.explicit]
     for var in (i for i in delta.inputs if i.explicit):
         if not said_input and parent.app_mode == "workflow":  # "add word_count, the number of words": a result

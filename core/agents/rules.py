@@ -273,6 +273,21 @@ def _intent_routes(text: str) -> list[str]:
     return []
 
 
+def _branch_classes(text: str, branches: list[BranchRule]) -> list[BranchRule]:
+    """The classes (with their actions) of branches the user wants a classifier for: each branch's condition,
+    and for the other cases the alternative the text names (``spam or not spam``), else the lexicon's "other"."""
+    named = [b for b in branches if b.condition != "otherwise"]
+    rest = ""
+    for b in named:
+        alt = re.search(rf"\b{re.escape(b.condition)}\s+or\s+((?:not\s+)?[\w-]+)", text, re.I)
+        if alt and alt.group(1).lower() not in {n.condition.lower() for n in named}:
+            rest = alt.group(1)
+    other = next((b for b in branches if b.condition == "otherwise"), None)
+    if other or rest:
+        named.append(BranchRule(condition=rest or lx.say(lx.detect(text), "other_class"), action=other.action if other else ""))
+    return named
+
+
 def class_clause(text: str, name: str, classes: list[str]) -> str:
     """What the requirement says for one class: the sentence about it alone, else the comma-separated
     parts from the one about it to the next class (``…、その他はモデルを使わず「…」と固定で返します``,
@@ -785,8 +800,12 @@ def analyse(requirement: str) -> RequirementSpec:
         inputs = dates + [i for i in inputs if i.name not in ("input", "text", "content")]
     classes = _find_classes(text) or _topic_routes(text) or _intent_routes(text)
     branches = _find_branches(text) if not classes else []
+    given_rules: list[BranchRule] = []
+    if branches and lx.has(text, "classifier_word") and not any(numeric_condition(b.condition) for b in branches):
+        given_rules = _branch_classes(text, branches)  # "spam or not spam ... with a classifier": the classifier's classes
+        classes, branches = [r.condition for r in given_rules], []
     decisions = _find_decisions(text) if not (classes or branches) else []
-    class_rules = class_actions(text, classes) if classes else []
+    class_rules = given_rules or (class_actions(text, classes) if classes else [])
     if classes and classes[-1] == lx.say(lx.detect(text), "other_class") and class_rules:  # a route's rest: the usual work
         class_rules[-1] = BranchRule(condition=classes[-1], action=_own_clause(text, classes[-1], classes))
     http = _find_http_calls(text, classes, branches or decisions)

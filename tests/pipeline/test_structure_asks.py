@@ -446,3 +446,24 @@ def test_a_quoted_reply_then_a_written_one_share_their_output(offline_settings, 
     assert set(_outputs(result)) == {"reply"}
     assert _of(result, "if-else") and _of(result, "llm") and _of(result, "variable-aggregator")
     assert any("Please call us for large groups" in d.get("template", "") for _, d in _of(result, "template-transform"))
+
+
+def test_a_binary_decision_asked_of_a_classifier_has_its_classes_and_fixed_replies(offline_settings, ledger, library):
+    text = ("Check whether an order note (variable note) is urgent or not urgent using a classifier. If it is urgent, "
+            "return \"escalate\" as route; if not, return \"queue\" as route.")
+    result = run(text, offline_settings, ledger, library)
+    _, qc = _one(result, "question-classifier")
+    assert [c["name"] for c in qc["classes"]] == ["urgent", "not urgent"]
+    assert "llm" not in _types(result)  # each class only returns its word
+    texts = [d.get("template", "") for _, d in _of(result, "template-transform")]
+    assert any("escalate" in t for t in texts) and any("queue" in t for t in texts)
+    assert set(_outputs(result)) == {"route"}
+
+
+def test_the_exported_file_is_the_named_output(offline_settings, ledger, library):
+    result = run("Write a one-page project brief from the idea (input idea) and export it as a Word document. "
+                 "Return the document as brief_doc.", offline_settings, ledger, library)
+    outputs = _outputs(result)
+    assert set(outputs) == {"brief_doc"}
+    tool_id, _ = _one(result, "tool")
+    assert outputs["brief_doc"][0] == tool_id

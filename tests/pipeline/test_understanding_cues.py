@@ -417,3 +417,53 @@ def test_inputs_outputs_and_language_in_german_spanish_and_french(text, inputs, 
     assert {i.name for i in spec.inputs} == inputs
     assert {o.name for o in spec.outputs if o.explicit} == outputs
     assert spec.language == lang
+
+
+def test_an_input_variables_list_names_only_the_variables():
+    from core.agents.rules import analyse
+
+    spec = analyse("Make a workflow. Input variables: question (string), context (string). Output variable: answer. "
+                   "It answers the question from the context.")
+    assert [i.name for i in spec.inputs] == ["question", "context"]
+    assert [o.name for o in spec.outputs if o.explicit] == ["answer"]
+
+
+def test_a_type_inside_the_parenthesis_that_names_the_variable():
+    from core.agents.rules import analyse
+
+    spec = analyse("Read the signed contract (PDF file, variable contract) and list its deadlines as deadlines.")
+    assert [(i.name, i.type) for i in spec.inputs] == [("contract", "file")]
+
+
+def test_a_japanese_condition_subject_is_an_input():
+    from core.agents.rules import analyse
+
+    spec = analyse("湿度 humidity（数値）が 70 を超える場合はカビ対策のアドバイスをモデルで作成し、それ以外は「問題ありません」と返してください。出力は advice です。")
+    assert [(i.name, i.type) for i in spec.inputs] == [("humidity", "number")]
+    assert [o.name for o in spec.outputs if o.explicit] == ["advice"]
+
+
+def test_refining_with_rather_than_keeps_the_inputs():
+    from core.agents import refine
+    from core.agents.rules import analyse
+
+    spec = analyse("Summarize a long essay (input: essay) and output summary.")
+    changed, _ = refine.merge(spec, "Add char_count, the number of characters of the summary, computed with code rather than by the model.")
+    assert [i.name for i in changed.inputs] == ["essay"]
+    assert {o.name for o in changed.outputs} == {"summary", "char_count"}
+
+
+@pytest.mark.parametrize("text", [
+    "Every evening, walk into the garage and keep opening the garage door when my car arrives.",
+    "Keep switching the office heater on and off to hold 21 degrees.",
+])
+def test_acting_on_devices_in_ing_form_is_declined(text):
+    from core.agents.ir import impossible
+
+    assert impossible(text)
+
+
+def test_an_assistant_that_chats_is_a_chat():
+    from core.agents.rules import analyse
+
+    assert analyse("A booking assistant that chats with guests and answers from the hotel FAQ.").app_mode == "advanced-chat"
