@@ -418,6 +418,10 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
                 break
             result.blueprint = blueprint
         conf_in = ConfigurationInput(spec=spec, blueprint=blueprint, feedback=feedback, previous=plan)
+    if brain.kind == "llm" and not (result.report is not None and result.report.valid and result.test_run is not None
+                                    and result.test_run.succeeded):
+        stood_in = _rules_stand_in(run, result, spec, arch_in, settings)
+        best_compile_errors = best_compile_errors if stood_in is None else stood_in
     final = validate(result.dsl, target_version=settings.target_dsl_version)  # the returned DSL, checked once more
     result.report = final
     result.missing = _unmet(spec, result.dsl, best_compile_errors)
@@ -439,6 +443,35 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
               calls=run.usage.calls, tokens=run.usage.total_tokens)
     run.write("finish_run", run.run_id, status="succeeded", quality_score=result.quality.score if result.quality else None,
               errors=0, warnings=len(final.warnings), app_mode=result.app_mode, app_name=result.plan.name if result.plan else None)
+
+
+def _rules_stand_in(run: _Run, result: GenerationResult, spec: RequirementSpec, arch_in: ArchitectureInput,
+                    settings: Settings) -> list[str] | None:
+    """The model's best workflow does not validate or does not test-run: the rule design of the same spec
+    (the offline brain's blueprint and plan, no model call) takes its place when it validates and test-runs,
+    said in a ``stage.draft`` event and in ``result.drafts`` ("workflow"). Returns its compile errors, or
+    None when it did no better (the model's best attempt stays)."""
+    blueprint = architecture.design(ArchitectureInput(spec=spec, patterns=arch_in.patterns))
+    plan = configuration.configure(ConfigurationInput(spec=spec, blueprint=blueprint))
+    compiled = compile_plan(plan, version=settings.target_dsl_version)
+    report = validate(compiled.dsl, target_version=settings.target_dsl_version)
+    tested = _test_run(run, compiled.dsl) if report.valid else None
+    if tested is None or not tested.succeeded:
+        return None
+    findings = [{"code": f.code, "severity": f.severity, "message": f.message, "node_id": f.node_id} for f in report.findings]
+    q_in = QualityInput(spec=spec, dsl=compiled.dsl, findings=findings, compile_issues=compiled.issues,
+                        runtime_findings=[f.to_dict() for f in tested.findings])
+    verdict = _stage(run, result, "quality", quality.run, q_in, OfflineBrain(run.on_call, log_content=settings.log_content))
+    version = run.write("record_workflow", run.run_id, yaml_text=compiled.yaml_text, app_mode=plan.app_mode,
+                        valid=True, errors=0, warnings=len(report.warnings), name=plan.name)
+    run.write("record_test_run", run.run_id, tested, workflow_version=version)
+    run.event("stage.draft", "workflow", message="the model's best workflow did not validate or test-run; "
+              "the rule design of its spec stands in", summary=f"{len(blueprint.steps)} steps")
+    result.drafts.append("workflow")
+    result.blueprint = blueprint
+    result.dsl, result.yaml_text, result.report, result.quality, result.plan = compiled.dsl, compiled.yaml_text, report, verdict, plan
+    result.app_mode, result.test_run = plan.app_mode, tested
+    return [i.message for i in compiled.issues if i.severity == "error"]
 
 
 def _unmet(spec: RequirementSpec, dsl: dict | None, compile_errors: list[str]) -> list[str]:

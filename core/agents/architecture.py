@@ -908,10 +908,12 @@ def _per_item_clause(spec: RequirementSpec) -> str:
 
 def run(inp: ArchitectureInput, brain: Brain) -> StageResult[Blueprint]:
     """Plan the workflow's steps for ``inp.spec``."""
-    data = {"spec": inp.spec, "patterns": [p.model_dump() for p in inp.patterns]}
+    data: dict = {"spec": inp.spec, "patterns": [p.model_dump() for p in inp.patterns]}
     if inp.feedback:
         data["feedback"] = inp.feedback
     if inp.previous:
         data["previous_blueprint"] = inp.previous
+    elif brain.kind != "offline":  # a model corrects the rule design of this spec rather than starting from nothing
+        data["draft_blueprint"] = design(inp).model_dump(mode="json", exclude_defaults=True, exclude={"rationale"})
     blueprint, calls = brain.think(AGENT, data=data, schema=Blueprint, offline=lambda: design(inp))
     return StageResult(stage=AGENT, output=blueprint, calls=calls)

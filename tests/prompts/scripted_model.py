@@ -5,7 +5,9 @@ body): the agent comes from the structured-output schema name, the inputs from t
 user message. A requirements prompt that contains ``THOROUGH_MARKER`` gets a faithful spec (the
 offline rules' reading of the requirement); any other requirements prompt gets a lazy one (a single
 LLM step), so a version that adds the marker really produces better workflows, and spends more
-tokens doing it. The other agents answer faithfully from the spec they are given.
+tokens doing it. The pipeline holds a model's spec to the text's own names and structure, but keeps
+its goal: the architect designs from a lazy goal a lazy workflow (one LLM step). The other agents
+answer faithfully from the spec they are given.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ def answer(body: dict):
         lazy = analyse(LAZY_READING).model_copy(update={"requirement": requirement})
         return reply(lazy.model_dump_json(), usage=USAGE["lazy"])
     spec = RequirementSpec.model_validate_json(tags["spec"])
+    lazy = analyse(LAZY_READING)
+    if agent == "architecture" and spec.goal == lazy.goal:  # the lazy reading's goal (the pipeline keeps the model's
+        spec = lazy.model_copy(update={"requirement": spec.requirement, "inputs": spec.inputs,  # words) makes a lazy
+                                       "outputs": spec.outputs})  # design: one LLM step on the named inputs
     if agent == "architecture":
         patterns = [PatternBrief.model_validate(p) for p in json.loads(tags.get("patterns", "[]"))]
         content = design(ArchitectureInput(spec=spec, patterns=patterns)).model_dump_json()

@@ -45,15 +45,15 @@ def test_compare_cli_json_equals_the_ledger_and_offline_is_refused(fake_openai, 
                  fake_openai.base_url, "--model", "gpt-4o-mini", "--concurrency", "2", "--format", "json"])
     out = json.loads(capsys.readouterr().out)
     assert code == 0 and out["status"] == "completed"
-    assert (out["arms"]["A"]["passed"], out["arms"]["B"]["passed"]) == (1, 3)
-    assert out["summary"].startswith("B (thorough) passes 2 more cases")
+    assert (out["arms"]["A"]["passed"], out["arms"]["B"]["passed"]) == (2, 3)
+    assert out["summary"].startswith("B (thorough) passes 1 more case")
     for arm in ("A", "B"):
         tokens = ledger.query("""SELECT sum(r.total_tokens) AS t FROM comparison_runs cr JOIN runs_v r ON r.id = cr.run_id
                                  WHERE cr.comparison_id = ? AND cr.arm = ?""", [out["id"], arm]).iloc[0].t
         assert out["arms"][arm]["tokens"] == int(tokens)
     assert main(["compare", "--show", out["id"]]) == 0
     text = capsys.readouterr().out
-    assert "meet every expectation   A 1/3" in text and "B (thorough) passes 2 more cases" in text
+    assert "meet every expectation   A 2/3" in text and "B (thorough) passes 1 more case" in text
 
 
 def test_by_prompt_version_counts_every_run(model_settings, thorough, eval_file, ledger, library):
