@@ -165,10 +165,18 @@ def loop_rule(text: str) -> LoopRule | None:
         comps = comparisons(part[after.start():] if after else part)
         comps = [c for c in comps if not any(o is not c and o[0] <= c[0] and c[1] <= o[1] for o in comps)]  # 不低于 ⊃ 低于
         if comps:
-            _, _, op, value = comps[0]
+            _, end, op, value = comps[0]
+            clause = part[end:end + 24]  # the words right after the comparison: "…8分就重新翻译", "… 7, rewrite it"
+            other = lx.find(clause, "else_word")
+            clause = clause[:other.start()] if other else clause  # "…就停止，否则继续修改": the else is the going on
+            if not after and not lx.has(clause, "loop_stop") and (lx.has(clause, "loop_more") or lx.has(clause, "loop", ("en", "zh", "ko"))):
+                op = NEGATED[op]  # "低于8分就重新翻译", "below 7, rewrite it": the condition to go on, so the stop is its negation
             rule.stop_operator, rule.stop_value = op, value  # type: ignore[assignment]
             return rule
     return rule
+
+
+NEGATED = {"<": "≥", "≤": ">", ">": "≤", "≥": "<", "=": "≠", "≠": "="}
 
 
 CONTAINS_PREFIX = "contains "

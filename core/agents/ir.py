@@ -164,7 +164,7 @@ def find_named(text: str) -> list[Named]:
     said = plain  # a quoted reply is one word of the object: 'answer "Sorry, adults only" as message'
     for a, b, _ in quoted_spans(plain):
         said = said[:a] + "q" * (b - a) + said[b:]
-    for m in re.finditer(rf"(?i:{verbs})((?:\s+[\w'-]+){{0,6}}?)\s+{name_as}", said):
+    for m in re.finditer(rf"(?i:{verbs})((?:\s+[\w'-]+){{0,8}}?)\s+{name_as}", said):
         pos, word, obj = m.end(), m.group(2), plain[m.start(1):m.end(1)]
         while word:
             if word not in FUNCTION_WORDS and word not in TECHNICAL and word not in FORMAT_WORDS and len(word) > 1:
@@ -190,8 +190,9 @@ def find_named(text: str) -> list[Named]:
                  if w.group(0).lower() not in ("and", "or")]
         if any(w in found and found[w].evidence >= 2 for w, _ in items):
             for w, s in items:
-                if w.lower() not in FUNCTION_WORDS and w.islower():
-                    add(w, s, s + len(w), 2)
+                explained = bool(re.match(r"\s*[（(]", text[s + len(w):])) and len(w) > 3  # "field (the research field)"
+                if (w.lower() not in FUNCTION_WORDS or explained) and w.islower():
+                    add(w, s, s + len(w), 2, force=explained)
     quoted = [(a, b) for a, b, inner in quoted_spans(text) if len(inner.split()) >= 2 or lx.CJK.search(inner)]
 
     def only_quoted(name: str) -> bool:  # a word of a quoted sentence (a fixed reply) is not a variable
@@ -283,7 +284,8 @@ def _plain_role(text: str, n: Named) -> str:
     nearest role cue before the name in its clause (``用代码算出…天数 days``, ``write a memo as memo``,
     ``from incident_log``), else in its sentence; an output cue right after the name wins."""
     sentence_start = max([m.end() for m in SENTENCE.finditer(text, 0, n.start)] or [0])
-    before = text[sentence_start:n.start]
+    before = re.sub(r"\b(?:from|between)\s+-?\d+(?:\.\d+)?\s*(?:to|and|-)\s*-?\d+(?:\.\d+)?", lambda m: " " * len(m.group(0)),
+                    text[sentence_start:n.start])  # "a score from 1 to 5": a range, not where a value comes from
     after = text[n.end:n.end + 12]
     if re.match(rf"\s*(?:{_cue_pattern('output_after')})", after, re.I):
         return "output"
@@ -304,6 +306,9 @@ def _plain_role(text: str, n: Named) -> str:
     own = (paren and _clause_role(paren.group(1), cjk)) or _clause_role(clause[:paren.start()] if paren else clause, cjk)
     if own:
         return own
+    transform = _cue_pattern("io_transform")
+    if transform and re.search(rf"(?:{transform})\s+(?!it\b|them\b)[\w\s'-]{{1,40}}?\bin\s+`?$", clause, re.I):
+        return "input"  # "summarise the incident notes in incident_log": where the notes are, not where the result goes
     if re.search(r"\b(?:in|as|into)\s+`?$", before) and not lx.has(before[-25:], "input_word"):
         return "output"  # "a fixed notice in `notice`", "return it as ad"
 
@@ -596,7 +601,8 @@ def facets(text: str) -> list[str]:
         for body in candidates:
             body = re.sub(r"^.*?(?:extract|analy[sz]e|write|evaluate|评估|分析)\s+(?:the\s+)?", "", body, flags=re.I) if "," in body else body
             items = [i.strip(" .,'") for i in re.split(r"\s*(?:,|、|・|，|\band\b|\bet\b|\bund\b|\by\b|和)\s*", body) if i.strip(" .,'")]
-            items = [re.sub(r"^(?:the|le|la|les|des|a|an)\s+", "", i, flags=re.I) for i in items]
+            items = [re.sub(r"^(?:the|le|la|les|des|a|an)\s+|^(?:one|another)\s+(?:for|on|about)\s+(?:the\s+)?", "", i, flags=re.I)
+                     for i in items]  # "one for security, one for performance"
             items = [re.sub(r"(?:の\d+つの観点で.*|sections?$|\s+in parallel.*|\s+at once.*)", "", i).strip() for i in items]
             items = [i for i in items if i and len(i) <= 60 and len(i.split()) <= 8]
             if 2 <= len(items) <= 6:
@@ -704,6 +710,11 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
                                                                    for n in memory if n.name not in known)]
         update["capabilities"] = list(dict.fromkeys([*spec.capabilities, "memory"]))
         named = [n for n in named if n not in memory]
+    env = _cue_pattern("env_word")
+    from_env = [n for n in named if env and re.match(
+        rf"\s*(?:is\s+|are\s+|comes\s+)?(?:taken\s+|read\s+)?(?:from|从|取自|来自|は|を)\s*(?:the\s+|an?\s+)?(?:{env})\s*`?[A-Z][A-Z0-9_]{{2,}}",
+        text[n.end:n.end + 48], re.I)]
+    named = [n for n in named if n not in from_env]  # "access_token 从环境变量 DINGTALK_TOKEN 读取": a secret, not an input
     ins = [n for n in named if n.role == "input"]
     outs = [n for n in named if n.role == "output"]
     computed = [n for n in named if n.role == "computed"]

@@ -467,3 +467,62 @@ def test_an_assistant_that_chats_is_a_chat():
     from core.agents.rules import analyse
 
     assert analyse("A booking assistant that chats with guests and answers from the hotel FAQ.").app_mode == "advanced-chat"
+
+
+@pytest.mark.parametrize("text, name", [
+    ("The input city_list has one city name per line. For every city, write a two-line travel tip. Return tips.", "city_list"),
+    ("输入 titles，每行一个标题。为每个标题写一句推荐语，输出 lines。", "titles"),
+])
+def test_one_item_per_line_with_each_is_an_iteration(text, name):
+    from core.agents.rules import analyse
+
+    spec = analyse(text)
+    assert spec.iteration_target and next(i for i in spec.inputs if i.name == name).type == "paragraph"
+
+
+@pytest.mark.parametrize("text, op, value", [
+    ("把摘要 summary 改写得更通俗，再让模型打分（1-10分），低于7分就重新改写，最多4轮。输出 plain。", "≥", "7"),
+    ("Write a limerick about the topic (input topic); a second model scores it. If the score is below 6, "
+     "write it again. At most 3 tries. Return limerick.", "≥", "6"),
+    ("Keep polishing the pitch until the score is at least 9, up to 5 rounds.", "≥", "9"),
+])
+def test_a_loop_stops_when_its_go_on_condition_no_longer_holds(text, op, value):
+    from core.agents.conditions import loop_rule
+
+    rule = loop_rule(text)
+    assert (rule.stop_operator, rule.stop_value) == (op, value)
+
+
+def test_a_described_common_word_in_a_list_of_outputs_is_a_name():
+    from core.agents.rules import analyse
+
+    spec = analyse("One input, bio (a short biography). Three outputs: name (the person's name), title (their job "
+                   "title) and summary (one sentence).")
+    assert [o.name for o in spec.outputs if o.explicit] == ["name", "title", "summary"]
+
+
+@pytest.mark.parametrize("text, inputs", [
+    ("Translate the customer emails in inbox_text into English and output translated.", ["inbox_text"]),
+    ("把周报 report 发到 https://hooks.example.com/hook ，app_secret 从环境变量 HOOK_SECRET 读取。", ["report"]),
+])
+def test_where_the_source_is_and_secrets_from_the_environment(text, inputs):
+    from core.agents.rules import analyse
+
+    assert [i.name for i in analyse(text).inputs] == inputs
+
+
+def test_a_range_is_not_where_a_value_comes_from():
+    from core.agents import refine
+    from core.agents.rules import analyse
+
+    spec = analyse("Summarize the complaint (input complaint) as summary.")
+    changed, _ = refine.merge(spec, "Also output an urgency score from 1 to 10 as urgency.")
+    assert [i.name for i in changed.inputs] == ["complaint"]
+    assert {o.name for o in changed.outputs} == {"summary", "urgency"}
+
+
+def test_parallel_reviewers_one_for_each_view():
+    from core.agents.ir import facets
+
+    assert facets("At the same time, have three editors read it: one for tone, one for grammar, one for facts.") == [
+        "tone", "grammar", "facts"]
