@@ -26,6 +26,7 @@ exactly separate second first last new same different options option well usual 
 output inputs outputs result results field variable variables return returns returned back called named call it
 everything anything something nothing everyone whichever whatever whoever
 ist die der das ein eine und le la les de du des un une el los las del y en se es est""".split())
+HTTP_VERBS = {"get", "post", "put", "patch", "delete"}
 TECHNICAL = set("""json markdown md html xml csv pdf docx doc txt word http https get post put patch delete api url key
 keys msgtype token bearer yyyy mm dd llm ai gpt sku qty id ok lgtm faq sql python javascript java go""".split())
 """Lower-case words that are technical terms, not variable names, when they stand next to CJK text."""
@@ -175,13 +176,17 @@ def find_named(text: str) -> list[Named]:
                 break
             pos, word, obj = pos + nxt.end(), nxt.group(2), plain[pos + nxt.start(1):pos + nxt.end(1)]
     if lx.CJK.search(text):
+        quoted_texts = [inner for _, _, inner in quoted_spans(text)]
         for m in re.finditer(r"作为\s*`?([a-z][a-z0-9_]*)`?", clean):  # "把亮点作为 highlights 返回"
             if m.group(1) not in TECHNICAL:
                 add(m.group(1), m.start(1), m.end(1), 2)
         for m in re.finditer(r"(?<![为成])(?<=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。：（])\s*([a-z][a-z0-9_]*)\s*"
                              r"(?=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。；（]|$)", clean):
             word = m.group(1)
-            if word not in TECHNICAL and len(word) > 1:
+            method = word in HTTP_VERBS and re.search(r"^\s*(?:请求|リクエスト|方法|方式|调用|request)", text[m.end(1):m.end(1) + 8], re.I)
+            glued = re.match(r"[\u3040-\u30ff\u3400-\u9fff]+", text[m.end(1):])
+            term = glued and any(word + glued.group(0)[:1] in q for q in quoted_texts)  # “bug报告” is a class's name
+            if (word not in TECHNICAL or word in HTTP_VERBS and not method) and len(word) > 1 and not term:
                 add(word, m.start(1), m.end(1), 1, force=True)
     # siblings: a list in which one item is a name makes its single-word items names too
     pairs = rf"(?<![\w-]){IDENT}\s+(?:and|or)\s+{IDENT}(?=\s*(?:[.;:]|$))"  # "from product_name and features."
@@ -292,6 +297,9 @@ def _plain_role(text: str, n: Named) -> str:
     if re.search(r"[\u3040-\u30ff]", text):  # Japanese puts the verb after its object: "total をコードで計算し"
         tail = re.split(r"[、，,；;。！？!?\n]|\s[a-z][a-z0-9_]*(?:\s|$)", text[n.end:n.end + 40])[0]
         first = [(m.start(), kind) for key, kind in ROLE_CUES if _cue_pattern(key) for m in _cue_re(key).finditer(tail)]
+        if not first and re.match(r"\s*(?:に|へ)\s*[、，,]", text[n.end:n.end + 6]):  # "keywords に、… description に出力"
+            rest = re.split(r"[。！？!?\n]", text[n.end:])[0]
+            first = [(m.start(), kind) for key, kind in ROLE_CUES if _cue_pattern(key) for m in _cue_re(key).finditer(rest)]
         condition = re.search(r"なら|場合|たら|ときは|時は|のとき", tail)
         if first and condition and condition.start() < min(first)[0] and re.match(r"\s*(?:[（(][^）)]*[）)])?\s*[がは]", tail):
             return "input"  # "気温 temperature（数値）が 30 以上なら…": the subject of a condition is compared, so given
@@ -550,10 +558,11 @@ def cjk_classes(text: str) -> list[str]:
             items = [re.sub(r"(?:中的一种|之一|等|の)$", "", i.strip()) for i in re.split(r"、|・|还是|或者|或|和|与|及", body) if i.strip()]
             if 2 <= len(items) <= 8 and all(len(i) <= 10 for i in items):
                 return items
-        lm = re.search(r"\b(?:whether|if)\s+(?:it|this|the\s+\w+)\s+(?:is|'s)\s+((?:(?:a|an)\s+)?[\w -]+?"
+        lm = re.search(r"\b(?:whether|if)\s+(?:it|this|the\s+[\w-]+(?:\s+[\w-]+){0,2}(?:\s*\([^)]*\))?)\s+(?:is|'s)\s+"
+                       r"(?:(?:written|said|asked)\s+)?(?:in\s+|about\s+)?((?:(?:a|an)\s+)?[\w -]+?"
                        r"(?:,\s*(?:(?:a|an)\s+)?[\w -]+?)*,?\s+or\s+(?:(?:a|an)\s+)?[\w-]+(?:\s[\w-]+)?)\s*(?=[,.;:]|$)", sentence, re.I)
         if lm:
-            items = [re.sub(r"^(?:a|an)\s+", "", i.strip(), flags=re.I)
+            items = [re.sub(r"^(?:a|an|about|in|written in)\s+", "", i.strip(), flags=re.I)
                      for i in re.split(r"\s*,\s*(?:or\s+)?|\s+or\s+", lm.group(1)) if i.strip()]
             if 2 <= len(items) <= 8 and all(len(i.split()) <= 3 for i in items):
                 return items
@@ -594,6 +603,9 @@ def facets(text: str) -> list[str]:
             continue
         candidates = re.findall(r"[（(:：]\s*([^)）]+)", sentence) + [sentence[m.end():], sentence[:m.start()]]
         count = stated_count(sentence, "facet_unit")
+        said = _quoted_run(sentence, count) if count else _quoted_run(sentence)
+        if 2 <= len(said) <= 6:
+            return said  # "「コスト」「リスク」「実現性」の3つの観点で並行して"
         for body in candidates if count else []:
             items = _counted_list(body, count)
             if items:

@@ -333,7 +333,7 @@ def class_actions(text: str, classes: list[str]) -> list[BranchRule]:
     for name in classes:
         own = re.search(rf"\bfor\s+(?:the\s+|all\s+)?{re.escape(name.lower())}\w*(?:\s+(?:{items}))?\s*,?\s*(.+?)"
                         rf"(?=\s*,\s*(?:otherwise|else|for)\b|\s*[;]|\.(?:\s|$)|$)", text, re.I)
-        clause = "" if own else _own_clause(text, name, classes)
+        clause = "" if own else _own_clause(text, name, classes) or class_clause(text, name, classes)  # "English ones get …, Spanish …"
         rules.append(BranchRule(condition=name, action=own.group(1).strip(" ,") if own else clause or fallback))
     return rules
 

@@ -526,3 +526,53 @@ def test_parallel_reviewers_one_for_each_view():
 
     assert facets("At the same time, have three editors read it: one for tone, one for grammar, one for facts.") == [
         "tone", "grammar", "facts"]
+
+
+def test_quoted_views_run_side_by_side():
+    from core.agents.rules import analyse
+
+    spec = analyse("論文 paper を「新規性」「妥当性」「読みやすさ」の3つの観点で同時に査読し、最後に判定 decision をまとめてください。")
+    assert spec.facets == ["新規性", "妥当性", "読みやすさ"]
+    assert [o.name for o in spec.outputs if o.explicit] == ["decision"]
+
+
+def test_japanese_outputs_listed_with_ni_share_the_later_output_verb():
+    from core.agents.rules import analyse
+
+    spec = analyse("商品説明 text から特徴を3つ抜き出して features に、キャッチコピーを copy に出力してください。")
+    assert [i.name for i in spec.inputs] == ["text"]
+    assert [o.name for o in spec.outputs if o.explicit] == ["features", "copy"]
+
+
+@pytest.mark.parametrize("text, inputs", [
+    ("ニュース記事 post を3行で要約して summary に出力してください。", ["post"]),  # a variable named like an HTTP verb
+    ("把工单 ticket 分为“app崩溃”“其他”两类，app崩溃的要写给开发的说明，统一输出 reply。", ["ticket"]),  # “app崩溃” is a class
+])
+def test_cjk_names_and_terms(text, inputs):
+    from core.agents.rules import analyse
+
+    assert [i.name for i in analyse(text).inputs] == inputs
+
+
+def test_a_chinese_give_verb_makes_an_output():
+    from core.agents.rules import analyse
+
+    spec = analyse("输入股票代码 symbol，调用 GET https://quotes.example.com/q?s={symbol} 获取行情，再让模型给出投资提示 tip。")
+    assert [i.name for i in spec.inputs] == ["symbol"] and [o.name for o in spec.outputs if o.explicit] == ["tip"]
+
+
+@pytest.mark.parametrize("text", ["每天晚上让扫地机器人打扫卧室。", "Have the robot vacuum clean the living room every Monday."])
+def test_household_robots_are_declined(text):
+    from core.agents.ir import impossible
+
+    assert impossible(text)
+
+
+def test_detecting_which_of_two_is_a_classification_with_each_ones_action():
+    from core.agents.rules import analyse
+
+    spec = analyse("Detect whether the review (input review) is about shipping or about quality. Shipping reviews get a "
+                   "note to logistics, quality ones a note to the factory. Output the note as note.")
+    assert [c.lower() for c in spec.classes] == ["shipping", "quality"]
+    actions = {b.condition.lower(): b.action for b in spec.branches}
+    assert "logistics" in actions["shipping"] and "factory" in actions["quality"]
