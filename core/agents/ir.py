@@ -161,7 +161,7 @@ def find_named(text: str) -> list[Named]:
     # and a list of them: "return the show notes as show_notes and the guest name as guest"
     verbs = f"{_cue_pattern('output_word')}|{_cue_pattern('output_verb')}|{_cue_pattern('io_produce')}"
     name_as = (r"(?:as|into|in|to|called|named|als|comme|como)\s+`?([a-z][a-z0-9_]*)`?"
-               r"(?=(?:\s+(?:aus|zurück))?\s*(?:[,.;:)]|$|\s(?:and|or|und|et|y)\s))")  # German "gib … als x aus" 
+               r"(?=(?:\s+(?:aus|zurück))?\s*(?:[,.;:)]|$|\s(?:and|or|und|et|y)\s))")  # German "gib … als x aus"
     said = plain  # a quoted reply is one word of the object: 'answer "Sorry, adults only" as message'
     for a, b, _ in quoted_spans(plain):
         said = said[:a] + "q" * (b - a) + said[b:]
