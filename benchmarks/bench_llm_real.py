@@ -214,7 +214,8 @@ def _print_case(case, result, score, seconds, met, checks) -> None:
           f"calls={result.usage.calls} tokens={result.usage.total_tokens} seconds={seconds:.0f} "
           f"repairs={len(result.repairs)} ({changed})", flush=True)
     if result.drafts:
-        print(f"      the model's answer was unusable at {', '.join(result.drafts)}: the offline brain's stood in")
+        print(f"      the offline brain's answer stood in for the model's at: {', '.join(result.drafts)}"
+              + (" (the returned workflow is the rule design of the spec)" if "workflow" in result.drafts else ""))
     if score.failed:
         print(f"      expectations not met: {'; '.join(score.failed)}")
     if result.missing:
@@ -240,7 +241,9 @@ def _summary(rows, crashes, gen_tps, prompt_tps) -> None:
     print(f"   cases {n}, crashes {crashes}; succeeded {ok}, incomplete {incomplete}, other failures {n - ok - incomplete}; "
           f"valid {valid}/{n}")
     print(f"   every run a valid covering workflow or an honest incomplete: {honest}/{n}")
-    print(f"   meeting every expectation: {all_met}/{n} ({100 * all_met / n:.0f}%)  (no target: measured)")
+    own = sum(r[2].passed and "workflow" not in r[1].drafts for r in rows)
+    print(f"   meeting every expectation: {all_met}/{n} ({100 * all_met / n:.0f}%), of which with the model's own "
+          f"workflow {own}  (no target: measured)")
     print(f"   repair rounds {len(rounds)}, of which changed the plan {sum(r.changed for r in rounds)}; "
           f"escalated to the offline draft {sum(r.level == 'draft' for r in rounds)}; offline stand-ins for an "
           f"unusable answer {sum(len(r[1].drafts) for r in rows)}")

@@ -94,6 +94,16 @@ def adapted(result) -> str:
     return f"Adapted: {what}" if what else ""
 
 
+STOOD_IN = {"requirements": "its reading of the requirement", "architecture": "its design",
+            "workflow": "its workflow (it did not validate or run in Dify's engine)"}
+
+
+def stood_in(result) -> str:
+    """Where the offline brain's answer stood in for the model's (an answer that was not usable), or ''."""
+    parts = [STOOD_IN.get(stage, stage) for stage in getattr(result, "drafts", None) or []]
+    return f"The rules stood in for the model at {'; '.join(parts)}." if parts else ""
+
+
 def _duration(ms: float) -> str:
     return f"{ms:.0f} ms" if ms < 1000 else f"{ms / 1000:.2f} s"
 
@@ -153,6 +163,8 @@ def render_result(result, *, agent_costs: pd.DataFrame | None, key: str) -> None
         st.markdown(derived_from(result))
         if how := adapted(result):
             st.caption(how)
+    if note := stood_in(result):
+        st.caption(note)
     _render_stage_record(result)
     graph, yaml_tab, checks, run_tab, cost, trace = st.tabs(
         ["Graph", "YAML", "Validation", "Test run", "Cost and tokens", "Trace"], key=f"{key}-tabs")

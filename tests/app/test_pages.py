@@ -521,3 +521,14 @@ def test_generate_through_a_model_endpoint_shows_tokens_and_cost_or_unknown(empt
         assert cost.value.startswith(cost_shown), cost.value
         assert next(m for m in at.metric if m.label == "Tokens").value == "4,800"
         assert "sk-app-test" not in texts(at)
+
+
+def test_the_result_says_where_the_rules_stood_in_for_the_model():
+    from types import SimpleNamespace
+
+    from ui.generation import stood_in
+
+    assert stood_in(SimpleNamespace(drafts=[])) == ""
+    line = stood_in(SimpleNamespace(drafts=["requirements", "workflow"]))
+    assert line == ("The rules stood in for the model at its reading of the requirement; its workflow (it did not "
+                    "validate or run in Dify's engine).")

@@ -94,9 +94,9 @@ def test_compare_two_versions_on_the_scripted_model(empty_data, tmp_path, monkey
     assert not at.error, [e.value for e in at.error]
     assert model_server.history[-1].headers["authorization"] == "Bearer <redacted>"  # the key was sent...
     summary = next(m.value for m in at.markdown if "passes" in m.value)
-    assert "B (thorough) passes 2 more cases than A (v1) (2 vs 0 of 2)" in summary
+    assert "B (thorough) passes 1 more case than A (v1) (2 vs 1 of 2)" in summary
     row = at.table[0].value
-    assert row.loc["meet every expectation"].tolist() == ["0 of 2", "2 of 2"]
+    assert row.loc["meet every expectation"].tolist() == ["1 of 2", "2 of 2"]
     assert row.loc["test runs succeeded"].tolist() == ["2 of 2", "2 of 2"]
     ledger = Ledger.open(load_settings())
     for column, arm in ((1, "A"), (2, "B")):
