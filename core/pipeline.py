@@ -363,13 +363,20 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
     for round_no in range(settings.repair_rounds + 1):
         try:
             plan = _stage(run, result, "configuration", configuration.run, conf_in, brain)
-        except UnparseableModelOutput as exc:
-            # a small model's plan that is not JSON of the schema, even when asked twice: keep the best
-            # attempt so far; with none yet, its one chance is the offline draft to correct
+        except (UnparseableModelOutput, ProviderError) as exc:
+            # a small model's plan that is not JSON of the schema, even when asked twice, or a request the
+            # endpoint refuses (a repair's prompt grown past the model's context): keep the best attempt so
+            # far; with none yet, the offline draft to correct, and at last the rule design stands in
+            refused = not isinstance(exc, UnparseableModelOutput)
+            if refused and (exc.category != "bad_request" or isinstance(exc, BudgetExceeded)):
+                raise
             run.event("repair.unusable", "configuration", round=round_no, message=str(exc)[:500])
-            if best_rank is not None or drafted or round_no == settings.repair_rounds:
+            if best_rank is not None or drafted or round_no == settings.repair_rounds or refused:
                 if best_rank is None:
-                    raise
+                    stood_in = _rules_stand_in(run, result, spec, arch_in, settings)
+                    if stood_in is None:
+                        raise
+                    best_compile_errors = stood_in
                 break
             drafted = True
             blueprint, conf_in = _offline_draft(run, result, spec, arch_in, settings)
@@ -418,8 +425,8 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
                 break
             result.blueprint = blueprint
         conf_in = ConfigurationInput(spec=spec, blueprint=blueprint, feedback=feedback, previous=plan)
-    if brain.kind == "llm" and not (result.report is not None and result.report.valid and result.test_run is not None
-                                    and result.test_run.succeeded):
+    if brain.kind == "llm" and "workflow" not in result.drafts and not (
+            result.report is not None and result.report.valid and result.test_run is not None and result.test_run.succeeded):
         stood_in = _rules_stand_in(run, result, spec, arch_in, settings)
         best_compile_errors = best_compile_errors if stood_in is None else stood_in
     final = validate(result.dsl, target_version=settings.target_dsl_version)  # the returned DSL, checked once more

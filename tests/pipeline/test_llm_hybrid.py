@@ -102,3 +102,30 @@ def test_a_workflow_that_does_not_test_run_gives_way_to_the_rule_design(fake_ope
     assert "question-classifier" in types and "code" not in types
     events = ledger.query("SELECT type FROM events WHERE run_id = ?", [result.run_id])["type"].tolist()
     assert events.count("stage.draft") == 1
+
+
+def test_a_repair_prompt_past_the_models_context_ends_with_the_rule_design_not_without_a_workflow(
+        fake_openai, settings, ledger, library):
+    """From the real-model run: both configuration answers cut off at the token limit, then the draft round's
+    prompt grew past the 8,192-token context and llama.cpp answered HTTP 400; the run ended with no workflow."""
+    from tests.fakes.openai_server import status
+
+    answers = _answers(ASK)
+    configured = []
+
+    def respond(body):
+        agent = agent_of(body)
+        if agent == "configuration":
+            configured.append(1)
+            if len(configured) <= 3:  # each answer asked for twice: the first round, then the draft round's first
+                return reply('{"app_mode": "workflow", "name": "cut', usage=(100, 40, 0))  # cut off: not JSON
+            return status(400, message="This model's maximum context length is 8192 tokens. However, you requested "
+                                       "10789 tokens (8229 in the messages, 2560 in the completion).")
+        return reply(answers[agent], usage=(100, 40, 0))
+
+    fake_openai.set_responder(respond)
+    result = generate(ASK, settings=settings, ledger=ledger, library=library)
+    assert len(configured) == 4  # the 400 was reached
+    assert result.valid and result.test_run.succeeded and result.yaml_text
+    assert result.status == "succeeded", result.error_message
+    assert result.drafts[-1] == "workflow"
