@@ -383,7 +383,7 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
             continue
         compiled = compile_plan(plan, version=settings.target_dsl_version)
         report = validate(compiled.dsl, target_version=settings.target_dsl_version)
-        findings = [{"code": f.code, "severity": f.severity, "message": f.message, "node_id": f.node_id} for f in report.findings]
+        findings = _findings(report)
         tested = _test_run(run, compiled.dsl) if report.valid else None
         runtime = [f.to_dict() for f in tested.findings] if tested is not None else []
         q_in = QualityInput(spec=spec, dsl=compiled.dsl, findings=findings, compile_issues=compiled.issues,
@@ -452,20 +452,30 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
               errors=0, warnings=len(final.warnings), app_mode=result.app_mode, app_name=result.plan.name if result.plan else None)
 
 
+def _findings(report) -> list[dict]:
+    """A validation report's findings as the quality stage reads them."""
+    return [{"code": f.code, "severity": f.severity, "message": f.message, "node_id": f.node_id} for f in report.findings]
+
+
+def _rule_design(spec: RequirementSpec, arch_in: ArchitectureInput, settings: Settings):
+    """The offline brain's blueprint and plan for ``spec``, compiled and validated (no model call)."""
+    blueprint = architecture.design(ArchitectureInput(spec=spec, patterns=arch_in.patterns))
+    plan = configuration.configure(ConfigurationInput(spec=spec, blueprint=blueprint))
+    compiled = compile_plan(plan, version=settings.target_dsl_version)
+    return blueprint, plan, compiled, validate(compiled.dsl, target_version=settings.target_dsl_version)
+
+
 def _rules_stand_in(run: _Run, result: GenerationResult, spec: RequirementSpec, arch_in: ArchitectureInput,
                     settings: Settings) -> list[str] | None:
     """The model's best workflow does not validate or does not test-run: the rule design of the same spec
     (the offline brain's blueprint and plan, no model call) takes its place when it validates and test-runs,
     said in a ``stage.draft`` event and in ``result.drafts`` ("workflow"). Returns its compile errors, or
     None when it did no better (the model's best attempt stays)."""
-    blueprint = architecture.design(ArchitectureInput(spec=spec, patterns=arch_in.patterns))
-    plan = configuration.configure(ConfigurationInput(spec=spec, blueprint=blueprint))
-    compiled = compile_plan(plan, version=settings.target_dsl_version)
-    report = validate(compiled.dsl, target_version=settings.target_dsl_version)
+    blueprint, plan, compiled, report = _rule_design(spec, arch_in, settings)
     tested = _test_run(run, compiled.dsl) if report.valid else None
     if tested is None or not tested.succeeded:
         return None
-    findings = [{"code": f.code, "severity": f.severity, "message": f.message, "node_id": f.node_id} for f in report.findings]
+    findings = _findings(report)
     q_in = QualityInput(spec=spec, dsl=compiled.dsl, findings=findings, compile_issues=compiled.issues,
                         runtime_findings=[f.to_dict() for f in tested.findings])
     verdict = _stage(run, result, "quality", quality.run, q_in, OfflineBrain(run.on_call, log_content=settings.log_content))
@@ -510,11 +520,8 @@ def _offline_draft(run: _Run, result: GenerationResult, spec: RequirementSpec, a
                    settings: Settings) -> tuple[Blueprint, ConfigurationInput]:
     """The offline brain's blueprint and plan for ``spec``, as the draft the model corrects next round;
     the feedback lists the draft's own problems (checked without a model call)."""
-    draft_blueprint = architecture.design(ArchitectureInput(spec=spec, patterns=arch_in.patterns))
-    draft = configuration.configure(ConfigurationInput(spec=spec, blueprint=draft_blueprint))
-    compiled = compile_plan(draft, version=settings.target_dsl_version)
-    report = validate(compiled.dsl, target_version=settings.target_dsl_version)
-    findings = [{"code": f.code, "severity": f.severity, "message": f.message, "node_id": f.node_id} for f in report.findings]
+    draft_blueprint, draft, compiled, report = _rule_design(spec, arch_in, settings)
+    findings = _findings(report)
     verdict = quality.review(QualityInput(spec=spec, dsl=compiled.dsl, findings=findings, compile_issues=compiled.issues))
     feedback = repair.feedback(verdict, draft, node_ids=compiled.node_ids, level="draft")
     run.event("repair.draft", "architecture", steps=len(draft_blueprint.steps), problems=len(repair.problems(verdict).all))
