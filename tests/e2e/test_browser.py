@@ -77,8 +77,10 @@ def test_analytics_after_a_few_runs_shows_every_chart(app_server, page):
         generate_in_browser(page, app_server.url, requirement)
     page.goto(f"{app_server.url}/analytics")
     page.get_by_text("Success rate").first.wait_for()
-    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 8")
-    page.get_by_text("Offline runs use no tokens").first.wait_for()
+    # charts land one by one as their queries finish: wait for all four before counting (never a fixed sleep)
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 4")
+    page.get_by_text("Offline runs use no tokens").nth(1).wait_for()
+    page.get_by_text("Every workflow here cost $0").nth(1).wait_for()
     wait_idle(page)
     # offline runs: 4 charts drawn; tokens and cost (by agent, by model, per workflow, by pattern) said in words
     assert page.locator(".js-plotly-plot").count() == 4
