@@ -296,7 +296,8 @@ def run_comparison(
         version_a: the baseline prompt version.
         version_b: the candidate.
         eval_path: an eval file (``cases: [{id, requirement, expect}]``).
-        settings: provider and model (not offline), budgets; its prompt_version is replaced per arm.
+        settings: provider and model (not offline), budgets; its prompt_version is replaced per arm, and
+            the rules never stand in for a model workflow (each arm is scored on its own prompts' work).
         ledger: where to record; opened from ``settings`` when None.
         library: the pattern library (opened by the pipeline when None).
         concurrency: runs in flight at once within an arm.
@@ -350,7 +351,7 @@ def run_comparison(
     items = [BatchItem(i, case.requirement, case.id) for i, case in enumerate(cases, start=1)]
     try:
         for arm, version in (("A", version_a), ("B", version_b)):
-            arm_settings = replace(settings, prompt_version=version)
+            arm_settings = replace(settings, prompt_version=version, rules_stand_in=False)  # the prompts' own work
             one = partial(_generate_one, made, settings=arm_settings, ledger=ledger, library=library)
             run_batch(items, one, concurrency=concurrency, on_result=partial(record, arm, version))
     except BaseException:

@@ -76,6 +76,10 @@ class Settings:
     target_dsl_version: str = "0.6.0"
     chroma_url: str | None = None
     prompt_version: str = "v1"
+    rules_stand_in: bool = True
+    """With a model: the offline brain's design of the same spec replaces a model workflow that does not
+    validate, does not test-run, or does less of the ask (said in ``result.drafts``). Prompt Lab
+    comparisons turn it off, so that each arm is scored on its prompts' own workflows."""
 
     @property
     def ledger_path(self) -> Path:

@@ -373,7 +373,7 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
             run.event("repair.unusable", "configuration", round=round_no, message=str(exc)[:500])
             if best_rank is not None or drafted or round_no == settings.repair_rounds or refused:
                 if best_rank is None:
-                    stood_in = _rules_stand_in(run, result, spec, arch_in, settings)
+                    stood_in = _rules_stand_in(run, result, spec, arch_in, settings) if settings.rules_stand_in else None
                     if stood_in is None:
                         raise
                     best_compile_errors = stood_in
@@ -425,10 +425,13 @@ def _generate(text: str, settings: Settings, run: _Run, result: GenerationResult
                 break
             result.blueprint = blueprint
         conf_in = ConfigurationInput(spec=spec, blueprint=blueprint, feedback=feedback, previous=plan)
-    if brain.kind == "llm" and "workflow" not in result.drafts and not (
-            result.report is not None and result.report.valid and result.test_run is not None and result.test_run.succeeded):
-        stood_in = _rules_stand_in(run, result, spec, arch_in, settings)
-        best_compile_errors = best_compile_errors if stood_in is None else stood_in
+    if brain.kind == "llm" and settings.rules_stand_in and "workflow" not in result.drafts:
+        working = (result.report is not None and result.report.valid and result.test_run is not None
+                   and result.test_run.succeeded)
+        unmet = _unmet(spec, result.dsl, best_compile_errors) if working else None
+        if not working or unmet:
+            stood_in = _rules_stand_in(run, result, spec, arch_in, settings, beat=unmet)
+            best_compile_errors = best_compile_errors if stood_in is None else stood_in
     final = validate(result.dsl, target_version=settings.target_dsl_version)  # the returned DSL, checked once more
     result.report = final
     result.missing = _unmet(spec, result.dsl, best_compile_errors)
@@ -466,12 +469,16 @@ def _rule_design(spec: RequirementSpec, arch_in: ArchitectureInput, settings: Se
 
 
 def _rules_stand_in(run: _Run, result: GenerationResult, spec: RequirementSpec, arch_in: ArchitectureInput,
-                    settings: Settings) -> list[str] | None:
-    """The model's best workflow does not validate or does not test-run: the rule design of the same spec
-    (the offline brain's blueprint and plan, no model call) takes its place when it validates and test-runs,
-    said in a ``stage.draft`` event and in ``result.drafts`` ("workflow"). Returns its compile errors, or
-    None when it did no better (the model's best attempt stays)."""
+                    settings: Settings, beat: list[str] | None = None) -> list[str] | None:
+    """The model's best workflow does not validate or test-run (``beat`` None), or it runs but leaves
+    ``beat`` unmet: the rule design of the same spec (the offline brain's blueprint and plan, no model call)
+    takes its place when it validates, test-runs and (against ``beat``) leaves fewer items unmet, said in a
+    ``stage.draft`` event and in ``result.drafts`` ("workflow"). Returns its compile errors, or None when it
+    did no better (the model's best attempt stays)."""
     blueprint, plan, compiled, report = _rule_design(spec, arch_in, settings)
+    errors = [i.message for i in compiled.issues if i.severity == "error"]
+    if beat is not None and (not report.valid or len(_unmet(spec, compiled.dsl, errors)) >= len(beat)):
+        return None
     tested = _test_run(run, compiled.dsl) if report.valid else None
     if tested is None or not tested.succeeded:
         return None
@@ -482,13 +489,15 @@ def _rules_stand_in(run: _Run, result: GenerationResult, spec: RequirementSpec, 
     version = run.write("record_workflow", run.run_id, yaml_text=compiled.yaml_text, app_mode=plan.app_mode,
                         valid=True, errors=0, warnings=len(report.warnings), name=plan.name)
     run.write("record_test_run", run.run_id, tested, workflow_version=version)
-    run.event("stage.draft", "workflow", message="the model's best workflow did not validate or test-run; "
-              "the rule design of its spec stands in", summary=f"{len(blueprint.steps)} steps")
+    why = ("did not validate or test-run" if beat is None
+           else f"left {len(beat)} item(s) unmet ({'; '.join(beat)[:300]})")
+    run.event("stage.draft", "workflow", message=f"the model's best workflow {why}; the rule design of its spec "
+              "stands in", summary=f"{len(blueprint.steps)} steps")
     result.drafts.append("workflow")
     result.blueprint = blueprint
     result.dsl, result.yaml_text, result.report, result.quality, result.plan = compiled.dsl, compiled.yaml_text, report, verdict, plan
     result.app_mode, result.test_run = plan.app_mode, tested
-    return [i.message for i in compiled.issues if i.severity == "error"]
+    return errors
 
 
 def _unmet(spec: RequirementSpec, dsl: dict | None, compile_errors: list[str]) -> list[str]:

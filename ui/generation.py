@@ -95,7 +95,7 @@ def adapted(result) -> str:
 
 
 STOOD_IN = {"requirements": "its reading of the requirement", "architecture": "its design",
-            "workflow": "its workflow (it did not validate or run in Dify's engine)"}
+            "workflow": "its workflow (it did not validate, did not run in Dify's engine, or did less of the ask)"}
 
 
 def stood_in(result) -> str:

@@ -582,9 +582,19 @@ def configure(inp: ConfigurationInput) -> WorkflowPlan:
     )
 
 
+def _holds(plan: WorkflowPlan, blueprint: Blueprint) -> bool:
+    """Whether ``plan`` has each step of ``blueprint`` (start aside) with the same id and type."""
+    steps = {s.id: s.type for s in plan.steps}
+    return all(steps.get(b.id) == b.type for b in blueprint.steps if b.type != "start")
+
+
 def run(inp: ConfigurationInput, brain: Brain) -> StageResult[WorkflowPlan]:
-    """Configure every step of ``inp.blueprint``."""
-    data = {"spec": inp.spec, "blueprint": inp.blueprint}
+    """Configure every step of ``inp.blueprint``. A repair round whose previous plan already has every
+    blueprint step (same id and type) sends the plan alone: the blueprint would repeat it, and a small
+    model's context (8k tokens) does not hold both for a long workflow."""
+    data: dict = {"spec": inp.spec}
+    if inp.previous is None or not _holds(inp.previous, inp.blueprint):
+        data["blueprint"] = inp.blueprint
     if inp.feedback:
         data["feedback"] = inp.feedback
     if inp.previous:

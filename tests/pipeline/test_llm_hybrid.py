@@ -77,6 +77,7 @@ def test_the_model_is_shown_the_rule_reading_and_the_rule_design(fake_openai, se
     assert any(s["type"] == "question-classifier" for s in blueprint["steps"])
     assert result.spec.language == "zh" and result.spec.classes == ["咨询", "投诉", "表扬"]
     assert result.status == "succeeded", result.error_message
+    assert "workflow" not in result.drafts  # the model's own workflow covers the ask: it is the one returned
 
 
 BROKEN_PLAN = WorkflowPlan(
@@ -102,6 +103,33 @@ def test_a_workflow_that_does_not_test_run_gives_way_to_the_rule_design(fake_ope
     assert "question-classifier" in types and "code" not in types
     events = ledger.query("SELECT type FROM events WHERE run_id = ?", [result.run_id])["type"].tolist()
     assert events.count("stage.draft") == 1
+
+
+ONE_CALL_PLAN = WorkflowPlan(
+    app_mode="workflow", name="Replies",
+    start_vars=[StartVarPlan(name="message", label="Message")],
+    steps=[PlanStep(id="answer", type="llm", title="Reply", after=[Link(step="start")],
+                    system="Reply politely to the customer.", user="{{start.message}}"),
+           PlanStep(id="end", type="end", title="End", after=[Link(step="answer")],
+                    outputs=[Binding(name="reply", ref="answer.text")])],
+).model_dump_json()
+"""Valid and runs, but the asked routing by class collapsed into one LLM call."""
+
+
+def test_a_running_workflow_that_does_less_of_the_ask_gives_way_to_a_rule_design_that_does_more(
+        fake_openai, settings, ledger, library):
+    answers = _answers(ASK)
+    answers["configuration"] = ONE_CALL_PLAN
+    fake_openai.set_responder(lambda body: reply(answers[agent_of(body)], usage=(100, 40, 0)))
+    result = generate(ASK, settings=settings, ledger=ledger, library=library)
+    assert result.status == "succeeded", result.error_message
+    assert result.missing == []
+    assert result.drafts[-1] == "workflow" and result.test_run.succeeded
+    types = [n["data"]["type"] for n in result.dsl["workflow"]["graph"]["nodes"]]
+    assert "question-classifier" in types
+    message = ledger.query("SELECT payload FROM events WHERE run_id = ? AND type = 'stage.draft'",
+                           [result.run_id])["payload"].tolist()
+    assert any("unmet" in str(p) and "class" in str(p) for p in message), message
 
 
 def test_a_repair_prompt_past_the_models_context_ends_with_the_rule_design_not_without_a_workflow(

@@ -60,6 +60,8 @@ def answer(body: dict):
     if agent == "architecture":
         patterns = [PatternBrief.model_validate(p) for p in json.loads(tags.get("patterns", "[]"))]
         content = design(ArchitectureInput(spec=spec, patterns=patterns)).model_dump_json()
+    elif agent == "configuration" and "blueprint" not in tags:  # a repair round sends the previous plan alone
+        content = tags["previous_plan"]  # (it has every step): this model keeps it
     elif agent == "configuration":
         blueprint = Blueprint.model_validate_json(tags["blueprint"])
         content = configure(ConfigurationInput(spec=spec, blueprint=blueprint)).model_dump_json()
