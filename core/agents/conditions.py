@@ -63,6 +63,9 @@ def _subject(before: str) -> str:
     if lx.CJK.search(before[-6:]) or re.search(r"[A-Za-z_]\s*$", before) and lx.CJK.search(before):
         m = re.search(r"([\u3400-\u9fff\u30a0-\u30ffA-Za-z_]{1,6})\s*$", before)
         return m.group(1) if m else ""
+    named = re.search(r"[（(]\s*`?([A-Za-z_]\w*)`?[^()（）]*[)）]\s*(?:(?:is|are|was|were|gets?)\s*)?$", before)
+    if named and named.group(1).lower() not in FILLER:  # "the temperature (temp, a number) is": the name given
+        return named.group(1)
     words = [w for w in re.findall(r"[A-Za-z_][\w'-]*", before)[-4:] if w.lower() not in FILLER]
     return " ".join(words[-2:])
 

@@ -144,10 +144,13 @@ def find_named(text: str) -> list[Named]:
                      if not items and not re.match(_cue_pattern("variable_cue"), m.group(0), re.I) else None)
             for name, s, e in items or (_list_after(source, m.end() + colon.end()) if colon else []):
                 add(name, s, e, 2)
-    for m in re.finditer(rf"[（(]\s*(?:(?i:{cue})\s*[:：]?)?\s*`?([a-z][a-z0-9_]*)`?\s*(?=[)）、，:：]|\s+[（(])", clean):
+    types = "|".join(sorted(TYPE_WORDS | {"date", "decimal", "whole number"}, key=len, reverse=True))
+    kinds = "|".join(sorted({*types.split("|"), "file", "pdf", "document", "image", "photo", "list", "date", "text"},
+                            key=len, reverse=True))
+    typed_after = rf",\s*(?:(?:a|an)\s+)?(?:{kinds})s?(?:\s+of\s+[a-z]+)?\s*[)）]"  # "(temp, a number)", "(letter, a file)": name, type
+    for m in re.finditer(rf"[（(]\s*(?:(?i:{cue})\s*[:：]?)?\s*`?([a-z][a-z0-9_]*)`?\s*(?=[)）、，:：]|\s+[（(]|{typed_after})", clean):
         if m.group(1).lower() not in FUNCTION_WORDS:
             add(m.group(1), m.start(1), m.end(1), 2)
-    types = "|".join(sorted(TYPE_WORDS | {"date", "decimal", "whole number"}, key=len, reverse=True))
     for m in re.finditer(rf"(?<![A-Za-z0-9_])([a-z][a-z0-9_]*)\s*[（(]\s*(?:(?:a|an)\s+)?(?:{types})s?\s*[)）,，]", clean):
         add(m.group(1), m.start(1), m.end(1), 2)  # "the reading temp (a number)": the word its type is said of
     for m in re.finditer(r"[（(]((?:\s*[a-z][a-z0-9_]*\s*[,，、])+\s*[a-z][a-z0-9_]*)\s*[)）]", clean):
@@ -159,7 +162,7 @@ def find_named(text: str) -> list[Named]:
     # "output it as memo", "return the rewrite as rewritten", "save the draft into draft_v2": a single
     # word at the end of the clause, after an output verb and a short object
     # and a list of them: "return the show notes as show_notes and the guest name as guest"
-    verbs = f"{_cue_pattern('output_word')}|{_cue_pattern('output_verb')}|{_cue_pattern('io_produce')}"
+    verbs = "|".join(_cue_pattern(k) for k in ("output_word", "output_verb", "io_produce", "io_compute") if _cue_pattern(k))
     name_as = (r"(?:as|into|in|to|called|named|als|comme|como)\s+`?([a-z][a-z0-9_]*)`?"
                r"(?=(?:\s+(?:aus|zurück))?\s*(?:[,.;:)]|$|\s(?:and|or|und|et|y)\s))")  # German "gib … als x aus"
     said = plain  # a quoted reply is one word of the object: 'answer "Sorry, adults only" as message'
@@ -180,8 +183,10 @@ def find_named(text: str) -> list[Named]:
         for m in re.finditer(r"作为\s*`?([a-z][a-z0-9_]*)`?", clean):  # "把亮点作为 highlights 返回"
             if m.group(1) not in TECHNICAL:
                 add(m.group(1), m.start(1), m.end(1), 2)
+        # an acronym glued to the CJK noun before a name counts as part of it: "マニュアルPDF manual", "发票PDF invoice"
+        glued_acronyms = re.sub(r"(?<=[\u3040-\u30ff\u3400-\u9fff])[A-Z]{2,5}(?=\s)", lambda m: "ー" * len(m.group(0)), clean)
         for m in re.finditer(r"(?<![为成])(?<=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。：（])\s*([a-z][a-z0-9_]*)\s*"
-                             r"(?=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。；（]|$)", clean):
+                             r"(?=[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7a3\uff00-\uffef、，。；（]|$)", glued_acronyms):
             word = m.group(1)
             method = word in HTTP_VERBS and re.search(r"^\s*(?:请求|リクエスト|方法|方式|调用|request)", text[m.end(1):m.end(1) + 8], re.I)
             glued = re.match(r"[\u3040-\u30ff\u3400-\u9fff]+", text[m.end(1):])
@@ -269,7 +274,8 @@ def _clause_role(before: str, cjk: bool) -> str | None:
     return role
 
 
-ARGUMENT_BEFORE = re.compile(r"\b(?:since|from|of|between|for|on|in|by|with|using|given|per|until|till|to)\s+(?:the\s+|a\s+|an\s+)?`?$", re.I)
+ARGUMENT_BEFORE = re.compile(r"\b(?:since|from|of|between|for|on|in|by|with|using|given|per|until|till|to)\s+(?:the\s+|a\s+|an\s+)?"
+                             r"(?:(?:[\w-]+\s+){0,3}[\w-]+\s*[（(]\s*)?`?$", re.I)  # "of the scores (scores)" too
 ARGUMENT_AFTER = re.compile(r"\s*(?:[距到至与和跟及、的（(]|之间|之差|から|まで|と|の|より|以来|間|都是|均为|都为|はいずれも"
                             r"|are\s+(?:both\s+|all\s+)?(?:numbers|integers|dates))")
 """Around a name after a compute verb: words that make it what the value is computed *from* ("days since last_login",
@@ -342,6 +348,9 @@ def _window(text: str, n: Named, names: list[Named]) -> str:
         until = n.start
     seps = [m.end() for m in SEPARATOR.finditer(text, prev_end, until)]
     start = max(seps + [prev_end])
+    if until < n.start and not lx.CJK.search(text[start:until]):  # the noun the parenthesis names, not the verb before it:
+        head = re.search(r"(?:\S+\s+){0,3}\S+\s*$", text[start:until])  # "count the words in the essay (essay)"
+        start = max(start, until - len(head.group(0))) if head else start
     rest = text[n.end:]
     paren = re.match(r"\s*`?\s*[（(][^）)]*[）)]", rest)
     cut = paren.end() if paren else 0
@@ -351,7 +360,7 @@ def _window(text: str, n: Named, names: list[Named]) -> str:
     if rest[end:end + 1] in (":", "："):
         stop = re.search(r"[)）。;；]|\.(?:\s|$)", rest[end:])
         end += stop.start() if stop else len(rest) - end
-    apposition = re.match(r"\s*,\s*(?:a|an)\s+[^.;:]*", rest[end:])
+    apposition = re.match(r"\s*,\s*(?:a|an)\s+[^.;:)）]*", rest[end:])
     if apposition:
         end += min([apposition.end()] + [o - end for o in nxt if o >= end])
     return text[start:n.start] + " " + rest[:max(end, cut)]
@@ -545,16 +554,17 @@ def cjk_classes(text: str) -> list[str]:
         quoted = _quoted_run(sentence, class_count(sentence)) or _quoted_run(sentence)
         if len(quoted) >= 2:
             return list(dict.fromkeys(quoted))
-        cue = lx.find(sentence, "classify") or lx.find(sentence, "decide")
-        after = sentence[cue.end():] if cue else ""
+        cues = sorted(lx.all_matches(sentence, "classify") + lx.all_matches(sentence, "decide"), key=lambda c: c.start())
+        # "进行分类：物流、质量、其他", "分为咨询、投诉和建议三类", "做情感判断，分成正面、负面、中性三类": after any of its cues
+        listed = (re.match(r"(?:[^：:，。；]{0,8}?(?:[:：]|为|成|到)|)\s*([^\s，。；：:「」“”\d]{1,10}(?:\s*[、・]\s*[^\s，。；：:、「」“”\d]{1,10})+"
+                           r"(?:\s*(?:和|与|及|或)\s*[^\s，。；：:、和与及或「」“”\d]{1,10})?)(?![\d])", sentence[c.end():])
+                  for c in cues)
         lm = (re.search(r"(?:是|为|成|into)\s*([^，。；]+?(?:还是|或者|或)[^，。；还]+)", sentence)
               or re.search(r"([^\s、。，「」がはを]{1,10}(?:[、・][^\s、。，「」]{1,10})+)\s*の?(?:どれ|いずれ)", sentence)
-              # "进行分类：物流、质量、其他", "分为咨询、投诉和建议三类", "料金・技術・その他に分類"
-              or re.match(r"(?:[^：:，。；]{0,8}?(?:[:：]|为|成|到)|)\s*([^\s，。；：:「」“”\d]{1,10}(?:\s*[、・]\s*[^\s，。；：:、「」“”\d]{1,10})+"
-                          r"(?:\s*(?:和|与|及|或)\s*[^\s，。；：:、和与及或「」“”\d]{1,10})?)(?![\d])", after)
+              or next((m for m in listed if m), None)
               or re.search(r"([^\s、。，「」がはを]{1,10}(?:[、・][^\s、。，「」]{1,10})+)\s*(?:の\s*\d+\s*つ)?\s*に(?:分類|振り分け|仕分け|分け)", sentence))
         if lm:
-            body = re.sub(rf"\s*(?:{ROUNDS}\s*(?:类|种|個|つ)\S*)$", "", re.sub(r"(?:中的一种|之一)$", "", lm.group(1)))  # "…三类": the count, not an item
+            body = re.sub(rf"\s*(?:{ROUNDS}\s*(?:{_cue_pattern('class_unit')}|类|种|個|つ)\S*)$", "", re.sub(r"(?:中的一种|之一)$", "", lm.group(1)))  # "…三类": the count, not an item
             items = [re.sub(r"(?:中的一种|之一|等|の)$", "", i.strip()) for i in re.split(r"、|・|还是|或者|或|和|与|及", body) if i.strip()]
             if 2 <= len(items) <= 8 and all(len(i) <= 10 for i in items):
                 return items
@@ -759,8 +769,9 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
             paren = re.match(r"\s*`?\s*[（(]([^）)]{2,40})[）)]", text[n.end:])
             desc = mapped.get(n.name) or (paren.group(1) if paren and n.role == "output" else n.desc or _describe(text, n, named))
             source = output_source(desc, lang)
-            wide = output_source(_sentence(text, n), lang)
-            if source == "llm" and wide.startswith("tool:"):
+            sentence = _sentence(text, n)
+            wide = output_source(sentence, lang)
+            if source == "llm" and wide.startswith("tool:") and wide.removeprefix("tool:") in tools(sentence):
                 source = wide  # "导出成 Word 文档，文件通过 minutes_docx 输出": the export makes it
             exports = [t for t in update["tools"] if t.startswith("md_exporter")]
             if source == "llm" and len(exports) == 1 and re.fullmatch(rf"(?:the\s+|this\s+|that\s+|该|这个|その)?(?:{_cue_pattern('file')})\s*",
@@ -794,6 +805,10 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         if typed and not any(i.type == "number" for i in inputs):
             update["inputs"] = [*inputs, InputVar(name=slug(gate.subject), label=gate.subject, type="number")]
     _each(spec, text, update)
+    caps = update.get("capabilities", spec.capabilities)
+    if "retrieval" in caps and not lx.has(text, "knowledge_store") and any(
+            i.type in ("file", "file-list") for i in update.get("inputs", spec.inputs)):
+        update["capabilities"] = [c for c in caps if c != "retrieval"]  # "the manual (PDF) …": the upload is read, not searched
     if spec.http_calls:
         names = {i.name for i in update.get("inputs", spec.inputs)}
         calls = [_secrets(call, text) for call in spec.http_calls if call.url or "url" in names]
@@ -811,9 +826,11 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
         if any(b.action == PASS_THROUGH for b in spec.branches):  # "if it fails, send the error back": the loop's body
             update["branches"] = []
             update["capabilities"] = [c for c in update["capabilities"] if c != "branching"]
-    if not spec.classes and (lx.CJK.search(text) or not spec.branches) and not update.get("iteration_target"):
+    if not spec.classes and not update.get("iteration_target"):
         classes = cjk_classes(text)
-        if classes:
+        # an English "if"-branch read from a class list ("decide if it is critical, major or minor") gives way to it
+        misread = [b for b in spec.branches if sum(c.lower() in f"{b.condition} {b.action}".lower() for c in classes) >= 2]
+        if classes and (lx.CJK.search(text) or not spec.branches or misread):
             from core.agents.rules import class_actions
 
             update["classes"] = classes
@@ -858,6 +875,7 @@ def _each(spec: RequirementSpec, text: str, update: dict) -> None:
         inputs = [i for i in inputs if i is main or i.type not in ("file", "file-list") or i.explicit]
         update["inputs"] = inputs
         return
+    text = lx.without(text, "per_class")  # "分類ごとに要約", "a reply for each category": each class's branch
     if spec.iteration_target or not lx.has(text, "each"):
         return
     clauses = [c for c in CLAUSE_BREAK.split(text) if lx.has(c, "each")]

@@ -288,6 +288,11 @@ def _branch_classes(text: str, branches: list[BranchRule]) -> list[BranchRule]:
     return named
 
 
+LIST_GAP = re.compile(r"[\s、，,/・「」“”\"'()（）]*(?:\b(?:or|and|a|an)\b|还是|或者|或|和|与|及|と|や|か)?(?:\s*\b(?:a|an)\b)?"
+                      r"[\s、，,/・「」“”\"'()（）]*", re.I)
+"""What stands between two items of an enumeration: separators, quotes, a conjunction, an article."""
+
+
 def class_clause(text: str, name: str, classes: list[str]) -> str:
     """What the requirement says for one class: the sentence about it alone, else the comma-separated
     parts from the one about it to the next class (``…、その他はモデルを使わず「…」と固定で返します``,
@@ -295,8 +300,20 @@ def class_clause(text: str, name: str, classes: list[str]) -> str:
     def count(part: str) -> int:
         return sum(k.lower() in part.lower() for k in classes)
 
-    sentences = [c for c in re.split(r"[；;。]|\.\s", text) if name.lower() in c.lower()]
-    own = [c for c in sentences if count(c) == 1]
+    def unlisted(sentence: str) -> str:  # the enumeration of the classes says nothing of any one of them
+        low = sentence.lower()
+        spots = sorted((low.find(k.lower()), len(k)) for k in classes)
+        if len(classes) < 2 or any(at < 0 for at, _ in spots):
+            return sentence
+        gaps = [sentence[a + n:b] for (a, n), (b, _) in zip(spots, spots[1:])]
+        if not all(LIST_GAP.fullmatch(g) for g in gaps):
+            return sentence
+        a, b = spots[0][0], spots[-1][0] + spots[-1][1]
+        return sentence[:a] + " " * (b - a) + sentence[b:]
+
+    split = [(c, unlisted(c)) for c in re.split(r"[；;。]|\.\s", text)]
+    sentences = [u for _, u in split if name.lower() in u.lower()]
+    own = [u for c, u in split if name.lower() in u.lower() and count(u) == 1 and u == c]  # a list's sentence: its parts
     if own:
         return own[-1].strip()
     for sentence in reversed(sentences):
@@ -312,9 +329,21 @@ def class_clause(text: str, name: str, classes: list[str]) -> str:
 
 def _own_clause(text: str, name: str, classes: list[str]) -> str:
     """The last sentence (or part after a colon) that names this class and no other: its own action."""
-    parts = [p.strip() for p in re.split(r"[；;。：:]|\.\s", text) if p.strip()]
-    own = [p for p in parts if name.lower() in p.lower() and sum(k.lower() in p.lower() for k in classes) == 1]
-    return own[-1] if own else ""
+    pieces = re.split(r"([；;。：:]|\.\s)", text)  # parts and the separator after each
+    parts = [(pieces[i].strip(), pieces[i + 1] if i + 1 < len(pieces) else "") for i in range(0, len(pieces), 2)]
+    parts = [(p, sep) for p, sep in parts if p]
+
+    def names(part: str) -> int:
+        return sum(k.lower() in part.lower() for k in classes)
+
+    own = [i for i, (p, _) in enumerate(parts) if name.lower() in p.lower() and names(p) == 1]
+    if not own:
+        return ""
+    part, sep = parts[own[-1]]
+    label = sep in (":", "：") and len(part.split()) <= 4 and own[-1] + 1 < len(parts)
+    if label and names(parts[own[-1] + 1][0]) == 0:  # "Critical bugs: write an incident summary": the label's action
+        return parts[own[-1] + 1][0]
+    return part
 
 
 def class_actions(text: str, classes: list[str]) -> list[BranchRule]:
@@ -326,6 +355,9 @@ def class_actions(text: str, classes: list[str]) -> list[BranchRule]:
     other = re.search(rf"\b(?:otherwise|else|for (?:all )?(?:the )?other(?:s| \w+))\s*,?\s*(.+?){END}", text, re.I)
     if other:
         fallback = other.group(1)
+    per = lx.find(text, "per_class") if not fallback else None  # "分類ごとに…要約を作成": the work of every class
+    if per:
+        fallback = re.split(r"[。；;]|\.\s", text[per.end():])[0].strip(" ,，、")
     fallback = re.sub(r"\s+for (?:each|every) (?:category|class|type|one)\b", "", fallback.strip(" ,")) or "reply to it"
     rules = []
     nouns = lx.category("item_noun")
@@ -593,7 +625,12 @@ MAKE_VERBS = re.compile(r"(?:\b(?:write|writes|draft|create|generate|produce|com
 def _retrieval_source(text: str) -> bool:
     """A knowledge source the workflow reads from: a retrieval word that is neither a variable name the user
     gave (``output faq``) nor the object of a produce verb (``write five FAQs``, ``FAQ を作って``)."""
-    for m in lx.all_matches(text, "knowledge"):
+    matches = lx.all_matches(text, "knowledge")
+    uploaded = {m.group(0).lower() for m in matches  # "アップロードされたマニュアルPDF", "上传的说明书": the file itself
+                if lx.has(text[max(0, m.start() - 12):m.start()], "file") or lx.has(text[m.end():m.end() + 4], "file")}
+    for m in matches:
+        if m.group(0).lower() in uploaded:
+            continue
         before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 1]
         if not lx.CJK.search(m.group(0)) and (re.match(r"[A-Za-z0-9_]", after) or re.search(r"[A-Za-z0-9_]$", before)):
             continue  # part of a name (faq_bot); a CJK word next to Latin letters ("FAQナレッジ") is not

@@ -576,3 +576,78 @@ def test_detecting_which_of_two_is_a_classification_with_each_ones_action():
     assert [c.lower() for c in spec.classes] == ["shipping", "quality"]
     actions = {b.condition.lower(): b.action for b in spec.branches}
     assert "logistics" in actions["shipping"] and "factory" in actions["quality"]
+
+
+# classes: after any classify cue of the sentence, a label's own action, the list sentence says nothing of one class
+@pytest.mark.parametrize("text, classes", [
+    ("请对工单 ticket 做优先级判断，分为紧急、普通、低三档，紧急的要写升级说明，其余写常规回复，输出 reply。", ["紧急", "普通", "低"]),
+    ("Tell me whether the lead (lead) is hot, warm or cold, and write a follow-up email for it; output email.",
+     ["hot", "warm", "cold"]),
+    ("Check whether the comment (comment) is spam, abuse or fine; output verdict.", ["spam", "abuse", "fine"]),
+    ("問い合わせ text を「注文」「返品」「その他」に分類し、カテゴリごとに返信文を書いて reply に出力。", ["注文", "返品", "その他"]),
+])
+def test_classes_are_read_after_any_classify_cue_of_the_sentence(text, classes):
+    spec = analyse(text)
+    assert spec.classes == classes and not spec.iteration_target, spec
+
+
+def test_a_per_class_cue_is_each_class_s_work_not_an_iteration():
+    spec = analyse("把留言 message 分成“售前”“售后”两类，每一类分别写一段给对应团队的摘要，输出 digest。")
+    assert spec.classes == ["售前", "售后"] and not spec.iteration_target
+    spec = analyse("問い合わせ text を「注文」「返品」に分類し、分類ごとに担当者向けのメモを作成して memo に出力。")
+    assert spec.classes == ["注文", "返品"] and "iteration" not in spec.capabilities
+    assert all("メモを作成" in b.action for b in spec.branches)  # the work said once for every class
+
+
+def test_a_label_colon_gives_its_class_its_own_action():
+    spec = analyse("Decide if the incident (incident) is an outage, a slowdown or noise. Outage: page the on-call lead "
+                   "with a summary. Slowdown: open a ticket text. Noise: write one line for the log. Output note.")
+    actions = {b.condition: b.action for b in spec.branches}
+    assert spec.classes == ["outage", "slowdown", "noise"]
+    assert actions["outage"].startswith("page the on-call lead") and actions["noise"].startswith("write one line")
+
+
+def test_the_sentence_listing_the_classes_is_not_one_class_s_action():
+    spec = analyse("Work out whether the message (message) is praise, a question or a complaint; for complaints "
+                   "write an apology, otherwise write a short thank-you. Output reply.")
+    actions = {b.condition: b.action for b in spec.branches}
+    assert actions["complaint"] == "write an apology"
+    assert actions["praise"] == "write a short thank-you" and "whether" not in actions["question"]
+
+
+# names: a type said after a comma in the naming parenthesis, the noun the parenthesis names, acronyms glued to CJK
+@pytest.mark.parametrize("text, name, kind", [
+    ("If the humidity (hum, a number) is over 70, suggest opening a window; output tip.", "hum", "number"),
+    ("Review the signed contract (contract, a PDF) and list the risks as risks.", "contract", "file"),
+    ("Caption the product shots (shots, a list of images) one by one and return captions.", "shots", "file-list"),
+    ("Count the sentences in the abstract (abstract) and output total_sentences.", "abstract", "text-input"),
+    ("用户上传合同PDF contract，找出风险条款，输出 risks。", "contract", "file"),
+    ("取扱説明書PDF guide と質問 q を受け取り、guide の内容で回答 answer を返す。", "guide", "file"),
+])
+def test_the_name_and_type_in_or_before_a_naming_parenthesis(text, name, kind):
+    spec = analyse(text)
+    given = {i.name: i.type for i in spec.inputs}
+    assert given.get(name) == kind, given
+
+
+def test_a_compared_name_in_a_parenthesis_is_the_gate_subject():
+    spec = analyse("If the humidity (hum, a number) is over 70, suggest opening a window; output tip.")
+    assert spec.gate is not None and spec.gate.subject == "hum" and spec.gate.value == "70"
+
+
+def test_an_argument_named_in_a_parenthesis_is_an_input_and_the_named_result_an_output():
+    spec = analyse("Compute the median of the prices (prices) as median_price.")
+    assert [i.name for i in spec.inputs] == ["prices"]
+    assert [o.name for o in spec.outputs if o.explicit] == ["median_price"]
+    spec = analyse("Fetch GET https://api.example.com/stock?ticker={{ticker}} for the ticker the user enters (ticker), "
+                   "then turn the JSON into a plain-language update named update.")
+    assert [i.name for i in spec.inputs] == ["ticker"] and [o.name for o in spec.outputs] == ["update"]
+
+
+def test_an_uploaded_manual_is_a_file_not_a_knowledge_base_nor_an_export():
+    spec = analyse("取扱説明書PDF guide と質問 q を受け取り、マニュアルの内容だけに基づいて回答 answer を返す。")
+    assert "retrieval" not in spec.capabilities
+    assert all(not o.source.startswith("tool:") for o in spec.outputs)
+    spec = analyse("根据上传的产品手册 handbook 回答员工的问题 question，输出 answer。")
+    assert "retrieval" not in spec.capabilities
+    assert "retrieval" in analyse("Answer staff questions (question) from our HR handbook knowledge base.").capabilities

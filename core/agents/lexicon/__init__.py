@@ -147,6 +147,12 @@ def _strip(text: str, filler: re.Pattern | None, end: bool) -> str:
     return text
 
 
+def without(text: str, name: str) -> str:
+    """``text`` with every cue of ``name`` blanked out (a space each), for the readers of other cues."""
+    pattern = category(name)
+    return pattern.sub(" ", text) if pattern else text
+
+
 def no_model(text: str) -> bool:
     """Whether the text asks for no model at all (a listed phrase, or a model word under negation)."""
     return has(text, "no_model") or negated(text, "model_word")
