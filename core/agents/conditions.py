@@ -100,7 +100,8 @@ def find_gate(text: str, outputs: list[tuple[str, int]], numbers: tuple[str, ...
             then_text = then_text[cond.end():].strip(" ,，、:：")
         subject = _subject(lead)
         if not subject or any(w in PRONOUNS for w in subject.lower().split()):
-            subject = _previous_noun(text[:clause_start] + lead)
+            subject = _previous_noun(text[:clause_start] + lead) or (numbers[0] if len(numbers) == 1 else "")
+            # "given cart_total (number), … when it is 100 or more": "it" is the one number the user gives
         unit = re.match(r"\s*(lines?|words?|characters?|行|字)", text[end - 8:end + 8].split(value)[-1]) if value in text[end - 8:end + 8] else None
         if unit:
             subject = f"{subject} {unit.group(1)}".strip()

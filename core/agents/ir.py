@@ -116,6 +116,8 @@ def find_named(text: str) -> list[Named]:
     """Variable names the user gave: backticked, snake_case, after a variable/input/output cue, in
     parentheses after a noun, or standing in CJK text; with their role (input, output or computed)."""
     clean = CHOICES.sub(lambda m: " " * len(m.group(0)), _blank_quotes(text))
+    nodes = lx.category("node_phrase")  # "with a parameter extractor": a node, not a "parameter" named extractor
+    clean = nodes.sub(lambda m: " " * len(m.group(0)), clean) if nodes else clean
     literal = {w for m in re.finditer(r"\{[^{}]*\}", text) if re.search(r"[:\",]", m.group(0))
                for w in re.findall(IDENT, m.group(0))}  # keys of a JSON shape, not a lone {placeholder}
     found: dict[str, Named] = {}
@@ -125,7 +127,8 @@ def find_named(text: str) -> list[Named]:
         typed = name.lower() in TYPE_WORDS and not lx.has(text[max(0, start - 12):start], "variable_cue")
         if (name.lower() in FUNCTION_WORDS or typed) and evidence < 3 and not force:
             return
-        if name.isupper() and evidence < 3 or lx.has(text[end:end + 10], "data_field") or name in literal:
+        near = text[end:end + 10] + re.match(r"[A-Za-z0-9_]*", text[end + 10:]).group(0)  # whole words ("keywords" is no "key")
+        if name.isupper() and evidence < 3 or lx.has(near, "data_field") or name in literal:
             return  # ENV_VARS are secrets, not inputs; "a `comment` column" is a field of the data
         if name not in found or found[name].evidence < evidence:
             keep = found[name].start if name in found else start
@@ -148,9 +151,14 @@ def find_named(text: str) -> list[Named]:
     kinds = "|".join(sorted({*types.split("|"), "file", "pdf", "document", "image", "photo", "list", "date", "text"},
                             key=len, reverse=True))
     typed_after = rf",\s*(?:(?:a|an)\s+)?(?:{kinds})s?(?:\s+of\s+[a-z]+)?\s*[)）]"  # "(temp, a number)", "(letter, a file)": name, type
-    for m in re.finditer(rf"[（(]\s*(?:(?i:{cue})\s*[:：]?)?\s*`?([a-z][a-z0-9_]*)`?\s*(?=[)）、，:：]|\s+[（(]|{typed_after})", clean):
-        if m.group(1).lower() not in FUNCTION_WORDS:
-            add(m.group(1), m.start(1), m.end(1), 2)
+    for m in re.finditer(rf"[（(]\s*(?:(?i:{cue})\s*[:：]?)?\s*`?([a-z][a-z0-9_]*)`?\s*(?=[)）、，:：]|\s+[（(]|{typed_after}|,)", clean):
+        word = m.group(1)
+        lead = [w.lower() for w in re.findall(r"[A-Za-z]+", clean[max(0, m.start() - 40):m.start()])[-3:]]
+        echo = any(len(word) >= 3 and (w.startswith(word[:4]) or word.startswith(w[:4])) for w in lead)
+        if clean[m.end():m.end() + 1] == "," and not re.match(typed_after, clean[m.end():]) and not echo:
+            continue  # "(apples, pears)": examples; "(urls, one per line)" echoes the noun before it: its name
+        if word.lower() not in FUNCTION_WORDS:
+            add(word, m.start(1), m.end(1), 2)
     for m in re.finditer(rf"(?<![A-Za-z0-9_])([a-z][a-z0-9_]*)\s*[（(]\s*(?:(?:a|an)\s+)?(?:{types})s?\s*[)）,，]", clean):
         add(m.group(1), m.start(1), m.end(1), 2)  # "the reading temp (a number)": the word its type is said of
     for m in re.finditer(r"[（(]((?:\s*[a-z][a-z0-9_]*\s*[,，、])+\s*[a-z][a-z0-9_]*)\s*[)）]", clean):
@@ -243,6 +251,11 @@ def _coordinate(text: str, named: list[Named]) -> None:
     for run in runs:
         if len(run) < 2 or all(n.role == "output" for n in run):
             continue
+        head = text[max(0, run[0].start - 30):run[0].start]
+        if not lx.CJK.search(head) and re.search(rf"(?:{_cue_pattern('extract_verb')})\s+(?:the\s+|all\s+)?`?$", head, re.I):
+            for n in run:  # "pull out vendor, invoice_number and due_date": the verb's whole list is extracted
+                n.role = "output"
+            continue
         tail = LIST_END.split(text[run[-1].end:run[-1].end + 30])[0]
         if not lx.CJK.search(tail):
             tail = re.split(r"[,;:]", tail)[0]
@@ -254,7 +267,7 @@ def _coordinate(text: str, named: list[Named]) -> None:
 
 
 ROLE_CUES = (("io_give", "input"), ("io_return", "output"), ("output_verb", "output"), ("io_compute", "computed"),
-             ("io_produce", "output"))
+             ("io_produce", "output"), ("extract_verb", "output"))
 """Cue classes of the verb a name stands with, and the role each gives it (see ``_role``)."""
 CLAUSE_BREAK = re.compile(r"[，,；;。！？!?\n]|\.(?:\s|$)")
 
@@ -301,7 +314,7 @@ def _plain_role(text: str, n: Named) -> str:
     if re.match(rf"\s*(?:{_cue_pattern('output_after')})", after, re.I):
         return "output"
     if re.search(r"[\u3040-\u30ff]", text):  # Japanese puts the verb after its object: "total をコードで計算し"
-        tail = re.split(r"[、，,；;。！？!?\n]|\s[a-z][a-z0-9_]*(?:\s|$)", text[n.end:n.end + 40])[0]
+        tail = re.split(r"[、，,；;。！？!?\n]|\s[a-z][a-z0-9_]*(?=[\s（(\u3040-\u30ff\u3400-\u9fff]|$)", text[n.end:n.end + 40])[0]
         first = [(m.start(), kind) for key, kind in ROLE_CUES if _cue_pattern(key) for m in _cue_re(key).finditer(tail)]
         if not first and re.match(r"\s*(?:に|へ)\s*[、，,]", text[n.end:n.end + 6]):  # "keywords に、… description に出力"
             rest = re.split(r"[。！？!?\n]", text[n.end:])[0]
@@ -309,6 +322,8 @@ def _plain_role(text: str, n: Named) -> str:
         condition = re.search(r"なら|場合|たら|ときは|時は|のとき", tail)
         if first and condition and condition.start() < min(first)[0] and re.match(r"\s*(?:[（(][^）)]*[）)])?\s*[がは]", tail):
             return "input"  # "気温 temperature（数値）が 30 以上なら…": the subject of a condition is compared, so given
+        if re.match(r"\s*(?:[（(][^）)]*[）)])?\s*の(?!よう|形|形式)", text[n.end:n.end + 12]):
+            return "input"  # "購入金額 amount（数値）の5%を…計算": what the next noun is of is given
         if first:  # the verb that governs the name is the first one after it ("keyword を入れると…記事を書いて")
             return min(first)[1]
     bare = re.sub(r"[（(][^（()）]*[)）]", " ", before)
@@ -375,7 +390,7 @@ def options(window: str) -> list[str]:
         for m in re.finditer(rf"(?:{lead})\s*(?:the\s+)?(?:options\s+)?([^.;。；)）:：]+)", window, re.I):
             body = re.sub(r"(?:[一二三四五六七八九十\d]+选一|の?\d+択|\s+(?:as|to|so|for)\s.*$)", "", m.group(1))
             items = [i.strip(" .,'\"") for i in re.split(r"\s*(?:,|、|，|／|/|\bor\b|\band\b|还是|或)\s*", body)
-                     if i.strip(" .,'\"")]
+                     if i.strip(" .,'\"") and not lx.has(i, "select")]  # "(junior / mid / senior, a select)"
             if len(items) >= 2 and all(len(i.split()) <= 3 and len(i) <= 20 for i in items):
                 return items
     return []
@@ -414,8 +429,9 @@ def infer_type(window: str, role_lang: tuple[str, ...]) -> tuple[str, list[str],
         opts = options(window)
         if opts:
             return "select", opts, []
-    if lx.has(window, "number"):
-        return "number", [], []
+    if lx.has(window, "number") or re.search(r"[（(]\s*(?:(?:a|an)\s+)?(?:number|integer|float|decimal|numeric)s?\s*[)）,，]",
+                                               window, re.I):
+        return "number", [], []  # "cart_total (number)": the type said in the naming parenthesis
     if lx.has(window, "paragraph"):
         return "paragraph", [], []
     return "text-input", [], []
@@ -754,11 +770,16 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
                 kind, opts, files = infer_type(sentence, (lang,))
                 if kind == "number" and suffix_type(n.name) != "number":
                     kind = "text-input"  # "count its words" says what is made, not what the user types
+            listed = re.search(r"([^。；;.!?！？，,]{2,40})[:：]([^。；;:：!?！？]{0,80})$", text[max(0, n.start - 120):n.start])
+            if kind in ("text-input", "paragraph") and listed and _head_is_file(listed.group(1)) and not any(
+                    lx.has(part, key) for part in (listed.group(2), text[n.end:n.end + 6]) for key in ("paragraph", "io_give")):  # "上传两份合同：旧版 old_contract 和新版 new_contract": each a file
+                kind, opts, files = "file", [], ["image"] if lx.has(listed.group(1), "image") else ["document"]
             own = suffix_type(n.name)
             if own and (own.startswith("file") or kind in ("text-input", "paragraph")):
                 kind, opts, files = own, [], (files or ["document"]) if own.startswith("file") else []
             old = next((i for i in spec.inputs if i.name == n.name), None)
-            inputs.append(InputVar(name=n.name, label=(old.label if old else n.name.replace("_", " ")), type=kind,  # type: ignore[arg-type]
+            label = cjk_label(text[:n.start]) if lx.CJK.search(text) else None
+            inputs.append(InputVar(name=n.name, label=label or (old.label if old else n.name.replace("_", " ")), type=kind,  # type: ignore[arg-type]
                                    options=opts, file_types=files, explicit=True))  # type: ignore[arg-type]
         _shared_types(text, named, inputs)
         update["inputs"] = inputs
@@ -846,6 +867,20 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
             rest = rest.replace(own, "") if own else rest
         update["no_model"] = lx.no_model(rest)  # "その他はモデルを使わず…": that branch only, not the workflow
     return spec.model_copy(update=update)
+
+
+CJK_LEAD = re.compile(r"^.*(?:的|个|份|段|篇|张|条|输入|上传|粘贴|填写|选择|选|把|将|和|与|及|或|是|に|の|を|は|が|と|で|た|る|や|へ|、)")
+"""Up to the last particle, verb or counter before a name's own noun (``和新版``, ``テストの点数``, ``用户粘贴一段中文``)."""
+
+
+def cjk_label(before: str) -> str | None:
+    """The user's own noun right before a name in CJK text, as the form field's label: ``报销金额 amount``
+    -> 报销金额, ``和新版 new_contract`` -> 新版, ``テストの点数 score`` -> 点数; None when there is none."""
+    run = re.search(r"([\u3040-\u30ff\u3400-\u9fff]{1,12}(?:[A-Z]{2,5})?)\s*[（(]?\s*$", before)
+    if not run:
+        return None
+    noun = CJK_LEAD.sub("", run.group(1))
+    return noun if 2 <= len(noun) <= 8 else None
 
 
 def _shared_types(text: str, named: list[Named], inputs: list[InputVar]) -> None:

@@ -282,7 +282,8 @@ def gate(d, spec: RequirementSpec, tail: list[Link], main: str | None, refs: lis
     lang = spec.language
     subject_ref, tail = (subject_ref, tail) if subject_ref else _gate_subject(d, spec, tail, main)
     label = f"{g.operator} {g.value}"
-    subject = "" if lx.has(g.subject, "cond_word") or lx.detect(g.subject) != lang else g.subject  # not "如果"
+    named = any(i.name == g.subject for i in spec.inputs)  # "scoreを判定": a variable's name reads in any language
+    subject = "" if lx.has(g.subject, "cond_word") or lx.detect(g.subject) != lang and not named else g.subject  # not "如果"
     check = d.add("if-else", lx.say(lang, "check", subject)[:40], f"{g.subject} {label}", reads=[subject_ref],
                   after=tail, labels=[label])
     then = Link(step=check, branch=label)

@@ -743,7 +743,9 @@ def _find_code_steps(text: str) -> list[str]:
 
 
 def _find_extraction(text: str) -> list[str]:
-    match = re.search(r"\bextract\w*\s+(?:the\s+|all\s+)?(.+?)(?:\s+from\b|\s+out of\b|[.;]|$)", text, re.I)
+    verb = lx.category("extract_verb", ("en",))
+    match = re.search(rf"(?:{verb.pattern})\s+(?:the\s+|all\s+)?(.+?)(?:\s+(?:from|with|using|via|by)\b|\s+out of\b|[.;]|$)",
+                      text, re.I) if verb else None
     if not match:
         return []
     fields = []
@@ -751,6 +753,9 @@ def _find_extraction(text: str) -> list[str]:
         if field.split()[0].lower() in ACTION_VERBS or len(field.split()) > 4:
             break
         fields.append(field)
+    if not match.group(0).lower().startswith("extract") and not (
+            all(re.fullmatch(r"`?[a-z][a-z0-9_]*`?", f) for f in fields) and any("_" in f for f in fields)):
+        return []  # "pull out vendor, amount_due and due_date": named fields; "pull out plan names": the work of a step
     if len(fields) >= 2 or re.search(r"\b(fields?|structured|json|key-value)\b", text, re.I):
         return fields
     return []

@@ -651,3 +651,93 @@ def test_an_uploaded_manual_is_a_file_not_a_knowledge_base_nor_an_export():
     spec = analyse("根据上传的产品手册 handbook 回答员工的问题 question，输出 answer。")
     assert "retrieval" not in spec.capabilities
     assert "retrieval" in analyse("Answer staff questions (question) from our HR handbook knowledge base.").capabilities
+
+
+@pytest.mark.parametrize("text, name", [
+    ("Paste the product codes (codes, comma separated) and check each for a typo; output report.", "codes"),
+    ("Enter the meeting attendees (attendees, one name per line) and write a seating plan as plan.", "attendees"),
+])
+def test_a_name_that_echoes_its_noun_is_a_name_whatever_follows_its_comma(text, name):
+    assert name in [i.name for i in analyse(text).inputs]
+
+
+def test_examples_in_a_parenthesis_are_not_names():
+    spec = analyse("Suggest desserts with seasonal fruit (plums, figs) for the menu text (menu) and output ideas.")
+    assert [i.name for i in spec.inputs] == ["menu"]
+
+
+def test_what_is_merged_into_a_named_thing_is_an_output():
+    spec = analyse("Ask two models for a tagline for the brand brief (brief) at the same time, then combine them "
+                   "into one final line called tagline.")
+    assert [i.name for i in spec.inputs] == ["brief"] and [o.name for o in spec.outputs] == ["tagline"]
+
+
+@pytest.mark.parametrize("text, names", [
+    ("上传两份简历：候选人甲 resume_a 和候选人乙 resume_b，比较两人的优劣，输出 comparison。", ["resume_a", "resume_b"]),
+    ("Upload two documents: the draft (draft) and the style guide (guide); check the draft against the guide, output notes.",
+     ["draft", "guide"]),
+])
+def test_names_listed_after_an_upload_and_a_colon_are_files(text, names):
+    given = {i.name: i.type for i in analyse(text).inputs}
+    assert all(given.get(n) == "file" for n in names), given
+
+
+def test_a_pasted_text_after_a_colon_is_not_a_file():
+    spec = analyse("文档助手：用户粘贴一段英文 passage，改写成更正式的文风，输出 formal。")
+    assert {i.name: i.type for i in spec.inputs}["passage"] in ("paragraph", "text-input")
+
+
+def test_a_select_said_in_the_naming_parenthesis_has_its_options_and_not_the_type_word():
+    spec = analyse("Inputs: plan (basic / pro / team, a select) and question. Answer the question for that plan as answer.")
+    plan = next(i for i in spec.inputs if i.name == "plan")
+    assert plan.type == "select" and plan.options == ["basic", "pro", "team"]
+
+
+def test_an_extract_verb_makes_its_whole_named_list_outputs_and_a_node_name_is_no_variable():
+    spec = analyse("Pick out customer_name, order_id and refund_amount from the email (email) with a parameter "
+                   "extractor and return them.")
+    assert [i.name for i in spec.inputs] == ["email"]
+    assert [o.name for o in spec.outputs] == ["customer_name", "order_id", "refund_amount"]
+    assert spec.extraction_fields == ["customer_name", "order_id", "refund_amount"]
+    assert analyse("Pull out plan names and monthly prices from the page text (page).").extraction_fields == []
+
+
+@pytest.mark.parametrize("text, given", [
+    ("会員ランク rank と購入金額 total（数値）の3%をポイントとして計算し、points に出力します。", ["rank", "total"]),
+    ("記事 article の要点を3つにまとめて points に出力してください。", ["article"]),
+])
+def test_a_japanese_name_followed_by_no_is_what_the_next_noun_is_of(text, given):
+    spec = analyse(text)
+    assert [i.name for i in spec.inputs] == given and [o.name for o in spec.outputs] == ["points"]
+
+
+@pytest.mark.parametrize("text, then_text", [
+    ("気温 temp（数値）が30以上なら「暑い」、それ未満なら「快適」を result に出力します。", "「暑い」"),
+    ("If the score (score, a number) is 50 or more, say \"pass\"; below that, say \"retry\". Output verdict.", "say \"pass\""),
+])
+def test_the_complement_of_a_threshold_is_the_other_path(text, then_text):
+    gate = analyse(text).gate
+    assert gate is not None and gate.then_text == then_text
+
+
+def test_a_phrase_with_nothing_to_say_of_its_slot_does_not_start_with_a_particle():
+    assert lx.say("ja", "check", "") == "判定" and lx.say("ja", "check", "score") == "scoreを判定"
+    assert lx.say("zh", "knowledge", "") == "检索"
+
+
+@pytest.mark.parametrize("text, labels", [
+    ("报名表：输入学员姓名 student_name 和报名课程 course，生成确认短信 sms。", {"student_name": "学员姓名", "course": "报名课程"}),
+    ("体重 weight_kg と身長 height_cm から BMI を計算して bmi に出力。", {"weight_kg": "体重", "height_cm": "身長"}),
+])
+def test_a_cjk_form_field_is_labelled_with_the_users_own_noun(text, labels):
+    assert {i.name: i.label for i in analyse(text).inputs if i.name in labels} == labels
+
+
+def test_a_word_cut_by_the_window_is_not_a_data_field_cue():
+    spec = analyse("输入评论 review，输出：一句话总结 one_line、关键词列表 keywords。")
+    assert [o.name for o in spec.outputs] == ["one_line", "keywords"]
+
+
+def test_spanish_return_with_a_clitic_names_the_output():
+    spec = analyse("Resume la noticia (variable noticia) y devuélvela como resumen.")
+    assert [o.name for o in spec.outputs] == ["resumen"]

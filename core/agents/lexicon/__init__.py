@@ -166,8 +166,10 @@ def all_matches(text: str, name: str) -> list[re.Match]:
 
 def say(lang: str, key: str, x: str = "", y: str = "") -> str:
     """The phrase ``key`` in ``lang`` (English when the language has none), slots filled."""
-    phrase = (_load(lang).get("phrases") or {}).get(key) or (_load("en").get("phrases") or {}).get(key) or key
-    return str(phrase).replace("{x}", x).replace("{y}", y)
+    phrase = str((_load(lang).get("phrases") or {}).get(key) or (_load("en").get("phrases") or {}).get(key) or key)
+    if not x:  # "{x}を判定" with nothing to say of x: "判定", not a title that starts with a particle
+        phrase = re.sub(r"^\{x\}\s*(?:として|ごとに|を|の|に|が|は)?", "", phrase)
+    return phrase.replace("{x}", x).replace("{y}", y)
 
 
 def phrase(lang: str, key: str) -> str | None:
