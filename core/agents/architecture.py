@@ -227,7 +227,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
     computed = calc.plan(spec) if not (spec.classes or spec.loop or spec.iteration_target or spec.facets) else None
     computed = computed if computed and (spec.no_model or spec.gate or computed.kind != "number"
                                          or lx.has(spec.requirement, "code")) else None
-    value_ref, value_gate = None, bool(computed and spec.gate and not spec.no_model)
+    value_ref, value_gate = None, bool(computed and spec.gate and not spec.no_model and not computed.condition)
     if computed:  # the asked calculation is the code step (thresholds in the code, outputs named as asked)
         c = d.add("code", say(spec.language, "compute", ", ".join(calc.outputs(computed)))[:40], spec.goal,
                   reads=[f"start.{n}" for n in computed.inputs], after=tail, labels=[calc.label(computed)])
@@ -263,7 +263,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
         spec = spec.model_copy(update={"outputs": [o for o in spec.outputs if o.name not in gated[0]], "branches": [],
                                        "capabilities": [c for c in spec.capabilities if c != "branching"]})
         value_ref = value_ref or joined  # the paths did the work: no main step after them
-    if computed and spec.no_model:
+    if computed and (spec.no_model or computed.condition):  # the code applies the threshold itself
         spec = spec.model_copy(update={"gate": None})
     otherwise = None
     if spec.gate is not None and not spec.classes:

@@ -36,12 +36,18 @@ class Band(BaseModel):
 class Calculation(BaseModel):
     """What one code step computes: the value, from which inputs, and the bands it is put into."""
 
-    kind: str = Field(description="number | days | years | working_days | bmi")
+    kind: str = Field(description="number | days | years | working_days | bmi | formula")
     inputs: list[str] = Field(default_factory=list, description="start variable names read, in order")
     value_name: str = "value"
     band_name: str | None = None
     bands: list[Band] = Field(default_factory=list)
     holidays_env: str | None = None
+    expression: str | None = None
+    """kind ``formula``: the value as a Python expression over the inputs (written by :func:`formula`)."""
+    rounding: str | None = None
+    """``floor``, ``ceil`` or ``round:N`` (N decimals)."""
+    condition: str | None = None
+    """The threshold the formula applies under (``cart_total >= 100``), taken into the code."""
 
 
 def _date_inputs(spec: RequirementSpec) -> list[str]:
@@ -122,6 +128,93 @@ def bands(text: str) -> list[Band]:
     return found if len(found) >= 2 else []
 
 
+PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*(?:%|％|\s?percent\b|\s?per\s?cent\b|パーセント)|百分之\s*(\d+(?:\.\d+)?)", re.I)
+FOLD = re.compile(r"打\s*(\d+(?:\.\d+)?|[一二三四五六七八九])\s*折")
+"""``打八折`` / ``打85折``: pay 80% / 85% of the price."""
+CONVERSIONS = {("celsius", "fahrenheit"): "{x} * 9 / 5 + 32", ("fahrenheit", "celsius"): "({x} - 32) * 5 / 9",
+               ("km", "mile"): "{x} * 0.621371", ("mile", "km"): "{x} * 1.609344",
+               ("cm", "inch"): "{x} / 2.54", ("inch", "cm"): "{x} * 2.54",
+               ("kg", "lb"): "{x} * 2.20462", ("lb", "kg"): "{x} * 0.453592"}
+"""Unit conversions: (from, to) -> expression; the unit words are the lexicons' ``unit_*`` cues."""
+OPS = {">": ">", "≥": ">=", "<": "<", "≤": "<="}
+
+
+def _conversion(text: str, x: str) -> str | None:
+    """The conversion of ``x`` the text asks for: the unit said first is the one converted from."""
+    said = sorted((m.start(), unit) for unit in {u for pair in CONVERSIONS for u in pair}
+                  if (m := lx.find(text, f"unit_{unit}")))
+    for (_, a), (_, b) in zip(said, said[1:]):
+        if (a, b) in CONVERSIONS:
+            return CONVERSIONS[(a, b)].format(x=x)
+    return None
+
+
+def _rounding(text: str) -> str | None:
+    if lx.has(text, "calc_floor"):
+        return "floor"
+    if lx.has(text, "calc_ceil"):
+        return "ceil"
+    from core.agents.conditions import cjk_number
+
+    places = re.search(r"([\d一二两三四])\s*(?:decimal|位小数|桁)|(?:保留|小数点以下)\s*([\d一二两三四])", text, re.I)
+    if places:
+        return f"round:{cjk_number(places.group(1) or places.group(2), 0)}"
+    return "round:0" if lx.has(text, "calc_round") else None
+
+
+def formula(text: str, numbers: list[str]) -> tuple[str, str | None, str | None] | None:
+    """The arithmetic the text asks of its number inputs, as (expression, rounding, condition), or None:
+    a percentage of, off or on a value (``5% of amount``, ``10% off when it is 100 or more``, ``打八折``,
+    ``税込``), a rate given as an input (``price`` and ``rate``), a unit conversion, or the four operations
+    and the mean of the inputs. Cues come from the lexicons (``calc_*``, ``unit_*``)."""
+    if not numbers:
+        return None
+    rate = next((n for n in numbers if lx.has(n.replace("_", " "), "calc_rate") or re.search(r"rate|pct|percent", n, re.I)), None)
+    base = next((n for n in numbers if n != rate), None)
+    x = base or numbers[0]
+    off, plus = lx.has(text, "calc_off"), lx.has(text, "calc_plus")
+    expr = _conversion(text, x)
+    pct = PERCENT.search(text)
+    fold = FOLD.search(text)
+    if expr is None and fold:
+        raw = fold.group(1)
+        n = float(raw) if raw[0].isdigit() else "一二三四五六七八九".index(raw) + 1
+        expr = f"{x} * {n / 10 if n < 10 else n / 100}"
+    elif expr is None and pct:
+        p = float(pct.group(1) or pct.group(2)) / 100
+        expr = f"{x} * (1 - {p})" if off else f"{x} * (1 + {p})" if plus else f"{x} * {p}"
+    elif expr is None and rate and base:
+        r = f"({rate} / 100 if {rate} > 1 else {rate})"  # 8 or 0.08: either way a rate
+        expr = f"{base} * (1 - {r})" if off else f"{base} * (1 + {r})" if plus else f"{base} * {r}"
+    elif expr is None and len(numbers) >= 2:
+        a, b = numbers[0], numbers[1]
+        if lx.has(text, "calc_mean"):
+            expr = f"({' + '.join(numbers)}) / {len(numbers)}"
+        elif lx.has(text, "calc_quotient"):
+            expr = f"({a} / {b} if {b} else 0.0)"
+        elif lx.has(text, "calc_product"):
+            expr = f"{a} * {b}"
+        elif lx.has(text, "calc_difference"):
+            expr = f"{a} - {b}"
+        elif lx.has(text, "calc_sum"):
+            expr = " + ".join(numbers)
+    if expr is None:
+        return None
+    condition = None
+    if pct or fold:
+        from core.agents.conditions import comparisons
+
+        said = pct or fold
+        bounds = [0, *(m.end() for m in re.finditer(r"[。；;\n]|\.\s", text)), len(text)]
+        sentence = text[max(b for b in bounds if b <= said.start()):min(b for b in bounds if b > said.start())]
+        comps = [c for c in comparisons(sentence) if c[3] != said.group(1)]  # the threshold, not the percentage
+        if comps:
+            _, _, op, value = comps[0]
+            condition = f"{x} {OPS[op]} {value}"
+            expr = f"({expr}) if {condition} else {x if off or plus or fold else 0.0}"
+    return expr, _rounding(text), condition
+
+
 def plan(spec: RequirementSpec) -> Calculation | None:
     """The calculation the requirement asks for, or None when it asks for none this module can write."""
     text = " ".join(spec.requirement.split())
@@ -138,6 +231,10 @@ def plan(spec: RequirementSpec) -> Calculation | None:
         kind, inputs = "days", dates[:2]
     elif len(numbers) == 1 and len(bands(text)) > (2 if spec.gate else 1):
         kind, inputs = "number", numbers  # one threshold and the rest is the gate's if-else, not a calculation
+    elif (made := formula(text, numbers)) and outs:
+        expression, rounding, condition = made
+        return Calculation(kind="formula", inputs=numbers, value_name=outs[0], expression=expression,
+                           rounding=rounding, condition=condition)
     else:
         return None
     found = bands(text)
@@ -187,6 +284,20 @@ _VALUE = {
 }
 
 
+def _formula_value(calc: Calculation) -> str:
+    """The code lines of a formula: each input read as a number, the expression, its rounding."""
+    lines = [f"    {n} = _number({n})\n" for n in calc.inputs]
+    lines.append(f"    value = {calc.expression}\n")
+    if calc.rounding == "floor":
+        lines.append("    value = math.floor(value)\n")
+    elif calc.rounding == "ceil":
+        lines.append("    value = math.ceil(value)\n")
+    elif calc.rounding:
+        places = int(calc.rounding.split(":")[1])
+        lines.append(f"    value = round(value, {places})\n" if places else "    value = round(value)\n")
+    return "".join(lines)
+
+
 def recipe(text: str) -> CodeRecipe:
     """Runnable Dify code for a ``calc:{...}`` label: ``main(<inputs>) -> {value, band}``."""
     calc = Calculation.model_validate(json.loads(text.removeprefix(CALC_PREFIX)))
@@ -197,6 +308,7 @@ def recipe(text: str) -> CodeRecipe:
     env = (f"# holidays: the environment variable {calc.holidays_env} (comma-separated YYYY-MM-DD dates)\n"
            if calc.holidays_env else "")
     code = f'''import datetime
+import math
 import re
 {env}BANDS = [
 {table}
@@ -229,7 +341,7 @@ def _band(value):
 
 
 def main({", ".join(f"{n}: str" for n in names)}{", holidays: str = ''" if calc.holidays_env or calc.kind == "working_days" else ""}) -> dict:
-{_VALUE[calc.kind].format(a=a, b=b, two=len(names) > 1)}    return {{{calc.value_name!r}: value{f", {calc.band_name!r}: _band(value)" if calc.bands and calc.band_name else ""}}}
+{_formula_value(calc) if calc.kind == "formula" else _VALUE[calc.kind].format(a=a, b=b, two=len(names) > 1)}    return {{{calc.value_name!r}: value{f", {calc.band_name!r}: _band(value)" if calc.bands and calc.band_name else ""}}}
 '''
     return CodeRecipe(text, "Compute", names[0], outputs(calc), code)
 

@@ -794,22 +794,30 @@ _NAME_LEAD = {
 def _app_name(text: str) -> str:
     """A short app name from the requirement's first clause, in the requirement's language."""
     lang = lx.detect(text)
+    # a lead-in that only says "no model" ("No LLM:", "不用模型：") names nothing: the name starts after it
+    lead_in = re.match(r"\s*([^:：;；.。,，]{1,40})[:：;；.。,，]\s*", text)
+    if lead_in and lx.no_model(lead_in.group(1)) and len(lead_in.group(1).split()) <= 5:
+        text = text[lead_in.end():] or text
+    given = re.match(r"\s*(?:given|with|taking|from)\b[^,;:.()]{0,60}(?:\([^)]*\)[^,;:.()]{0,30})*[,;:]\s*(?=\w)", text, re.I)  # "given the price (…), apply …"
+    text = text[given.end():] if given else text
     if lang in ("zh", "ja", "ko"):
-        clause = re.sub(r"（[^）]*）|\([^)]*\)|[「」“”\"『』]", "", text).strip()
+        clause = re.sub(r"」\s*[、,，]?\s*「|”\s*[、,，]?\s*“", "・" if lang == "ja" else "/", text)  # 「A」「B」 -> A・B
+        clause = re.sub(r"（[^）]*）|\([^)]*\)|[「」“”\"『』]", "", clause).strip()
         clause = re.split(r"[，。：；！？、,.:;!?\n]", clause)[0]
-        clause = re.sub(r"\b[a-z_][A-Za-z0-9_]*\b", "", clause)  # variable names; acronyms (PDF, BMI) stay
+        clause = re.sub(r"(?<![A-Za-z0-9_])[a-z_][A-Za-z0-9_]*(?![A-Za-z0-9_])", "", clause)  # variable names; PDF, BMI stay
         clause = re.sub(r"\s+", "" if lang != "ko" else " ", clause).strip()
         lead = _NAME_LEAD.get(lang)
         clause = lead.sub("", clause, count=1) if lead else clause
         if len(clause) >= 2:
             return clause[:16]
     plain = re.sub(r"\([^)]*\)|`[^`]*`|\b[a-z][a-z0-9]*_[a-z0-9_]+\b|\"[^\"]*\"", " ", text)  # not "(input review)"
-    words = re.findall(r"[A-Za-z][A-Za-z'-]+|[,;:.!?]", plain)
+    words = re.findall(r"\d+(?:\.\d+)?%|[A-Za-z][A-Za-z'-]+|[,;:.!?]", plain)  # "Apply 10% Off"
     keep: list[str] = []
     for w in words:
-        if len(keep) >= 4 or keep and (not w[0].isalpha() or len(keep) >= 2 and w.lower() in NAME_BREAK):
+        if len(keep) >= 4 or keep and (not (w[0].isalpha() or w.endswith("%")) or len(keep) >= 2 and w.lower() in NAME_BREAK):
             break  # the goal ends at its clause, or at a preposition once it has a verb and an object
-        if w[0].isalpha() and w.lower() not in NAME_SKIP and not (not keep and w.lower() in NAME_LEAD_WORDS):
+        if (w[0].isalpha() or w.endswith("%") and keep) and w.lower() not in NAME_SKIP and not (
+                not keep and w.lower() in NAME_LEAD_WORDS):
             keep.append(w)
     return " ".join(w if w.isupper() else _title(w.lower()) for w in keep) or "Generated workflow"  # keep HR, PDF
 

@@ -531,4 +531,4 @@ def test_the_result_says_where_the_rules_stood_in_for_the_model():
     assert stood_in(SimpleNamespace(drafts=[])) == ""
     line = stood_in(SimpleNamespace(drafts=["requirements", "workflow"]))
     assert line == ("The rules stood in for the model at its reading of the requirement; its workflow (it did not "
-                    "validate or run in Dify's engine).")
+                    "validate, did not run in Dify's engine, or did less of the ask).")

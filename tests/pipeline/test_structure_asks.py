@@ -467,3 +467,25 @@ def test_the_exported_file_is_the_named_output(offline_settings, ledger, library
     assert set(outputs) == {"brief_doc"}
     tool_id, _ = _one(result, "tool")
     assert outputs["brief_doc"][0] == tool_id
+
+
+# formulas: the arithmetic asked is the code's own, run here as Dify's sandbox would (wordings written for these tests)
+@pytest.mark.parametrize("text, output, cases", [
+    ("No model needed: take the order amount order_total (number) and give 15% off when it is over 200; "
+     "return to_pay from a code step.", "to_pay", [({"order_total": "300"}, 255.0), ({"order_total": "150"}, 150.0)]),
+    ("ご注文金額 subtotal（数値）の3%をポイントとし、小数点以下は切り捨てて bonus として返してください。AIは使いません。", "bonus",
+     [({"subtotal": "1990"}, 59)]),
+    ("不用模型：商品价格 price（数字）和税率 tax_rate（数字）用代码算出含税价，保留两位小数，输出 gross。", "gross",
+     [({"price": "99.9", "tax_rate": "13"}, 112.89), ({"price": "100", "tax_rate": "0.06"}, 106.0)]),
+    ("Convert a distance in kilometers (km_value, a number) to miles in code, no AI, and output miles.", "miles",
+     [({"km_value": "10"}, 6.21371)]),
+    ("用代码把会员价 member_price（数字）打九折，四舍五入到整数，输出 final_price，不需要大模型。", "final_price",
+     [({"member_price": "199"}, 179)]),
+])
+def test_the_asked_arithmetic_is_computed_by_the_code(text, output, cases, offline_settings, ledger, library):
+    r = run(text, offline_settings, ledger, library)
+    assert "llm" not in _types(r) and "if-else" not in _types(r)
+    code_id, code = _one(r, "code")
+    assert _outputs(r)[output] == [code_id, output]
+    for given, expected in cases:
+        assert _run_code(code, **given)[output] == pytest.approx(expected), given

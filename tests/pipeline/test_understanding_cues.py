@@ -4,6 +4,7 @@ object, input types from the name and its own clause. Wordings written for these
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -741,3 +742,26 @@ def test_a_word_cut_by_the_window_is_not_a_data_field_cue():
 def test_spanish_return_with_a_clitic_names_the_output():
     spec = analyse("Resume la noticia (variable noticia) y devuélvela como resumen.")
     assert [o.name for o in spec.outputs] == ["resumen"]
+
+
+def test_every_cue_in_every_lexicon_is_text():
+    """YAML reads a bare no/off/on/yes as a boolean: a cue must stay the word it is (``negation: [no, ...]``
+    once held False and never matched "no")."""
+    import yaml
+
+    for path in (Path(lx.__file__).parent).glob("*.yaml"):
+        cues = yaml.safe_load(path.read_text(encoding="utf-8")).get("cues") or {}
+        odd = [(name, w) for name, words in cues.items() for w in words or [] if not isinstance(w, str)]
+        assert not odd, (path.name, odd)
+    assert lx.negated("There is no model step here.", "model_word")
+
+
+@pytest.mark.parametrize("text, name", [
+    ("No LLM: given the price (price, a number), apply 10% off and return total.", "Apply 10% Off"),
+    ("不用模型：根据商品价格 price（数字）算出折后价 sale，输出 sale。", "根据商品价格算出折后价"),
+    ("問い合わせ inquiry を「注文」「返品」に分類し、返信を作る。", "問い合わせを注文・返品に分類し"),
+])
+def test_the_app_name_leaves_out_a_no_model_lead_in_and_names_glued_to_cjk(text, name):
+    from core.agents.rules import _app_name
+
+    assert _app_name(text) == name
