@@ -213,6 +213,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
         tail = [Link(step=kr)]
         kb_context = f"{kr}.result"
 
+    filtered = None
     if spec.list_filter:
         # Records are objects, and Dify's list operator refuses array[object] (test-run rule DSL704):
         # one code step parses, filters, sorts and limits them.
@@ -222,6 +223,9 @@ def design(inp: ArchitectureInput) -> Blueprint:
                    reads=[main or "sys.query"], after=tail, labels=[FILTER_PREFIX + flt.model_dump_json()])
         tail = [Link(step=lo)]
         context_refs = [r for r in context_refs if r != main] + [f"{lo}.result"]
+        if spec.no_model:  # "without a model, sort … and keep the top 3": the filtered records are the result
+            filtered = f"{lo}.result"
+            spec = spec.model_copy(update={"code_steps": [p for p in spec.code_steps if is_check(p)]})
 
     post_checks = []
     computed = calc.plan(spec) if not (spec.classes or spec.loop or spec.iteration_target or spec.facets) else None
@@ -248,6 +252,8 @@ def design(inp: ArchitectureInput) -> Blueprint:
         context_refs += [f"{c}.{name}" for name in recipe.outputs]
 
     results: list[tuple[str, str]] = list(results_first) if computed and not value_gate else []  # (output name, ref)
+    if filtered:
+        results.append((next((o.name for o in spec.outputs if o.explicit), "result"), filtered))
     if spec.extraction_fields and not spec.iteration_target:
         pe = d.add("parameter-extractor", "Extract fields", f"Extract {', '.join(spec.extraction_fields)} as structured fields",
                    reads=[main or "sys.query"], after=tail, labels=spec.extraction_fields)
@@ -275,7 +281,7 @@ def design(inp: ArchitectureInput) -> Blueprint:
         spec = spec.model_copy(update={"outputs": [o for o in spec.outputs if o.name not in gated[0]], "branches": [],
                                        "capabilities": [c for c in spec.capabilities if c != "branching"]})
     task = _task(spec)
-    if computed and spec.no_model or gated is not None and (value_ref or otherwise) and results:
+    if computed and spec.no_model or gated is not None and (value_ref or otherwise) and results or filtered:
         generated = []  # the code computed every output / the other cases end with their fixed text
     elif spec.facets and not (spec.classes or spec.branches or spec.loop or spec.list_step):
         tail, generated = _facets(d, spec, tail, context_refs + ([main] if chat and main else []))

@@ -127,7 +127,7 @@ def find_named(text: str) -> list[Named]:
         typed = name.lower() in TYPE_WORDS and not lx.has(text[max(0, start - 12):start], "variable_cue")
         if (name.lower() in FUNCTION_WORDS or typed) and evidence < 3 and not force:
             return
-        near = text[end:end + 10] + re.match(r"[A-Za-z0-9_]*", text[end + 10:]).group(0)  # whole words ("keywords" is no "key")
+        near = text[end:end + 10] + re.match(r"[\u3040-\u30ff\u3400-\u9fff]{1,3}|[A-Za-z0-9_]*", text[end + 10:]).group(0)  # whole words
         if name.isupper() and evidence < 3 or lx.has(near, "data_field") or name in literal:
             return  # ENV_VARS are secrets, not inputs; "a `comment` column" is a field of the data
         if name not in found or found[name].evidence < evidence:
@@ -456,7 +456,10 @@ def _describe(text: str, n: Named, names: list[Named]) -> str:
     for o in names:
         clause = re.sub(rf"`?\b{re.escape(o.name)}\b`?", "", clause) if not lx.CJK.search(clause) else clause.replace(o.name, "")
     clause = re.sub(r"\s+", " ", re.sub(r"[（(]\s*[）)]", "", clause)).strip(" ,，、:：")
-    return re.sub(rf"[，,、]?\s*(?:{_cue_pattern('output_named')})\s*$", "", clause, flags=re.I).strip(" ,，、:：")
+    clause = re.sub(rf"[，,、]?\s*(?:{_cue_pattern('output_named')})\s*$", "", clause, flags=re.I).strip(" ,，、:：")
+    said = re.sub(rf"(?i:{_cue_pattern('output_named')}|{_cue_pattern('io_return')})|\b(?:and|or|as|the|both|them)\b|[,，、:：]", "",
+                  clause)
+    return clause if said.strip() else ""  # "return poem and picture": the list says nothing of what each is
 
 
 def _sentence(text: str, n: Named) -> str:
@@ -794,6 +797,9 @@ def enrich(spec: RequirementSpec, text: str) -> RequirementSpec:
             wide = output_source(sentence, lang)
             if source == "llm" and wide.startswith("tool:") and wide.removeprefix("tool:") in tools(sentence):
                 source = wide  # "导出成 Word 文档，文件通过 minutes_docx 输出": the export makes it
+            noun = text[max(0, n.start - 8):n.start] + " " + n.name.replace("_", " ")
+            if source == "llm" and "text2image" in update["tools"] and lx.has(noun, "media_image"):
+                source = "tool:text2image"  # "输出图片 image", "return the poster as poster": the generated picture
             exports = [t for t in update["tools"] if t.startswith("md_exporter")]
             if source == "llm" and len(exports) == 1 and re.fullmatch(rf"(?:the\s+|this\s+|that\s+|该|这个|その)?(?:{_cue_pattern('file')})\s*",
                                                                      desc.strip(), re.I):

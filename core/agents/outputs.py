@@ -122,7 +122,10 @@ def contract(d, spec: RequirementSpec, tail: list[Link], results: list[tuple[str
     if any(not o.intermediate for o in named):
         named = [o for o in named if not o.intermediate]
     ends = list(tail)
+    given = dict(results)  # a step already made under the output's own name (the filtered records as top5)
     for o in named:
+        if o.name in given and o.name not in produced:
+            produced[o.name] = given[o.name]
         if o.name in produced:
             continue
         if not o.source.startswith(("tool:", "translate:", "code")) and main and not produced:

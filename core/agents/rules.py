@@ -657,7 +657,7 @@ def _find_list_filter(text: str) -> ListFilter | None:
         word = match.group(1).lower()
         flt.operator = "<" if word in ("below", "under", "less than", "fewer than") else ("≥" if word == "at least" else ">")
         flt.value = match.group(2)
-    sort = re.search(r"\bsort\w*\s+(?:them\s+|it\s+|the \w+\s+)?by\s+(?:their\s+|the\s+)?(\w+)", text, re.I)
+    sort = re.search(r"\bsort\w*\s+(?:them\s+|it\s+|the \w+\s+(?:\([^)]*\)\s+)?)?by\s+(?:their\s+|the\s+)?(\w+)", text, re.I)
     if sort:
         flt.sort_key = sort.group(1).lower()
         flt.descending = not re.search(r"\bascending|lowest first|smallest first\b", text, re.I)
@@ -666,6 +666,24 @@ def _find_list_filter(text: str) -> ListFilter | None:
     if top:
         flt.limit = number_value(top.group(1))
     return flt
+
+
+def _cjk_list_filter(text: str) -> ListFilter | None:
+    """``按销量从高到低排序，取前5个`` / ``売上の多い順に並べ替えて上位3件``: a sort of the records (by the field the
+    text names for them, else the one that is not a name or id) and how many to keep."""
+    sort = lx.find(text, "list_sort")
+    if not sort or not lx.CJK.search(text):
+        return None
+    fields = re.findall(r"(?<![A-Za-z0-9_])([a-z][a-z0-9_]*)(?=[^。；;]{0,12}?(?:字段|フィールド|项|キー|列))", text)
+    fields += re.findall(r"(?<![A-Za-z0-9_])([a-z][a-z0-9_]*)\s*(?:字段|フィールド|キー)", text)
+    near = re.findall(r"(?:按|根据|以)\s*([a-z][a-z0-9_]*)", text[:sort.start()]) or re.findall(
+        r"([a-z][a-z0-9_]*)\s*の", text[max(0, sort.start() - 20):sort.start()])
+    key = (near[-1] if near else next((f for f in fields if f not in ("name", "id", "title", "名前")), None)) or "value"
+    top = re.search(r"(?:前|上位|トップ)\s*([一二两三四五六七八九十\d]+)", text)
+    from core.agents.conditions import cjk_number
+
+    return ListFilter(key=key, sort_key=key, descending=not lx.has(text, "list_asc"),
+                      limit=cjk_number(top.group(1)) if top else None, operator=">", value="")
 
 
 def _find_loop(text: str) -> LoopRule | None:
@@ -889,14 +907,14 @@ def analyse(requirement: str) -> RequirementSpec:
         if not any(i.name == plural for i in inputs):
             how = "CSV, one per row" if re.search(r"\bcsv\b", lower) else "one per line"
             inputs.insert(0, InputVar(name=plural, label=f"{_title(iteration_target)}s ({how})", type="paragraph"))
-    list_filter = _find_list_filter(text) if not iteration_target else None
+    list_filter = (_find_list_filter(text) or _cjk_list_filter(text)) if not iteration_target else None
     loop = _find_loop(text)
     constraints, numbers = _find_constraints(text)
     languages = [lang for lang in LANGUAGES if re.search(rf"\b{lang}\b", text, re.I)]
     models = re.search(rf"\b({NUM}|multiple|several)\s+(?:different\s+)?(?:llms|models|language models|ai models)\b", text, re.I)
     parallel_models = (number_value(models.group(1)) or 2) if models else 0
     tool = "web search" if re.search(r"\b(search tool|web search|search the (?:web|internet)|google|bing|duckduckgo|tavily|"
-                                     r"latest news|look up|looks up)\b", lower) else None
+                                     r"latest news|look up|looks up)\b", lower) or lx.has(text, "tool_search") else None
     code_steps = _find_code_steps(text)
     fields = _find_extraction(text)
     sections = _find_sections(text)

@@ -489,3 +489,33 @@ def test_the_asked_arithmetic_is_computed_by_the_code(text, output, cases, offli
     assert _outputs(r)[output] == [code_id, output]
     for given, expected in cases:
         assert _run_code(code, **given)[output] == pytest.approx(expected), given
+
+
+@pytest.mark.parametrize("text, key, limit, output", [
+    ("不用模型：把订单数据 orders（每条有 id 和 amount 字段）按 amount 从高到低排序，取前3条，输出 top_orders。",
+     "amount", 3, "top_orders"),
+    ("AIは使わずに、売上データ rows（各要素に name と revenue のキー）を revenue の多い順に並べ替えて上位2件を best に出力。",
+     "revenue", 2, "best"),
+    ("Without any model, sort the tickets (tickets, a JSON list) by priority and keep the top 2 in code; output urgent.",
+     "priority", 2, "urgent"),
+])
+def test_a_sort_without_a_model_is_one_code_step_whose_records_are_the_output(text, key, limit, output, offline_settings,
+                                                                             ledger, library):
+    r = run(text, offline_settings, ledger, library)
+    assert "llm" not in _types(r)
+    code_id, code = _one(r, "code")
+    assert _outputs(r) == {output: [code_id, "result"]}
+    assert r.spec.list_filter.sort_key == key and r.spec.list_filter.limit == limit
+    records = [{key: v, "name": f"r{v}"} for v in (5, 40, 12, 33)]
+    import json as _json
+
+    namespace: dict = {}
+    exec(code["code"], namespace)  # noqa: S102 - the generated code node, as Dify's sandbox runs it
+    top = namespace["main"](_json.dumps(records))["result"]
+    assert [x[key] for x in top] == [40, 33, 12][:limit]
+
+
+def test_a_generated_picture_is_the_named_output(offline_settings, ledger, library):
+    r = run("用文生图工具根据活动主题 theme 画一张海报，输出海报 poster。", offline_settings, ledger, library)
+    tool_id, _ = _one(r, "tool")
+    assert list(_outputs(r)) == ["poster"] and _outputs(r)["poster"][0] == tool_id

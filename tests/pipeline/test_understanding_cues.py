@@ -765,3 +765,27 @@ def test_the_app_name_leaves_out_a_no_model_lead_in_and_names_glued_to_cjk(text,
     from core.agents.rules import _app_name
 
     assert _app_name(text) == name
+
+
+@pytest.mark.parametrize("text", [
+    "最新のニュースをネットで検索して、トピック topic の要点を summary にまとめてください。",
+    "先上网搜索 topic 的最新消息，再写成一份简报 brief。",
+    "Search the web for the company (company) and write a profile as profile.",
+])
+def test_a_web_search_is_asked_in_any_language(text):
+    assert analyse(text).tool == "web search"
+
+
+def test_a_search_of_the_knowledge_base_is_not_a_web_search():
+    assert analyse("在知识库中搜索员工的问题 question，给出回答 answer。").tool is None
+
+
+def test_a_japanese_name_given_as_an_input_is_an_input():
+    spec = analyse("ユーザー名は user_name として入力し、歓迎メッセージ welcome を作成して出力します。")
+    assert [i.name for i in spec.inputs] == ["user_name"] and [o.name for o in spec.outputs] == ["welcome"]
+
+
+def test_a_list_of_outputs_says_nothing_of_what_each_is():
+    spec = analyse("Write a limerick about the city (city) and draw it with DALL-E; return limerick and picture.")
+    assert all("return" not in o.description for o in spec.outputs)
+    assert {o.name: o.source for o in spec.outputs}["picture"] == "tool:text2image"
