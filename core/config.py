@@ -201,6 +201,7 @@ def load_settings(
             target_dsl_version=version,
             chroma_url=get("DIFYFORGE_CHROMA_URL"),
             prompt_version=get("DIFYFORGE_PROMPT_VERSION") or "v1",
+            rules_stand_in=(get("DIFYFORGE_RULES_STAND_IN") or "1").lower() not in ("0", "false", "no", "off"),
         )
     except ValueError as exc:
         if "DIFYFORGE_" in str(exc):

@@ -6,6 +6,7 @@ import re
 
 from pydantic import BaseModel
 
+from core.agents import lexicon as lx
 from core.agents.brain import Brain
 from core.agents.models import RequirementSpec, StageResult
 from core.agents.rules import analyse
@@ -60,7 +61,11 @@ def reconcile(spec: RequirementSpec, reading: RequirementSpec) -> RequirementSpe
         update["outputs"] = reading.outputs
     if reading.classes or not all(said(c) for c in spec.classes):
         update["classes"], update["branches"] = reading.classes, reading.branches
-    caps = list(reading.capabilities) + [c for c in spec.capabilities if c in SOFT and c not in reading.capabilities]
+    from core.agents.quality import NODE_NEEDS
+
+    # a way of writing the model adds is kept; one that needs a node of its own (a template) needs the text's word
+    caps = list(reading.capabilities) + [c for c in spec.capabilities if c in SOFT and c not in reading.capabilities
+                                         and (c not in NODE_NEEDS or lx.has(text, c))]
     update["capabilities"] = caps
     grounded = {  # what the model may add where the reading found nothing: parts the text visibly holds
         "gate": lambda g: said(g.value),

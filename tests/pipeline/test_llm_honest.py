@@ -54,17 +54,11 @@ def _block(body: dict, tag: str) -> str | None:
     return found.group(1) if found else None
 
 
-def _script(server, *, configuration=None, quality_score=100, adds=()):
+def _script(server, *, configuration=None, quality_score=100):
     """Answer each agent from the offline brain's output, the configurator with ``configuration(body)``
-    when given, and the reviewer always with ``quality_score``. ``adds``: capabilities the model's spec
-    adds ("template" is one no workflow here builds, the rules' design included: then the rules cannot
-    stand in for a model's workflow that leaves part of the ask uncovered)."""
+    when given, and the reviewer always with ``quality_score``."""
     answers = _answers(REQUIREMENT)
     answers["quality"] = QualityReview(score=quality_score).model_dump_json()
-    if adds:
-        spec = json.loads(answers["requirements"])
-        spec["capabilities"] += list(adds)
-        answers["requirements"] = json.dumps(spec)
 
     def respond(body):
         agent = agent_of(body)
@@ -108,17 +102,17 @@ def test_llama_cpp_dialect_end_to_end(fake_openai, settings, ledger, library):
     assert list(calls["outcome"]).count("error") == 1
 
 
-def test_a_valid_workflow_that_leaves_part_of_the_ask_uncovered_is_incomplete_not_succeeded(
-        fake_openai, settings, ledger, library):
-    """Before: status succeeded, valid true, quality 0 (the reviewer said 100 to everything). The rules'
-    design leaves the same item uncovered, so the model's workflow is the one returned."""
-    _script(fake_openai, quality_score=100, adds=["template"])
-    result = generate(REQUIREMENT, settings=settings, ledger=ledger, library=library)
+def test_a_valid_workflow_that_drops_the_classifier_is_incomplete_not_succeeded(fake_openai, settings, ledger, library):
+    """Before: status succeeded, valid true, quality 0 (the reviewer said 100 to everything). The model's own
+    workflow is judged (``rules_stand_in`` off: by default the rules' design, which covers it, stands in)."""
+    _script(fake_openai, configuration=lambda body: BAD_PLAN, quality_score=100)
+    result = generate(REQUIREMENT, settings=replace(settings, rules_stand_in=False), ledger=ledger, library=library)
     assert result.status == "failed" and result.error_category == INCOMPLETE
     assert result.valid and result.yaml_text and "workflow" not in result.drafts  # the best workflow is returned ...
-    assert result.missing == ["not covered: capability template"]  # ... with what it lacks
-    assert "capability template" in result.error_message
-    assert result.quality.score < 100  # the reviewer's 100 was not believed
+    assert "not covered: capability classification" in result.missing  # ... with what it lacks
+    assert {"not covered: class Billing", "not covered: class Bug report"} <= set(result.missing)
+    assert "capability classification" in result.error_message
+    assert result.quality.score < PASS_SCORE  # the reviewer's 100 did not raise it
     run = ledger.get_run(result.run_id)
     assert run["status"] == "failed" and run["error_category"] == INCOMPLETE
 
@@ -196,11 +190,11 @@ def test_an_unusable_spec_or_blueprint_is_replaced_by_the_offline_brains(fake_op
 
 
 def test_an_unusable_plan_in_a_repair_round_keeps_the_best_attempt(fake_openai, settings, ledger, library):
-    plans = iter([_answers(REQUIREMENT)["configuration"], "not json", "still not json"])
-    _script(fake_openai, configuration=lambda body: next(plans), adds=["template"])
-    result = generate(REQUIREMENT, settings=settings, ledger=ledger, library=library)
+    plans = iter([BAD_PLAN, "not json", "still not json"])
+    _script(fake_openai, configuration=lambda body: next(plans))
+    result = generate(REQUIREMENT, settings=replace(settings, rules_stand_in=False), ledger=ledger, library=library)
     assert result.status == "failed" and result.error_category == INCOMPLETE  # not invalid_output, no lost workflow
-    assert result.valid and result.missing == ["not covered: capability template"] and "workflow" not in result.drafts
+    assert result.valid and "not covered: capability classification" in result.missing and "workflow" not in result.drafts
 
 
 def test_a_review_score_that_contradicts_error_findings_is_not_believed():
@@ -255,7 +249,8 @@ def test_the_cli_says_incomplete_and_exits_1(fake_openai, tmp_path, monkeypatch,
     from core import pipeline
     from core.cli import main
 
-    _script(fake_openai, adds=["template"])
+    _script(fake_openai, configuration=lambda body: BAD_PLAN)
+    monkeypatch.setenv("DIFYFORGE_RULES_STAND_IN", "0")  # the model's own workflow, as it is
     data = tmp_path / "data"
     monkeypatch.setenv("DIFYFORGE_DATA_DIR", str(data))
     monkeypatch.setenv("OPENAI_API_KEY", "test-key-0000")
@@ -264,7 +259,7 @@ def test_the_cli_says_incomplete_and_exits_1(fake_openai, tmp_path, monkeypatch,
     out, err = capsys.readouterr()
     assert code == 1
     assert "failed" in err and "error (incomplete): The workflow is valid but does not do everything" in err
-    assert "not covered: capability template" in err
+    assert "not covered: capability classification" in err
     assert "app:" in out  # the best workflow is still written
 
 

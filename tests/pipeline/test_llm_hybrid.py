@@ -157,3 +157,15 @@ def test_a_repair_prompt_past_the_models_context_ends_with_the_rule_design_not_w
     assert result.valid and result.test_run.succeeded and result.yaml_text
     assert result.status == "succeeded", result.error_message
     assert result.drafts[-1] == "workflow"
+
+
+def test_a_capability_the_model_adds_that_needs_a_node_of_its_own_needs_the_texts_word():
+    """From the real-model run: the model's spec added "template"; the reading kept it, and a workflow that met
+    every expectation ended incomplete for want of a template step nobody asked for."""
+    reading = analyse(ASK)
+    model = _small_model_spec().model_copy(update={"capabilities": ["classification", "template", "summarization"]})
+    spec = reconcile(model, reading)
+    assert "template" not in spec.capabilities and "summarization" in spec.capabilities
+    asked = "把客户留言 message 用固定模板整理成一段回复，输出 reply。"
+    spec = reconcile(analyse(asked).model_copy(update={"capabilities": ["template"]}), analyse(asked))
+    assert "template" in spec.capabilities
