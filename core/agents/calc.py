@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from itertools import pairwise
 
 from pydantic import BaseModel, Field
 
@@ -143,7 +144,7 @@ def _conversion(text: str, x: str) -> str | None:
     """The conversion of ``x`` the text asks for: the unit said first is the one converted from."""
     said = sorted((m.start(), unit) for unit in {u for pair in CONVERSIONS for u in pair}
                   if (m := lx.find(text, f"unit_{unit}")))
-    for (_, a), (_, b) in zip(said, said[1:]):
+    for (_, a), (_, b) in pairwise(said):
         if (a, b) in CONVERSIONS:
             return CONVERSIONS[(a, b)].format(x=x)
     return None

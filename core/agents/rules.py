@@ -8,6 +8,7 @@ particular requirement; the eval set is only a sample of the phrasings these rul
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 
 from core.agents import chat_state
 from core.agents import lexicon as lx
@@ -305,7 +306,7 @@ def class_clause(text: str, name: str, classes: list[str]) -> str:
         spots = sorted((low.find(k.lower()), len(k)) for k in classes)
         if len(classes) < 2 or any(at < 0 for at, _ in spots):
             return sentence
-        gaps = [sentence[a + n:b] for (a, n), (b, _) in zip(spots, spots[1:])]
+        gaps = [sentence[a + n:b] for (a, n), (b, _) in pairwise(spots)]
         if not all(LIST_GAP.fullmatch(g) for g in gaps):
             return sentence
         a, b = spots[0][0], spots[-1][0] + spots[-1][1]

@@ -30,14 +30,20 @@ from tests.pipeline.test_llm_path import REQUIREMENT, _answers, agent_of
 
 SECRET = "sk-live-cli-key-abcdef0123456789"
 
-BAD_PLAN = WorkflowPlan(
-    app_mode="workflow", name="Support replies",
-    start_vars=[StartVarPlan(name="email", label="Email")],
-    steps=[PlanStep(id="reply", type="llm", title="Reply", after=[Link(step="start")],
-                    system="Write a reply to the email.", user="{{start.email}}"),
-           PlanStep(id="end", type="end", title="End", after=[Link(step="reply")],
-                    outputs=[Binding(name="result", ref="reply.text")])],
-).model_dump_json()
+def one_call_plan(given: str, output: str) -> str:
+    """A valid plan that does the whole ask in one LLM call on ``given``: what a small model returns when it
+    drops the asked structure (a classifier, its classes)."""
+    return WorkflowPlan(
+        app_mode="workflow", name="Support replies",
+        start_vars=[StartVarPlan(name=given, label=given.capitalize())],
+        steps=[PlanStep(id="reply", type="llm", title="Reply", after=[Link(step="start")],
+                        system=f"Write a reply to the {given}.", user=f"{{{{start.{given}}}}}"),
+               PlanStep(id="end", type="end", title="End", after=[Link(step="reply")],
+                        outputs=[Binding(name=output, ref="reply.text")])],
+    ).model_dump_json()
+
+
+BAD_PLAN = one_call_plan("email", "result")
 """Valid, but no classifier: the small model's plan that dropped the classification."""
 
 

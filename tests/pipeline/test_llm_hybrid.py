@@ -16,6 +16,7 @@ from core.agents.rules import analyse
 from core.config import ProviderConfig, Settings
 from core.pipeline import generate
 from tests.fakes.openai_server import reply
+from tests.pipeline.test_llm_honest import one_call_plan
 from tests.pipeline.test_llm_path import _answers, agent_of
 
 ASK = ("把客户留言 message 分类为“咨询”“投诉”“表扬”，投诉要写道歉回复，其他写普通回复，统一输出 reply。")
@@ -105,14 +106,7 @@ def test_a_workflow_that_does_not_test_run_gives_way_to_the_rule_design(fake_ope
     assert events.count("stage.draft") == 1
 
 
-ONE_CALL_PLAN = WorkflowPlan(
-    app_mode="workflow", name="Replies",
-    start_vars=[StartVarPlan(name="message", label="Message")],
-    steps=[PlanStep(id="answer", type="llm", title="Reply", after=[Link(step="start")],
-                    system="Reply politely to the customer.", user="{{start.message}}"),
-           PlanStep(id="end", type="end", title="End", after=[Link(step="answer")],
-                    outputs=[Binding(name="reply", ref="answer.text")])],
-).model_dump_json()
+ONE_CALL_PLAN = one_call_plan("message", "reply")
 """Valid and runs, but the asked routing by class collapsed into one LLM call."""
 
 
