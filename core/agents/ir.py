@@ -155,7 +155,8 @@ def find_named(text: str) -> list[Named]:
         word = m.group(1)
         lead = [w.lower() for w in re.findall(r"[A-Za-z]+", clean[max(0, m.start() - 40):m.start()])[-3:]]
         echo = any(len(word) >= 3 and (w.startswith(word[:4]) or word.startswith(w[:4])) for w in lead)
-        if clean[m.end():m.end() + 1] == "," and not re.match(typed_after, clean[m.end():]) and not echo:
+        shape = lx.has(re.split(r"[)）]", clean[m.end():m.end() + 40])[0], "list_cue")  # "(names, one per line)"
+        if clean[m.end():m.end() + 1] == "," and not re.match(typed_after, clean[m.end():]) and not echo and not shape:
             continue  # "(apples, pears)": examples; "(urls, one per line)" echoes the noun before it: its name
         if word.lower() not in FUNCTION_WORDS:
             add(word, m.start(1), m.end(1), 2)
@@ -369,6 +370,8 @@ def _window(text: str, n: Named, names: list[Named]) -> str:
     rest = text[n.end:]
     paren = re.match(r"\s*`?\s*[（(][^）)]*[）)]", rest)
     cut = paren.end() if paren else 0
+    inside = re.match(r"[^（()）]{0,40}[)）]", rest) if until < n.start else None  # "(names, one per line)": all of it
+    cut = max(cut, inside.end()) if inside else cut
     nxt = [o.start - n.end for o in names if o.start >= n.end]
     sep = SEPARATOR.search(rest, cut)
     end = min([sep.start() if sep else len(rest)] + nxt)

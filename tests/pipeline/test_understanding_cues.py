@@ -789,3 +789,8 @@ def test_a_list_of_outputs_says_nothing_of_what_each_is():
     spec = analyse("Write a limerick about the city (city) and draw it with DALL-E; return limerick and picture.")
     assert all("return" not in o.description for o in spec.outputs)
     assert {o.name: o.source for o in spec.outputs}["picture"] == "tool:text2image"
+
+
+def test_a_name_whose_parenthesis_says_the_list_shape_is_that_list():
+    spec = analyse("For every product in the list (items, one per line), write a tagline and return them as taglines.")
+    assert [(i.name, i.type) for i in spec.inputs] == [("items", "paragraph")]
