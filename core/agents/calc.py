@@ -178,8 +178,10 @@ def formula(text: str, numbers: list[str]) -> tuple[str, str | None, str | None]
     pct = PERCENT.search(text)
     fold = FOLD.search(text)
     if expr is None and fold:
+        from core.agents.conditions import cjk_number
+
         raw = fold.group(1)
-        n = float(raw) if raw[0].isdigit() else "一二三四五六七八九".index(raw) + 1
+        n = float(raw) if "." in raw else cjk_number(raw, 10)
         expr = f"{x} * {n / 10 if n < 10 else n / 100}"
     elif expr is None and pct:
         p = float(pct.group(1) or pct.group(2)) / 100
@@ -304,7 +306,7 @@ def recipe(text: str) -> CodeRecipe:
     calc = Calculation.model_validate(json.loads(text.removeprefix(CALC_PREFIX)))
     names = calc.inputs or ["value"]
     a, b = names[0], names[1] if len(names) > 1 else names[0]
-    ops = {"<": "<", ">": ">", "≤": "<=", "≥": ">=", None: None}
+    ops = {**OPS, None: None}
     table = ",\n".join(f"    ({b_.label!r}, {ops[b_.op]!r}, {b_.value!r}, {b_.high!r})" for b_ in calc.bands)
     env = (f"# holidays: the environment variable {calc.holidays_env} (comma-separated YYYY-MM-DD dates)\n"
            if calc.holidays_env else "")

@@ -112,6 +112,14 @@ CHOICES = re.compile(r"\b(?:exactly\s+)?one\s+of\s+((?:`?[a-z][\w-]*`?\s*,\s*)+(
 """An enumerated choice ("exactly one of billing, outage, feature_request"): its items are values, not variables."""
 
 
+TYPES = "|".join(sorted(TYPE_WORDS | {"date", "decimal", "whole number"}, key=len, reverse=True))
+"""The type words a name's parenthesis may say: ``temp (a number)``."""
+TYPED_AFTER = (r",\s*(?:(?:a|an)\s+)?(?:" + "|".join(sorted({*TYPES.split("|"), "file", "pdf", "document", "image", "photo",
+                                                             "list", "text"}, key=len, reverse=True))
+               + r")s?(?:\s+of\s+[a-z]+)?\s*[)）]")
+"""A type after a name and a comma inside its parenthesis: ``(temp, a number)``, ``(letter, a file)``."""
+
+
 def find_named(text: str) -> list[Named]:
     """Variable names the user gave: backticked, snake_case, after a variable/input/output cue, in
     parentheses after a noun, or standing in CJK text; with their role (input, output or computed)."""
@@ -147,10 +155,7 @@ def find_named(text: str) -> list[Named]:
                      if not items and not re.match(_cue_pattern("variable_cue"), m.group(0), re.I) else None)
             for name, s, e in items or (_list_after(source, m.end() + colon.end()) if colon else []):
                 add(name, s, e, 2)
-    types = "|".join(sorted(TYPE_WORDS | {"date", "decimal", "whole number"}, key=len, reverse=True))
-    kinds = "|".join(sorted({*types.split("|"), "file", "pdf", "document", "image", "photo", "list", "date", "text"},
-                            key=len, reverse=True))
-    typed_after = rf",\s*(?:(?:a|an)\s+)?(?:{kinds})s?(?:\s+of\s+[a-z]+)?\s*[)）]"  # "(temp, a number)", "(letter, a file)": name, type
+    types, typed_after = TYPES, TYPED_AFTER
     for m in re.finditer(rf"[（(]\s*(?:(?i:{cue})\s*[:：]?)?\s*`?([a-z][a-z0-9_]*)`?\s*(?=[)）、，:：]|\s+[（(]|{typed_after}|,)", clean):
         word = m.group(1)
         lead = [w.lower() for w in re.findall(r"[A-Za-z]+", clean[max(0, m.start() - 40):m.start()])[-3:]]

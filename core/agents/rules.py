@@ -681,10 +681,8 @@ def _cjk_list_filter(text: str) -> ListFilter | None:
         r"([a-z][a-z0-9_]*)\s*の", text[max(0, sort.start() - 20):sort.start()])
     key = (near[-1] if near else next((f for f in fields if f not in ("name", "id", "title", "名前")), None)) or "value"
     top = re.search(r"(?:前|上位|トップ)\s*([一二两三四五六七八九十\d]+)", text)
-    from core.agents.conditions import cjk_number
-
     return ListFilter(key=key, sort_key=key, descending=not lx.has(text, "list_asc"),
-                      limit=cjk_number(top.group(1)) if top else None, operator=">", value="")
+                      limit=cjk_number(top.group(1)) if top else None)
 
 
 def _find_loop(text: str) -> LoopRule | None:
